@@ -1,0 +1,77 @@
+/* The hypervisor backend interface: one instance per file in src/backend/. */
+#ifndef BMD_BACKEND_H
+#define BMD_BACKEND_H
+
+#include <sys/types.h>
+
+#include "conf.h"
+#include "diag.h"
+
+/* A NULL-terminated argument or environment vector. */
+struct argv {
+	char	**a_v;
+	size_t	  a_n, a_cap;
+};
+
+void	argv_init(struct argv *);
+void	argv_free(struct argv *);
+void	argv_add(struct argv *, const char *);
+void	argv_addf(struct argv *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+
+/* One process to run: program path, argv (argv[0] first), extra env. */
+struct proc_cmd {
+	char		*pc_path;
+	struct argv	 pc_argv;
+	struct argv	 pc_env;	/* NAME=VALUE added to the environment */
+	/* A file the process needs (e.g. grub's device map), or NULL. */
+	char		*pc_file_path;
+	char		*pc_file_data;
+};
+
+/* The processes of one start, in order: a loader first if any. */
+struct cmdline {
+	struct proc_cmd	 cl_procs[2];
+	int		 cl_nprocs;
+};
+
+void	cmdline_free(struct cmdline *);
+
+/*
+ * Run-time facts the command line depends on.  Unknown facts are NULL
+ * and the backend prints a placeholder (show command without a daemon).
+ */
+struct be_params {
+	const char	*bp_localbase;		/* LOCALBASE */
+	const char	*bp_run_dir;		/* per-daemon socket directory */
+	const char	*bp_vars_dir;		/* UEFI variable files */
+	const char	*bp_com[4];		/* assigned com devices */
+	const char	**bp_taps;		/* tap names, one per network */
+	size_t		 bp_ntaps;
+	int		 bp_install;		/* install mode */
+	int		 bp_single_user;	/* bmdctl run -s */
+	long		 bp_freebsd_version;	/* __FreeBSD_version of target */
+	pid_t		 bp_daemon_pid;
+	long long	 bp_nmdm_offset;
+	const char	*bp_accel;		/* qemu: "kvm" or "tcg" */
+	const char	*bp_qemu_share;		/* firmware dir; NULL: default */
+};
+
+struct backend {
+	const char	*be_name;
+	/* Backend-specific checks; errors go to diags with key positions. */
+	int		(*be_validate)(const struct vm_conf *, struct diags *);
+	/* Build every command line of one start. */
+	int		(*be_commands)(const struct vm_conf *,
+			    const struct be_params *, struct cmdline *,
+			    struct diags *);
+};
+
+extern const struct backend backend_bhyve;
+extern const struct backend backend_qemu;
+
+const struct backend *backend_get(int type);	/* enum backend_type */
+/* conf_load_opts.lo_validate: the VM's backend checks. */
+int	backend_validate_vm(const struct vm_conf *, struct diags *);
+
+#endif

@@ -1,0 +1,136 @@
+/* bmdctl show config|command: resolved configuration and command lines. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "backend.h"
+#include "bmdctl.h"
+#include "buf.h"
+#include "keys.h"
+#include "platform.h"
+
+static int
+show_config(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' }, { NULL, 0, NULL, 0 } };
+	struct conf *c;
+	json_t *arr;
+	struct buf b;
+	const char *name = NULL;
+	size_t i;
+	int ch, json = 0, errs, found = 0;
+
+	while ((ch = getopt_long(argc, argv, "j", opts, NULL)) != -1) {
+		if (ch != 'j')
+			return ctl_usage(&cmd_show);
+		json = 1;
+	}
+	if (argc - optind > 1)
+		return ctl_usage(&cmd_show);
+	if (optind < argc)
+		name = argv[optind];
+	if ((c = ctl_load_conf(0, &errs)) == NULL)
+		return 1;
+	arr = json_array();
+	buf_init(&b);
+	for (i = 0; i < c->c_nvms; i++) {
+		if (name != NULL && strcmp(name, c->c_vms[i]->vc_name) != 0)
+			continue;
+		found++;
+		if (json)
+			json_array_append_new(arr, vm_conf_json(c->c_vms[i]));
+		else {
+			if (b.b_len > 0)
+				buf_addc(&b, '\n');
+			vm_conf_text(c->c_vms[i], &b);
+		}
+	}
+	if (json) {
+		json_dumpf(arr, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		putchar('\n');
+	} else
+		fputs(buf_str(&b), stdout);
+	json_decref(arr);
+	buf_free(&b);
+	conf_free(c);
+	if (name != NULL && !found && !errs)
+		fprintf(stderr, "bmdctl: VM not found: %s\n", name);
+	return errs || (name != NULL && !found) ? 1 : 0;
+}
+
+static void
+fill_params(const struct conf *c, const struct vm_conf *vc,
+    struct be_params *bp)
+{
+	memset(bp, 0, sizeof(*bp));
+	bp->bp_localbase = LOCALBASE;
+	bp->bp_run_dir = c->c_global.gc_run_directory;
+	bp->bp_vars_dir = c->c_global.gc_vars_directory;
+	bp->bp_freebsd_version = 1500024;
+	bp->bp_nmdm_offset = c->c_global.gc_nmdm_offset;
+	bp->bp_install = vc->vc_install;
+	bp->bp_accel = plat_accel_name(vc->vc_accel);
+}
+
+static int
+show_command(int argc, char **argv)
+{
+	const struct backend *be;
+	struct be_params bp;
+	struct cmdline cl;
+	struct diags ds;
+	struct vm_conf *vc;
+	struct conf *c;
+	int errs, i, rc = 1;
+	size_t j;
+
+	if (argc != 2)
+		return ctl_usage(&cmd_show);
+	if ((c = ctl_load_conf(0, &errs)) == NULL)
+		return 1;
+	if ((vc = conf_find_vm(c, argv[1])) == NULL) {
+		fprintf(stderr, "bmdctl: VM not found: %s\n", argv[1]);
+		conf_free(c);
+		return 1;
+	}
+	be = backend_get(vc->vc_backend);
+	fill_params(c, vc, &bp);
+	diags_init(&ds);
+	memset(&cl, 0, sizeof(cl));
+	if (be->be_commands(vc, &bp, &cl, &ds) == 0) {
+		for (i = 0; i < cl.cl_nprocs; i++) {
+			if (i > 0)
+				putchar('\n');
+			for (j = 0; j < cl.cl_procs[i].pc_argv.a_n; j++)
+				printf("%s\n", cl.cl_procs[i].pc_argv.a_v[j]);
+		}
+		rc = 0;
+	}
+	diags_print(&ds, stderr);
+	diags_free(&ds);
+	cmdline_free(&cl);
+	conf_free(c);
+	return rc;
+}
+
+static int
+show_exec(const struct ctl_cmd *self, int argc, char **argv)
+{
+	if (argc < 2)
+		return ctl_usage(self);
+	if (strcmp(argv[1], "config") == 0)
+		return show_config(argc - 1, argv + 1);
+	if (strcmp(argv[1], "command") == 0)
+		return show_command(argc - 1, argv + 1);
+	fprintf(stderr, "bmdctl: unknown show subcommand \"%s\"\n", argv[1]);
+	return ctl_usage(self);
+}
+
+const struct ctl_cmd cmd_show = {
+	"show", NULL, "config [--json] [NAME] | command NAME", 1, -1, show_exec,
+	"print the resolved configuration, or the exact command lines of a VM"
+};

@@ -1,0 +1,61 @@
+/*
+ * The control protocol between bmdctl and bmd: length-prefixed JSON.
+ *
+ * A frame is a 4-byte big-endian length followed by that many bytes of
+ * one JSON object (UTF-8).  Frames larger than PROTO_MAX_FRAME are
+ * refused.  A descriptor, when one is passed (console), travels as
+ * SCM_RIGHTS with the first byte of the reply frame.
+ *
+ * Request:  {"version": PROTO_VERSION, "command": "boot", "name": "vm1", ...}
+ * Reply:    {"version": PROTO_VERSION, "ok": true, ...}
+ *           {"version": PROTO_VERSION, "ok": false, "error": "VM not found"}
+ *
+ * Commands and their extra members:
+ *   boot, install     name                 -> ok
+ *   shutdown          name                 -> ok   (alias: stop)
+ *   poweroff, reset   name                 -> ok
+ *   list              -                    -> "vms": [ {id, name, state,
+ *                        owner, group, ncpu, memory (bytes), backend,
+ *                        loader, pid (or null)} ... ]
+ *   reload            -                    -> ok   (root only)
+ *   status            name                 -> "vm": {as in list}
+ *
+ * Bump PROTO_VERSION whenever a message changes incompatibly.
+ */
+#ifndef BMD_PROTO_H
+#define BMD_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#define PROTO_VERSION	1
+#define PROTO_MAX_FRAME	(1024 * 1024)
+
+enum proto_status {
+	PROTO_OK,		/* *out holds a message */
+	PROTO_INCOMPLETE,	/* need more bytes */
+	PROTO_BAD		/* malformed or oversized; close */
+};
+
+/*
+ * Try to take one frame from buf.  On PROTO_OK, *used is the number of
+ * bytes consumed and *out a new reference to the object.  On PROTO_BAD,
+ * *why says what was wrong.
+ */
+enum proto_status proto_parse(const unsigned char *buf, size_t len,
+		    size_t *used, json_t **out, const char **why);
+/* Encode a message as a frame (malloc'd). */
+unsigned char	*proto_encode(json_t *msg, size_t *len);
+
+/* Blocking helpers for bmdctl. */
+int		 proto_send(int fd, json_t *msg);
+json_t		*proto_recv(int fd, int *passed_fd);	/* NULL on error */
+
+/* Reply helpers. */
+json_t		*proto_reply_ok(void);
+json_t		*proto_reply_error(const char *fmt, ...)
+		    __attribute__((format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,119 @@
+/* The syntax tree of one bmd.conf file, produced by parse.c, read by eval.c. */
+#ifndef BMD_AST_H
+#define BMD_AST_H
+
+#include <stddef.h>
+
+#include "diag.h"
+
+/* $(( ... )) expressions, parsed when the file is parsed. */
+enum arith_op {
+	AR_NUM,		/* a_num */
+	AR_VAR,		/* a_var: the variable name, without $ or braces */
+	AR_NEG,		/* -a_l */
+	AR_ADD, AR_SUB, AR_MUL, AR_DIV, AR_MOD	/* a_l OP a_r */
+};
+
+struct arith {
+	enum arith_op	 a_op;
+	long long	 a_num;
+	char		*a_var;
+	struct arith	*a_l, *a_r;
+	struct pos	 a_pos;
+};
+
+/* A value is the concatenation of its pieces. */
+enum piece_type {
+	PC_TEXT,	/* p_text: literal bytes, escapes already decoded */
+	PC_VAR,		/* p_text: variable name ($x or ${x}) */
+	PC_ARITH	/* p_arith */
+};
+
+struct piece {
+	enum piece_type	 p_type;
+	char		*p_text;
+	struct arith	*p_arith;
+	struct pos	 p_pos;
+};
+
+/*
+ * One value: adjacent words and strings are concatenated into one value
+ * ("a b" unquoted gives "ab").  npieces == 0 is the empty value (x = ;).
+ */
+struct value {
+	struct piece	*v_pieces;
+	size_t		 v_npieces;
+	struct pos	 v_pos;
+};
+
+struct apply_target {
+	struct value	 t_name;	/* may contain variables */
+	struct value	*t_args;	/* an empty value means "omitted" */
+	size_t		 t_nargs;
+	struct pos	 t_pos;
+};
+
+enum stmt_type {
+	ST_KEY,		/* s_name = s_vals  (s_append for +=) */
+	ST_VAR,		/* $s_name = s_vals */
+	ST_APPLY	/* .apply s_targets */
+};
+
+struct stmt {
+	enum stmt_type	 s_type;
+	char		*s_name;	/* key name as written, or variable name */
+	int		 s_append;	/* += */
+	struct value	*s_vals;
+	size_t		 s_nvals;
+	struct apply_target *s_targets;
+	size_t		 s_ntargets;
+	struct pos	 s_pos;		/* position of the key / $var / .apply */
+	struct pos	 s_valpos;	/* position of the first value */
+};
+
+struct argdef {
+	char		*ad_name;
+	struct value	*ad_default;	/* NULL: no default */
+	struct pos	 ad_pos;
+};
+
+enum sect_type { SC_GLOBAL, SC_TEMPLATE, SC_VM, SC_INCLUDE };
+
+struct section {
+	enum sect_type	 sc_type;
+	char		*sc_name;	/* vm and template; NULL otherwise */
+	struct argdef	*sc_args;	/* template arguments */
+	size_t		 sc_nargs;
+	struct stmt	*sc_stmts;
+	size_t		 sc_nstmts;
+	struct value	 sc_include;	/* SC_INCLUDE: the pattern */
+	struct pos	 sc_pos;	/* position of the keyword */
+};
+
+/* A parsed file: its top-level items in file order. */
+struct ast_file {
+	const char	*af_path;	/* interned */
+	struct section	*af_sects;
+	size_t		 af_nsects;
+};
+
+/*
+ * Parse a buffer (need not be NUL-terminated).  Every lexical and syntax
+ * error is added to diags as "FILE:LINE:COL: message"; parsing resumes
+ * after an error so that one run reports all of them.  Returns the tree
+ * (possibly partial) or NULL; callers must treat any error as fatal for
+ * the whole load (see bmd.conf(5)).
+ */
+struct ast_file	*ast_parse_buffer(const char *path, const char *data,
+		    size_t len, struct diags *);
+struct ast_file	*ast_parse_file(const char *path, struct diags *);
+void		 ast_free(struct ast_file *);
+void		 ast_value_free(struct value *);	/* contents only */
+void		 arith_free(struct arith *);
+
+/* Serialisation, used to carry a tree from an unprivileged parser child. */
+struct json_t;
+char		*ast_to_json(const struct ast_file *);
+struct ast_file	*ast_from_json(const char *json, size_t len);
+
+#endif

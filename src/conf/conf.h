@@ -1,0 +1,241 @@
+/* The resolved configuration: typed VM and global settings, and loading. */
+#ifndef BMD_CONF_H
+#define BMD_CONF_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "diag.h"
+
+#ifndef LOCALBASE
+#define LOCALBASE "/usr/local"
+#endif
+
+/* A list-valued key: n items of the key type's item size, with positions. */
+struct clist {
+	size_t		 l_n;
+	void		*l_v;
+	struct pos	*l_pos;
+};
+#define CLIST_AT(l, type, i)	(&((type *)(l)->l_v)[i])
+
+enum disk_type { DISK_VIRTIO_BLK, DISK_AHCI, DISK_AHCI_HD, DISK_NVME };
+#define DISK_NOCACHE	0x01
+#define DISK_DIRECT	0x02
+#define DISK_READONLY	0x04
+#define DISK_NODELETE	0x08
+#define DISK_NOEXIST	0x10
+
+struct conf_disk {
+	enum disk_type	 d_type;
+	unsigned	 d_flags;
+	char		*d_path;
+};
+
+struct conf_iso {
+	int		 i_noexist;
+	char		*i_path;	/* type is always ahci-cd */
+};
+
+enum net_type { NET_VIRTIO, NET_E1000 };
+
+struct conf_net {
+	enum net_type	 n_type;
+	int		 n_wol;
+	int		 n_hasmac;
+	uint8_t		 n_mac[6];
+	char		*n_bridge;	/* "none", "valeX" or a bridge name */
+};
+
+struct conf_sharefs {
+	int		 sf_readonly;
+	char		*sf_name;
+	char		*sf_path;
+};
+
+struct conf_cpupin {
+	int		 cp_vcpu;
+	int		 cp_hostcpu;
+};
+
+struct conf_hda {
+	char		*h_play;	/* NULL when not given */
+	char		*h_rec;
+};
+
+enum tpm_type { TPM_PASSTHRU, TPM_SWTPM };
+
+struct conf_tpm {
+	int		 t_set;
+	enum tpm_type	 t_type;
+	char		*t_dev;
+	char		*t_version;	/* NULL when not given */
+};
+
+struct conf_ncpu {
+	int		 nc_cpus;	/* sockets * cores * threads */
+	int		 nc_sockets, nc_cores, nc_threads;
+};
+
+struct conf_memory {
+	uint64_t	 m_bytes;
+	char		*m_text;	/* as written: bhyve gets it verbatim */
+};
+
+struct conf_res {
+	int		 r_width, r_height;
+};
+
+enum boot_mode { BOOT_NO, BOOT_YES, BOOT_ONESHOT, BOOT_ALWAYS };
+enum hostbridge { HB_NONE, HB_STANDARD, HB_INTEL, HB_AMD };
+enum backend_type { BACKEND_QEMU, BACKEND_BHYVE };
+enum accel_type { ACCEL_AUTO, ACCEL_KVM, ACCEL_TCG };
+
+/*
+ * One VM's resolved configuration.  Built-in keys live in named fields,
+ * reached generically through the key table (keys.c) by offset; keys
+ * registered at run time (plugins) live in vc_extra.
+ */
+struct vm_conf {
+	char		*vc_name;
+	char		*vc_section;	/* the vm section's name */
+	int		 vc_id;
+	const char	*vc_file;	/* interned path of the vm section */
+	struct pos	 vc_pos;	/* the vm keyword */
+	uid_t		 vc_owner;
+	gid_t		 vc_group;	/* (gid_t)-1: none */
+	char		*vc_owner_name;
+	char		*vc_group_name;	/* NULL: none */
+
+	/* hypervisor and firmware */
+	int		 vc_backend;		/* enum backend_type */
+	char		*vc_loader;		/* NULL: backend default */
+	int		 vc_accel;		/* enum accel_type */
+	char		*vc_qemu_binary;
+	char		*vc_qemu_machine;
+	char		*vc_qemu_cpu;
+	char		*vc_kernel;
+	char		*vc_initrd;
+	char		*vc_cmdline;
+	char		*vc_bhyveload_loader;
+	struct clist	 vc_bhyveload_env;	/* char * */
+	struct clist	 vc_bhyve_env;		/* char * */
+	char		*vc_loadcmd;
+	char		*vc_installcmd;
+	char		*vc_grub_run_partition;
+	long long	 vc_loader_timeout;
+
+	/* machine */
+	struct conf_ncpu vc_ncpu;
+	struct clist	 vc_cpu_pin;		/* struct conf_cpupin */
+	struct conf_memory vc_memory;
+	int		 vc_wired_memory;
+	int		 vc_utctime;
+	int		 vc_x2apic;
+	int		 vc_hostbridge;		/* enum hostbridge */
+	int		 vc_virt_random;
+	char		*vc_debug_port;
+	struct clist	 vc_passthru;		/* char * */
+	struct conf_tpm	 vc_tpm;
+	struct clist	 vc_hda;		/* struct conf_hda */
+
+	/* storage and network */
+	struct clist	 vc_disk;		/* struct conf_disk */
+	struct clist	 vc_iso;		/* struct conf_iso */
+	struct clist	 vc_network;		/* struct conf_net */
+	struct clist	 vc_sharefs;		/* struct conf_sharefs */
+
+	/* consoles */
+	char		*vc_com[4];		/* com1..com4; NULL: none */
+	long long	 vc_vconsole_nc;
+	long long	 vc_vconsole_np;
+	char		*vc_vconsole_tmpl;
+	char		*vc_console_logfile;
+
+	/* graphics */
+	int		 vc_graphics;
+	char		*vc_graphics_listen;
+	long long	 vc_graphics_port;
+	char		*vc_graphics_path;
+	char		*vc_graphics_password;
+	struct conf_res	 vc_graphics_res;
+	char		*vc_graphics_vga;
+	int		 vc_graphics_wait;
+	char		*vc_keymap;
+	int		 vc_xhci_mouse;
+
+	/* life cycle */
+	int		 vc_boot;		/* enum boot_mode */
+	long long	 vc_boot_delay;
+	int		 vc_install;
+	int		 vc_reboot_on_change;
+	long long	 vc_stop_timeout;
+	char		*vc_err_logfile;
+	int		 vc_single_user;	/* not a key: bmdctl run -s */
+
+	unsigned char	*vc_set;		/* per key index: explicitly set */
+	struct pos	*vc_kpos;		/* per key index: last assignment */
+	void		*vc_extra;		/* storage of run-time keys */
+};
+
+/* Global settings (root-owned global sections; first value wins). */
+struct global_conf {
+	char		*gc_cmd_socket_path;
+	char		*gc_cmd_socket_mode;	/* octal or symbolic, as written */
+	char		*gc_vars_directory;
+	long long	 gc_nmdm_offset;
+	char		*gc_pid_file;
+	char		*gc_plugin_directory;
+	char		*gc_run_directory;
+	unsigned char	*gc_set;
+};
+
+/* The result of one load: global settings and the accepted VMs in file order. */
+struct conf {
+	struct global_conf	 c_global;
+	struct vm_conf		**c_vms;
+	size_t			 c_nvms;
+	int			 c_fatal;	/* syntax error etc.: reject all */
+};
+
+/* Name -> ID map kept by the daemon for its lifetime (IDs never reused). */
+struct idmap;
+struct idmap	*idmap_new(void);
+void		 idmap_free(struct idmap *);
+int		 idmap_get(struct idmap *, const char *name);
+
+struct conf_load_opts {
+	const char	*lo_path;	/* main file */
+	struct idmap	*lo_ids;	/* NULL: a fresh map */
+	int		 lo_check_files;	/* validate image paths exist */
+	/* Backend checks, supplied by the program (conf does not link them). */
+	int		(*lo_validate)(const struct vm_conf *, struct diags *);
+};
+
+/*
+ * Load and resolve a configuration.  Every problem goes to diags.  A
+ * syntax error anywhere sets c_fatal (nothing may be applied); otherwise
+ * a VM with any error is left out and the others are returned.
+ */
+struct conf	*conf_load(const struct conf_load_opts *, struct diags *);
+struct conf	*conf_load_buffer(const char *path, const char *data,
+		    size_t len, const struct conf_load_opts *, struct diags *);
+void		 conf_free(struct conf *);
+struct vm_conf	*conf_find_vm(const struct conf *, const char *name);
+
+void		 vm_conf_free(struct vm_conf *);
+struct vm_conf	*vm_conf_dup(const struct vm_conf *);
+int		 vm_conf_equal(const struct vm_conf *, const struct vm_conf *);
+
+/* "0660" or "ug=rw" to a mode; -1 if invalid. */
+int		 conf_parse_mode(const char *, unsigned *);
+
+/* Derived views used by backends. */
+const char	*conf_boot_name(int);
+const char	*conf_hostbridge_name(int);
+const char	*conf_backend_name(int);
+const char	*conf_disk_type_name(enum disk_type);
+const char	*conf_net_type_name(enum net_type);
+void		 conf_mac_format(const uint8_t mac[6], char out[18]);
+
+#endif

@@ -1,0 +1,207 @@
+/* conf_load(): the FIFO of files to read, then evaluation and validation. */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "keys.h"
+#include "load.h"
+#include "strmap.h"
+#include "xmalloc.h"
+
+struct loader {
+	struct qfile	 *l_q;
+	size_t		  l_nq, l_capq;
+	struct strmap	  l_seen;	/* realpath -> where it was included */
+	struct eval_file *l_files;
+	size_t		  l_nfiles, l_capfiles;
+	int		  l_fatal;
+};
+
+static void
+queue(struct loader *l, const char *path, uid_t reader, int depth,
+    const struct stat *st)
+{
+	ARRAY_GROW(l->l_q, l->l_nq, l->l_capq);
+	memset(&l->l_q[l->l_nq], 0, sizeof(l->l_q[0]));
+	l->l_q[l->l_nq].q_path = xstrdup(path);
+	l->l_q[l->l_nq].q_reader = reader;
+	l->l_q[l->l_nq].q_depth = depth;
+	if (st != NULL)
+		l->l_q[l->l_nq].q_st = *st;
+	l->l_nq++;
+}
+
+static void
+queue_includes(struct loader *l, const struct qfile *q, uid_t owner,
+    struct parsed *pd, struct diags *ds)
+{
+	const struct incl *in;
+	const char *from;
+	size_t i;
+
+	for (i = 0; i < pd->p_nincl; i++) {
+		in = &pd->p_incl[i];
+		if ((from = strmap_get(&l->l_seen, in->i_path)) != NULL) {
+			diag_error(ds, &in->i_pos, ".include \"%s\": already "
+			    "included from %s", in->i_path, from);
+			continue;
+		}
+		if (q->q_depth + 1 > MAX_INCLUDE_DEPTH ||
+		    l->l_nq >= MAX_CONF_FILES) {
+			diag_error(ds, &in->i_pos, ".include \"%s\": includes "
+			    "nested too deeply or too many files", in->i_path);
+			continue;
+		}
+		strmap_put(&l->l_seen, in->i_path, xprintf("%s:%d",
+		    in->i_pos.file, in->i_pos.line));
+		queue(l, in->i_path, owner, q->q_depth + 1, &in->i_st);
+	}
+}
+
+static void
+add_file(struct loader *l, struct ast_file *af, uid_t owner)
+{
+	ARRAY_GROW(l->l_files, l->l_nfiles, l->l_capfiles);
+	l->l_files[l->l_nfiles].ef_ast = af;
+	l->l_files[l->l_nfiles].ef_owner = owner;
+	l->l_nfiles++;
+}
+
+/* Parse one queued file (as its owner when bmd is root) and queue more. */
+static void
+load_one(struct loader *l, size_t qi, const char *data, size_t len,
+    uid_t owner, struct diags *ds)
+{
+	struct parsed pd;
+	struct qfile q = l->l_q[qi];
+
+	if (geteuid() == 0 && owner != 0)
+		load_parse_as(owner, &q, data, len, &pd, ds);
+	else
+		load_parse_here(&q, data, len, owner, &pd, ds);
+	if (pd.p_ast == NULL) {
+		l->l_fatal = 1;
+		parsed_free_incl(&pd);
+		return;
+	}
+	add_file(l, pd.p_ast, owner);
+	queue_includes(l, &q, owner, &pd, ds);
+	parsed_free_incl(&pd);
+}
+
+static void
+load_queue(struct loader *l, size_t from, struct diags *ds)
+{
+	struct stat st;
+	size_t i, len;
+	char *data;
+
+	for (i = from; i < l->l_nq; i++) {
+		if (load_read_file(&l->l_q[i], &data, &len, &st, ds) == -1) {
+			if (i == 0)
+				l->l_fatal = 1;
+			continue;
+		}
+		load_one(l, i, data, len, st.st_uid, ds);
+		free(data);
+	}
+}
+
+static struct conf *
+load_finish(struct loader *l, const struct conf_load_opts *opts,
+    struct diags *ds)
+{
+	struct eval_in in = { l->l_files, l->l_nfiles, opts };
+	struct conf *c = NULL;
+	size_t i;
+
+	if (!l->l_fatal)
+		c = conf_eval(&in, ds);
+	if (c == NULL) {
+		c = xcalloc(1, sizeof(*c));
+		global_conf_init(&c->c_global);
+	}
+	if (l->l_fatal)
+		c->c_fatal = 1;
+	if (c->c_fatal) {
+		for (i = 0; i < c->c_nvms; i++)
+			vm_conf_free(c->c_vms[i]);
+		c->c_nvms = 0;
+	}
+	for (i = 0; i < l->l_nfiles; i++)
+		ast_free(l->l_files[i].ef_ast);
+	for (i = 0; i < l->l_nq; i++)
+		free(l->l_q[i].q_path);
+	free(l->l_files);
+	free(l->l_q);
+	strmap_free(&l->l_seen, free);
+	return c;
+}
+
+struct conf *
+conf_load(const struct conf_load_opts *opts, struct diags *ds)
+{
+	struct loader l;
+	char real[PATH_MAX];
+	struct pos p = { pos_intern(opts->lo_path), 0, 0 };
+
+	memset(&l, 0, sizeof(l));
+	if (realpath(opts->lo_path, real) == NULL) {
+		diag_error(ds, &p, "cannot read the configuration: %s",
+		    strerror(errno));
+		l.l_fatal = 1;
+		return load_finish(&l, opts, ds);
+	}
+	strmap_put(&l.l_seen, real, xstrdup("the command line"));
+	queue(&l, real, geteuid(), 0, NULL);
+	load_queue(&l, 0, ds);
+	return load_finish(&l, opts, ds);
+}
+
+/* For tests and the fuzzer: the main file's text comes from memory. */
+struct conf *
+conf_load_buffer(const char *path, const char *data, size_t len,
+    const struct conf_load_opts *opts, struct diags *ds)
+{
+	struct loader l;
+	char real[PATH_MAX];
+
+	memset(&l, 0, sizeof(l));
+	if (realpath(path, real) == NULL)
+		snprintf(real, sizeof(real), "%s", path);
+	strmap_put(&l.l_seen, real, xstrdup("the command line"));
+	queue(&l, real, geteuid(), 0, NULL);
+	load_one(&l, 0, data, len, geteuid(), ds);
+	load_queue(&l, 1, ds);
+	return load_finish(&l, opts, ds);
+}
+
+void
+conf_free(struct conf *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->c_nvms; i++)
+		vm_conf_free(c->c_vms[i]);
+	free(c->c_vms);
+	global_conf_clear(&c->c_global);
+	free(c);
+}
+
+struct vm_conf *
+conf_find_vm(const struct conf *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < c->c_nvms; i++)
+		if (strcmp(c->c_vms[i]->vc_name, name) == 0)
+			return c->c_vms[i];
+	return NULL;
+}

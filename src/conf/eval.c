@@ -1,0 +1,486 @@
+/* Evaluation pass: global sections, templates and vm sections to vm_confs. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eval.h"
+#include "keys.h"
+#include "owner.h"
+#include "strmap.h"
+#include "xmalloc.h"
+
+#define MAX_APPLY_DEPTH	32
+
+struct tmpl {
+	const struct section	*t_sect;
+	const struct eval_file	*t_file;
+};
+
+struct evalctx {
+	const struct eval_in	*e_in;
+	struct diags		*e_ds;
+	struct strmap		 e_tmpls;	/* name -> struct tmpl */
+	struct strmap		 e_names;	/* VM name -> its section pos */
+	struct vars		 e_globals;
+	struct conf		*e_conf;
+	struct idmap		*e_ids;
+	struct buf		 e_val, e_err;
+	size_t			 e_nvmcap;
+};
+
+struct vmctx {
+	struct vm_conf		*v_vc;
+	const struct eval_file	*v_file;	/* holds the vm section */
+	struct vars		 v_local;
+	struct strmap		 v_applied;	/* name -> owner of its file */
+	int			 v_depth;
+};
+
+static void eval_stmts(struct evalctx *, struct vmctx *, const struct section *,
+    const struct eval_file *, struct vars *);
+
+/* ---- templates and globals ---- */
+
+static void
+collect_templates(struct evalctx *e)
+{
+	const struct eval_file *f;
+	const struct section *s;
+	struct tmpl *t, *old;
+	size_t i, j;
+
+	for (i = 0; i < e->e_in->ei_nfiles; i++) {
+		f = &e->e_in->ei_files[i];
+		for (j = 0; j < f->ef_ast->af_nsects; j++) {
+			s = &f->ef_ast->af_sects[j];
+			if (s->sc_type != SC_TEMPLATE)
+				continue;
+			if ((old = strmap_get(&e->e_tmpls, s->sc_name)) != NULL) {
+				diag_error(e->e_ds, &s->sc_pos, "template \"%s\" "
+				    "is already defined at %s:%d:%d", s->sc_name,
+				    old->t_sect->sc_pos.file,
+				    old->t_sect->sc_pos.line,
+				    old->t_sect->sc_pos.col);
+				e->e_conf->c_fatal = 1;
+				continue;
+			}
+			t = xcalloc(1, sizeof(*t));
+			t->t_sect = s;
+			t->t_file = f;
+			strmap_put(&e->e_tmpls, s->sc_name, t);
+		}
+	}
+}
+
+static void
+global_key(struct evalctx *e, const struct stmt *st, const struct scope *sc)
+{
+	struct global_conf *gc = &e->e_conf->c_global;
+	const struct conf_key *k, *hint;
+
+	if ((k = gkeys_find(st->s_name)) == NULL) {
+		hint = gkeys_suggest(st->s_name);
+		diag_error(e->e_ds, &st->s_pos, "unknown global key \"%s\"%s%s%s",
+		    st->s_name, hint ? " (did you mean \"" : "",
+		    hint ? hint->k_name : "", hint ? "\"?)" : "");
+		return;
+	}
+	if (st->s_nvals != 1 || st->s_append) {
+		diag_error(e->e_ds, &st->s_pos, "\"%s\" doesn't take multiple "
+		    "values", k->k_name);
+		return;
+	}
+	if (eval_value(&st->s_vals[0], sc, &e->e_val, e->e_ds) == -1)
+		return;
+	if (key_isset(k, gc)) {
+		diag_warn(e->e_ds, &st->s_pos, "\"%s\" is already set; the "
+		    "first value is kept", k->k_name);
+		return;
+	}
+	buf_reset(&e->e_err);
+	if (key_set(k, gc, buf_str(&e->e_val), 0, &st->s_valpos,
+	    &e->e_err) == -1)
+		diag_error(e->e_ds, &st->s_valpos, "%s", buf_str(&e->e_err));
+}
+
+static void
+eval_global_section(struct evalctx *e, const struct section *s)
+{
+	struct scope sc = { NULL, NULL, &e->e_globals };
+	const struct stmt *st;
+	size_t i;
+
+	for (i = 0; i < s->sc_nstmts; i++) {
+		st = &s->sc_stmts[i];
+		if (st->s_type == ST_APPLY)
+			diag_error(e->e_ds, &st->s_pos, ".apply is not allowed "
+			    "in a global section");
+		else if (st->s_type == ST_KEY)
+			global_key(e, st, &sc);
+		else if (st->s_nvals > 0 && eval_value(&st->s_vals[0], &sc,
+		    &e->e_val, e->e_ds) == 0)
+			vars_set(&e->e_globals, st->s_name, buf_str(&e->e_val));
+	}
+}
+
+static void
+eval_globals(struct evalctx *e)
+{
+	const struct eval_file *f;
+	const struct section *s;
+	size_t i, j;
+
+	for (i = 0; i < e->e_in->ei_nfiles; i++) {
+		f = &e->e_in->ei_files[i];
+		for (j = 0; j < f->ef_ast->af_nsects; j++) {
+			s = &f->ef_ast->af_sects[j];
+			if (s->sc_type != SC_GLOBAL)
+				continue;
+			if (f->ef_owner != 0)
+				diag_warn(e->e_ds, &s->sc_pos, "global section "
+				    "ignored: %s is not owned by root",
+				    f->ef_ast->af_path);
+			else
+				eval_global_section(e, s);
+		}
+	}
+}
+
+/* ---- vm statements ---- */
+
+static void
+set_name(struct evalctx *e, struct vmctx *v, const struct stmt *st)
+{
+	const char *name = buf_str(&e->e_val);
+
+	if (*name == '\0' || strchr(name, '/') != NULL) {
+		diag_error(e->e_ds, &st->s_valpos, "\"name\": \"%s\" is not a "
+		    "valid VM name", name);
+		return;
+	}
+	free(v->v_vc->vc_name);
+	v->v_vc->vc_name = xstrdup(name);
+	v->v_vc->vc_set[keys_find("name")->k_index] = 1;
+	vars_set(&v->v_local, "NAME", name);
+}
+
+static void
+set_owner(struct evalctx *e, struct vmctx *v, const struct stmt *st,
+    const struct eval_file *f)
+{
+	int restricted = f->ef_owner != 0 || v->v_file->ef_owner != 0;
+
+	buf_reset(&e->e_err);
+	if (owner_apply(v->v_vc, buf_str(&e->e_val), restricted,
+	    &e->e_err) == -1) {
+		diag_error(e->e_ds, &st->s_valpos, "%s", buf_str(&e->e_err));
+		return;
+	}
+	vars_set(&v->v_local, "OWNER", v->v_vc->vc_owner_name);
+	vars_set(&v->v_local, "GROUP", v->v_vc->vc_group_name ?
+	    v->v_vc->vc_group_name : "");
+}
+
+static const struct conf_key *
+lookup_key(struct evalctx *e, const struct stmt *st)
+{
+	const struct conf_key *k, *hint;
+
+	if ((k = keys_find(st->s_name)) != NULL)
+		return k;
+	hint = keys_suggest(st->s_name);
+	diag_error(e->e_ds, &st->s_pos, "unknown key \"%s\"%s%s%s",
+	    st->s_name, hint ? " (did you mean \"" : "",
+	    hint ? hint->k_name : "", hint ? "\"?)" : "");
+	return NULL;
+}
+
+static void
+eval_key(struct evalctx *e, struct vmctx *v, const struct stmt *st,
+    const struct scope *sc, const struct eval_file *f)
+{
+	const struct conf_key *k;
+	size_t i;
+	int append;
+
+	if ((k = lookup_key(e, st)) == NULL)
+		return;
+	if (!(k->k_flags & KEY_LIST) && (st->s_nvals != 1 || st->s_append)) {
+		diag_error(e->e_ds, &st->s_pos, "\"%s\" doesn't take multiple "
+		    "values", k->k_name);
+		return;
+	}
+	/* "disk = ;" empties a list. */
+	if ((k->k_flags & KEY_LIST) && !st->s_append && st->s_nvals == 1 &&
+	    st->s_vals[0].v_npieces == 0) {
+		key_clear(k, v->v_vc);
+		return;
+	}
+	for (i = 0; i < st->s_nvals; i++) {
+		if (eval_value(&st->s_vals[i], sc, &e->e_val, e->e_ds) == -1)
+			continue;
+		if (strcmp(k->k_name, "name") == 0) {
+			set_name(e, v, st);
+			continue;
+		}
+		if (strcmp(k->k_name, "owner") == 0) {
+			set_owner(e, v, st, f);
+			continue;
+		}
+		append = st->s_append || i > 0;
+		buf_reset(&e->e_err);
+		if (key_set(k, v->v_vc, buf_str(&e->e_val), append,
+		    &st->s_vals[i].v_pos, &e->e_err) == -1)
+			diag_error(e->e_ds, &st->s_vals[i].v_pos, "%s",
+			    buf_str(&e->e_err));
+	}
+}
+
+static void
+eval_var(struct evalctx *e, struct vmctx *v, const struct stmt *st,
+    const struct scope *sc)
+{
+	if (st->s_nvals > 1)
+		diag_warn(e->e_ds, &st->s_vals[1].v_pos, "$%s takes one value; "
+		    "the others are ignored", st->s_name);
+	if (st->s_nvals == 0 || eval_value(&st->s_vals[0], sc, &e->e_val,
+	    e->e_ds) == -1)
+		return;
+	/* A VM variable assigned over an argument replaces the argument. */
+	if (sc->sc_args != NULL)
+		vars_del(sc->sc_args, st->s_name);
+	vars_set(&v->v_local, st->s_name, buf_str(&e->e_val));
+}
+
+/* ---- .apply ---- */
+
+static void
+template_args(struct evalctx *e, const struct apply_target *t,
+    const struct section *ts, const struct scope *caller, struct vars *args)
+{
+	const struct argdef *ad;
+	size_t i;
+	int have;
+
+	if (t->t_nargs > ts->sc_nargs && !(t->t_nargs == 1 &&
+	    t->t_args[0].v_npieces == 0))
+		diag_warn(e->e_ds, &t->t_pos, "template \"%s\" takes %zu "
+		    "argument%s, %zu given; the extra ones are ignored",
+		    ts->sc_name, ts->sc_nargs, ts->sc_nargs == 1 ? "" : "s",
+		    t->t_nargs);
+	for (i = 0; i < ts->sc_nargs; i++) {
+		ad = &ts->sc_args[i];
+		have = 0;
+		if (i < t->t_nargs && eval_value(&t->t_args[i], caller,
+		    &e->e_val, e->e_ds) == 0 && buf_str(&e->e_val)[0] != '\0')
+			have = 1;
+		if (!have && ad->ad_default != NULL) {
+			if (eval_value(ad->ad_default, caller, &e->e_val,
+			    e->e_ds) == -1)
+				buf_reset(&e->e_val);
+		} else if (!have)
+			buf_reset(&e->e_val);
+		vars_set(args, ad->ad_name, buf_str(&e->e_val));
+	}
+}
+
+static void
+apply_one(struct evalctx *e, struct vmctx *v, const struct apply_target *t,
+    const struct scope *caller)
+{
+	struct tmpl *tp;
+	struct vars args;
+	char *name;
+
+	if (eval_value(&t->t_name, caller, &e->e_val, e->e_ds) == -1)
+		return;
+	name = xstrdup(buf_str(&e->e_val));
+	if ((tp = strmap_get(&e->e_tmpls, name)) == NULL)
+		diag_error(e->e_ds, &t->t_pos, "unknown template \"%s\"", name);
+	else if (strmap_has(&v->v_applied, name))
+		diag_warn(e->e_ds, &t->t_pos, "template \"%s\" already applied "
+		    "to vm \"%s\"; skipped", name, v->v_vc->vc_name);
+	else if (v->v_depth >= MAX_APPLY_DEPTH)
+		diag_error(e->e_ds, &t->t_pos, "templates nested too deeply "
+		    "(more than %d levels)", MAX_APPLY_DEPTH);
+	else {
+		memset(&args, 0, sizeof(args));
+		template_args(e, t, tp->t_sect, caller, &args);
+		strmap_put(&v->v_applied, name, (void *)tp->t_file);
+		v->v_depth++;
+		eval_stmts(e, v, tp->t_sect, tp->t_file, &args);
+		v->v_depth--;
+		vars_free(&args);
+	}
+	free(name);
+}
+
+static void
+eval_stmts(struct evalctx *e, struct vmctx *v, const struct section *s,
+    const struct eval_file *f, struct vars *args)
+{
+	struct scope sc = { args, &v->v_local, &e->e_globals };
+	const struct stmt *st;
+	size_t i, j;
+
+	for (i = 0; i < s->sc_nstmts; i++) {
+		st = &s->sc_stmts[i];
+		switch (st->s_type) {
+		case ST_KEY:
+			eval_key(e, v, st, &sc, f);
+			break;
+		case ST_VAR:
+			eval_var(e, v, st, &sc);
+			break;
+		case ST_APPLY:
+			for (j = 0; j < st->s_ntargets; j++)
+				apply_one(e, v, &st->s_targets[j], &sc);
+			break;
+		}
+	}
+}
+
+/*
+ * A user's text must never configure a VM that runs with more rights
+ * than that user has: every template applied must come from a root file
+ * or from a file of the VM's (final) owner.
+ */
+static void
+check_template_owners(struct evalctx *e, struct vmctx *v)
+{
+	const struct eval_file *f;
+	const struct tmpl *tp;
+	size_t i;
+
+	for (i = 0; i < v->v_applied.sm_cap; i++) {
+		if (v->v_applied.sm_v[i].se_key == NULL)
+			continue;
+		f = v->v_applied.sm_v[i].se_val;
+		if (f->ef_owner == 0 || f->ef_owner == v->v_vc->vc_owner)
+			continue;
+		tp = strmap_get(&e->e_tmpls, v->v_applied.sm_v[i].se_key);
+		diag_error(e->e_ds, &v->v_vc->vc_pos, "vm \"%s\" (owner %s) "
+		    "cannot apply template \"%s\" from %s, a file owned by %s",
+		    v->v_vc->vc_name, owner_user_name(v->v_vc->vc_owner),
+		    v->v_applied.sm_v[i].se_key, tp->t_sect->sc_pos.file,
+		    owner_user_name(f->ef_owner));
+	}
+}
+
+/* ---- vm sections ---- */
+
+static struct vm_conf *
+vm_start(struct evalctx *e, struct vmctx *v, const struct section *s)
+{
+	struct vm_conf *vc = vm_conf_new();
+	char id[32];
+
+	vc->vc_section = xstrdup(s->sc_name);
+	vc->vc_name = xstrdup(s->sc_name);
+	vc->vc_file = v->v_file->ef_ast->af_path;
+	vc->vc_pos = s->sc_pos;
+	vc->vc_id = idmap_get(e->e_ids, s->sc_name);
+	vc->vc_owner = v->v_file->ef_owner;
+	vc->vc_owner_name = xstrdup(owner_user_name(vc->vc_owner));
+	snprintf(id, sizeof(id), "%d", vc->vc_id);
+	vars_set(&v->v_local, "NAME", vc->vc_name);
+	vars_set(&v->v_local, "ID", id);
+	vars_set(&v->v_local, "OWNER", vc->vc_owner_name);
+	vars_set(&v->v_local, "GROUP", "");
+	return vc;
+}
+
+static void
+eval_vm(struct evalctx *e, const struct eval_file *f, const struct section *s)
+{
+	struct vmctx v;
+	struct vm_conf *vc;
+	const struct pos *other;
+	size_t nerr = e->e_ds->ds_nerrors;
+
+	memset(&v, 0, sizeof(v));
+	v.v_file = f;
+	v.v_vc = vc = vm_start(e, &v, s);
+	eval_stmts(e, &v, s, f, NULL);
+	check_template_owners(e, &v);
+	conf_validate_vm(vc, e->e_in->ei_opts, e->e_ds);
+	if ((other = strmap_get(&e->e_names, vc->vc_name)) != NULL)
+		diag_error(e->e_ds, &s->sc_pos, "vm \"%s\" is already defined "
+		    "at %s:%d:%d", vc->vc_name, other->file, other->line,
+		    other->col);
+	else
+		strmap_put(&e->e_names, vc->vc_name, (void *)&s->sc_pos);
+	vars_free(&v.v_local);
+	strmap_free(&v.v_applied, NULL);
+	if (e->e_ds->ds_nerrors != nerr) {
+		diag_error(e->e_ds, &s->sc_pos, "vm \"%s\" is not loaded "
+		    "because of the errors above", vc->vc_name);
+		vm_conf_free(vc);
+		return;
+	}
+	ARRAY_GROW(e->e_conf->c_vms, e->e_conf->c_nvms, e->e_nvmcap);
+	e->e_conf->c_vms[e->e_conf->c_nvms++] = vc;
+}
+
+struct conf *
+conf_eval(const struct eval_in *in, struct diags *ds)
+{
+	struct evalctx e;
+	const struct eval_file *f;
+	size_t i, j;
+
+	memset(&e, 0, sizeof(e));
+	e.e_in = in;
+	e.e_ds = ds;
+	e.e_conf = xcalloc(1, sizeof(*e.e_conf));
+	e.e_ids = in->ei_opts->lo_ids != NULL ? in->ei_opts->lo_ids :
+	    idmap_new();
+	global_conf_init(&e.e_conf->c_global);
+	vars_set(&e.e_globals, "LOCALBASE", LOCALBASE);
+	collect_templates(&e);
+	eval_globals(&e);
+	for (i = 0; i < in->ei_nfiles && !e.e_conf->c_fatal; i++) {
+		f = &in->ei_files[i];
+		for (j = 0; j < f->ef_ast->af_nsects; j++)
+			if (f->ef_ast->af_sects[j].sc_type == SC_VM)
+				eval_vm(&e, f, &f->ef_ast->af_sects[j]);
+	}
+	if (e.e_ids != in->ei_opts->lo_ids)
+		idmap_free(e.e_ids);
+	strmap_free(&e.e_tmpls, free);
+	strmap_free(&e.e_names, NULL);
+	vars_free(&e.e_globals);
+	buf_free(&e.e_val);
+	buf_free(&e.e_err);
+	return e.e_conf;
+}
+
+/* ---- IDs: per vm section name, never reused while the map lives ---- */
+
+struct idmap {
+	struct strmap	im_map;
+	int		im_next;
+};
+
+struct idmap *
+idmap_new(void)
+{
+	return xcalloc(1, sizeof(struct idmap));
+}
+
+void
+idmap_free(struct idmap *im)
+{
+	if (im == NULL)
+		return;
+	strmap_free(&im->im_map, NULL);
+	free(im);
+}
+
+int
+idmap_get(struct idmap *im, const char *name)
+{
+	if (!strmap_has(&im->im_map, name))
+		strmap_put(&im->im_map, name, (void *)(intptr_t)im->im_next++);
+	return (int)(intptr_t)strmap_get(&im->im_map, name);
+}

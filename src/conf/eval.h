@@ -1,0 +1,58 @@
+/* Evaluation of parsed files into VM configurations (internal to src/conf). */
+#ifndef BMD_EVAL_H
+#define BMD_EVAL_H
+
+#include <sys/types.h>
+
+#include "ast.h"
+#include "buf.h"
+#include "conf.h"
+
+struct var {
+	char	*v_name;
+	char	*v_value;
+};
+
+/* A small ordered set of variables; lookups search from the end. */
+struct vars {
+	struct var	*vs_v;
+	size_t		 vs_n, vs_cap;
+};
+
+void		 vars_free(struct vars *);
+const char	*vars_get(const struct vars *, const char *);
+void		 vars_set(struct vars *, const char *, const char *);
+void		 vars_del(struct vars *, const char *);
+
+/* Lookup order: template arguments, then the VM, then globals. */
+struct scope {
+	struct vars	*sc_args;
+	struct vars	*sc_local;
+	struct vars	*sc_global;
+};
+
+/* Concatenate a value's pieces; -1 (with a diagnostic) on error. */
+int	 eval_value(const struct value *, const struct scope *, struct buf *,
+	    struct diags *);
+int	 eval_arith(const struct arith *, const struct scope *, long long *,
+	    struct diags *);
+
+/* One parsed file with the identity it is read under. */
+struct eval_file {
+	struct ast_file	*ef_ast;
+	uid_t		 ef_owner;	/* owner of the file */
+};
+
+struct eval_in {
+	struct eval_file *ei_files;	/* in load order */
+	size_t		  ei_nfiles;
+	const struct conf_load_opts *ei_opts;
+};
+
+struct conf	*conf_eval(const struct eval_in *, struct diags *);
+
+/* validate.c */
+int	 conf_validate_vm(struct vm_conf *, const struct conf_load_opts *,
+	    struct diags *);
+
+#endif

@@ -1,0 +1,96 @@
+/* Table-driven views of a VM configuration: show config text and JSON. */
+#include <string.h>
+
+#include <jansson.h>
+
+#include "keys.h"
+#include "xmalloc.h"
+
+void
+key_text(const struct conf_key *k, const void *obj, struct buf *b)
+{
+	const struct clist *l;
+	size_t i;
+
+	if (!(k->k_flags & KEY_LIST)) {
+		k->k_type->t_text(k, key_cptr(k, obj), b);
+		return;
+	}
+	l = key_cptr(k, obj);
+	for (i = 0; i < l->l_n; i++) {
+		if (i > 0)
+			buf_adds(b, ", ");
+		k->k_type->t_text(k, (const char *)l->l_v +
+		    i * k->k_type->t_size, b);
+	}
+}
+
+json_t *
+key_json(const struct conf_key *k, const void *obj)
+{
+	const struct clist *l;
+	json_t *a;
+	size_t i;
+
+	if (!(k->k_flags & KEY_LIST)) {
+		if (!key_isset(k, obj) && k->k_default == NULL)
+			return json_null();
+		return k->k_type->t_json(k, key_cptr(k, obj));
+	}
+	l = key_cptr(k, obj);
+	a = json_array();
+	for (i = 0; i < l->l_n; i++)
+		json_array_append_new(a, k->k_type->t_json(k,
+		    (const char *)l->l_v + i * k->k_type->t_size));
+	return a;
+}
+
+json_t *
+vm_conf_json(const struct vm_conf *vc)
+{
+	const struct conf_key *k;
+	json_t *o;
+	size_t i;
+
+	o = json_pack("{s:s,s:i,s:s,s:s,s:o}", "name", vc->vc_name,
+	    "id", vc->vc_id, "file", vc->vc_file ? vc->vc_file : "",
+	    "owner", vc->vc_owner_name ? vc->vc_owner_name : "",
+	    "group", vc->vc_group_name ? json_string(vc->vc_group_name) :
+	    json_null());
+	for (i = 0; i < keys_count(); i++) {
+		k = keys_at(i);
+		if (k->k_flags & KEY_HIDDEN)
+			continue;
+		json_object_set_new(o, k->k_name, key_json(k, vc));
+	}
+	return o;
+}
+
+/* One "key = value" line per key that is set or has a default. */
+void
+vm_conf_text(const struct vm_conf *vc, struct buf *b)
+{
+	const struct conf_key *k;
+	const struct clist *l;
+	size_t i;
+
+	buf_printf(b, "name = %s\nid = %d\nfile = %s\nowner = %s\n",
+	    vc->vc_name, vc->vc_id, vc->vc_file ? vc->vc_file : "",
+	    vc->vc_owner_name ? vc->vc_owner_name : "");
+	if (vc->vc_group_name != NULL)
+		buf_printf(b, "group = %s\n", vc->vc_group_name);
+	for (i = 0; i < keys_count(); i++) {
+		k = keys_at(i);
+		if (k->k_flags & KEY_HIDDEN)
+			continue;
+		if (k->k_flags & KEY_LIST) {
+			l = key_cptr(k, vc);
+			if (l->l_n == 0)
+				continue;
+		} else if (!key_isset(k, vc) && k->k_default == NULL)
+			continue;
+		buf_printf(b, "%s = ", k->k_name);
+		key_text(k, vc, b);
+		buf_addc(b, '\n');
+	}
+}

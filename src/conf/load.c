@@ -1,0 +1,267 @@
+/* Reading configuration files: checks, includes, parsing as the owner. */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <grp.h>
+#include <pwd.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "keys.h"
+#include "log.h"
+#include "load.h"
+#include "xmalloc.h"
+
+#define MAX_FILE_SIZE	(64 * 1024 * 1024)
+
+/* ---- reading one file ---- */
+
+static int
+same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+	    a->st_uid == b->st_uid && a->st_gid == b->st_gid &&
+	    a->st_mode == b->st_mode;
+}
+
+/*
+ * Open with the rights of the reader (the owner of the including file),
+ * so that a user's .include never makes bmd read what that user cannot.
+ */
+static int
+open_as(uid_t reader, const char *path)
+{
+	struct passwd *pw;
+	gid_t saved[NGROUPS_MAX];
+	int n = 0, fd, err;
+
+	if (geteuid() != 0 || reader == 0)
+		return open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if ((pw = getpwuid(reader)) == NULL) {
+		errno = EACCES;
+		return -1;
+	}
+	if ((n = getgroups(NGROUPS_MAX, saved)) == -1 ||
+	    initgroups(pw->pw_name, pw->pw_gid) == -1 ||
+	    setegid(pw->pw_gid) == -1 || seteuid(reader) == -1)
+		fatal("%s: cannot switch to uid %lu", __func__,
+		    (unsigned long)reader);
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	err = errno;
+	if (seteuid(0) == -1 || setegid(0) == -1 || setgroups((size_t)n,
+	    saved) == -1)
+		fatal("%s: cannot switch back to root", __func__);
+	errno = err;
+	return fd;
+}
+
+/*
+ * Open once (never blocking on a FIFO swapped in), check with fstat that
+ * it is the regular file the includer looked at, and read it whole.
+ */
+int
+load_read_file(const struct qfile *q, char **data, size_t *len,
+    struct stat *st, struct diags *ds)
+{
+	struct pos p = { pos_intern(q->q_path), 0, 0 };
+	size_t cap = 0;
+	ssize_t r = 0;
+	int fd;
+
+	*data = NULL;
+	*len = 0;
+	if ((fd = open_as(q->q_reader, q->q_path)) == -1) {
+		diag_error(ds, &p, "cannot open: %s", strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, st) == -1 || !S_ISREG(st->st_mode)) {
+		diag_error(ds, &p, "not a regular file");
+		goto fail;
+	}
+	if (q->q_st.st_ino != 0 && !same_file(st, &q->q_st)) {
+		diag_error(ds, &p, "file changed while it was being read; "
+		    "refused");
+		goto fail;
+	}
+	for (;;) {
+		if (*len + 65536 > cap) {
+			cap = cap ? cap * 2 : 65536;
+			*data = xreallocarray(*data, cap, 1);
+		}
+		if ((r = read(fd, *data + *len, cap - *len)) <= 0)
+			break;
+		*len += (size_t)r;
+		if (*len > MAX_FILE_SIZE) {
+			diag_error(ds, &p, "file is larger than %d bytes",
+			    MAX_FILE_SIZE);
+			goto fail;
+		}
+	}
+	if (r == -1) {
+		diag_error(ds, &p, "cannot read: %s", strerror(errno));
+		goto fail;
+	}
+	close(fd);
+	return 0;
+fail:
+	close(fd);
+	free(*data);
+	*data = NULL;
+	return -1;
+}
+
+/* ---- includes ---- */
+
+static void
+add_incl(struct parsed *pd, const char *path, const struct pos *p,
+    const struct stat *st)
+{
+	ARRAY_GROW(pd->p_incl, pd->p_nincl, pd->p_capincl);
+	pd->p_incl[pd->p_nincl].i_path = xstrdup(path);
+	pd->p_incl[pd->p_nincl].i_pos = *p;
+	pd->p_incl[pd->p_nincl].i_st = *st;
+	pd->p_nincl++;
+}
+
+void
+parsed_free_incl(struct parsed *pd)
+{
+	size_t i;
+
+	for (i = 0; i < pd->p_nincl; i++)
+		free(pd->p_incl[i].i_path);
+	free(pd->p_incl);
+	pd->p_incl = NULL;
+	pd->p_nincl = pd->p_capincl = 0;
+}
+
+/* One glob match, checked with the rights of the process parsing. */
+static void
+include_match(const char *self, const char *match, const struct pos *p,
+    struct parsed *pd, struct diags *ds)
+{
+	struct stat lst, st;
+	char real[PATH_MAX];
+
+	if (lstat(match, &lst) == -1 || stat(match, &st) == -1)
+		return;		/* vanished or dangling: nothing to read */
+	if (S_ISLNK(lst.st_mode) && (lst.st_uid != st.st_uid ||
+	    lst.st_gid != st.st_gid)) {
+		diag_error(ds, p, ".include \"%s\": the symlink's owner differs "
+		    "from its target's; refused", match);
+		return;
+	}
+	if (realpath(match, real) == NULL)
+		return;
+	if (strcmp(real, self) == 0)
+		return;		/* a file matching its own glob */
+	if (strncmp(real, "/dev/", 5) == 0 || strncmp(real, "/proc/", 6) == 0 ||
+	    strncmp(real, "/sys/", 5) == 0) {
+		diag_error(ds, p, ".include \"%s\": device and kernel files "
+		    "cannot be included", match);
+		return;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		diag_error(ds, p, ".include \"%s\": not a regular file", match);
+		return;
+	}
+	if (access(real, R_OK) == -1) {
+		diag_error(ds, p, ".include \"%s\": %s", match, strerror(errno));
+		return;
+	}
+	add_incl(pd, real, p, &st);
+}
+
+static void
+include_glob(const char *self, const char *pattern, const struct pos *p,
+    struct parsed *pd, struct diags *ds)
+{
+	char *dir = NULL, *tmp, *full;
+	glob_t g;
+	size_t i;
+	int rc;
+
+	if (pattern[0] == '\0') {
+		diag_error(ds, p, ".include: empty pattern");
+		return;
+	}
+	if (pattern[0] == '/')
+		full = xstrdup(pattern);
+	else {
+		tmp = xstrdup(self);
+		dir = xstrdup(dirname(tmp));
+		free(tmp);
+		full = xprintf("%s/%s", dir, pattern);
+	}
+	rc = glob(full, 0, NULL, &g);
+	if (rc == 0)
+		for (i = 0; i < g.gl_pathc; i++)
+			include_match(self, g.gl_pathv[i], p, pd, ds);
+	else if (rc != GLOB_NOMATCH)
+		diag_error(ds, p, ".include \"%s\": cannot expand the pattern",
+		    pattern);
+	if (rc == 0)
+		globfree(&g);
+	free(full);
+	free(dir);
+}
+
+/*
+ * Patterns may use LOCALBASE and the global variables defined earlier in
+ * the same file (only a root-owned file has global variables).
+ */
+static void
+expand_includes(const char *self, uid_t owner, struct parsed *pd,
+    struct diags *ds)
+{
+	const struct ast_file *af = pd->p_ast;
+	struct vars globals = { 0 };
+	struct scope sc = { NULL, NULL, &globals };
+	const struct section *s;
+	struct buf b;
+	size_t i, j;
+
+	buf_init(&b);
+	vars_set(&globals, "LOCALBASE", LOCALBASE);
+	for (i = 0; i < af->af_nsects; i++) {
+		s = &af->af_sects[i];
+		if (s->sc_type == SC_GLOBAL && owner == 0) {
+			for (j = 0; j < s->sc_nstmts; j++)
+				if (s->sc_stmts[j].s_type == ST_VAR &&
+				    s->sc_stmts[j].s_nvals > 0 &&
+				    eval_value(&s->sc_stmts[j].s_vals[0], &sc,
+				    &b, NULL) == 0)
+					vars_set(&globals,
+					    s->sc_stmts[j].s_name, buf_str(&b));
+		} else if (s->sc_type == SC_INCLUDE) {
+			if (eval_value(&s->sc_include, &sc, &b, ds) == 0)
+				include_glob(self, buf_str(&b), &s->sc_pos, pd,
+				    ds);
+		}
+	}
+	vars_free(&globals);
+	buf_free(&b);
+}
+
+void
+load_parse_here(const struct qfile *q, const char *data, size_t len,
+    uid_t owner, struct parsed *pd, struct diags *ds)
+{
+	size_t nerr = ds->ds_nerrors;
+
+	memset(pd, 0, sizeof(*pd));
+	pd->p_ast = ast_parse_buffer(q->q_path, data, len, ds);
+	/* Any syntax error rejects the whole load: keep no partial tree. */
+	if (pd->p_ast != NULL && ds->ds_nerrors != nerr) {
+		ast_free(pd->p_ast);
+		pd->p_ast = NULL;
+	}
+	if (pd->p_ast != NULL)
+		expand_includes(q->q_path, owner, pd, ds);
+}

@@ -1,0 +1,44 @@
+/* Reading configuration files: checks, includes, parsing as the owner. */
+#ifndef BMD_LOAD_H
+#define BMD_LOAD_H
+
+#include <sys/stat.h>
+
+#include "ast.h"
+#include "eval.h"
+
+#define MAX_INCLUDE_DEPTH	16
+#define MAX_CONF_FILES		100000
+
+/* A file waiting in the FIFO of files to read. */
+struct qfile {
+	char		*q_path;	/* realpath */
+	uid_t		 q_reader;	/* who asked for it (the includer) */
+	int		 q_depth;
+	struct stat	 q_st;		/* from the includer's checks */
+};
+
+/* An include found while parsing a file, already checked. */
+struct incl {
+	char		*i_path;	/* realpath */
+	struct pos	 i_pos;
+	struct stat	 i_st;
+};
+
+struct parsed {
+	struct ast_file	*p_ast;
+	struct incl	*p_incl;
+	size_t		 p_nincl, p_capincl;
+};
+
+/* parse one file as the current process, with its includes expanded */
+void	load_parse_here(const struct qfile *, const char *data, size_t len,
+	    uid_t owner, struct parsed *, struct diags *);
+int	load_read_file(const struct qfile *, char **, size_t *, struct stat *,
+	    struct diags *);
+/* the same in a child process running as owner (privsep.c) */
+int	load_parse_as(uid_t owner, const struct qfile *, const char *data,
+	    size_t len, struct parsed *, struct diags *);
+void	parsed_free_incl(struct parsed *);
+
+#endif

@@ -1,0 +1,112 @@
+/* VM-level checks run after evaluation; a failure rejects only that VM. */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "eval.h"
+#include "keys.h"
+
+/* Keys whose presence turns graphics on unless graphics itself is set. */
+static void
+finalize(struct vm_conf *vc)
+{
+	static const char *const gkeys[] = { "graphics_listen", "graphics_port",
+	    "graphics_res", "graphics_vga", "graphics_password",
+	    "graphics_path", NULL };
+	size_t i;
+
+	if (!key_isset(keys_find("graphics"), vc))
+		for (i = 0; gkeys[i] != NULL; i++)
+			if (key_isset(keys_find(gkeys[i]), vc))
+				vc->vc_graphics = 1;
+	if (vc->vc_vconsole_np > 0 && vc->vc_vconsole_nc == 0)
+		vc->vc_vconsole_nc = 1;
+}
+
+static void
+check_image(const char *what, const char *path, const struct pos *p,
+    struct diags *ds)
+{
+	struct stat st;
+
+	if (stat(path, &st) == -1)
+		diag_error(ds, p, "%s %s: %s", what, path, strerror(errno));
+	else if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode) &&
+	    !S_ISBLK(st.st_mode))
+		diag_error(ds, p, "%s %s: not a regular file or a device",
+		    what, path);
+}
+
+static void
+check_images(const struct vm_conf *vc, struct diags *ds)
+{
+	const struct conf_disk *d;
+	const struct conf_iso *iso;
+	size_t i;
+
+	for (i = 0; i < vc->vc_disk.l_n; i++) {
+		d = CLIST_AT(&vc->vc_disk, struct conf_disk, i);
+		if (!(d->d_flags & DISK_NOEXIST))
+			check_image("disk", d->d_path, &vc->vc_disk.l_pos[i], ds);
+	}
+	for (i = 0; i < vc->vc_iso.l_n; i++) {
+		iso = CLIST_AT(&vc->vc_iso, struct conf_iso, i);
+		if (!iso->i_noexist)
+			check_image("iso", iso->i_path, &vc->vc_iso.l_pos[i], ds);
+	}
+}
+
+static void
+check_cpu_pin(const struct vm_conf *vc, struct diags *ds)
+{
+	const struct conf_cpupin *cp;
+	long host = sysconf(_SC_NPROCESSORS_CONF);
+	size_t i;
+
+	for (i = 0; i < vc->vc_cpu_pin.l_n; i++) {
+		cp = CLIST_AT(&vc->vc_cpu_pin, struct conf_cpupin, i);
+		if (cp->cp_vcpu >= vc->vc_ncpu.nc_cpus)
+			diag_error(ds, &vc->vc_cpu_pin.l_pos[i], "\"cpu_pin\": "
+			    "vCPU %d does not exist (ncpu is %d)", cp->cp_vcpu,
+			    vc->vc_ncpu.nc_cpus);
+		if (host > 0 && cp->cp_hostcpu >= host)
+			diag_error(ds, &vc->vc_cpu_pin.l_pos[i], "\"cpu_pin\": "
+			    "host CPU %d does not exist (this host has %ld)",
+			    cp->cp_hostcpu, host);
+	}
+}
+
+static void
+check_chardev(const char *path, const struct pos *p, struct diags *ds)
+{
+	struct stat st;
+
+	if (path != NULL && (stat(path, &st) == -1 || !S_ISCHR(st.st_mode)))
+		diag_error(ds, p, "\"hda\": %s is not a device file", path);
+}
+
+int
+conf_validate_vm(struct vm_conf *vc, const struct conf_load_opts *opts,
+    struct diags *ds)
+{
+	const struct conf_hda *h;
+	size_t nerr = ds->ds_nerrors, i;
+
+	finalize(vc);
+	if (vc->vc_memory.m_text == NULL)
+		diag_error(ds, &vc->vc_pos, "vm \"%s\": memory is required",
+		    vc->vc_name);
+	if (opts->lo_check_files)
+		check_images(vc, ds);
+	check_cpu_pin(vc, ds);
+	for (i = 0; i < vc->vc_hda.l_n; i++) {
+		h = CLIST_AT(&vc->vc_hda, struct conf_hda, i);
+		check_chardev(h->h_play, &vc->vc_hda.l_pos[i], ds);
+		check_chardev(h->h_rec, &vc->vc_hda.l_pos[i], ds);
+	}
+	if (opts->lo_validate != NULL)
+		opts->lo_validate(vc, ds);
+	return ds->ds_nerrors == nerr ? 0 : -1;
+}

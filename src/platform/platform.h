@@ -1,0 +1,33 @@
+/*
+ * The operating-system services bmd uses, one implementation per OS:
+ * linux.c here.  A FreeBSD file would implement the same list with
+ * LOCAL_PEERCRED, kqueue EVFILT_PROC, if_tap/if_bridge ioctls and
+ * procctl(PROC_SPROTECT); it cannot be built on this Linux host, so it
+ * is not provided rather than faked.
+ */
+#ifndef BMD_PLATFORM_H
+#define BMD_PLATFORM_H
+
+#include <sys/types.h>
+
+/* md interface */
+
+/* Can a KVM guest really run here (not only: does /dev/kvm open)? */
+int	plat_kvm_usable(void);
+/* "kvm" or "tcg" for accel = auto/kvm/tcg (enum accel_type). */
+const char *plat_accel_name(int accel);
+/* Ask the kernel not to pick this process when memory runs out. */
+int	plat_oom_protect(void);
+/* Kernel-verified identity of the peer of a UNIX socket. */
+struct peercred {
+	pid_t	 pc_pid;
+	uid_t	 pc_uid;
+	gid_t	 pc_gid;
+	gid_t	 pc_groups[64];
+	int	 pc_ngroups;
+};
+int	plat_peercred(int fd, struct peercred *);
+/* Host CPUs online. */
+int	plat_ncpu(void);
+
+#endif

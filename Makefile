@@ -50,10 +50,10 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LIBS) -lcmocka
 
 # ---- tests: every tier runs from `make check` ----
-.PHONY: all check check-unit check-conf check-bhyve check-e2e fuzz fuzz-ci \
+.PHONY: all check check-unit check-conf check-bhyve check-e2e fuzz check-fuzz \
 	guest install clean bench
 
-check: all check-unit check-conf check-bhyve check-e2e
+check: all check-unit check-conf check-bhyve check-fuzz check-e2e
 
 check-unit: $(UNITS)
 	@set -e; for t in $(UNITS); do echo "== $$t"; $$t; done
@@ -83,8 +83,8 @@ fuzz: $(BUILD)/conf-fuzzer
 	$(BUILD)/conf-fuzzer -max_total_time=$${FUZZ_SECONDS:-300} \
 	    -dict=tests/fuzz/conf.dict $(BUILD)/fuzz-corpus tests/fuzz/seeds
 
-fuzz-ci:
-	$(MAKE) fuzz FUZZ_SECONDS=60
+check-fuzz:
+	$(MAKE) fuzz FUZZ_SECONDS=$${FUZZ_SECONDS:-60}
 
 bench: all
 	bench/conf-scale

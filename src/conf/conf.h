@@ -221,6 +221,8 @@ struct conf	*conf_load(const struct conf_load_opts *, struct diags *);
 struct conf	*conf_load_buffer(const char *path, const char *data,
 		    size_t len, const struct conf_load_opts *, struct diags *);
 void		 conf_free(struct conf *);
+/* Fuzzing: evaluate .include patterns but never read the files. */
+void		 conf_set_follow_includes(int);
 struct vm_conf	*conf_find_vm(const struct conf *, const char *name);
 
 void		 vm_conf_free(struct vm_conf *);

@@ -276,19 +276,27 @@ passthru_parse(const struct conf_key *k, const char *v, void *dst,
 const struct conf_type kt_passthru = { "pci", sizeof(char *), passthru_parse,
     kt_str_free, kt_str_copy, kt_str_equal, kt_str_text, kt_str_json };
 
+/* Blanks are removed, as the original does, before anything else. */
 static int
 vctmpl_parse(const struct conf_key *k, const char *v, void *dst,
     struct buf *err)
 {
-	const char *eq = strchr(v, '=');
+	char *t = xmalloc(strlen(v) + 1), *q = t;
+	const char *p, *eq;
 
-	if (v[0] == '\0' || v[0] == '=' || (eq != NULL && eq[1] != '/')) {
+	for (p = v; *p; p++)
+		if (!isspace((unsigned char)*p))
+			*q++ = *p;
+	*q = '\0';
+	eq = strchr(t, '=');
+	if (t[0] == '\0' || t[0] == '=' || (eq != NULL && eq[1] != '/')) {
 		buf_printf(err, "\"%s\": \"%s\" is not PORTNAME or "
 		    "PORTNAME=/SOCKET/PATH", k->k_name, v);
+		free(t);
 		return -1;
 	}
 	free(*(char **)dst);
-	*(char **)dst = xstrdup(v);
+	*(char **)dst = t;
 	return 0;
 }
 

@@ -118,6 +118,14 @@ fail:
 
 /* ---- includes ---- */
 
+static int	follow_includes = 1;
+
+void
+conf_set_follow_includes(int on)
+{
+	follow_includes = on;
+}
+
 static void
 add_incl(struct parsed *pd, const char *path, const struct pos *p,
     const struct stat *st)
@@ -171,6 +179,8 @@ include_match(const char *self, const char *match, const struct pos *p,
 		diag_error(ds, p, ".include \"%s\": not a regular file", match);
 		return;
 	}
+	if (!follow_includes)
+		return;
 	if (access(real, R_OK) == -1) {
 		diag_error(ds, p, ".include \"%s\": %s", match, strerror(errno));
 		return;

@@ -2,6 +2,7 @@
 #include <stddef.h>
 
 #include "backend.h"
+#include "keys.h"
 
 const struct backend *
 backend_get(int type)
@@ -23,4 +24,24 @@ backend_validate_vm(const struct vm_conf *vc, struct diags *ds)
 	if (be == NULL || be->be_validate == NULL)
 		return 0;
 	return be->be_validate(vc, ds);
+}
+
+/*
+ * Keys the key table marks as belonging to the other hypervisor: an
+ * explicit setting would be silently dropped, so it is an error instead.
+ */
+void
+backend_refuse_keys(const struct vm_conf *vc, unsigned flag,
+    const char *backend, struct diags *ds)
+{
+	const struct conf_key *k;
+	size_t i;
+
+	for (i = 0; i < keys_count(); i++) {
+		k = keys_at(i);
+		if ((k->k_flags & flag) && key_isset(k, vc))
+			diag_error(ds, key_pos(k, vc), "vm \"%s\": \"%s\" is not "
+			    "supported by the %s backend", vc->vc_name,
+			    k->k_name, backend);
+	}
 }

@@ -73,5 +73,8 @@ extern const struct backend backend_qemu;
 const struct backend *backend_get(int type);	/* enum backend_type */
 /* conf_load_opts.lo_validate: the VM's backend checks. */
 int	backend_validate_vm(const struct vm_conf *, struct diags *);
+/* Errors for explicitly set keys flagged for another backend. */
+void	backend_refuse_keys(const struct vm_conf *, unsigned flag,
+	    const char *backend, struct diags *);
 
 #endif

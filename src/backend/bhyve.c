@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "backend.h"
+#include "keys.h"
 #include "buf.h"
 #include "nmdm.h"
 #include "xmalloc.h"
@@ -140,41 +141,10 @@ check_ndevices(const struct vm_conf *vc, struct diags *ds,
 	return -1;
 }
 
-/* Keys that only the qemu backend understands. */
-static void
-check_qemu_keys(const struct vm_conf *vc, struct diags *ds,
-    const struct pos *pos)
-{
-	const struct {
-		const char	*q_key;
-		const char	*q_val;
-	} keys[] = {
-		{ "kernel", vc->vc_kernel },
-		{ "initrd", vc->vc_initrd },
-		{ "cmdline", vc->vc_cmdline },
-		{ "qemu_binary", vc->vc_qemu_binary },
-		{ "qemu_machine", vc->vc_qemu_machine },
-		{ "qemu_cpu", vc->vc_qemu_cpu },
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		if (keys[i].q_val != NULL)
-			diag_error(ds, pos, "the \"%s\" key is not supported "
-			    "by the bhyve backend", keys[i].q_key);
-	if (vc->vc_accel != ACCEL_AUTO)
-		diag_error(ds, pos, "the \"accel\" key is not supported by "
-		    "the bhyve backend");
-}
-
 static int
 bhyve_validate(const struct vm_conf *vc, struct diags *ds)
 {
-	/*
-	 * XXX All errors point at the vm keyword for now; switch to
-	 * key_pos(keys_find("loader"), vc) and friends once keys.c is in.
-	 */
-	const struct pos *pos = &vc->vc_pos;
+	const struct pos *pos = key_pos(keys_find("loader"), vc);
 	enum loader ld = loader_of(vc->vc_loader);
 	size_t before = ds->ds_nerrors;
 
@@ -186,12 +156,12 @@ bhyve_validate(const struct vm_conf *vc, struct diags *ds)
 		    vc->vc_loader);
 	if (uses_loader_process(ld)) {
 		if (is_tcp(vc->vc_com[0]))
-			diag_error(ds, pos, "the loader \"%s\" doesn't support "
+			diag_error(ds, key_pos(keys_find("com1"), vc), "the loader \"%s\" doesn't support "
 			    "a TCP com1", vc->vc_loader);
 		(void)check_boot_media(vc, ld, vc->vc_install, ds, pos);
 	}
 	(void)check_ndevices(vc, ds, pos);
-	check_qemu_keys(vc, ds, pos);
+	backend_refuse_keys(vc, KEY_QEMU, "bhyve", ds);
 	return ds->ds_nerrors > before ? -1 : 0;
 }
 

@@ -1,19 +1,10 @@
 /* QEMU backend validation: every key either maps to QEMU or is refused. */
+#include <stdio.h>
 #include <string.h>
 
 #include "backend.h"
 #include "keys.h"
 #include "qemu.h"
-
-/*
- * Keys with no QEMU counterpart.  A default value is fine; an explicit
- * setting would be silently dropped, so it is an error instead.
- */
-static const char *const no_qemu[] = {
-	"bhyveload_loader", "bhyveload_env", "bhyve_env", "loadcmd",
-	"installcmd", "grub_run_partition", "loader_timeout", "hostbridge",
-	"graphics_vga", "graphics_wait", NULL
-};
 
 static void
 refuse(const struct vm_conf *vc, const char *key, const char *why,
@@ -41,31 +32,56 @@ check_coms(const struct vm_conf *vc, struct diags *ds)
 static void
 check_passthru(const struct vm_conf *vc, struct diags *ds)
 {
+	unsigned b, s, f;
+	const char *v;
 	size_t i;
 
-	for (i = 0; i < vc->vc_passthru.l_n; i++)
-		if (strncmp(*CLIST_AT(&vc->vc_passthru, char *, i), "ppt",
-		    3) == 0)
+	for (i = 0; i < vc->vc_passthru.l_n; i++) {
+		v = *CLIST_AT(&vc->vc_passthru, char *, i);
+		if (strncmp(v, "ppt", 3) == 0)
 			refuse(vc, "passthru", "pptN devices exist only on "
 			    "FreeBSD (write BUS/SLOT/FUNCTION)", ds);
+		else if (sscanf(v, "%u/%u/%u", &b, &s, &f) != 3 || b > 255 ||
+		    s > 31 || f > 7)
+			diag_error(ds, &vc->vc_passthru.l_pos[i], "vm \"%s\": "
+			    "\"passthru\": %s is not BUS/SLOT/FUNCTION with bus "
+			    "0-255, slot 0-31, function 0-7", vc->vc_name, v);
+	}
+}
+
+static size_t
+ahci_ports(const struct vm_conf *vc)
+{
+	const struct conf_disk *d;
+	size_t i, n = vc->vc_iso.l_n;
+
+	for (i = 0; i < vc->vc_disk.l_n; i++) {
+		d = CLIST_AT(&vc->vc_disk, struct conf_disk, i);
+		n += d->d_type == DISK_AHCI || d->d_type == DISK_AHCI_HD;
+	}
+	return n;
 }
 
 int
 qemu_validate(const struct vm_conf *vc, struct diags *ds)
 {
-	size_t nerr = ds->ds_nerrors, i;
+	size_t nerr = ds->ds_nerrors;
 
-	for (i = 0; no_qemu[i] != NULL; i++)
-		if (key_isset(keys_find(no_qemu[i]), vc))
-			refuse(vc, no_qemu[i], "is not supported by the qemu "
-			    "backend", ds);
+	backend_refuse_keys(vc, KEY_BHYVE, "qemu", ds);
 	if (vc->vc_loader != NULL && strcmp(vc->vc_loader, "bios") != 0 &&
 	    strcmp(vc->vc_loader, "uefi") != 0)
 		refuse(vc, "loader", "must be bios or uefi for the qemu "
 		    "backend", ds);
-	if (vc->vc_x2apic)
-		refuse(vc, "x2apic", "has no QEMU counterpart (KVM enables "
-		    "x2APIC by itself)", ds);
+	if (vc->vc_graphics && vc->vc_graphics_path == NULL &&
+	    vc->vc_graphics_port < 5900)
+		refuse(vc, "graphics_port", "must be 5900 or more with the "
+		    "qemu backend (VNC display = port - 5900)", ds);
+	if (key_isset(keys_find("virt_console_template"), vc))
+		refuse(vc, "virt_console_template", "is not supported by the "
+		    "qemu backend (ports are named virt_consoleN)", ds);
+	if (ahci_ports(vc) > 6)
+		refuse(vc, "iso", "too many AHCI disks and ISOs for the qemu "
+		    "backend (at most 6)", ds);
 	if (vc->vc_network.l_n > 0)
 		refuse(vc, "network", "is not supported by the qemu backend "
 		    "yet", ds);

@@ -29,14 +29,19 @@ static int
 path_check(const struct conf_key *k, const char *v, const char *path,
     struct buf *err)
 {
+	const char *colon = strchr(path, ':'), *slash = strchr(path, '/');
+
 	if (path[0] == '/')
 		return 0;
-	if (strchr(v, '/') == NULL)
-		buf_printf(err, "\"%s\": \"%s\" has no path (a path must contain "
-		    "\"/\")", k->k_name, v);
-	else
+	if (slash == NULL)
+		buf_printf(err, "\"%s\": \"%s\" has no path (a path must "
+		    "contain \"/\")", k->k_name, v);
+	else if (colon != NULL && colon < slash)
 		buf_printf(err, "\"%s\": unknown option \"%.*s\" in \"%s\"",
-		    k->k_name, (int)strcspn(path, ":"), path, v);
+		    k->k_name, (int)(colon - path), path, v);
+	else
+		buf_printf(err, "\"%s\": \"%s\" is not an absolute path",
+		    k->k_name, path);
 	return -1;
 }
 

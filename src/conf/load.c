@@ -25,9 +25,8 @@
 static int
 same_file(const struct stat *a, const struct stat *b)
 {
-	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
-	    a->st_uid == b->st_uid && a->st_gid == b->st_gid &&
-	    a->st_mode == b->st_mode;
+	/* only the identity: the includer may have passed just dev and ino */
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
 }
 
 /*

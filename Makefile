@@ -56,7 +56,8 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB)
 check: all check-unit check-conf check-bhyve check-fuzz check-e2e
 
 check-unit: $(UNITS)
-	@set -e; for t in $(UNITS); do echo "== $$t"; $$t; done
+	@fail=0; for t in $(UNITS); do echo "== $$t"; $$t || fail=1; done; \
+	    exit $$fail
 
 check-conf: all
 	sh tests/conf/run.sh $(BUILD)/bmd $(BUILD)/bmdctl

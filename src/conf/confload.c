@@ -150,7 +150,18 @@ conf_load(const struct conf_load_opts *opts, struct diags *ds)
 	char real[PATH_MAX];
 	struct pos p = { pos_intern(opts->lo_path), 0, 0 };
 
+	struct stat lst, st;
+
 	memset(&l, 0, sizeof(l));
+	/* As for includes: a symlink must belong to its target's owner. */
+	if (lstat(opts->lo_path, &lst) == 0 && S_ISLNK(lst.st_mode) &&
+	    stat(opts->lo_path, &st) == 0 && (lst.st_uid != st.st_uid ||
+	    lst.st_gid != st.st_gid)) {
+		diag_error(ds, &p, "the symlink's owner differs from its "
+		    "target's; refused");
+		l.l_fatal = 1;
+		return load_finish(&l, opts, ds);
+	}
 	if (realpath(opts->lo_path, real) == NULL) {
 		diag_error(ds, &p, "cannot read the configuration: %s",
 		    strerror(errno));

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "backend.h"
+#include "keys.h"
 #include "nmdm.h"
 #include "xmalloc.h"
 
@@ -99,12 +100,22 @@ set_ncpu(struct vm_conf *vc, int s, int c, int t)
 	vc->vc_ncpu.nc_cpus = s * c * t;
 }
 
+/* What the evaluator records when a statement sets a key. */
+static void
+mark_set(struct vm_conf *vc, const char *key)
+{
+	vc->vc_set[keys_find(key)->k_index] = 1;
+}
+
 /* The conf layer's defaults (spec 2.2). */
 static struct vm_conf *
 vc_new(const char *name, const char *loader, const char *mem)
 {
 	struct vm_conf *vc = xcalloc(1, sizeof(*vc));
 
+	/* which keys were set, and where: the backend checks read these */
+	vc->vc_set = xcalloc(keys_count(), 1);
+	vc->vc_kpos = xcalloc(keys_count(), sizeof(*vc->vc_kpos));
 	vc->vc_name = xstrdup(name);
 	vc->vc_section = xstrdup(name);
 	vc->vc_backend = BACKEND_BHYVE;
@@ -164,6 +175,8 @@ vc_free(struct vm_conf *vc)
 	free_strs(&vc->vc_bhyveload_env);
 	for (i = 0; i < 4; i++)
 		free(vc->vc_com[i]);
+	free(vc->vc_set);
+	free(vc->vc_kpos);
 	free(vc->vc_name);
 	free(vc->vc_section);
 	free(vc->vc_loader);
@@ -885,15 +898,22 @@ test_validate_qemu_keys(void **state)
 	vc->vc_qemu_machine = xstrdup("q35");
 	vc->vc_qemu_cpu = xstrdup("host");
 	vc->vc_accel = ACCEL_KVM;
+	mark_set(vc, "kernel");
+	mark_set(vc, "initrd");
+	mark_set(vc, "cmdline");
+	mark_set(vc, "qemu_binary");
+	mark_set(vc, "qemu_machine");
+	mark_set(vc, "qemu_cpu");
+	mark_set(vc, "accel");
 	assert_int_equal(validate(vc, msg, sizeof(msg)), -1);
 	assert_string_equal(msg,
-	    "the \"kernel\" key is not supported by the bhyve backend\n"
-	    "the \"initrd\" key is not supported by the bhyve backend\n"
-	    "the \"cmdline\" key is not supported by the bhyve backend\n"
-	    "the \"qemu_binary\" key is not supported by the bhyve backend\n"
-	    "the \"qemu_machine\" key is not supported by the bhyve backend\n"
-	    "the \"qemu_cpu\" key is not supported by the bhyve backend\n"
-	    "the \"accel\" key is not supported by the bhyve backend\n");
+	    "vm \"q\": \"accel\" is not supported by the bhyve backend\n"
+	    "vm \"q\": \"qemu_binary\" is not supported by the bhyve backend\n"
+	    "vm \"q\": \"qemu_machine\" is not supported by the bhyve backend\n"
+	    "vm \"q\": \"qemu_cpu\" is not supported by the bhyve backend\n"
+	    "vm \"q\": \"kernel\" is not supported by the bhyve backend\n"
+	    "vm \"q\": \"initrd\" is not supported by the bhyve backend\n"
+	    "vm \"q\": \"cmdline\" is not supported by the bhyve backend\n");
 	vc_free(vc);
 }
 

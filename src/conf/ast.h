@@ -11,7 +11,8 @@ enum arith_op {
 	AR_NUM,		/* a_num */
 	AR_VAR,		/* a_var: the variable name, without $ or braces */
 	AR_NEG,		/* -a_l */
-	AR_ADD, AR_SUB, AR_MUL, AR_DIV, AR_MOD	/* a_l OP a_r */
+	AR_ADD, AR_SUB, AR_MUL, AR_DIV, AR_MOD,	/* a_l OP a_r */
+	AR_BAD		/* a_var: why the literal is invalid (08, overflow) */
 };
 
 struct arith {

@@ -61,7 +61,13 @@ collect_templates(struct evalctx *e)
 				    old->t_sect->sc_pos.file,
 				    old->t_sect->sc_pos.line,
 				    old->t_sect->sc_pos.col);
-				e->e_conf->c_fatal = 1;
+				/*
+				 * Fatal among root's files; a user's duplicate
+				 * is only dropped, so that no user can make the
+				 * whole configuration fail this way.
+				 */
+				if (f->ef_owner == 0)
+					e->e_conf->c_fatal = 1;
 				continue;
 			}
 			t = xcalloc(1, sizeof(*t));

@@ -159,6 +159,9 @@ eval_arith(const struct arith *a, const struct scope *sc, long long *out,
 		return 0;
 	case AR_VAR:
 		return arith_var(a, sc, out, ds);
+	case AR_BAD:
+		diag_error(ds, &a->a_pos, "%s", a->a_var);
+		return -1;
 	case AR_NEG:
 		if (eval_arith(a->a_l, sc, &l, ds) == -1)
 			return -1;

@@ -196,6 +196,14 @@ struct conf {
 	struct vm_conf		**c_vms;
 	size_t			 c_nvms;
 	int			 c_fatal;	/* syntax error etc.: reject all */
+	/*
+	 * What is in the text but could not be loaded, so that a reload
+	 * can tell "invalid now" (keep the running VM) from "removed".
+	 */
+	char			**c_rejected;	/* names and section names */
+	size_t			  c_nrejected;
+	char			**c_badfiles;	/* files that could not be read */
+	size_t			  c_nbadfiles;
 };
 
 /* Name -> ID map kept by the daemon for its lifetime (IDs never reused). */
@@ -224,6 +232,9 @@ void		 conf_free(struct conf *);
 /* Fuzzing: evaluate .include patterns but never read the files. */
 void		 conf_set_follow_includes(int);
 struct vm_conf	*conf_find_vm(const struct conf *, const char *name);
+int		 conf_rejected(const struct conf *, const char *name);
+int		 conf_file_failed(const struct conf *, const char *path);
+void		 conf_add_rejected(struct conf *, const char *name);
 
 void		 vm_conf_free(struct vm_conf *);
 struct vm_conf	*vm_conf_dup(const struct vm_conf *);

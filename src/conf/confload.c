@@ -19,6 +19,8 @@ struct loader {
 	struct strmap	  l_seen;	/* realpath -> where it was included */
 	struct eval_file *l_files;
 	size_t		  l_nfiles, l_capfiles;
+	char		**l_bad;		/* files that could not be read */
+	size_t		  l_nbad, l_capbad;
 	int		  l_fatal;
 };
 
@@ -105,6 +107,8 @@ load_queue(struct loader *l, size_t from, struct diags *ds)
 		if (load_read_file(&l->l_q[i], &data, &len, &st, ds) == -1) {
 			if (i == 0)
 				l->l_fatal = 1;
+			ARRAY_GROW(l->l_bad, l->l_nbad, l->l_capbad);
+			l->l_bad[l->l_nbad++] = xstrdup(l->l_q[i].q_path);
 			continue;
 		}
 		load_one(l, i, data, len, st.st_uid, ds);
@@ -128,6 +132,8 @@ load_finish(struct loader *l, const struct conf_load_opts *opts,
 	}
 	if (l->l_fatal)
 		c->c_fatal = 1;
+	c->c_badfiles = l->l_bad;
+	c->c_nbadfiles = l->l_nbad;
 	if (c->c_fatal) {
 		for (i = 0; i < c->c_nvms; i++)
 			vm_conf_free(c->c_vms[i]);
@@ -202,8 +208,46 @@ conf_free(struct conf *c)
 	for (i = 0; i < c->c_nvms; i++)
 		vm_conf_free(c->c_vms[i]);
 	free(c->c_vms);
+	for (i = 0; i < c->c_nrejected; i++)
+		free(c->c_rejected[i]);
+	free(c->c_rejected);
+	for (i = 0; i < c->c_nbadfiles; i++)
+		free(c->c_badfiles[i]);
+	free(c->c_badfiles);
 	global_conf_clear(&c->c_global);
 	free(c);
+}
+
+void
+conf_add_rejected(struct conf *c, const char *name)
+{
+	if (conf_rejected(c, name))
+		return;
+	c->c_rejected = xreallocarray(c->c_rejected, c->c_nrejected + 1,
+	    sizeof(*c->c_rejected));
+	c->c_rejected[c->c_nrejected++] = xstrdup(name);
+}
+
+int
+conf_rejected(const struct conf *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < c->c_nrejected; i++)
+		if (strcmp(c->c_rejected[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+int
+conf_file_failed(const struct conf *c, const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < c->c_nbadfiles; i++)
+		if (strcmp(c->c_badfiles[i], path) == 0)
+			return 1;
+	return 0;
 }
 
 struct vm_conf *

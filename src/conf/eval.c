@@ -421,6 +421,8 @@ eval_vm(struct evalctx *e, const struct eval_file *f, const struct section *s)
 	if (e->e_ds->ds_nerrors != nerr) {
 		diag_error(e->e_ds, &s->sc_pos, "vm \"%s\" is not loaded "
 		    "because of the errors above", vc->vc_name);
+		conf_add_rejected(e->e_conf, vc->vc_name);
+		conf_add_rejected(e->e_conf, s->sc_name);
 		vm_conf_free(vc);
 		return;
 	}

@@ -436,11 +436,15 @@ ar_number(struct arp *ap, const struct pos *p, int neg)
 	struct arith *a;
 	const char *s = lx->lx_buf + lx->lx_off;
 	long long v;
+	size_t n, i;
 	int r, len;
 
 	len = ar_run(lx);
-	r = ar_convert(s, (size_t)(lx->lx_buf + lx->lx_off - s), neg, &v);
-	if (r == -1 && strspn(s, "0123456789") < (size_t)len) {
+	n = (size_t)(lx->lx_buf + lx->lx_off - s);
+	r = ar_convert(s, n, neg, &v);
+	for (i = 0; i < n && is_digit((unsigned char)s[i]); i++)
+		;
+	if (r == -1 && i < n) {
 		/* "0x", "0xg", "1a": malformed, not only out of range */
 		ar_error(ap, &numpos, "invalid number %.*s", len, s);
 		return NULL;

@@ -56,6 +56,12 @@ check_images(const struct vm_conf *vc, struct diags *ds)
 		if (!iso->i_noexist)
 			check_image("iso", iso->i_path, &vc->vc_iso.l_pos[i], ds);
 	}
+	if (vc->vc_kernel != NULL)
+		check_image("kernel", vc->vc_kernel,
+		    key_pos(keys_find("kernel"), vc), ds);
+	if (vc->vc_initrd != NULL)
+		check_image("initrd", vc->vc_initrd,
+		    key_pos(keys_find("initrd"), vc), ds);
 }
 
 static void

@@ -1,0 +1,220 @@
+/*
+ * Reading the configuration while running: SIGHUP (and `reload`) apply
+ * spec 4.5 with its defects fixed; `boot` and `install` take the target
+ * VM's new configuration only.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "bmd.h"
+#include "log.h"
+#include "strmap.h"
+#include "xmalloc.h"
+
+static struct conf *
+load(struct diags *ds)
+{
+	struct conf_load_opts lo;
+
+	memset(&lo, 0, sizeof(lo));
+	lo.lo_path = bmd.b_conf_path;
+	lo.lo_ids = bmd.b_ids;
+	lo.lo_check_files = 1;
+	lo.lo_validate = backend_validate_vm;
+	return conf_load(&lo, ds);
+}
+
+/* Configuration diagnostics go to the daemon's log only (defect 11.14). */
+static void
+log_diags(const struct diags *ds)
+{
+	size_t i;
+
+	for (i = 0; i < ds->ds_n; i++)
+		log_write(ds->ds_v[i].d_level == DIAG_ERROR ? LOG_ERR :
+		    LOG_WARNING, "%s", ds->ds_v[i].d_text);
+}
+
+/*
+ * A VM missing from the new configuration is kept when the new text
+ * still has it but rejected it, or when its file could not be read: a
+ * typo or a file being rewritten must not stop a guest.
+ */
+static int
+is_rejected(const struct conf *c, const struct vm *vm)
+{
+	const struct vm_conf *vc = vm_latest(vm);
+
+	return conf_rejected(c, vc->vc_name) ||
+	    (vc->vc_section != NULL && conf_rejected(c, vc->vc_section)) ||
+	    (vc->vc_file != NULL && conf_file_failed(c, vc->vc_file));
+}
+
+/* Spec 4.5 step 2 for a VM that exists in both configurations. */
+static void
+reload_existing(struct vm *vm, struct vm_conf *vc)
+{
+	int changed = !vm_conf_equal(vm->vm_conf, vc);
+	int oldboot = vm_latest(vm)->vc_boot, newboot = vc->vc_boot;
+	int onchange = vc->vc_reboot_on_change;
+
+	vm_conf_free(vm->vm_pending);
+	vm->vm_pending = NULL;
+	if (changed)
+		vm->vm_pending = vc;
+	else
+		vm_conf_free(vc);
+	if (vm->vm_state == VS_REMOVE) {
+		/* Back in the file while it was being removed. */
+		vm_event(vm, newboot == BOOT_YES || newboot == BOOT_ALWAYS ?
+		    VE_RELOAD_START : VE_RELOAD_STOP);
+		return;
+	}
+	if (vm->vm_state == VS_FAILED) {
+		vm_event(vm, VE_RELOAD_RETRY);
+		return;
+	}
+	if (newboot != BOOT_NO && onchange && changed) {
+		log_info("vm %s: configuration changed; reboot",
+		    vm_latest(vm)->vc_name);
+		if (vm->vm_state == VS_TERMINATE)
+			vm_schedule_boot(vm, vm_latest(vm)->vc_boot_delay);
+		else
+			vm_event(vm, VE_RELOAD_RESTART);
+		return;
+	}
+	if (newboot == oldboot)
+		return;
+	if (newboot == BOOT_NO)
+		vm_event(vm, VE_RELOAD_STOP);
+	else if (newboot == BOOT_YES || newboot == BOOT_ALWAYS)
+		vm_event(vm, VE_RELOAD_START);
+}
+
+static void
+reload_vms(struct conf *c)
+{
+	struct vm **old, *vm;
+	struct strmap seen;
+	struct vm_conf *vc;
+	size_t i, nold = vm_count();
+
+	old = xcalloc(nold + 1, sizeof(*old));
+	for (i = 0; i < nold; i++)
+		old[i] = vm_at(i);
+	strmap_init(&seen);
+	for (i = 0; i < c->c_nvms; i++) {
+		vc = c->c_vms[i];
+		c->c_vms[i] = NULL;
+		strmap_put(&seen, vc->vc_name, (void *)1);
+		if ((vm = vm_find(vc->vc_name)) != NULL) {
+			reload_existing(vm, vc);
+			continue;
+		}
+		vm = vm_add(vc);
+		log_info("vm %s: added", vc->vc_name);
+		if (vc->vc_boot != BOOT_NO)
+			vm_schedule_boot(vm, vc->vc_boot_delay);
+	}
+	c->c_nvms = 0;
+	/* Step 3: VMs gone from the file; rejected ones keep running. */
+	for (i = 0; i < nold; i++) {
+		vm = old[i];
+		if (strmap_get(&seen, vm->vm_conf->vc_name) != NULL)
+			continue;
+		if (is_rejected(c, vm))
+			log_warnx("vm %s: the new configuration is invalid; "
+			    "keeping the current one", vm->vm_conf->vc_name);
+		else
+			vm_event(vm, VE_RELOAD_REMOVE);
+	}
+	strmap_free(&seen, NULL);
+	free(old);
+}
+
+/* SIGHUP and `reload`.  A configuration with a syntax error changes nothing. */
+int
+reload_all(void)
+{
+	struct diags ds;
+	struct conf *c;
+
+	if (bmd.b_stopping)
+		return -1;
+	log_info("reload config file");
+	diags_init(&ds);
+	c = load(&ds);
+	log_diags(&ds);
+	if (c->c_fatal) {
+		log_warnx("reload: %s has errors; nothing changed",
+		    bmd.b_conf_path);
+		conf_free(c);
+		diags_free(&ds);
+		return -1;
+	}
+	reload_vms(c);
+	conf_free(c);
+	diags_free(&ds);
+	logfile_reopen_all();
+	plat_trim_memory();
+	return 0;
+}
+
+/*
+ * `boot` and `install`: re-read the configuration and keep only this
+ * VM's part.  Other VMs' errors stay in the daemon's log.
+ */
+int
+reload_one(struct vm *vm, const struct peercred *pc, const char **err)
+{
+	const char *name = vm->vm_conf->vc_name;
+	struct vm_conf *vc = NULL;
+	struct diags ds;
+	struct conf *c;
+	size_t i;
+
+	diags_init(&ds);
+	c = load(&ds);
+	log_diags(&ds);
+	diags_free(&ds);
+	for (i = 0; !c->c_fatal && i < c->c_nvms; i++)
+		if (strcmp(c->c_vms[i]->vc_name, name) == 0) {
+			vc = c->c_vms[i];
+			c->c_vms[i] = c->c_vms[--c->c_nvms];
+			break;
+		}
+	conf_free(c);
+	if (vc == NULL) {
+		*err = "failed to load config file";
+		return -1;
+	}
+	if (!conf_may_access(vc, pc)) {
+		vm_conf_free(vc);
+		*err = "VM not found";
+		return -1;
+	}
+	vm_conf_free(vm->vm_pending);
+	vm->vm_pending = NULL;
+	if (!vm_conf_equal(vm->vm_conf, vc)) {
+		log_info("changes are found. update %s configuration", name);
+		vm->vm_pending = vc;
+	} else {
+		log_info("no changes are found for %s. keep existing "
+		    "configurations.", name);
+		vm_conf_free(vc);
+	}
+	return 0;
+}
+
+/* Daemon start: every VM with boot != no, each after its boot_delay. */
+void
+start_all(void)
+{
+	struct vm *vm;
+	size_t i;
+
+	for (i = 0; (vm = vm_at(i)) != NULL; i++)
+		if (vm->vm_conf->vc_boot != BOOT_NO)
+			vm_schedule_boot(vm, vm->vm_conf->vc_boot_delay);
+}

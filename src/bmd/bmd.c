@@ -1,14 +1,46 @@
-/* bmd: the daemon's entry point, options and configuration check mode. */
+/*
+ * bmd: the daemon's entry point: options, start-up, signals and the
+ * graceful stop.  The VM life cycle lives in fsm.c, the control socket
+ * in control.c.
+ *
+ * For the man page: command-line options override the configuration
+ * file's global keys (-P over pid_file, -p over plugin_directory, -m over
+ * cmd_socket_mode).  Global keys are read at start only.
+ */
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include <unistd.h>
 
-#include "backend.h"
-#include "conf.h"
+#include <event2/event.h>
+
+#include "bmd.h"
 #include "log.h"
 #include "version.h"
+#include "xmalloc.h"
+
+struct bmd bmd;
+
+struct options {
+	const char	*o_conf;
+	const char	*o_pid_file;
+	const char	*o_plugin_dir;
+	const char	*o_sock_mode;
+	int		 o_foreground;
+	int		 o_check;
+};
+
+static const int handled_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1,
+    SIGCHLD };
+#define NSIGNALS	(sizeof(handled_signals) / sizeof(handled_signals[0]))
 
 static void
 usage(FILE *fp)
@@ -43,50 +75,335 @@ check_config(const char *path)
 	return rc;
 }
 
-int
-main(int argc, char **argv)
+/* 0: go on; otherwise 1 + the exit status. */
+static int
+parse_options(int argc, char **argv, struct options *o)
 {
-	const char *conf_path = LOCALBASE "/etc/bmd.conf";
-	int ch, foreground = 0, check = 0;
+	int ch;
 
+	memset(o, 0, sizeof(*o));
+	o->o_conf = LOCALBASE "/etc/bmd.conf";
 	if (argc > 1 && strcmp(argv[1], "--help") == 0) {
 		usage(stdout);
-		return 0;
+		return 1;
 	}
 	while ((ch = getopt(argc, argv, "Ff:hm:nP:p:v")) != -1) {
 		switch (ch) {
 		case 'F':
-			foreground = 1;
+			o->o_foreground = 1;
 			break;
 		case 'f':
-			conf_path = optarg;
+			o->o_conf = optarg;
 			break;
 		case 'n':
-			check = 1;
+			o->o_check = 1;
 			break;
 		case 'v':
 			printf("bmd %s\n", BMD_VERSION);
-			return 0;
+			return 1;
 		case 'h':
 			usage(stdout);
-			return 0;
+			return 1;
 		case 'm':
+			o->o_sock_mode = optarg;
+			break;
 		case 'P':
+			o->o_pid_file = optarg;
+			break;
 		case 'p':
+			o->o_plugin_dir = optarg;
 			break;
 		default:
 			usage(stderr);
-			return 1;
+			return 2;
 		}
 	}
 	if (optind != argc) {
 		usage(stderr);
-		return 1;
+		return 2;
 	}
-	log_init("bmd", LOG_TO_STDERR | (foreground ? 0 : LOG_TO_SYSLOG),
+	return 0;
+}
+
+/* Global settings: the command line wins over the file. */
+static void
+apply_globals(const struct options *o, const struct global_conf *gc)
+{
+	const char *mode = o->o_sock_mode ? o->o_sock_mode :
+	    gc->gc_cmd_socket_mode;
+
+	bmd.b_sock_path = xstrdup(gc->gc_cmd_socket_path);
+	bmd.b_run_dir = xstrdup(gc->gc_run_directory);
+	bmd.b_vars_dir = xstrdup(gc->gc_vars_directory);
+	bmd.b_plugin_dir = xstrdup(o->o_plugin_dir ? o->o_plugin_dir :
+	    gc->gc_plugin_directory);
+	if (!o->o_foreground)
+		bmd.b_pid_file = xstrdup(o->o_pid_file ? o->o_pid_file :
+		    gc->gc_pid_file);
+	if (conf_parse_mode(mode, &bmd.b_sock_mode) == -1)
+		fatalx("invalid socket mode \"%s\"", mode);
+}
+
+/* The initial load: a syntax error stops the daemon; bad VMs are left out. */
+static void
+load_initial(const struct options *o)
+{
+	struct idmap *tmp = idmap_new();
+	struct conf_load_opts lo = { bmd.b_conf_path, tmp, 1,
+	    backend_validate_vm };
+	struct diags ds;
+	struct conf *c;
+	size_t i;
+
+	diags_init(&ds);
+	c = conf_load(&lo, &ds);
+	for (i = 0; i < ds.ds_n; i++)
+		log_write(ds.ds_v[i].d_level == DIAG_ERROR ? LOG_ERR :
+		    LOG_WARNING, "%s", ds.ds_v[i].d_text);
+	diags_free(&ds);
+	if (c->c_fatal)
+		fatalx("cannot load %s", bmd.b_conf_path);
+	log_info("load config %s", bmd.b_conf_path);
+	apply_globals(o, &c->c_global);
+	compact_load(c, tmp);
+}
+
+/* The run directory: created 0700 if missing (parents 0755). */
+static void
+make_run_dir(const char *path)
+{
+	char tmp[PATH_MAX], *p;
+	struct stat st;
+
+	if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp))
+		fatalx("%s: path too long", path);
+	for (p = tmp + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0755) == -1 && errno != EEXIST)
+			fatal("mkdir %s", tmp);
+		*p = '/';
+	}
+	if (mkdir(tmp, 0700) == -1 && errno != EEXIST)
+		fatal("mkdir %s", tmp);
+	if (stat(tmp, &st) == -1 || !S_ISDIR(st.st_mode))
+		fatalx("%s is not a directory", tmp);
+}
+
+static void
+write_pid_file(void)
+{
+	FILE *fp;
+
+	if (bmd.b_pid_file == NULL)
+		return;
+	if ((fp = fopen(bmd.b_pid_file, "we")) == NULL) {
+		log_warn("%s", bmd.b_pid_file);
+		free(bmd.b_pid_file);
+		bmd.b_pid_file = NULL;
+		return;
+	}
+	fprintf(fp, "%ld\n", (long)getpid());
+	if (fclose(fp) == EOF)
+		log_warn("%s", bmd.b_pid_file);
+}
+
+/* When stopping: quit once no VM process is left. */
+void
+bmd_check_done(void)
+{
+	struct vm *vm;
+	size_t i;
+
+	if (!bmd.b_stopping)
+		return;
+	for (i = 0; (vm = vm_at(i)) != NULL; i++)
+		if (vm->vm_pid != 0)
+			return;
+	event_base_loopbreak(bmd.b_base);
+}
+
+/*
+ * SIGTERM/SIGINT: ACPI-stop every VM at once, each escalating after its
+ * stop_timeout; nothing restarts.  A second signal forces power off.
+ */
+static void
+daemon_stop(void)
+{
+	struct vm *vm;
+	size_t i;
+
+	if (bmd.b_stopping) {
+		log_info("stop signal again: forcing every VM off");
+		for (i = 0; (vm = vm_at(i)) != NULL; i++)
+			vm_event(vm, VE_POWEROFF);
+		return;
+	}
+	log_info("stopping daemon");
+	bmd.b_stopping = 1;
+	control_close();
+	for (i = 0; (vm = vm_at(i)) != NULL; i++)
+		vm_event(vm, VE_DAEMON_STOP);
+	bmd_check_done();
+}
+
+static void
+signal_cb(int sig, short what, void *arg)
+{
+	switch (sig) {
+	case SIGTERM:
+	case SIGINT:
+		daemon_stop();
+		break;
+	case SIGHUP:
+		reload_all();
+		break;
+	case SIGUSR1:
+		log_info("reopen err_logfiles");
+		logfile_reopen_all();
+		break;
+	case SIGCHLD:
+		proc_sigchld();
+		break;
+	}
+}
+
+static void
+block_signals(int how)
+{
+	sigset_t set;
+	size_t i;
+
+	sigemptyset(&set);
+	for (i = 0; i < NSIGNALS; i++)
+		sigaddset(&set, handled_signals[i]);
+	sigprocmask(how, &set, NULL);
+}
+
+static void
+add_signal_events(void)
+{
+	struct event *ev;
+	size_t i;
+
+	for (i = 0; i < NSIGNALS; i++) {
+		ev = evsignal_new(bmd.b_base, handled_signals[i], signal_cb,
+		    NULL);
+		if (ev == NULL || evsignal_add(ev, NULL) == -1)
+			fatalx("cannot handle signal %d", handled_signals[i]);
+	}
+}
+
+/*
+ * daemon(3) with a handshake: the parent exits only when the child has
+ * written the pid file (what a service manager reading it expects), and
+ * with the child's failure if it dies before.  Returns the child's end.
+ */
+static int
+detach(void)
+{
+	int p[2], nul;
+	char c;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) == -1)
+		fatal("pipe");
+	if ((pid = fork()) == -1)
+		fatal("fork");
+	if (pid > 0) {
+		close(p[1]);
+		_exit(read(p[0], &c, 1) == 1 ? 0 : 1);
+	}
+	close(p[0]);
+	if (setsid() == -1)
+		fatal("setsid");
+	if (chdir("/") == -1)
+		fatal("chdir /");
+	if ((nul = open("/dev/null", O_RDWR)) == -1)
+		fatal("/dev/null");
+	dup2(nul, 0);
+	dup2(nul, 1);
+	dup2(nul, 2);
+	if (nul > 2)
+		close(nul);
+	return p[1];
+}
+
+/* Each running VM holds a few descriptors: allow as many as permitted. */
+static void
+raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			log_warn("setrlimit");
+	}
+}
+
+static char *
+absolute(const char *path)
+{
+	char real[PATH_MAX];
+
+	if (realpath(path, real) != NULL)
+		return xstrdup(real);
+	if (path[0] == '/' || getcwd(real, sizeof(real)) == NULL)
+		return xstrdup(path);
+	return xprintf("%s/%s", real, path);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options o;
+	int rc, ready_fd = -1;
+
+	if ((rc = parse_options(argc, argv, &o)) != 0)
+		return rc - 1;
+	log_init("bmd", LOG_TO_STDERR | (o.o_foreground ? 0 : LOG_TO_SYSLOG),
 	    LOG_DAEMON);
-	if (check)
-		return check_config(conf_path);
-	log_warnx("the daemon is not implemented yet; use -n");
-	return 1;
+	if (o.o_check)
+		return check_config(o.o_conf);
+	if (o.o_foreground)
+		log_init("bmd", LOG_TO_STDERR | LOG_TO_SYSLOG, LOG_DAEMON);
+	/* Signals wait until their handlers exist; SIGPIPE is an errno. */
+	block_signals(SIG_BLOCK);
+	signal(SIGPIPE, SIG_IGN);
+	bmd.b_foreground = o.o_foreground;
+	bmd.b_conf_path = absolute(o.o_conf);
+	load_initial(&o);
+	make_run_dir(bmd.b_run_dir);
+	if (control_listen() == -1)
+		return 1;
+	if (!o.o_foreground) {
+		ready_fd = detach();
+		log_init("bmd", LOG_TO_SYSLOG, LOG_DAEMON);
+	}
+	raise_fd_limit();
+	if (plat_oom_protect() == -1)
+		log_warnx("cannot protect from OOM killer");
+	if ((bmd.b_base = event_base_new()) == NULL)
+		fatalx("cannot create the event loop");
+	add_signal_events();
+	control_start();
+	write_pid_file();
+	if (ready_fd != -1) {
+		/* The pid file exists: the starting parent may exit now. */
+		if (write(ready_fd, "", 1) != 1)
+			log_warn("%s: ready", __func__);
+		close(ready_fd);
+	}
+	log_info("start daemon");
+	start_all();
+	block_signals(SIG_UNBLOCK);
+	event_base_dispatch(bmd.b_base);
+
+	control_close();
+	if (bmd.b_pid_file != NULL)
+		unlink(bmd.b_pid_file);
+	log_info("quit daemon");
+	return 0;
 }

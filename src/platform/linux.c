@@ -1,8 +1,10 @@
 /* Linux implementation of the platform layer (see platform.h). */
 #include <sys/socket.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,4 +88,44 @@ plat_ncpu(void)
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 
 	return n > 0 ? (int)n : 1;
+}
+
+void
+plat_oom_unprotect(void)
+{
+	int fd;
+
+	fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+	if (fd != -1) {
+		if (write(fd, "0", 1) != 1) {
+			/* not fatal: the child keeps the protection */
+		}
+		close(fd);
+	}
+}
+
+void
+plat_closefrom(int lowfd)
+{
+	DIR *d;
+	struct dirent *de;
+	int fd;
+
+	if (close_range((unsigned)lowfd, ~0U, 0) == 0)
+		return;
+	/* Kernels before 5.9: walk /proc/self/fd. */
+	if ((d = opendir("/proc/self/fd")) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		fd = atoi(de->d_name);
+		if (fd >= lowfd && fd != dirfd(d))
+			close(fd);
+	}
+	closedir(d);
+}
+
+void
+plat_trim_memory(void)
+{
+	malloc_trim(0);
 }

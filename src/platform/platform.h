@@ -29,5 +29,11 @@ struct peercred {
 int	plat_peercred(int fd, struct peercred *);
 /* Host CPUs online. */
 int	plat_ncpu(void);
+/* In a child about to exec: undo plat_oom_protect (inherited). */
+void	plat_oom_unprotect(void);
+/* Close every descriptor >= lowfd (in a child about to exec). */
+void	plat_closefrom(int lowfd);
+/* Return unused heap memory to the kernel after a large load. */
+void	plat_trim_memory(void);
 
 #endif

@@ -1,0 +1,197 @@
+/* bmd: the daemon's internal types and interfaces, grouped by file. */
+#ifndef BMD_BMD_H
+#define BMD_BMD_H
+
+#include <sys/types.h>
+
+#include <stdint.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "backend.h"
+#include "conf.h"
+#include "platform.h"
+
+struct event;
+struct event_base;
+
+/* Grace after QMP quit before SIGKILL, and the QMP request deadline. */
+#define QUIT_GRACE_SEC		5
+#define QMP_DEADLINE_SEC	5
+/* boot = always: at most this many restarts within the window. */
+#define CRASH_LIMIT		5
+#define CRASH_WINDOW_SEC	60
+
+/*
+ * VM states (spec 4.3 plus FAILED).  The name shown by `list` differs
+ * from the internal one for TERMINATE, STOP, REMOVE and RESTART.
+ */
+enum vm_state {
+	VS_TERMINATE,	/* not running ("STOP") */
+	VS_PRESTART,	/* prestart hooks running (none yet: transient) */
+	VS_LOAD,	/* a loader process runs (bhyve loaders only) */
+	VS_RUN,		/* the hypervisor process runs */
+	VS_STOP,	/* a stop is in progress ("TERMINATING") */
+	VS_REMOVE,	/* configuration gone: stop, then delete */
+	VS_RESTART,	/* reboot_on_change: stop, start ("REBOOTING") */
+	VS_POSTSTOP,	/* poststop hooks running (none yet: transient) */
+	VS_FAILED,	/* crash loop or internal error; until boot/reload */
+	VS_COUNT
+};
+
+enum vm_event {
+	VE_BOOT,		/* bmdctl boot/install */
+	VE_BOOT_TIMER,		/* boot_delay or restart delay expired */
+	VE_PRESTART_DONE,
+	VE_EXIT,		/* the process was reaped */
+	VE_QMP_SHUTDOWN,	/* QMP SHUTDOWN event (reason recorded) */
+	VE_QMP_ERROR,		/* QMP STOP with status internal-error */
+	VE_STOP_REQ,		/* bmdctl shutdown/stop */
+	VE_POWEROFF,		/* bmdctl poweroff */
+	VE_RESET,		/* bmdctl reset */
+	VE_STOP_TIMEOUT,	/* stop_timeout expired: quit */
+	VE_KILL_TIMEOUT,	/* grace after quit expired: SIGKILL */
+	VE_POSTSTOP_DONE,
+	VE_RELOAD_START,	/* reload: boot became yes/always */
+	VE_RELOAD_STOP,		/* reload: boot became no */
+	VE_RELOAD_RESTART,	/* reload: reboot_on_change with changes */
+	VE_RELOAD_REMOVE,	/* reload: the vm section is gone */
+	VE_RELOAD_RETRY,	/* reload: clears FAILED */
+	VE_DAEMON_STOP,		/* SIGTERM/SIGINT */
+	VE_COUNT
+};
+
+/* What POSTSTOP leads to, decided when the process exits. */
+enum vm_after { AFTER_STOP, AFTER_REMOVE, AFTER_RESTART, AFTER_FAIL };
+
+struct qmp;
+struct vm_driver;
+
+/*
+ * Resources of one run, from start to the final stop: allocated only
+ * while the VM is active so that 1,000 stopped VMs stay cheap.
+ */
+struct vm_run {
+	struct cmdline	 rn_cmd;	/* command lines of the run */
+	int		 rn_nextproc;	/* next rn_cmd to spawn */
+	int		 rn_status;	/* last wait status */
+	char		*rn_reason;	/* last QMP SHUTDOWN reason */
+	struct qmp	*rn_qmp;
+	const struct vm_driver *rn_drv;
+	int		 rn_log_fd;	/* err_logfile, -1 if none */
+	int		 rn_out_fd;	/* read end of the output pipe */
+	struct event	*rn_out_ev;
+	time_t		 rn_restarts[CRASH_LIMIT];	/* monotonic */
+	int		 rn_nrestarts;
+};
+
+struct vm {
+	struct vm_conf	*vm_conf;	/* in effect */
+	struct vm_conf	*vm_pending;	/* for the next start */
+	enum vm_state	 vm_state;
+	enum vm_after	 vm_after;
+	pid_t		 vm_pid;	/* 0: no process */
+	int		 vm_install;	/* bmdctl install for this run */
+	struct event	*vm_timer;	/* life-cycle timer */
+	enum vm_event	 vm_timer_ev;	/* posted when it fires */
+	struct vm_run	*vm_run;
+};
+
+/* Global daemon state. */
+struct bmd {
+	struct event_base *b_base;
+	char		*b_conf_path;	/* absolute */
+	char		*b_sock_path;
+	char		*b_run_dir;
+	char		*b_vars_dir;
+	char		*b_pid_file;	/* NULL: none written */
+	char		*b_plugin_dir;
+	unsigned	 b_sock_mode;
+	struct idmap	*b_ids;
+	int		 b_foreground;
+	int		 b_stopping;	/* SIGTERM/SIGINT received */
+};
+extern struct bmd bmd;
+
+/* bmd.c */
+void		 bmd_check_done(void);
+
+/* compact.c */
+void		 compact_load(struct conf *, struct idmap *);
+
+/* control.c */
+int		 control_listen(void);
+void		 control_start(void);
+void		 control_close(void);
+
+/* dispatch.c */
+json_t		*dispatch(const struct peercred *, json_t *req);
+
+/* vm.c */
+struct vm	*vm_find(const char *name);
+struct vm	*vm_add(struct vm_conf *);
+void		 vm_delete(struct vm *);
+size_t		 vm_count(void);
+struct vm	*vm_at(size_t);
+const struct vm_conf *vm_latest(const struct vm *);
+int		 vm_may_access(const struct vm *, const struct peercred *);
+int		 conf_may_access(const struct vm_conf *,
+		    const struct peercred *);
+const char	*vm_state_name(enum vm_state);
+const char	*vm_state_display(enum vm_state);
+json_t		*vm_to_json(const struct vm *);
+void		 vm_timer_set(struct vm *, long long sec, enum vm_event);
+void		 vm_timer_cancel(struct vm *);
+void		 vm_schedule_boot(struct vm *, long long delay);
+
+/* fsm.c */
+const char	*vm_event_name(enum vm_event);
+int		 vm_event(struct vm *, enum vm_event);
+
+/* run.c: processes of a run */
+int		 run_begin(struct vm *);
+int		 run_spawn_next(struct vm *);
+void		 run_end(struct vm *);
+int		 run_crash_ok(struct vm *);
+void		 run_kill(struct vm *, int sig);
+
+/* proc.c */
+typedef void	(*proc_exit_cb)(pid_t, int status, void *);
+pid_t		 proc_spawn(const struct proc_cmd *, int out_fd);
+void		 proc_watch(pid_t, proc_exit_cb, void *);
+void		 proc_unwatch(pid_t);
+void		 proc_sigchld(void);
+
+/* driver.c: how to ask a VM's hypervisor to act */
+struct vm_driver {
+	const char	*d_name;
+	int		(*d_prepare)(struct vm *);	/* before spawn */
+	void		(*d_open)(struct vm *);	/* after spawn */
+	void		(*d_close)(struct vm *);
+	int		(*d_powerdown)(struct vm *);
+	int		(*d_quit)(struct vm *);
+	int		(*d_reset)(struct vm *);
+};
+const struct vm_driver *driver_for(const struct vm_conf *);
+
+/* qmp.c */
+struct qmp	*qmp_open(struct vm *, const char *path);
+void		 qmp_close(struct qmp *);
+/* Queue a command; -1 if the connection is dead. */
+int		 qmp_execute(struct qmp *, const char *cmd);
+
+/* logfile.c */
+int		 logfile_open(struct vm *, int *child_out);
+void		 logfile_write_argv(struct vm *, const struct proc_cmd *);
+void		 logfile_drain(struct vm *);
+void		 logfile_close(struct vm *);
+void		 logfile_reopen_all(void);
+
+/* reload.c */
+int		 reload_all(void);
+int		 reload_one(struct vm *, const struct peercred *,
+		    const char **err);
+void		 start_all(void);
+
+#endif

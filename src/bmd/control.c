@@ -1,0 +1,382 @@
+/*
+ * The control socket: a UNIX stream socket of length-prefixed JSON
+ * frames (proto.h).  Every connection is non-blocking with its own input
+ * and output buffers, so a slow, idle or hostile client never holds up
+ * another: a bad frame gets an error reply and the connection is closed;
+ * a client that sends no complete request for CONN_IDLE_SEC is dropped.
+ */
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "bmd.h"
+#include "log.h"
+#include "proto.h"
+#include "xmalloc.h"
+
+#define CONN_IDLE_SEC	30
+#define CONN_MAX	256
+#define CONN_INBUF_MAX	(4 + PROTO_MAX_FRAME)
+#define CONN_OUT_HIGH	(1024 * 1024)	/* stop reading above this */
+#define BIG_REPLY	(64 * 1024)
+
+struct conn {
+	int		 c_fd;
+	struct peercred	 c_cred;
+	struct event	*c_rev, *c_wev, *c_idle;
+	unsigned char	*c_in;
+	size_t		 c_inlen, c_incap;
+	unsigned char	*c_out;
+	size_t		 c_outlen, c_outoff;
+	int		 c_closing;	/* close once c_out is written */
+	TAILQ_ENTRY(conn) c_entry;
+};
+
+static TAILQ_HEAD(, conn) conns = TAILQ_HEAD_INITIALIZER(conns);
+static size_t		 nconns;
+static int		 big_replies;	/* since the last trim */
+static int		 listen_fd = -1;
+static struct event	*listen_ev, *pause_ev;
+
+static void	conn_update(struct conn *);
+
+static void
+conn_free(struct conn *c)
+{
+	TAILQ_REMOVE(&conns, c, c_entry);
+	nconns--;
+	event_free(c->c_rev);
+	event_free(c->c_wev);
+	event_free(c->c_idle);
+	close(c->c_fd);
+	free(c->c_in);
+	free(c->c_out);
+	free(c);
+	/* A big reply (list of many VMs) leaves freed pages: give them back. */
+	if (big_replies > 0) {
+		big_replies = 0;
+		plat_trim_memory();
+	}
+}
+
+static void
+queue_reply(struct conn *c, json_t *msg)
+{
+	unsigned char *frame;
+	size_t len;
+
+	frame = proto_encode(msg, &len);
+	json_decref(msg);
+	if (frame == NULL) {
+		c->c_closing = 1;
+		return;
+	}
+	if (c->c_outoff > 0) {
+		memmove(c->c_out, c->c_out + c->c_outoff, c->c_outlen -
+		    c->c_outoff);
+		c->c_outlen -= c->c_outoff;
+		c->c_outoff = 0;
+	}
+	c->c_out = xreallocarray(c->c_out, c->c_outlen + len, 1);
+	memcpy(c->c_out + c->c_outlen, frame, len);
+	c->c_outlen += len;
+	free(frame);
+	if (len > BIG_REPLY)
+		big_replies++;
+}
+
+/* Write what the socket takes; 0 when done, -1 when the peer is gone. */
+static int
+flush_out(struct conn *c)
+{
+	ssize_t w;
+
+	while (c->c_outoff < c->c_outlen) {
+		w = send(c->c_fd, c->c_out + c->c_outoff, c->c_outlen -
+		    c->c_outoff, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w == -1 && errno == EAGAIN)
+			return 0;
+		if (w <= 0)
+			return -1;
+		c->c_outoff += (size_t)w;
+	}
+	c->c_outoff = c->c_outlen = 0;
+	return 0;
+}
+
+static void
+idle_restart(struct conn *c)
+{
+	struct timeval tv = { CONN_IDLE_SEC, 0 };
+
+	evtimer_add(c->c_idle, &tv);
+}
+
+/* Answer every complete frame in the input buffer. */
+static void
+handle_frames(struct conn *c)
+{
+	enum proto_status st;
+	const char *why = NULL;
+	size_t used = 0, off = 0;
+	json_t *req;
+
+	while (!c->c_closing && c->c_outlen < CONN_OUT_HIGH) {
+		st = proto_parse(c->c_in + off, c->c_inlen - off, &used, &req,
+		    &why);
+		if (st == PROTO_INCOMPLETE)
+			break;
+		if (st == PROTO_BAD) {
+			log_debug("%s: uid %u: %s", __func__,
+			    (unsigned)c->c_cred.pc_uid, why);
+			queue_reply(c, proto_reply_error("bad request: %s",
+			    why));
+			c->c_closing = 1;
+			break;
+		}
+		off += used;
+		queue_reply(c, dispatch(&c->c_cred, req));
+		json_decref(req);
+		idle_restart(c);
+	}
+	memmove(c->c_in, c->c_in + off, c->c_inlen - off);
+	c->c_inlen -= off;
+}
+
+static void
+conn_read(int fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	ssize_t r;
+
+	if (c->c_incap < CONN_INBUF_MAX && c->c_incap - c->c_inlen < 65536) {
+		c->c_incap = c->c_incap ? c->c_incap * 2 : 65536;
+		if (c->c_incap > CONN_INBUF_MAX)
+			c->c_incap = CONN_INBUF_MAX;
+		c->c_in = xreallocarray(c->c_in, c->c_incap, 1);
+	}
+	if (c->c_inlen == c->c_incap) {
+		/* Cannot happen (a full buffer holds a frame): be safe. */
+		queue_reply(c, proto_reply_error("bad request: too large"));
+		c->c_closing = 1;
+		conn_update(c);
+		return;
+	}
+	r = recv(fd, c->c_in + c->c_inlen, c->c_incap - c->c_inlen,
+	    MSG_DONTWAIT);
+	if (r == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (r <= 0) {
+		/* EOF: answer what was sent, then close. */
+		handle_frames(c);
+		c->c_closing = 1;
+		conn_update(c);
+		return;
+	}
+	c->c_inlen += (size_t)r;
+	handle_frames(c);
+	conn_update(c);
+}
+
+static void
+conn_write(int fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	if (flush_out(c) == -1) {
+		conn_free(c);
+		return;
+	}
+	/* Output drained below the mark: frames may be waiting. */
+	handle_frames(c);
+	conn_update(c);
+}
+
+static void
+conn_idle(int fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	log_debug("%s: uid %u: idle for %d s; closed", __func__,
+	    (unsigned)c->c_cred.pc_uid, CONN_IDLE_SEC);
+	conn_free(c);
+}
+
+/* Choose the events to wait for; close when finished. */
+static void
+conn_update(struct conn *c)
+{
+	if (flush_out(c) == -1 || (c->c_closing && c->c_outlen == 0)) {
+		conn_free(c);
+		return;
+	}
+	if (c->c_outlen > 0)
+		event_add(c->c_wev, NULL);
+	else
+		event_del(c->c_wev);
+	if (!c->c_closing && c->c_outlen < CONN_OUT_HIGH)
+		event_add(c->c_rev, NULL);
+	else
+		event_del(c->c_rev);
+}
+
+static void
+accept_pause_end(int fd, short what, void *arg)
+{
+	event_add(listen_ev, NULL);
+}
+
+/* Out of descriptors or at the limit: stop accepting for a second. */
+static void
+accept_pause(void)
+{
+	struct timeval tv = { 1, 0 };
+
+	event_del(listen_ev);
+	evtimer_add(pause_ev, &tv);
+}
+
+static void
+control_accept(int lfd, short what, void *arg)
+{
+	struct conn *c;
+	int fd;
+
+	if ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) ==
+	    -1) {
+		if (errno == EMFILE || errno == ENFILE) {
+			log_warn("%s", __func__);
+			accept_pause();
+		}
+		return;
+	}
+	if (nconns >= CONN_MAX) {
+		log_warnx("%s: %d connections already; refused", __func__,
+		    CONN_MAX);
+		close(fd);
+		return;
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->c_fd = fd;
+	if (plat_peercred(fd, &c->c_cred) == -1) {
+		/* Spec 3: unknown peers are nobody. */
+		log_warn("%s: peer credentials", __func__);
+		c->c_cred.pc_uid = 65534;
+		c->c_cred.pc_gid = 65534;
+	}
+	c->c_rev = event_new(bmd.b_base, fd, EV_READ | EV_PERSIST, conn_read,
+	    c);
+	c->c_wev = event_new(bmd.b_base, fd, EV_WRITE | EV_PERSIST, conn_write,
+	    c);
+	c->c_idle = evtimer_new(bmd.b_base, conn_idle, c);
+	TAILQ_INSERT_TAIL(&conns, c, c_entry);
+	nconns++;
+	event_add(c->c_rev, NULL);
+	idle_restart(c);
+}
+
+/* Is a daemon answering on path? */
+static int
+socket_alive(const struct sockaddr_un *sun)
+{
+	int fd, alive;
+
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return 0;
+	alive = connect(fd, (const struct sockaddr *)sun, sizeof(*sun)) == 0;
+	close(fd);
+	return alive;
+}
+
+/*
+ * Create the control socket: refuse when another bmd answers on it,
+ * remove a stale one, bind with a closed umask, then set the mode.
+ */
+int
+control_listen(void)
+{
+	struct sockaddr_un sun;
+	struct stat st;
+	mode_t old;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (snprintf(sun.sun_path, sizeof(sun.sun_path), "%s",
+	    bmd.b_sock_path) >= (int)sizeof(sun.sun_path)) {
+		log_warnx("%s: socket path too long", bmd.b_sock_path);
+		return -1;
+	}
+	if (lstat(bmd.b_sock_path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			log_warnx("%s exists and is not a socket",
+			    bmd.b_sock_path);
+			return -1;
+		}
+		if (socket_alive(&sun)) {
+			log_warnx("another bmd is running on %s",
+			    bmd.b_sock_path);
+			return -1;
+		}
+		unlink(bmd.b_sock_path);
+	}
+	listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
+	if (listen_fd == -1) {
+		log_warn("socket");
+		return -1;
+	}
+	old = umask(0077);
+	if (bind(listen_fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		umask(old);
+		log_warn("cannot bind %s", bmd.b_sock_path);
+		return -1;
+	}
+	umask(old);
+	if (chmod(bmd.b_sock_path, bmd.b_sock_mode) == -1 ||
+	    listen(listen_fd, 64) == -1) {
+		log_warn("%s", bmd.b_sock_path);
+		unlink(bmd.b_sock_path);
+		return -1;
+	}
+	return 0;
+}
+
+/* After the event base exists (and after daemon(3)). */
+void
+control_start(void)
+{
+	listen_ev = event_new(bmd.b_base, listen_fd, EV_READ | EV_PERSIST,
+	    control_accept, NULL);
+	pause_ev = evtimer_new(bmd.b_base, accept_pause_end, NULL);
+	event_add(listen_ev, NULL);
+}
+
+/*
+ * Daemon stop: no new clients and the socket file goes away; connected
+ * clients are still answered until the daemon exits.
+ */
+void
+control_close(void)
+{
+	if (listen_fd == -1)
+		return;
+	if (listen_ev != NULL) {
+		event_free(listen_ev);
+		event_free(pause_ev);
+		listen_ev = pause_ev = NULL;
+	}
+	close(listen_fd);
+	listen_fd = -1;
+	unlink(bmd.b_sock_path);
+}

@@ -1,0 +1,166 @@
+/*
+ * Control requests: one table of commands.  The protocol version, the
+ * permission and the VM lookup are checked first, in one place; each
+ * command is then a short helper.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "bmd.h"
+#include "log.h"
+#include "proto.h"
+
+#define CMD_VM		0x1	/* needs "name" and access to it */
+#define CMD_ROOT	0x2	/* root only */
+
+typedef json_t	*(*cmd_fn)(const struct peercred *, json_t *,
+		    struct vm *);
+
+struct command {
+	const char	*c_name;
+	int		 c_flags;
+	cmd_fn		 c_fn;
+};
+
+static json_t *
+start(const struct peercred *pc, struct vm *vm, int install)
+{
+	const char *err;
+
+	if (bmd.b_stopping)
+		return proto_reply_error("the daemon is shutting down");
+	if (vm->vm_pid != 0 || (vm->vm_state != VS_TERMINATE &&
+	    vm->vm_state != VS_FAILED))
+		return proto_reply_error("already running");
+	if (reload_one(vm, pc, &err) == -1)
+		return proto_reply_error("%s", err);
+	vm->vm_install = install;
+	if (vm_event(vm, VE_BOOT) == -1)
+		return proto_reply_error("failed to start");
+	return proto_reply_ok();
+}
+
+static json_t *
+cmd_boot(const struct peercred *pc, json_t *req, struct vm *vm)
+{
+	return start(pc, vm, 0);
+}
+
+static json_t *
+cmd_install(const struct peercred *pc, json_t *req, struct vm *vm)
+{
+	return start(pc, vm, 1);
+}
+
+/* Stopping a stopped VM succeeds and does nothing. */
+static json_t *
+cmd_shutdown(const struct peercred *pc, json_t *req, struct vm *vm)
+{
+	vm_event(vm, VE_STOP_REQ);
+	return proto_reply_ok();
+}
+
+static json_t *
+cmd_poweroff(const struct peercred *pc, json_t *req, struct vm *vm)
+{
+	vm_event(vm, VE_POWEROFF);
+	return proto_reply_ok();
+}
+
+static json_t *
+cmd_reset(const struct peercred *pc, json_t *req, struct vm *vm)
+{
+	if (vm->vm_pid == 0 || vm->vm_state == VS_FAILED)
+		return proto_reply_error("not running");
+	if (vm_event(vm, VE_RESET) == -1)
+		return proto_reply_error("failed to reset");
+	return proto_reply_ok();
+}
+
+/* Served from memory; VMs the caller may not access are left out. */
+static json_t *
+cmd_list(const struct peercred *pc, json_t *req, struct vm *unused)
+{
+	json_t *r = proto_reply_ok(), *a = json_array();
+	struct vm *vm;
+	size_t i;
+
+	for (i = 0; (vm = vm_at(i)) != NULL; i++)
+		if (vm_may_access(vm, pc))
+			json_array_append_new(a, vm_to_json(vm));
+	json_object_set_new(r, "vms", a);
+	return r;
+}
+
+static json_t *
+cmd_status(const struct peercred *pc, json_t *req, struct vm *vm)
+{
+	json_t *r = proto_reply_ok();
+
+	json_object_set_new(r, "vm", vm_to_json(vm));
+	return r;
+}
+
+static json_t *
+cmd_reload(const struct peercred *pc, json_t *req, struct vm *unused)
+{
+	if (reload_all() == -1)
+		return proto_reply_error("failed to load config file");
+	return proto_reply_ok();
+}
+
+static const struct command commands[] = {
+	{ "boot",	CMD_VM,		cmd_boot },
+	{ "start",	CMD_VM,		cmd_boot },
+	{ "install",	CMD_VM,		cmd_install },
+	{ "shutdown",	CMD_VM,		cmd_shutdown },
+	{ "stop",	CMD_VM,		cmd_shutdown },
+	{ "poweroff",	CMD_VM,		cmd_poweroff },
+	{ "reset",	CMD_VM,		cmd_reset },
+	{ "list",	0,		cmd_list },
+	{ "status",	CMD_VM,		cmd_status },
+	{ "reload",	CMD_ROOT,	cmd_reload },
+};
+
+static const struct command *
+find_command(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcasecmp(commands[i].c_name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+/* Answer one request.  The peer's identity comes from the kernel only. */
+json_t *
+dispatch(const struct peercred *pc, json_t *req)
+{
+	json_t *v = json_object_get(req, "version");
+	const struct command *c;
+	const char *cmd, *name = NULL;
+	struct vm *vm = NULL;
+
+	if (!json_is_integer(v) || json_integer_value(v) != PROTO_VERSION)
+		return proto_reply_error("protocol version mismatch");
+	if ((cmd = json_string_value(json_object_get(req, "command"))) == NULL)
+		return proto_reply_error("missing \"command\"");
+	if ((c = find_command(cmd)) == NULL)
+		return proto_reply_error("unknown command \"%.64s\"", cmd);
+	if (c->c_flags & CMD_VM)
+		name = json_string_value(json_object_get(req, "name"));
+	log_debug("%s: uid %u: %s %s", __func__, (unsigned)pc->pc_uid,
+	    c->c_name, name != NULL ? name : "");
+	if ((c->c_flags & CMD_ROOT) && pc->pc_uid != 0)
+		return proto_reply_error("permission denied");
+	if (c->c_flags & CMD_VM) {
+		if (name == NULL)
+			return proto_reply_error("missing \"name\"");
+		/* No access and no such VM look the same (spec 3). */
+		if ((vm = vm_find(name)) == NULL || !vm_may_access(vm, pc))
+			return proto_reply_error("VM not found");
+	}
+	return c->c_fn(pc, req, vm);
+}

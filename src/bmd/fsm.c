@@ -1,0 +1,460 @@
+/*
+ * The VM life cycle as one state x event table (style rule 16).  Every
+ * state change goes through set_state(), which logs it; an event with no
+ * action in the current state is ignored (logged at debug level).
+ */
+#include <sys/wait.h>
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bmd.h"
+#include "log.h"
+
+typedef int	(*vm_action)(struct vm *, enum vm_event);
+
+static const char *const event_names[VE_COUNT] = {
+	[VE_BOOT] = "BOOT",
+	[VE_BOOT_TIMER] = "BOOT_TIMER",
+	[VE_PRESTART_DONE] = "PRESTART_DONE",
+	[VE_EXIT] = "EXIT",
+	[VE_QMP_SHUTDOWN] = "QMP_SHUTDOWN",
+	[VE_QMP_ERROR] = "QMP_ERROR",
+	[VE_STOP_REQ] = "STOP_REQ",
+	[VE_POWEROFF] = "POWEROFF",
+	[VE_RESET] = "RESET",
+	[VE_STOP_TIMEOUT] = "STOP_TIMEOUT",
+	[VE_KILL_TIMEOUT] = "KILL_TIMEOUT",
+	[VE_POSTSTOP_DONE] = "POSTSTOP_DONE",
+	[VE_RELOAD_START] = "RELOAD_START",
+	[VE_RELOAD_STOP] = "RELOAD_STOP",
+	[VE_RELOAD_RESTART] = "RELOAD_RESTART",
+	[VE_RELOAD_REMOVE] = "RELOAD_REMOVE",
+	[VE_RELOAD_RETRY] = "RELOAD_RETRY",
+	[VE_DAEMON_STOP] = "DAEMON_STOP",
+};
+
+const char *
+vm_event_name(enum vm_event ev)
+{
+	return ev < VE_COUNT ? event_names[ev] : "?";
+}
+
+static const char *
+name(const struct vm *vm)
+{
+	return vm->vm_conf->vc_name;
+}
+
+/* The one place where a VM changes state. */
+static void
+set_state(struct vm *vm, enum vm_state to, enum vm_event ev)
+{
+	log_info("vm %s: %s -> %s (%s)", name(vm), vm_state_name(vm->vm_state),
+	    vm_state_name(to), vm_event_name(ev));
+	vm->vm_state = to;
+}
+
+/* The state a stopping event leads to. */
+static enum vm_state
+stop_target(enum vm_event ev)
+{
+	switch (ev) {
+	case VE_RELOAD_REMOVE:
+		return VS_REMOVE;
+	case VE_RELOAD_RESTART:
+	case VE_RELOAD_START:
+		return VS_RESTART;
+	default:
+		return VS_STOP;
+	}
+}
+
+static int
+poststop(struct vm *vm, enum vm_after after, enum vm_event ev)
+{
+	vm->vm_after = after;
+	set_state(vm, VS_POSTSTOP, ev);
+	return vm_event(vm, VE_POSTSTOP_DONE);
+}
+
+/* QMP quit (or the driver's equivalent), then SIGKILL after a grace. */
+static void
+force_off(struct vm *vm)
+{
+	if (vm->vm_run->rn_drv->d_quit(vm) == -1) {
+		run_kill(vm, SIGKILL);
+		vm_timer_cancel(vm);
+	} else
+		vm_timer_set(vm, QUIT_GRACE_SEC, VE_KILL_TIMEOUT);
+}
+
+/* ---- actions ---- */
+
+static int
+act_start(struct vm *vm, enum vm_event ev)
+{
+	if (vm->vm_pid != 0)
+		return -1;
+	if (ev == VE_BOOT_TIMER && vm_latest(vm)->vc_boot == BOOT_NO)
+		return 0;
+	vm_timer_cancel(vm);
+	if (vm->vm_pending != NULL) {
+		vm_conf_free(vm->vm_conf);
+		vm->vm_conf = vm->vm_pending;
+		vm->vm_pending = NULL;
+	}
+	if (run_begin(vm) == -1) {
+		log_warnx("vm %s: failed to start", name(vm));
+		vm->vm_install = 0;
+		return -1;
+	}
+	set_state(vm, VS_PRESTART, ev);
+	/* No prestart hooks exist yet: they are done at once. */
+	return vm_event(vm, VE_PRESTART_DONE);
+}
+
+/* Spawn the next process of the run: a loader (LOAD) or the VM (RUN). */
+static int
+spawn(struct vm *vm, enum vm_event ev, enum vm_after on_failure)
+{
+	if (run_spawn_next(vm) == -1) {
+		log_warnx("vm %s: failed to start", name(vm));
+		poststop(vm, on_failure, ev);
+		return -1;
+	}
+	set_state(vm, vm->vm_run->rn_nextproc < vm->vm_run->rn_cmd.cl_nprocs ?
+	    VS_LOAD : VS_RUN, ev);
+	return 0;
+}
+
+static int
+act_spawn(struct vm *vm, enum vm_event ev)
+{
+	return spawn(vm, ev, AFTER_STOP);
+}
+
+static int
+act_load_exited(struct vm *vm, enum vm_event ev)
+{
+	int st = vm->vm_run->rn_status;
+
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		return act_spawn(vm, ev);
+	log_warnx("vm %s: loader failed (status %d)", name(vm), st);
+	return poststop(vm, AFTER_STOP, ev);
+}
+
+/* Spec 4.4: only boot = always restarts; install never does. */
+static int
+act_run_exited(struct vm *vm, enum vm_event ev)
+{
+	const struct vm_conf *vc = vm->vm_conf;
+
+	if (bmd.b_stopping || vm->vm_install || vc->vc_install ||
+	    vc->vc_boot != BOOT_ALWAYS)
+		return poststop(vm, AFTER_STOP, ev);
+	if (!run_crash_ok(vm)) {
+		log_warnx("vm %s: restarted %d times within %d s; giving up",
+		    name(vm), CRASH_LIMIT, CRASH_WINDOW_SEC);
+		return poststop(vm, AFTER_FAIL, ev);
+	}
+	log_info("vm %s: restarting (boot = always)", name(vm));
+	return spawn(vm, ev, AFTER_FAIL);
+}
+
+static int
+act_stop_exited(struct vm *vm, enum vm_event ev)
+{
+	return poststop(vm, AFTER_STOP, ev);
+}
+
+static int
+act_remove_exited(struct vm *vm, enum vm_event ev)
+{
+	return poststop(vm, AFTER_REMOVE, ev);
+}
+
+static int
+act_restart_exited(struct vm *vm, enum vm_event ev)
+{
+	return poststop(vm, bmd.b_stopping ? AFTER_STOP : AFTER_RESTART, ev);
+}
+
+static int
+act_failed_exited(struct vm *vm, enum vm_event ev)
+{
+	return poststop(vm, AFTER_FAIL, ev);
+}
+
+static int
+act_poststop_done(struct vm *vm, enum vm_event ev)
+{
+	enum vm_after after = vm->vm_after;
+
+	run_end(vm);
+	vm_timer_cancel(vm);
+	vm->vm_install = 0;
+	switch (after) {
+	case AFTER_REMOVE:
+		set_state(vm, VS_TERMINATE, ev);
+		log_info("vm %s: removed", name(vm));
+		vm_delete(vm);
+		break;
+	case AFTER_RESTART:
+		set_state(vm, VS_TERMINATE, ev);
+		vm_schedule_boot(vm, vm_latest(vm)->vc_boot_delay);
+		break;
+	case AFTER_FAIL:
+		set_state(vm, VS_FAILED, ev);
+		break;
+	case AFTER_STOP:
+		set_state(vm, VS_TERMINATE, ev);
+		break;
+	}
+	bmd_check_done();
+	return 0;
+}
+
+/* ACPI power button, then stop_timeout, then quit, then SIGKILL. */
+static int
+act_acpi_stop(struct vm *vm, enum vm_event ev)
+{
+	if (vm->vm_run->rn_drv->d_powerdown(vm) == -1)
+		log_warnx("vm %s: cannot press the power button; forcing "
+		    "power off after %lld s", name(vm),
+		    vm->vm_conf->vc_stop_timeout);
+	vm_timer_set(vm, vm->vm_conf->vc_stop_timeout, VE_STOP_TIMEOUT);
+	set_state(vm, stop_target(ev), ev);
+	return 0;
+}
+
+/* A loader has no power button: end it at once. */
+static int
+act_load_stop(struct vm *vm, enum vm_event ev)
+{
+	run_kill(vm, SIGKILL);
+	set_state(vm, stop_target(ev), ev);
+	return 0;
+}
+
+static int
+act_stop_timeout(struct vm *vm, enum vm_event ev)
+{
+	log_warnx("vm %s: still running %lld s after the power button; "
+	    "forcing power off", name(vm), vm->vm_conf->vc_stop_timeout);
+	force_off(vm);
+	return 0;
+}
+
+static int
+act_kill(struct vm *vm, enum vm_event ev)
+{
+	log_warnx("vm %s: did not quit within %d s; killing it", name(vm),
+	    QUIT_GRACE_SEC);
+	run_kill(vm, SIGKILL);
+	return 0;
+}
+
+/* Forced power off; a VM being removed stays REMOVE (defect 11.7). */
+static int
+act_poweroff(struct vm *vm, enum vm_event ev)
+{
+	log_info("vm %s: power off", name(vm));
+	force_off(vm);
+	if (vm->vm_state != VS_STOP && vm->vm_state != VS_REMOVE)
+		set_state(vm, VS_STOP, ev);
+	return 0;
+}
+
+static int
+act_failed_kill(struct vm *vm, enum vm_event ev)
+{
+	if (vm->vm_pid != 0)
+		run_kill(vm, SIGKILL);
+	return 0;
+}
+
+static int
+act_reset(struct vm *vm, enum vm_event ev)
+{
+	log_info("vm %s: reset", name(vm));
+	return vm->vm_run->rn_drv->d_reset(vm);
+}
+
+static int
+act_note_shutdown(struct vm *vm, enum vm_event ev)
+{
+	log_info("vm %s: shutdown (%s)", name(vm), vm->vm_run->rn_reason ?
+	    vm->vm_run->rn_reason : "unknown reason");
+	return 0;
+}
+
+/* The hypervisor stopped the guest on an internal error: it is dead. */
+static int
+act_qmp_error(struct vm *vm, enum vm_event ev)
+{
+	log_warnx("vm %s: the hypervisor stopped on an internal error; "
+	    "killing it", name(vm));
+	run_kill(vm, SIGKILL);
+	vm_timer_cancel(vm);
+	if (vm->vm_state != VS_REMOVE)
+		set_state(vm, VS_FAILED, ev);
+	return 0;
+}
+
+static int
+act_to_stop(struct vm *vm, enum vm_event ev)
+{
+	set_state(vm, VS_STOP, ev);
+	return 0;
+}
+
+static int
+act_to_remove(struct vm *vm, enum vm_event ev)
+{
+	set_state(vm, VS_REMOVE, ev);
+	return 0;
+}
+
+static int
+act_to_restart(struct vm *vm, enum vm_event ev)
+{
+	set_state(vm, VS_RESTART, ev);
+	return 0;
+}
+
+static int
+act_cancel_timer(struct vm *vm, enum vm_event ev)
+{
+	vm_timer_cancel(vm);
+	return 0;
+}
+
+/* A reload clears FAILED; yes and always VMs are started again. */
+static int
+act_retry(struct vm *vm, enum vm_event ev)
+{
+	int boot = vm_latest(vm)->vc_boot;
+
+	if (vm->vm_pid != 0)
+		return 0;
+	set_state(vm, VS_TERMINATE, ev);
+	if (boot == BOOT_YES || boot == BOOT_ALWAYS)
+		vm_schedule_boot(vm, vm_latest(vm)->vc_boot_delay);
+	return 0;
+}
+
+static int
+act_delete(struct vm *vm, enum vm_event ev)
+{
+	if (vm->vm_pid != 0)
+		return act_to_remove(vm, ev);
+	log_info("vm %s: removed (%s)", name(vm), vm_event_name(ev));
+	vm_delete(vm);
+	return 0;
+}
+
+/*
+ * actions[state][event]; NULL: the event means nothing in that state.
+ * PRESTART and POSTSTOP are left at once until hooks exist.
+ */
+static const vm_action actions[VS_COUNT][VE_COUNT] = {
+	[VS_TERMINATE] = {
+		[VE_BOOT] = act_start,
+		[VE_BOOT_TIMER] = act_start,
+		[VE_RELOAD_START] = act_start,
+		[VE_RELOAD_REMOVE] = act_delete,
+		[VE_DAEMON_STOP] = act_cancel_timer,
+	},
+	[VS_PRESTART] = {
+		[VE_PRESTART_DONE] = act_spawn,
+	},
+	[VS_LOAD] = {
+		[VE_EXIT] = act_load_exited,
+		[VE_STOP_REQ] = act_load_stop,
+		[VE_POWEROFF] = act_load_stop,
+		[VE_RELOAD_STOP] = act_load_stop,
+		[VE_RELOAD_RESTART] = act_load_stop,
+		[VE_RELOAD_REMOVE] = act_load_stop,
+		[VE_DAEMON_STOP] = act_load_stop,
+	},
+	[VS_RUN] = {
+		[VE_EXIT] = act_run_exited,
+		[VE_QMP_SHUTDOWN] = act_note_shutdown,
+		[VE_QMP_ERROR] = act_qmp_error,
+		[VE_STOP_REQ] = act_acpi_stop,
+		[VE_POWEROFF] = act_poweroff,
+		[VE_RESET] = act_reset,
+		[VE_RELOAD_STOP] = act_acpi_stop,
+		[VE_RELOAD_RESTART] = act_acpi_stop,
+		[VE_RELOAD_REMOVE] = act_acpi_stop,
+		[VE_DAEMON_STOP] = act_acpi_stop,
+	},
+	[VS_STOP] = {
+		[VE_EXIT] = act_stop_exited,
+		[VE_QMP_SHUTDOWN] = act_note_shutdown,
+		[VE_QMP_ERROR] = act_qmp_error,
+		[VE_POWEROFF] = act_poweroff,
+		[VE_RESET] = act_reset,
+		[VE_STOP_TIMEOUT] = act_stop_timeout,
+		[VE_KILL_TIMEOUT] = act_kill,
+		[VE_RELOAD_START] = act_to_restart,
+		[VE_RELOAD_RESTART] = act_to_restart,
+		[VE_RELOAD_REMOVE] = act_to_remove,
+	},
+	[VS_REMOVE] = {
+		[VE_EXIT] = act_remove_exited,
+		[VE_QMP_SHUTDOWN] = act_note_shutdown,
+		[VE_QMP_ERROR] = act_qmp_error,
+		[VE_POWEROFF] = act_poweroff,
+		[VE_RESET] = act_reset,
+		[VE_STOP_TIMEOUT] = act_stop_timeout,
+		[VE_KILL_TIMEOUT] = act_kill,
+		[VE_RELOAD_START] = act_to_restart,
+		[VE_RELOAD_RESTART] = act_to_restart,
+		[VE_RELOAD_STOP] = act_to_stop,
+	},
+	[VS_RESTART] = {
+		[VE_EXIT] = act_restart_exited,
+		[VE_QMP_SHUTDOWN] = act_note_shutdown,
+		[VE_QMP_ERROR] = act_qmp_error,
+		[VE_STOP_REQ] = act_to_stop,
+		[VE_POWEROFF] = act_poweroff,
+		[VE_RESET] = act_reset,
+		[VE_STOP_TIMEOUT] = act_stop_timeout,
+		[VE_KILL_TIMEOUT] = act_kill,
+		[VE_RELOAD_STOP] = act_to_stop,
+		[VE_RELOAD_REMOVE] = act_to_remove,
+		[VE_DAEMON_STOP] = act_to_stop,
+	},
+	[VS_POSTSTOP] = {
+		[VE_POSTSTOP_DONE] = act_poststop_done,
+	},
+	[VS_FAILED] = {
+		[VE_BOOT] = act_start,
+		[VE_EXIT] = act_failed_exited,
+		[VE_POWEROFF] = act_failed_kill,
+		[VE_RELOAD_RETRY] = act_retry,
+		[VE_RELOAD_START] = act_retry,
+		[VE_RELOAD_REMOVE] = act_delete,
+	},
+};
+
+/*
+ * Post an event.  The VM may be deleted by the time this returns (a
+ * removed VM's last exit): callers must not touch it afterwards.
+ */
+int
+vm_event(struct vm *vm, enum vm_event ev)
+{
+	vm_action a = actions[vm->vm_state][ev];
+
+	if (a == NULL) {
+		log_debug("vm %s: %s ignored in %s", name(vm),
+		    vm_event_name(ev), vm_state_name(vm->vm_state));
+		return 0;
+	}
+	return a(vm, ev);
+}

@@ -1,0 +1,135 @@
+/* Child processes: fork and exec with a clean environment, and reaping. */
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bmd.h"
+#include "log.h"
+#include "xmalloc.h"
+
+struct child {
+	pid_t		 c_pid;
+	proc_exit_cb	 c_cb;
+	void		*c_arg;
+};
+
+static struct child	*children;
+static size_t		 nchildren, capchildren;
+
+/* In the child: stdio, signals and descriptors as a fresh program expects. */
+static void
+child_setup(int out_fd)
+{
+	static const int sigs[] = { SIGPIPE, SIGHUP, SIGINT, SIGTERM, SIGUSR1,
+	    SIGCHLD };
+	sigset_t none;
+	size_t i;
+	int nul;
+
+	/* Its own session: a terminal's ^C reaches bmd, never the VM. */
+	setsid();
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		signal(sigs[i], SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if ((nul = open("/dev/null", O_RDWR)) == -1)
+		_exit(127);
+	if (out_fd == -1)
+		out_fd = nul;
+	if (dup2(nul, 0) == -1 || dup2(out_fd, 1) == -1 ||
+	    dup2(out_fd, 2) == -1)
+		_exit(127);
+	plat_closefrom(3);
+	/* bmd protects itself from the OOM killer; its VMs should not be. */
+	plat_oom_unprotect();
+}
+
+/* fork+exec pc; its stdout and stderr go to out_fd (-1: /dev/null). */
+pid_t
+proc_spawn(const struct proc_cmd *pc, int out_fd)
+{
+	pid_t pid;
+	size_t i;
+
+	if ((pid = fork()) == -1) {
+		log_warn("%s: fork", __func__);
+		return -1;
+	}
+	if (pid > 0)
+		return pid;
+	child_setup(out_fd);
+	for (i = 0; i < pc->pc_env.a_n; i++)
+		putenv(pc->pc_env.a_v[i]);
+	execv(pc->pc_path, pc->pc_argv.a_v);
+	dprintf(2, "bmd: cannot execute %s: %s\n", pc->pc_path,
+	    strerror(errno));
+	_exit(127);
+}
+
+void
+proc_watch(pid_t pid, proc_exit_cb cb, void *arg)
+{
+	ARRAY_GROW(children, nchildren, capchildren);
+	children[nchildren].c_pid = pid;
+	children[nchildren].c_cb = cb;
+	children[nchildren].c_arg = arg;
+	nchildren++;
+}
+
+void
+proc_unwatch(pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < nchildren; i++)
+		if (children[i].c_pid == pid) {
+			children[i] = children[--nchildren];
+			return;
+		}
+}
+
+/*
+ * SIGCHLD: reap only the children registered here (waitpid on each pid,
+ * never -1), so that helpers waited for elsewhere are left alone.  The
+ * exits are collected first and reported afterwards, because a callback
+ * may spawn (a restart) or delete a VM.
+ */
+void
+proc_sigchld(void)
+{
+	struct child *done;
+	size_t i, ndone = 0;
+	int *status;
+	pid_t r;
+	int st;
+
+	if (nchildren == 0)
+		return;
+	done = xcalloc(nchildren, sizeof(*done));
+	status = xcalloc(nchildren, sizeof(*status));
+	for (i = 0; i < nchildren;) {
+		r = waitpid(children[i].c_pid, &st, WNOHANG);
+		if (r == 0 || (r == -1 && errno == EINTR)) {
+			i++;
+			continue;
+		}
+		if (r == -1) {
+			log_warn("%s: waitpid %d", __func__,
+			    (int)children[i].c_pid);
+			st = 0;
+		}
+		status[ndone] = st;
+		done[ndone++] = children[i];
+		children[i] = children[--nchildren];
+	}
+	for (i = 0; i < ndone; i++)
+		done[i].c_cb(done[i].c_pid, status[i], done[i].c_arg);
+	free(done);
+	free(status);
+}

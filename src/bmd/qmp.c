@@ -1,0 +1,340 @@
+/*
+ * A non-blocking QMP client, one per running QEMU.  It connects (retrying
+ * on a timer until QEMU has created the socket), negotiates, sends
+ * commands in order and watches events.  Every command has a deadline: a
+ * QEMU that stops answering makes the connection dead, never the daemon
+ * stuck; the life cycle then falls back to signals.
+ */
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "bmd.h"
+#include "buf.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#define QMP_CONNECT_TRIES	200	/* x 50 ms: 10 s */
+#define QMP_CONNECT_MSEC	50
+#define QMP_MAX_LINE		(1024 * 1024)
+
+enum qmp_phase { QP_CONNECTING, QP_GREETING, QP_CAPS, QP_READY, QP_DEAD };
+
+struct qmp {
+	struct vm	*q_vm;
+	char		*q_path;
+	int		 q_fd;
+	enum qmp_phase	 q_phase;
+	int		 q_tries;
+	struct event	*q_rev;
+	struct event	*q_timer;	/* connect retry, then deadline */
+	struct buf	 q_in;
+	char		**q_cmds;	/* sent ones first */
+	size_t		 q_ncmds, q_capcmds;
+	size_t		 q_nsent;
+};
+
+static void	qmp_connect_cb(int, short, void *);
+
+static const char *
+qname(const struct qmp *q)
+{
+	return q->q_vm->vm_conf->vc_name;
+}
+
+static void
+timer_add_ms(struct event *ev, long ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	evtimer_add(ev, &tv);
+}
+
+static void
+pop_cmd(struct qmp *q)
+{
+	free(q->q_cmds[0]);
+	memmove(&q->q_cmds[0], &q->q_cmds[1], (q->q_ncmds - 1) *
+	    sizeof(q->q_cmds[0]));
+	q->q_ncmds--;
+	q->q_nsent--;
+}
+
+/* Give up on QMP: pending commands are dropped; signals remain. */
+static void
+qmp_dead(struct qmp *q, const char *why)
+{
+	size_t i;
+
+	if (q->q_phase == QP_DEAD)
+		return;
+	if (why != NULL)
+		log_warnx("vm %s: QMP %s", qname(q), why);
+	q->q_phase = QP_DEAD;
+	if (q->q_rev != NULL) {
+		event_free(q->q_rev);
+		q->q_rev = NULL;
+	}
+	evtimer_del(q->q_timer);
+	if (q->q_fd != -1) {
+		close(q->q_fd);
+		q->q_fd = -1;
+	}
+	for (i = 0; i < q->q_ncmds; i++)
+		free(q->q_cmds[i]);
+	q->q_ncmds = q->q_nsent = 0;
+	buf_free(&q->q_in);
+}
+
+/* Commands are tiny; a socket that cannot take one is a hung QEMU. */
+static void
+send_cmd(struct qmp *q, const char *cmd)
+{
+	char line[128];
+	int n = snprintf(line, sizeof(line), "{\"execute\":\"%s\"}\n", cmd);
+
+	if (send(q->q_fd, line, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) != n) {
+		qmp_dead(q, "is not accepting commands");
+		return;
+	}
+	q->q_nsent++;
+	timer_add_ms(q->q_timer, QMP_DEADLINE_SEC * 1000L);
+}
+
+static void
+flush_queue(struct qmp *q)
+{
+	while (q->q_phase == QP_READY && q->q_nsent < q->q_ncmds)
+		send_cmd(q, q->q_cmds[q->q_nsent]);
+}
+
+static void
+push_cmd(struct qmp *q, const char *cmd, int front)
+{
+	ARRAY_GROW(q->q_cmds, q->q_ncmds, q->q_capcmds);
+	if (front) {
+		memmove(&q->q_cmds[1], &q->q_cmds[0], q->q_ncmds *
+		    sizeof(q->q_cmds[0]));
+		q->q_cmds[0] = xstrdup(cmd);
+	} else
+		q->q_cmds[q->q_ncmds] = xstrdup(cmd);
+	q->q_ncmds++;
+}
+
+int
+qmp_execute(struct qmp *q, const char *cmd)
+{
+	if (q == NULL || q->q_phase == QP_DEAD)
+		return -1;
+	push_cmd(q, cmd, 0);
+	flush_queue(q);
+	return q->q_phase == QP_DEAD ? -1 : 0;
+}
+
+static void
+on_event(struct qmp *q, const char *ev, json_t *data)
+{
+	struct vm *vm = q->q_vm;
+	const char *reason;
+
+	log_debug("%s: vm %s: %s", __func__, qname(q), ev);
+	if (strcmp(ev, "SHUTDOWN") == 0) {
+		reason = json_string_value(json_object_get(data, "reason"));
+		free(vm->vm_run->rn_reason);
+		vm->vm_run->rn_reason = xstrdup(reason ? reason : "unknown");
+		vm_event(vm, VE_QMP_SHUTDOWN);
+	} else if (strcmp(ev, "STOP") == 0) {
+		/* Paused: find out whether it was an internal error. */
+		qmp_execute(q, "query-status");
+	}
+}
+
+static void
+on_reply(struct qmp *q, json_t *msg)
+{
+	const char *cmd = q->q_cmds[0], *st;
+	json_t *err = json_object_get(msg, "error");
+
+	if (err != NULL)
+		log_warnx("vm %s: QMP %s: %s", qname(q), cmd,
+		    json_string_value(json_object_get(err, "desc")) ?
+		    json_string_value(json_object_get(err, "desc")) : "error");
+	if (strcmp(cmd, "qmp_capabilities") == 0) {
+		pop_cmd(q);
+		if (err != NULL) {
+			qmp_dead(q, "negotiation failed");
+			return;
+		}
+		q->q_phase = QP_READY;
+		log_debug("%s: vm %s: QMP ready", __func__, qname(q));
+	} else if (strcmp(cmd, "query-status") == 0) {
+		pop_cmd(q);
+		st = json_string_value(json_object_get(json_object_get(msg,
+		    "return"), "status"));
+		if (st != NULL && (strcmp(st, "internal-error") == 0 ||
+		    strcmp(st, "guest-panicked") == 0))
+			vm_event(q->q_vm, VE_QMP_ERROR);
+	} else
+		pop_cmd(q);
+	if (q->q_nsent == 0)
+		evtimer_del(q->q_timer);
+	flush_queue(q);
+}
+
+static void
+on_message(struct qmp *q, json_t *msg)
+{
+	const char *ev = json_string_value(json_object_get(msg, "event"));
+
+	if (ev != NULL)
+		on_event(q, ev, json_object_get(msg, "data"));
+	else if (q->q_phase == QP_GREETING && json_object_get(msg, "QMP")) {
+		q->q_phase = QP_CAPS;
+		push_cmd(q, "qmp_capabilities", 1);
+		send_cmd(q, "qmp_capabilities");
+	} else if ((json_object_get(msg, "return") != NULL ||
+	    json_object_get(msg, "error") != NULL) && q->q_nsent > 0)
+		on_reply(q, msg);
+	else
+		log_debug("%s: vm %s: unexpected QMP message", __func__,
+		    qname(q));
+}
+
+/* QMP sends one JSON object per line. */
+static void
+parse_lines(struct qmp *q)
+{
+	char *nl, *start = q->q_in.b_data;
+	json_t *msg;
+	size_t used;
+
+	while (q->q_phase != QP_DEAD &&
+	    (nl = memchr(start, '\n', q->q_in.b_len - (size_t)(start -
+	    q->q_in.b_data))) != NULL) {
+		msg = json_loadb(start, (size_t)(nl - start), 0, NULL);
+		start = nl + 1;
+		if (msg != NULL && json_is_object(msg))
+			on_message(q, msg);
+		json_decref(msg);
+	}
+	if (q->q_phase == QP_DEAD)
+		return;
+	used = (size_t)(start - q->q_in.b_data);
+	memmove(q->q_in.b_data, start, q->q_in.b_len - used);
+	q->q_in.b_len -= used;
+	q->q_in.b_data[q->q_in.b_len] = '\0';
+	if (q->q_in.b_len > QMP_MAX_LINE)
+		qmp_dead(q, "sent an oversized message");
+}
+
+static void
+qmp_read_cb(int fd, short what, void *arg)
+{
+	struct qmp *q = arg;
+	char b[8192];
+	ssize_t r;
+
+	(void)what;
+	r = recv(fd, b, sizeof(b), MSG_DONTWAIT);
+	if (r == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (r <= 0) {
+		/* QEMU is exiting; the exit itself comes from SIGCHLD. */
+		qmp_dead(q, NULL);
+		return;
+	}
+	buf_add(&q->q_in, b, (size_t)r);
+	parse_lines(q);
+}
+
+static void
+qmp_timer_cb(int fd, short what, void *arg)
+{
+	struct qmp *q = arg;
+	char why[160];
+
+	(void)fd;
+	(void)what;
+	if (q->q_phase == QP_CONNECTING) {
+		qmp_connect_cb(-1, 0, q);
+		return;
+	}
+	if (q->q_phase == QP_GREETING) {
+		qmp_dead(q, "sent no greeting");
+		return;
+	}
+	snprintf(why, sizeof(why), "did not answer \"%s\" within %d s",
+	    q->q_ncmds > 0 ? q->q_cmds[0] : "?", QMP_DEADLINE_SEC);
+	qmp_dead(q, why);
+}
+
+static void
+qmp_connect_cb(int fd, short what, void *arg)
+{
+	struct qmp *q = arg;
+	struct sockaddr_un sun;
+
+	(void)fd;
+	(void)what;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", q->q_path) >=
+	    (int)sizeof(sun.sun_path)) {
+		qmp_dead(q, "socket path too long");
+		return;
+	}
+	q->q_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
+	if (q->q_fd != -1 && connect(q->q_fd, (struct sockaddr *)&sun,
+	    sizeof(sun)) == 0) {
+		q->q_phase = QP_GREETING;
+		q->q_rev = event_new(bmd.b_base, q->q_fd, EV_READ | EV_PERSIST,
+		    qmp_read_cb, q);
+		event_add(q->q_rev, NULL);
+		timer_add_ms(q->q_timer, QMP_DEADLINE_SEC * 1000L);
+		return;
+	}
+	if (q->q_fd != -1) {
+		close(q->q_fd);
+		q->q_fd = -1;
+	}
+	if (++q->q_tries >= QMP_CONNECT_TRIES) {
+		qmp_dead(q, "socket never appeared");
+		return;
+	}
+	timer_add_ms(q->q_timer, QMP_CONNECT_MSEC);
+}
+
+struct qmp *
+qmp_open(struct vm *vm, const char *path)
+{
+	struct qmp *q = xcalloc(1, sizeof(*q));
+
+	q->q_vm = vm;
+	q->q_path = xstrdup(path);
+	q->q_fd = -1;
+	q->q_phase = QP_CONNECTING;
+	buf_init(&q->q_in);
+	q->q_timer = evtimer_new(bmd.b_base, qmp_timer_cb, q);
+	timer_add_ms(q->q_timer, QMP_CONNECT_MSEC);
+	return q;
+}
+
+void
+qmp_close(struct qmp *q)
+{
+	if (q == NULL)
+		return;
+	qmp_dead(q, NULL);
+	event_free(q->q_timer);
+	free(q->q_cmds);
+	free(q->q_path);
+	free(q);
+}

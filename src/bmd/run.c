@@ -1,0 +1,237 @@
+/* One run of a VM: its command lines, processes, exits and restarts. */
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bmd.h"
+#include "log.h"
+#include "xmalloc.h"
+
+static void
+log_diags(const char *vmname, const struct diags *ds)
+{
+	size_t i;
+
+	for (i = 0; i < ds->ds_n; i++)
+		log_warnx("vm %s: %s", vmname, ds->ds_v[i].d_text);
+}
+
+/* Ask the backend for the exact command lines of this start. */
+static int
+build_cmdline(struct vm *vm)
+{
+	const struct vm_conf *vc = vm->vm_conf;
+	struct vm_run *rn = vm->vm_run;
+	const struct backend *be = backend_get(vc->vc_backend);
+	struct be_params bp;
+	struct diags ds;
+	int rc;
+
+	memset(&bp, 0, sizeof(bp));
+	bp.bp_localbase = LOCALBASE;
+	bp.bp_run_dir = bmd.b_run_dir;
+	bp.bp_vars_dir = bmd.b_vars_dir;
+	bp.bp_install = vm->vm_install || vc->vc_install;
+	bp.bp_daemon_pid = getpid();
+	bp.bp_accel = plat_accel_name(vc->vc_accel);
+	if (be == NULL) {
+		log_warnx("vm %s: no backend", vc->vc_name);
+		return -1;
+	}
+	diags_init(&ds);
+	memset(&rn->rn_cmd, 0, sizeof(rn->rn_cmd));
+	rc = be->be_commands(vc, &bp, &rn->rn_cmd, &ds);
+	log_diags(vc->vc_name, &ds);
+	diags_free(&ds);
+	if (rc == -1 || rn->rn_cmd.cl_nprocs < 1) {
+		cmdline_free(&rn->rn_cmd);
+		memset(&rn->rn_cmd, 0, sizeof(rn->rn_cmd));
+		return -1;
+	}
+	rn->rn_nextproc = 0;
+	return 0;
+}
+
+int
+run_begin(struct vm *vm)
+{
+	struct vm_run *rn = xcalloc(1, sizeof(*rn));
+
+	rn->rn_log_fd = -1;
+	rn->rn_out_fd = -1;
+	rn->rn_drv = driver_for(vm->vm_conf);
+	vm->vm_run = rn;
+	if (build_cmdline(vm) == -1) {
+		free(rn);
+		vm->vm_run = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* A file a process needs (grub's device map), written before it runs. */
+static int
+write_aux_file(const struct proc_cmd *pc)
+{
+	size_t len;
+	int fd;
+
+	if (pc->pc_file_path == NULL || pc->pc_file_data == NULL)
+		return 0;
+	fd = open(pc->pc_file_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+	    O_NOFOLLOW, 0600);
+	if (fd == -1) {
+		log_warn("%s", pc->pc_file_path);
+		return -1;
+	}
+	len = strlen(pc->pc_file_data);
+	if (write(fd, pc->pc_file_data, len) != (ssize_t)len) {
+		log_warn("%s", pc->pc_file_path);
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+static void
+log_exit(const struct vm *vm, pid_t pid, int st)
+{
+	const char *n = vm->vm_conf->vc_name;
+
+	if (WIFSIGNALED(st))
+		log_info("vm %s: process %d killed by signal %d%s", n, (int)pid,
+		    WTERMSIG(st), WCOREDUMP(st) ? " (core dumped)" : "");
+	else
+		log_info("vm %s: process %d exited with status %d", n, (int)pid,
+		    WEXITSTATUS(st));
+}
+
+/* The process of a run was reaped: tidy up, then tell the state machine. */
+static void
+proc_exited(pid_t pid, int st, void *arg)
+{
+	struct vm *vm = arg;
+	struct vm_run *rn = vm->vm_run;
+
+	vm->vm_pid = 0;
+	rn->rn_status = st;
+	log_exit(vm, pid, st);
+	logfile_drain(vm);
+	if (rn->rn_nextproc >= rn->rn_cmd.cl_nprocs)
+		rn->rn_drv->d_close(vm);
+	vm_event(vm, VE_EXIT);
+}
+
+/*
+ * Spawn the next process of the run.  When every process has run (a
+ * boot = always restart), the command lines are built again.
+ */
+int
+run_spawn_next(struct vm *vm)
+{
+	struct vm_run *rn = vm->vm_run;
+	const struct proc_cmd *pc;
+	int out = -1, last;
+	pid_t pid;
+
+	if (rn->rn_nextproc >= rn->rn_cmd.cl_nprocs) {
+		cmdline_free(&rn->rn_cmd);
+		if (build_cmdline(vm) == -1)
+			return -1;
+	}
+	pc = &rn->rn_cmd.cl_procs[rn->rn_nextproc];
+	last = rn->rn_nextproc == rn->rn_cmd.cl_nprocs - 1;
+	if (write_aux_file(pc) == -1)
+		return -1;
+	if (last && rn->rn_drv->d_prepare(vm) == -1)
+		return -1;
+	if (logfile_open(vm, &out) == 0)
+		logfile_write_argv(vm, pc);
+	pid = proc_spawn(pc, out);
+	if (out != -1)
+		close(out);
+	if (pid == -1) {
+		logfile_drain(vm);
+		return -1;
+	}
+	rn->rn_nextproc++;
+	vm->vm_pid = pid;
+	free(rn->rn_reason);
+	rn->rn_reason = NULL;
+	proc_watch(pid, proc_exited, vm);
+	log_info("vm %s: started %s (pid %d)", vm->vm_conf->vc_name,
+	    pc->pc_path, (int)pid);
+	if (last)
+		rn->rn_drv->d_open(vm);
+	return 0;
+}
+
+/* The final stop: release everything of the run. */
+void
+run_end(struct vm *vm)
+{
+	struct vm_run *rn = vm->vm_run;
+
+	if (rn == NULL)
+		return;
+	if (vm->vm_pid != 0) {
+		/* Not reached by the table; never leave an orphan behind. */
+		proc_unwatch(vm->vm_pid);
+		run_kill(vm, SIGKILL);
+		vm->vm_pid = 0;
+	}
+	rn->rn_drv->d_close(vm);
+	logfile_close(vm);
+	cmdline_free(&rn->rn_cmd);
+	free(rn->rn_reason);
+	free(rn);
+	vm->vm_run = NULL;
+}
+
+static time_t
+now_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+/* boot = always: may it restart again (at most CRASH_LIMIT per window)? */
+int
+run_crash_ok(struct vm *vm)
+{
+	struct vm_run *rn = vm->vm_run;
+	time_t now = now_mono();
+
+	if (rn->rn_nrestarts == CRASH_LIMIT) {
+		if (now - rn->rn_restarts[0] < CRASH_WINDOW_SEC)
+			return 0;
+		memmove(&rn->rn_restarts[0], &rn->rn_restarts[1],
+		    (CRASH_LIMIT - 1) * sizeof(rn->rn_restarts[0]));
+		rn->rn_nrestarts--;
+	}
+	rn->rn_restarts[rn->rn_nrestarts++] = now;
+	return 1;
+}
+
+/* Signal the VM's process group (QEMU leads its own session). */
+void
+run_kill(struct vm *vm, int sig)
+{
+	if (vm->vm_pid <= 0)
+		return;
+	if (kill(-vm->vm_pid, sig) == -1 && kill(vm->vm_pid, sig) == -1 &&
+	    errno != ESRCH)
+		log_warn("vm %s: kill %d", vm->vm_conf->vc_name,
+		    (int)vm->vm_pid);
+}

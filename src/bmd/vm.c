@@ -1,0 +1,191 @@
+/* The VM table: lookup by name, access checks, list entries and timers. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "bmd.h"
+#include "log.h"
+#include "strmap.h"
+#include "xmalloc.h"
+
+/*
+ * VMs in the order they were defined, plus a name index.  The index
+ * has no delete: a deleted name keeps a NULL value (a tombstone), which
+ * costs one slot per name ever seen, like the daemon's ID map.
+ */
+static struct vm	**vms;
+static size_t		  nvms, capvms;
+static struct strmap	  byname;
+
+static const char *const state_names[VS_COUNT] = {
+	[VS_TERMINATE] = "TERMINATE",	[VS_PRESTART] = "PRESTART",
+	[VS_LOAD] = "LOAD",		[VS_RUN] = "RUN",
+	[VS_STOP] = "STOP",		[VS_REMOVE] = "REMOVE",
+	[VS_RESTART] = "RESTART",	[VS_POSTSTOP] = "POSTSTOP",
+	[VS_FAILED] = "FAILED",
+};
+
+/* What `bmdctl list` shows (spec 4.3). */
+static const char *const state_display[VS_COUNT] = {
+	[VS_TERMINATE] = "STOP",	[VS_PRESTART] = "PRESTART",
+	[VS_LOAD] = "LOAD",		[VS_RUN] = "RUN",
+	[VS_STOP] = "TERMINATING",	[VS_REMOVE] = "TERMINATING",
+	[VS_RESTART] = "REBOOTING",	[VS_POSTSTOP] = "POSTSTOP",
+	[VS_FAILED] = "FAILED",
+};
+
+const char *
+vm_state_name(enum vm_state s)
+{
+	return s < VS_COUNT ? state_names[s] : "?";
+}
+
+const char *
+vm_state_display(enum vm_state s)
+{
+	return s < VS_COUNT ? state_display[s] : "?";
+}
+
+struct vm *
+vm_find(const char *name)
+{
+	return byname.sm_cap > 0 ? strmap_get(&byname, name) : NULL;
+}
+
+struct vm *
+vm_add(struct vm_conf *vc)
+{
+	struct vm *vm = xcalloc(1, sizeof(*vm));
+
+	vm->vm_conf = vc;
+	vm->vm_state = VS_TERMINATE;
+	ARRAY_GROW(vms, nvms, capvms);
+	vms[nvms++] = vm;
+	strmap_put(&byname, vc->vc_name, vm);
+	return vm;
+}
+
+void
+vm_delete(struct vm *vm)
+{
+	size_t i;
+
+	for (i = 0; i < nvms; i++)
+		if (vms[i] == vm)
+			break;
+	if (i == nvms)
+		fatalx("%s: unknown vm", __func__);
+	memmove(&vms[i], &vms[i + 1], (nvms - i - 1) * sizeof(vms[0]));
+	nvms--;
+	strmap_put(&byname, vm->vm_conf->vc_name, NULL);
+	run_end(vm);
+	if (vm->vm_timer != NULL)
+		event_free(vm->vm_timer);
+	vm_conf_free(vm->vm_pending);
+	vm_conf_free(vm->vm_conf);
+	free(vm);
+}
+
+size_t
+vm_count(void)
+{
+	return nvms;
+}
+
+struct vm *
+vm_at(size_t i)
+{
+	return i < nvms ? vms[i] : NULL;
+}
+
+/* The configuration access and `list` use: a pending one wins (spec 3). */
+const struct vm_conf *
+vm_latest(const struct vm *vm)
+{
+	return vm->vm_pending != NULL ? vm->vm_pending : vm->vm_conf;
+}
+
+/* Spec 3: root, the owner, or a member of the VM's group. */
+int
+vm_may_access(const struct vm *vm, const struct peercred *pc)
+{
+	return conf_may_access(vm_latest(vm), pc);
+}
+
+int
+conf_may_access(const struct vm_conf *vc, const struct peercred *pc)
+{
+	int i;
+
+	if (pc->pc_uid == 0 || pc->pc_uid == vc->vc_owner)
+		return 1;
+	if (vc->vc_group == (gid_t)-1)
+		return 0;
+	if (pc->pc_gid == vc->vc_group)
+		return 1;
+	for (i = 0; i < pc->pc_ngroups; i++)
+		if (pc->pc_groups[i] == vc->vc_group)
+			return 1;
+	return 0;
+}
+
+json_t *
+vm_to_json(const struct vm *vm)
+{
+	const struct vm_conf *vc = vm_latest(vm);
+	const char *loader = vc->vc_loader != NULL ? vc->vc_loader :
+	    conf_backend_name(vc->vc_backend);
+
+	return json_pack("{s:i,s:s,s:s,s:s,s:s?,s:i,s:I,s:s,s:s,s:o}",
+	    "id", vc->vc_id, "name", vc->vc_name,
+	    "state", vm_state_display(vm->vm_state),
+	    "owner", vc->vc_owner_name, "group", vc->vc_group_name,
+	    "ncpu", vc->vc_ncpu.nc_cpus,
+	    "memory", (json_int_t)vc->vc_memory.m_bytes,
+	    "backend", conf_backend_name(vc->vc_backend), "loader", loader,
+	    "pid", vm->vm_pid > 0 ? json_integer(vm->vm_pid) : json_null());
+}
+
+static void
+timer_fired(int fd, short what, void *arg)
+{
+	struct vm *vm = arg;
+
+	(void)fd;
+	(void)what;
+	vm_event(vm, vm->vm_timer_ev);
+}
+
+/* One lifecycle timer per VM: a boot delay or a stop escalation step. */
+void
+vm_timer_set(struct vm *vm, long long sec, enum vm_event ev)
+{
+	struct timeval tv = { (time_t)sec, 0 };
+
+	if (vm->vm_timer == NULL)
+		vm->vm_timer = evtimer_new(bmd.b_base, timer_fired, vm);
+	vm->vm_timer_ev = ev;
+	evtimer_add(vm->vm_timer, &tv);
+}
+
+void
+vm_timer_cancel(struct vm *vm)
+{
+	if (vm->vm_timer != NULL) {
+		event_free(vm->vm_timer);
+		vm->vm_timer = NULL;
+	}
+}
+
+/* Start a stopped VM now or after delay seconds (never while stopping). */
+void
+vm_schedule_boot(struct vm *vm, long long delay)
+{
+	if (bmd.b_stopping)
+		return;
+	if (delay > 0)
+		vm_timer_set(vm, delay, VE_BOOT_TIMER);
+	else
+		vm_event(vm, VE_BOOT_TIMER);
+}

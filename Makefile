@@ -25,12 +25,17 @@ LIB_SRCS := $(wildcard src/common/*.c src/conf/*.c src/backend/*.c) \
 BMD_SRCS := $(wildcard src/bmd/*.c)
 CTL_SRCS := $(wildcard src/bmdctl/*.c)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+# plugins/NAME/*.c -> build/plugins/NAME.so (include/bmd/plugin.h only)
+PLUGIN_NAMES := $(patsubst plugins/%/,%,$(wildcard plugins/*/))
+PLUGINS	:= $(patsubst %,$(BUILD)/plugins/%.so,$(PLUGIN_NAMES))
+# the example plugin is built and tested, not installed
+INSTALL_PLUGINS := $(filter-out $(BUILD)/plugins/example.so,$(PLUGINS))
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 LIB	:= $(BUILD)/libbmd.a
 UNITS	:= $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-all: $(BUILD)/bmd $(BUILD)/bmdctl
+all: $(BUILD)/bmd $(BUILD)/bmdctl $(PLUGINS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -39,8 +44,11 @@ $(BUILD)/%.o: %.c
 $(LIB): $(call obj,$(LIB_SRCS))
 	$(AR) rcs $@ $^
 
-$(BUILD)/bmd: $(call obj,$(BMD_SRCS)) $(LIB)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) -ldl
+# plugin.exports: the only symbols plugins can bind to
+$(BUILD)/bmd: $(call obj,$(BMD_SRCS)) $(LIB) src/bmd/plugin.exports
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) \
+	    -Wl,--dynamic-list=src/bmd/plugin.exports -o $@ \
+	    $(filter-out %.exports,$^) $(LIBS) -ldl
 
 $(BUILD)/bmdctl: $(call obj,$(CTL_SRCS)) $(LIB)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
@@ -48,6 +56,13 @@ $(BUILD)/bmdctl: $(call obj,$(CTL_SRCS)) $(LIB)
 $(BUILD)/tests/%: tests/unit/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LIBS) -lcmocka
+
+# Lazy binding: bmdctl reads a plugin's keys without the daemon's API.
+.SECONDEXPANSION:
+$(BUILD)/plugins/%.so: $$(wildcard plugins/$$*/*.c) include/bmd/plugin.h
+	@mkdir -p $(dir $@)
+	$(CC) -Iinclude $(ALL_CFLAGS) -fPIC -shared -Wl,-z,lazy $(LDFLAGS) \
+	    -o $@ $(filter %.c,$^)
 
 # ---- tests: every tier runs from `make check` ----
 .PHONY: all check check-unit check-conf check-bhyve check-e2e fuzz check-fuzz \
@@ -82,6 +97,7 @@ $(BUILD)/conf-fuzzer: tests/fuzz/conf_fuzz.c $(LIB_SRCS)
 fuzz: $(BUILD)/conf-fuzzer
 	mkdir -p $(BUILD)/fuzz-corpus
 	$(BUILD)/conf-fuzzer -max_total_time=$${FUZZ_SECONDS:-300} \
+	    -artifact_prefix=$(BUILD)/ \
 	    -dict=tests/fuzz/conf.dict $(BUILD)/fuzz-corpus tests/fuzz/seeds
 
 check-fuzz:
@@ -96,7 +112,11 @@ install: all
 	    $(DESTDIR)$(PREFIX)/libexec/bmd
 	install -m 755 $(BUILD)/bmd $(BUILD)/bmdctl $(DESTDIR)$(PREFIX)/sbin/
 	install -m 644 man/bmd.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/
-	install -m 644 man/bmd.8 man/bmdctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 644 man/bmd.8 man/bmdctl.8 man/bmd-hookcmd.8 \
+	    $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 755 $(INSTALL_PLUGINS) $(DESTDIR)$(PREFIX)/libexec/bmd/
+	install -d $(DESTDIR)$(PREFIX)/include/bmd
+	install -m 644 include/bmd/plugin.h $(DESTDIR)$(PREFIX)/include/bmd/
 	install -m 644 examples/bmd.conf.example $(DESTDIR)$(PREFIX)/etc/
 
 clean:

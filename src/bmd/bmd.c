@@ -24,6 +24,7 @@
 
 #include "bmd.h"
 #include "log.h"
+#include "plugin_keys.h"
 #include "version.h"
 #include "xmalloc.h"
 
@@ -135,6 +136,9 @@ apply_globals(const struct options *o, const struct global_conf *gc)
 	bmd.b_sock_path = xstrdup(gc->gc_cmd_socket_path);
 	bmd.b_run_dir = xstrdup(gc->gc_run_directory);
 	bmd.b_vars_dir = xstrdup(gc->gc_vars_directory);
+	bmd.b_freebsd_version = (long)gc->gc_freebsd_version;
+	bmd.b_nmdm_offset = gc->gc_nmdm_offset;
+	bmd.b_console_buffer = (size_t)gc->gc_console_buffer.m_bytes;
 	bmd.b_plugin_dir = xstrdup(o->o_plugin_dir ? o->o_plugin_dir :
 	    gc->gc_plugin_directory);
 	if (!o->o_foreground)
@@ -216,10 +220,11 @@ bmd_check_done(void)
 	struct vm *vm;
 	size_t i;
 
-	if (!bmd.b_stopping)
+	if (!bmd.b_stopping || api_children() > 0)
 		return;
 	for (i = 0; (vm = vm_at(i)) != NULL; i++)
-		if (vm->vm_pid != 0)
+		if (vm->vm_pid != 0 || vm->vm_state == VS_PRESTART ||
+		    vm->vm_state == VS_POSTSTOP)
 			return;
 	event_base_loopbreak(bmd.b_base);
 }
@@ -365,6 +370,8 @@ main(int argc, char **argv)
 		return rc - 1;
 	log_init("bmd", LOG_TO_STDERR | (o.o_foreground ? 0 : LOG_TO_SYSLOG),
 	    LOG_DAEMON);
+	/* Plugin keys must be known before the first VM is read (-n too). */
+	conf_plugins_enable(o.o_plugin_dir, 0);
 	if (o.o_check)
 		return check_config(o.o_conf);
 	if (o.o_foreground)
@@ -388,6 +395,7 @@ main(int argc, char **argv)
 	if ((bmd.b_base = event_base_new()) == NULL)
 		fatalx("cannot create the event loop");
 	add_signal_events();
+	plugin_init_all();
 	control_start();
 	write_pid_file();
 	if (ready_fd != -1) {
@@ -401,6 +409,7 @@ main(int argc, char **argv)
 	block_signals(SIG_UNBLOCK);
 	event_base_dispatch(bmd.b_base);
 
+	plugin_fini_all();
 	control_close();
 	if (bmd.b_pid_file != NULL)
 		unlink(bmd.b_pid_file);

@@ -47,6 +47,7 @@ enum vm_event {
 	VE_EXIT,		/* the process was reaped */
 	VE_QMP_SHUTDOWN,	/* QMP SHUTDOWN event (reason recorded) */
 	VE_QMP_ERROR,		/* QMP STOP with status internal-error */
+	VE_GUEST_RESET,		/* QMP RESET: the guest rebooted in place */
 	VE_STOP_REQ,		/* bmdctl shutdown/stop */
 	VE_POWEROFF,		/* bmdctl poweroff */
 	VE_RESET,		/* bmdctl reset */
@@ -84,6 +85,7 @@ struct vm_run {
 	struct event	*rn_out_ev;
 	time_t		 rn_restarts[CRASH_LIMIT];	/* monotonic */
 	int		 rn_nrestarts;
+	struct vm_taps	*rn_taps;	/* net.c; NULL: no networks */
 };
 
 struct vm {
@@ -96,6 +98,7 @@ struct vm {
 	struct event	*vm_timer;	/* life-cycle timer */
 	enum vm_event	 vm_timer_ev;	/* posted when it fires */
 	struct vm_run	*vm_run;
+	struct console	*vm_console;	/* console.c; NULL: never used */
 };
 
 /* Global daemon state. */
@@ -105,12 +108,15 @@ struct bmd {
 	char		*b_sock_path;
 	char		*b_run_dir;
 	char		*b_vars_dir;
+	long		 b_freebsd_version;	/* bhyve target release */
+	long long	 b_nmdm_offset;
 	char		*b_pid_file;	/* NULL: none written */
 	char		*b_plugin_dir;
 	unsigned	 b_sock_mode;
 	struct idmap	*b_ids;
 	int		 b_foreground;
 	int		 b_stopping;	/* SIGTERM/SIGINT received */
+	size_t		 b_console_buffer;	/* scrollback per port */
 };
 extern struct bmd bmd;
 
@@ -124,6 +130,12 @@ void		 compact_load(struct conf *, struct idmap *);
 int		 control_listen(void);
 void		 control_start(void);
 void		 control_close(void);
+/* From dispatch: the current request is answered later (or NULL). */
+struct ctl_wait;
+struct ctl_wait	*control_defer(void);
+void		 control_answer(struct ctl_wait *, json_t *reply);
+/* Pass fd (then close it) with the reply being made. */
+void		 control_reply_fd(int);
 
 /* dispatch.c */
 json_t		*dispatch(const struct peercred *, json_t *req);
@@ -156,9 +168,21 @@ void		 run_end(struct vm *);
 int		 run_crash_ok(struct vm *);
 void		 run_kill(struct vm *, int sig);
 
+/* net.c: the taps of a run */
+int		 net_setup(struct vm *);
+void		 net_teardown(struct vm *);
+void		 net_params(const struct vm *, struct be_params *);
+int		 net_pass_fds(const struct vm *, const int **);
+/* Why net_setup failed last (for bmdctl boot), or NULL. */
+const char	*net_error(void);
+json_t		*net_cmd(const struct peercred *, json_t *, struct vm *);
+
 /* proc.c */
 typedef void	(*proc_exit_cb)(pid_t, int status, void *);
 pid_t		 proc_spawn(const struct proc_cmd *, int out_fd);
+#define PROC_MAXFDS	64
+pid_t		 proc_spawn_fds(const struct proc_cmd *, int out_fd,
+		    const int *keep, int nkeep);
 void		 proc_watch(pid_t, proc_exit_cb, void *);
 void		 proc_unwatch(pid_t);
 void		 proc_sigchld(void);
@@ -188,10 +212,54 @@ void		 logfile_drain(struct vm *);
 void		 logfile_close(struct vm *);
 void		 logfile_reopen_all(void);
 
+/* console.c: the serial console broker */
+#define CONSOLE_BUFFER_DEFAULT	(64 * 1024)
+struct console;
+void		 console_open(struct vm *);
+void		 console_close(struct vm *);
+void		 console_run_end(struct vm *);
+void		 console_free(struct vm *);
+json_t		*console_attach(const struct peercred *, json_t *,
+		    struct vm *);
+
 /* reload.c */
 int		 reload_all(void);
 int		 reload_one(struct vm *, const struct peercred *,
 		    const char **err);
 void		 start_all(void);
+
+/* plugin.c: the plugins' hooks (include/bmd/plugin.h is their side) */
+struct bmd_plugin;
+struct plugin {
+	const struct bmd_plugin	*p_desc;
+	const char		*p_file;
+	size_t			 p_index;
+	int			 p_on;		/* initialized */
+};
+void		 plugin_init_all(void);
+void		 plugin_fini_all(void);
+void		 plugin_status_change(struct vm *, enum vm_state from,
+		    enum vm_state to);
+/* 0: go on; -1: refused; 1: answers owed, VE_PRESTART_DONE later. */
+int		 plugin_prestart(struct vm *);
+int		 plugin_prestart_ok(const struct vm *);
+const char	*plugin_refusal(const struct vm *);
+void		 plugin_prestart_cancel(struct vm *, enum vm_after);
+int		 plugin_prestart_cancelled(const struct vm *, enum vm_after *);
+/* 0: done; 1: answers owed, VE_POSTSTOP_DONE later. */
+int		 plugin_poststop(struct vm *);
+void		 plugin_reload(struct vm *);
+void		 plugin_vm_gone(struct vm *);
+/* bmdctl boot: VE_BOOT; then the reply, NULL when prestart decides. */
+int		 plugin_boot(struct vm *);
+json_t		*plugin_boot_reply(struct vm *);
+struct plugin	*plugin_enter(struct plugin *);
+void		 plugin_leave(struct plugin *prev);
+struct plugin	*plugin_current(void);
+const char	*plugin_keep(char *);
+
+/* plugin_api.c: what plugins call (the export list: plugin.exports) */
+void		 api_drop_watches(struct plugin *);
+int		 api_children(void);
 
 #endif

@@ -39,9 +39,12 @@ build_cmdline(struct vm *vm)
 	bp.bp_localbase = LOCALBASE;
 	bp.bp_run_dir = bmd.b_run_dir;
 	bp.bp_vars_dir = bmd.b_vars_dir;
+	bp.bp_freebsd_version = bmd.b_freebsd_version;
+	bp.bp_nmdm_offset = bmd.b_nmdm_offset;
 	bp.bp_install = vm->vm_install || vc->vc_install;
 	bp.bp_daemon_pid = getpid();
 	bp.bp_accel = plat_accel_name(vc->vc_accel);
+	net_params(vm, &bp);
 	if (be == NULL) {
 		log_warnx("vm %s: no backend", vc->vc_name);
 		return -1;
@@ -69,7 +72,8 @@ run_begin(struct vm *vm)
 	rn->rn_out_fd = -1;
 	rn->rn_drv = driver_for(vm->vm_conf);
 	vm->vm_run = rn;
-	if (build_cmdline(vm) == -1) {
+	if (net_setup(vm) == -1 || build_cmdline(vm) == -1) {
+		net_teardown(vm);
 		free(rn);
 		vm->vm_run = NULL;
 		return -1;
@@ -140,7 +144,8 @@ run_spawn_next(struct vm *vm)
 {
 	struct vm_run *rn = vm->vm_run;
 	const struct proc_cmd *pc;
-	int out = -1, last;
+	const int *taps = NULL;
+	int out = -1, last, ntaps;
 	pid_t pid;
 
 	if (rn->rn_nextproc >= rn->rn_cmd.cl_nprocs) {
@@ -156,7 +161,9 @@ run_spawn_next(struct vm *vm)
 		return -1;
 	if (logfile_open(vm, &out) == 0)
 		logfile_write_argv(vm, pc);
-	pid = proc_spawn(pc, out);
+	/* only the hypervisor gets the taps, not a loader */
+	ntaps = last ? net_pass_fds(vm, &taps) : 0;
+	pid = proc_spawn_fds(pc, out, taps, ntaps);
 	if (out != -1)
 		close(out);
 	if (pid == -1) {
@@ -191,6 +198,8 @@ run_end(struct vm *vm)
 	}
 	rn->rn_drv->d_close(vm);
 	logfile_close(vm);
+	console_run_end(vm);
+	net_teardown(vm);
 	cmdline_free(&rn->rn_cmd);
 	free(rn->rn_reason);
 	free(rn);

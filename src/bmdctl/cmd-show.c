@@ -70,7 +70,7 @@ fill_params(const struct conf *c, const struct vm_conf *vc,
 	bp->bp_localbase = LOCALBASE;
 	bp->bp_run_dir = c->c_global.gc_run_directory;
 	bp->bp_vars_dir = c->c_global.gc_vars_directory;
-	bp->bp_freebsd_version = 1500024;
+	bp->bp_freebsd_version = (long)c->c_global.gc_freebsd_version;
 	bp->bp_nmdm_offset = c->c_global.gc_nmdm_offset;
 	bp->bp_install = vc->vc_install;
 	bp->bp_accel = plat_accel_name(vc->vc_accel);
@@ -126,11 +126,20 @@ show_exec(const struct ctl_cmd *self, int argc, char **argv)
 		return show_config(argc - 1, argv + 1);
 	if (strcmp(argv[1], "command") == 0)
 		return show_command(argc - 1, argv + 1);
+	if (strcmp(argv[1], "network") == 0)
+		return ctl_show_network(argc - 1, argv + 1);
+	if (argc == 3 && (strcmp(argv[1], "console") == 0 || (strncmp(argv[1],
+	    "com", 3) == 0 && argv[1][3] >= '1' && argv[1][3] <= '4' &&
+	    argv[1][4] == '\0')))
+		return ctl_show_console(argv[1][0] == 'c' && argv[1][1] == 'o' &&
+		    argv[1][2] == 'm' ? argv[1][3] - '1' : 0, argv[2]);
 	fprintf(stderr, "bmdctl: unknown show subcommand \"%s\"\n", argv[1]);
 	return ctl_usage(self);
 }
 
 const struct ctl_cmd cmd_show = {
-	"show", NULL, "config [--json] [NAME] | command NAME", 1, -1, show_exec,
-	"print the resolved configuration, or the exact command lines of a VM"
+	"show", NULL, "config [--json] [NAME] | command NAME | network "
+	"[--json] NAME | console|comN NAME", 1, -1, show_exec,
+	"print the resolved configuration, the exact command lines of a VM,\n"
+	"      or its NICs with their taps, bridges and MACs"
 };

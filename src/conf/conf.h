@@ -187,6 +187,9 @@ struct global_conf {
 	char		*gc_pid_file;
 	char		*gc_plugin_directory;
 	char		*gc_run_directory;
+	struct conf_memory gc_console_buffer;	/* scrollback per serial port */
+	struct clist	 gc_user_bridges;	/* char *: bridges for users */
+	long long	 gc_freebsd_version;	/* bhyve target release */
 	unsigned char	*gc_set;
 };
 
@@ -250,5 +253,18 @@ const char	*conf_backend_name(int);
 const char	*conf_disk_type_name(enum disk_type);
 const char	*conf_net_type_name(enum net_type);
 void		 conf_mac_format(const uint8_t mac[6], char out[18]);
+
+/* network.c: networks of a VM */
+#define CONF_TAPNAMSIZ	16	/* IFNAMSIZ on Linux and FreeBSD */
+/* The stable MAC of NIC index of a VM without a configured one. */
+void		 conf_net_mac(const char *vmname, size_t index, uint8_t mac[6]);
+/* The MAC NIC i of vc gets: the configured one, else conf_net_mac. */
+void		 conf_net_guest_mac(const struct vm_conf *, size_t i,
+		    uint8_t mac[6]);
+/* "bmd<ID>n<INDEX>"; -1 if it does not fit in CONF_TAPNAMSIZ. */
+int		 conf_net_tap_name(int id, size_t index, char *, size_t);
+/* Non-root owners may only join the bridges of user_bridges. */
+int		 conf_check_user_bridges(const struct vm_conf *,
+		    const struct global_conf *, struct diags *);
 
 #endif

@@ -17,6 +17,14 @@ static const char *const accel_names[] = { "auto", "kvm", "tcg", NULL };
 #else
 #define DEFAULT_BACKEND "qemu"
 #endif
+/* bhyve -A and UEFI variable files depend on the FreeBSD release. */
+#define STR(x)	#x
+#define XSTR(x)	STR(x)
+#if defined(__FreeBSD_version)
+#define DEFAULT_FREEBSD_VERSION XSTR(__FreeBSD_version)
+#else
+#define DEFAULT_FREEBSD_VERSION "1500024"
+#endif
 
 #define VO(f)	offsetof(struct vm_conf, f)
 #define GO(f)	offsetof(struct global_conf, f)
@@ -161,6 +169,13 @@ const struct conf_key keytable_global[] = {
   LOCALBASE "/libexec/bmd", 0, 0, NULL, "plugin directory", 0 },
 { "run_directory", NULL, &kt_path, GO(gc_run_directory), KEY_GLOBAL,
   "/run/bmd", 0, 0, NULL, "private directory for QMP and console sockets", 0 },
+{ "console_buffer", NULL, &kt_memory, GO(gc_console_buffer), KEY_GLOBAL, "64K",
+  4096, 64 << 20, NULL, "scrollback kept per serial port (4K to 64M)", 0 },
+{ "user_bridges", NULL, &kt_str, GO(gc_user_bridges), KEY_GLOBAL | L, NULL, 0,
+  0, NULL, "bridges that VMs of other owners than root may join", 0 },
+{ "freebsd_version", NULL, &kt_int, GO(gc_freebsd_version), KEY_GLOBAL,
+  DEFAULT_FREEBSD_VERSION, 1000000, 9999999, NULL,
+  "__FreeBSD_version the bhyve command lines are built for", 0 },
 };
 const size_t keytable_nglobal = sizeof(keytable_global) /
     sizeof(keytable_global[0]);

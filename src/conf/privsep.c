@@ -67,6 +67,15 @@ child_main(int fd, uid_t owner, const struct qfile *q, const char *data,
 	struct diags ds;
 	json_t *o;
 
+	/*
+	 * Nothing of the daemon's (taps, QMP and client sockets) may reach
+	 * a process running as a user: keep only the reply pipe, as fd 3.
+	 */
+	if (fd != 3 && (dup2(fd, 3) == -1 || close(fd) == -1))
+		_exit(3);
+	fd = 3;
+	if (close_range(4, ~0U, 0) == -1)
+		_exit(3);
 	drop_to(owner);
 	diags_init(&ds);
 	load_parse_here(q, data, len, owner, &pd, &ds);

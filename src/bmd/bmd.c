@@ -59,7 +59,7 @@ usage(FILE *fp)
 static int
 check_config(const char *path)
 {
-	struct conf_load_opts lo = { path, NULL, 1, backend_validate_vm };
+	struct conf_load_opts lo = { path, NULL, 1, backend_validate_vm, 0 };
 	struct diags ds;
 	struct conf *c;
 	int rc;
@@ -154,7 +154,7 @@ load_initial(const struct options *o)
 {
 	struct idmap *tmp = idmap_new();
 	struct conf_load_opts lo = { bmd.b_conf_path, tmp, 1,
-	    backend_validate_vm };
+	    backend_validate_vm, 0 };
 	struct diags ds;
 	struct conf *c;
 	size_t i;

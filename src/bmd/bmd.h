@@ -153,6 +153,8 @@ int		 conf_may_access(const struct vm_conf *,
 const char	*vm_state_name(enum vm_state);
 const char	*vm_state_display(enum vm_state);
 json_t		*vm_to_json(const struct vm *);
+struct vt_row;
+void		 vm_to_row(const struct vm *, struct vt_row *);
 void		 vm_timer_set(struct vm *, long long sec, enum vm_event);
 void		 vm_timer_cancel(struct vm *);
 void		 vm_schedule_boot(struct vm *, long long delay);

@@ -8,6 +8,9 @@
 #include <strings.h>
 
 #include "bmd.h"
+#include "buf.h"
+#include "vmtable.h"
+#include "xmalloc.h"
 #include "log.h"
 #include "proto.h"
 
@@ -36,9 +39,12 @@ start(const struct peercred *pc, struct vm *vm, int install)
 	if (reload_one(vm, pc, &err) == -1)
 		return proto_reply_error("%s", err);
 	vm->vm_install = install;
-	if (vm_event(vm, VE_BOOT) == -1)
-		return proto_reply_error("failed to start");
-	return proto_reply_ok();
+	if (plugin_boot(vm) == -1)
+		return proto_reply_error("%s", plugin_refusal(vm) != NULL ?
+		    plugin_refusal(vm) : net_error() != NULL ? net_error() :
+		    "failed to start");
+	/* NULL: answered once the prestart hooks have decided */
+	return plugin_boot_reply(vm);
 }
 
 static json_t *
@@ -79,13 +85,41 @@ cmd_reset(const struct peercred *pc, json_t *req, struct vm *vm)
 }
 
 /* Served from memory; VMs the caller may not access are left out. */
+/* "table": the rendered `bmdctl list` text, cheaper than objects. */
+static json_t *
+list_table(const struct peercred *pc, json_t *req)
+{
+	struct vt_row *rows = xcalloc(vm_count() + 1, sizeof(*rows));
+	const char *sort = json_string_value(json_object_get(req, "sort"));
+	struct buf b;
+	json_t *r;
+	struct vm *vm;
+	size_t i, n = 0;
+
+	for (i = 0; (vm = vm_at(i)) != NULL; i++)
+		if (vm_may_access(vm, pc))
+			vm_to_row(vm, &rows[n++]);
+	buf_init(&b);
+	vt_render(rows, n, sort != NULL ? vt_col_find(sort) : VT_ID,
+	    json_is_true(json_object_get(req, "reverse")), &b);
+	vt_rows_free(rows, n);
+	r = proto_reply_ok();
+	json_object_set_new(r, "table", json_stringn(b.b_data, b.b_len));
+	buf_free(&b);
+	return r;
+}
+
 static json_t *
 cmd_list(const struct peercred *pc, json_t *req, struct vm *unused)
 {
-	json_t *r = proto_reply_ok(), *a = json_array();
+	json_t *r, *a;
 	struct vm *vm;
 	size_t i;
 
+	if (json_is_true(json_object_get(req, "table")))
+		return list_table(pc, req);
+	r = proto_reply_ok();
+	a = json_array();
 	for (i = 0; (vm = vm_at(i)) != NULL; i++)
 		if (vm_may_access(vm, pc))
 			json_array_append_new(a, vm_to_json(vm));
@@ -120,6 +154,8 @@ static const struct command commands[] = {
 	{ "reset",	CMD_VM,		cmd_reset },
 	{ "list",	0,		cmd_list },
 	{ "status",	CMD_VM,		cmd_status },
+	{ "network",	CMD_VM,		net_cmd },
+	{ "console",	CMD_VM,		console_attach },
 	{ "reload",	CMD_ROOT,	cmd_reload },
 };
 

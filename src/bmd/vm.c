@@ -5,6 +5,7 @@
 #include <event2/event.h>
 
 #include "bmd.h"
+#include "vmtable.h"
 #include "log.h"
 #include "strmap.h"
 #include "xmalloc.h"
@@ -79,7 +80,9 @@ vm_delete(struct vm *vm)
 	memmove(&vms[i], &vms[i + 1], (nvms - i - 1) * sizeof(vms[0]));
 	nvms--;
 	strmap_put(&byname, vm->vm_conf->vc_name, NULL);
+	plugin_vm_gone(vm);
 	run_end(vm);
+	console_free(vm);
 	if (vm->vm_timer != NULL)
 		event_free(vm->vm_timer);
 	vm_conf_free(vm->vm_pending);
@@ -145,6 +148,17 @@ vm_to_json(const struct vm *vm)
 	    "memory", (json_int_t)vc->vc_memory.m_bytes,
 	    "backend", conf_backend_name(vc->vc_backend), "loader", loader,
 	    "pid", vm->vm_pid > 0 ? json_integer(vm->vm_pid) : json_null());
+}
+
+void
+vm_to_row(const struct vm *vm, struct vt_row *r)
+{
+	const struct vm_conf *vc = vm_latest(vm);
+
+	vt_row_set(r, vc->vc_id, vc->vc_name, vc->vc_ncpu.nc_cpus,
+	    (long long)vc->vc_memory.m_bytes, vc->vc_loader != NULL ?
+	    vc->vc_loader : conf_backend_name(vc->vc_backend),
+	    vm_state_display(vm->vm_state), vc->vc_owner_name);
 }
 
 static void

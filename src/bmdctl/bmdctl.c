@@ -1,4 +1,6 @@
 /* bmdctl: option parsing and dispatch through the command table. */
+#include <ctype.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,12 +10,30 @@
 #include "backend.h"
 #include "bmdctl.h"
 #include "log.h"
+#include "plugin_keys.h"
 #include "version.h"
+#include "xmalloc.h"
 
 const char	*ctl_conf_path = LOCALBASE "/etc/bmd.conf";
+const char	*ctl_socket_path;
+
+static struct conf *ctl_load(int, int *, int);
 
 static const struct ctl_cmd *const cmds[] = {
+	&cmd_boot,
+	&cmd_install,
+	&cmd_shutdown,
+	&cmd_poweroff,
+	&cmd_reset,
+	&cmd_list,
+	&cmd_reload,
 	&cmd_show,
+	&cmd_console,
+	&cmd_com1,
+	&cmd_com2,
+	&cmd_com3,
+	&cmd_com4,
+	&cmd_run,
 };
 #define NCMDS	(sizeof(cmds) / sizeof(cmds[0]))
 
@@ -22,20 +42,123 @@ usage_all(FILE *fp)
 {
 	size_t i;
 
-	fprintf(fp, "usage: bmdctl [-f config] command [arguments]\n"
-	    "       bmdctl --help | -V\n\ncommands:\n");
-	for (i = 0; i < NCMDS; i++)
-		fprintf(fp, "  %s %s\n      %s\n", cmds[i]->c_name,
-		    cmds[i]->c_usage, cmds[i]->c_help);
+	fprintf(fp, "usage: bmdctl [-f config] [-s socket] command [arguments]\n"
+	    "       bmdctl --help | -V\n\n"
+	    "  -f config  configuration file (default %s)\n"
+	    "  -s socket  control socket of bmd (default: cmd_socket_path of "
+	    "the\n             configuration, else /run/bmd.sock)\n\n"
+	    "commands:\n", LOCALBASE "/etc/bmd.conf");
+	for (i = 0; i < NCMDS; i++) {
+		fprintf(fp, "  %s", cmds[i]->c_name);
+		if (cmds[i]->c_alias != NULL)
+			fprintf(fp, "|%s", cmds[i]->c_alias);
+		if (*cmds[i]->c_usage != '\0')
+			fprintf(fp, " %s", cmds[i]->c_usage);
+		fprintf(fp, "\n      %s\n", cmds[i]->c_help);
+	}
 	fprintf(fp, "\nExit status: 0 success, 1 failure, 2 usage error.\n");
 }
 
 int
 ctl_usage(const struct ctl_cmd *c)
 {
-	fprintf(stderr, "usage: bmdctl [-f config] %s %s\n", c->c_name,
-	    c->c_usage);
+	fprintf(stderr, "usage: bmdctl [-f config] [-s socket] %s", c->c_name);
+	if (c->c_alias != NULL)
+		fprintf(stderr, "|%s", c->c_alias);
+	if (*c->c_usage != '\0')
+		fprintf(stderr, " %s", c->c_usage);
+	fputc('\n', stderr);
 	return EXIT_USAGE;
+}
+
+/* One "[-x]", "[-x ARG]", "[--name]" or "[--name ARG]" of a usage text. */
+static const char *
+getopts_one(const char *p, struct ctl_opts *o, size_t *nlong)
+{
+	const char *end = strchr(p, ']');
+	size_t n, len = strlen(o->o_short);
+	int hasarg;
+
+	if (end == NULL)
+		return p + strlen(p);
+	n = strcspn(p, " ]");
+	hasarg = p + n < end;
+	if (p[1] == '-' && *nlong < CTL_MAXLONG && n > 2 &&
+	    n - 2 < sizeof(o->o_names[0])) {
+		memcpy(o->o_names[*nlong], p + 2, n - 2);
+		o->o_long[*nlong].name = o->o_names[*nlong];
+		o->o_long[*nlong].has_arg = hasarg ? required_argument :
+		    no_argument;
+		o->o_long[*nlong].val = CTL_LONG;
+		(*nlong)++;
+	} else if (p[1] != '-' && n == 2 && len + 3 < sizeof(o->o_short)) {
+		o->o_short[len++] = p[1];
+		if (hasarg)
+			o->o_short[len++] = ':';
+		o->o_short[len] = '\0';
+	} else if (p[1] != '-' && !hasarg) {
+		/* a cluster of flags: [-rv] */
+		for (p++; p < end && isalnum((unsigned char)*p) &&
+		    len + 1 < sizeof(o->o_short); p++)
+			o->o_short[len++] = *p;
+		o->o_short[len] = '\0';
+	}
+	return end;
+}
+
+/*
+ * A command's options, read from its usage text, so that the usage shown
+ * is exactly what is accepted.  A leading ':' makes getopt quiet: main()
+ * reports unknown options itself.
+ */
+void
+ctl_getopts(const struct ctl_cmd *c, struct ctl_opts *o)
+{
+	const char *p = c->c_usage;
+	size_t nlong = 0;
+
+	memset(o, 0, sizeof(*o));
+	o->o_short[0] = ':';
+	while ((p = strstr(p, "[-")) != NULL)
+		p = getopts_one(p + 1, o, &nlong);
+}
+
+/* Options and operand count, checked once for every command. */
+static int
+check_args(const struct ctl_cmd *c, int argc, char **argv)
+{
+	struct ctl_opts o;
+	char **copy;
+	int ch, n, rc = 0;
+
+	ctl_getopts(c, &o);
+	/* getopt permutes argv: leave the command's own one untouched */
+	copy = xcalloc((size_t)argc + 1, sizeof(*copy));
+	memcpy(copy, argv, (size_t)argc * sizeof(*copy));
+	optind = 0;
+	opterr = 0;
+	while (rc == 0 &&
+	    (ch = getopt_long(argc, copy, o.o_short, o.o_long, NULL)) != -1) {
+		if (ch == '?' || ch == ':') {
+			if (optopt > 0 && optopt < CTL_LONG)
+				fprintf(stderr, "bmdctl: %s: %s option -%c\n",
+				    c->c_name, ch == ':' ? "missing argument "
+				    "for" : "unknown", optopt);
+			else	/* a long option */
+				fprintf(stderr, "bmdctl: %s: bad option %s\n",
+				    c->c_name, copy[optind - 1]);
+			rc = -1;
+		}
+	}
+	n = argc - optind;
+	if (rc == 0 && (n < c->c_min || (c->c_max >= 0 && n > c->c_max))) {
+		fprintf(stderr, "bmdctl: %s: %s operands\n", c->c_name,
+		    n < c->c_min ? "missing" : "too many");
+		rc = -1;
+	}
+	free(copy);
+	optind = 0;
+	return rc;
 }
 
 /* Exact name, then alias, then a unique prefix. */
@@ -73,8 +196,21 @@ find_cmd(const char *name)
 struct conf *
 ctl_load_conf(int quiet, int *had_errors)
 {
+	return ctl_load(quiet, had_errors, 0);
+}
+
+/* Global settings only: finding the socket must not cost a full load. */
+struct conf *
+ctl_load_globals(int *had_errors)
+{
+	return ctl_load(1, had_errors, 1);
+}
+
+static struct conf *
+ctl_load(int quiet, int *had_errors, int globals_only)
+{
 	struct conf_load_opts lo = { ctl_conf_path, NULL, 1,
-	    backend_validate_vm };
+	    backend_validate_vm, globals_only };
 	struct diags ds;
 	struct conf *c;
 
@@ -98,14 +234,19 @@ main(int argc, char **argv)
 	int ch;
 
 	log_init("bmdctl", LOG_TO_STDERR, 0);
+	/* plugins' keys, from plugin_directory (lazily: no daemon API here) */
+	conf_plugins_enable(NULL, 1);
 	if (argc > 1 && strcmp(argv[1], "--help") == 0) {
 		usage_all(stdout);
 		return 0;
 	}
-	while ((ch = getopt(argc, argv, "+f:hV")) != -1) {
+	while ((ch = getopt(argc, argv, "+f:hs:V")) != -1) {
 		switch (ch) {
 		case 'f':
 			ctl_conf_path = optarg;
+			break;
+		case 's':
+			ctl_socket_path = optarg;
 			break;
 		case 'h':
 			usage_all(stdout);
@@ -126,6 +267,7 @@ main(int argc, char **argv)
 	}
 	if ((c = find_cmd(argv[0])) == NULL)
 		return EXIT_USAGE;
-	optind = 1;
+	if (check_args(c, argc, argv) == -1)
+		return ctl_usage(c);
 	return c->c_exec(c, argc, argv);
 }

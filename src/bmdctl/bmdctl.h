@@ -2,10 +2,20 @@
 #ifndef BMDCTL_H
 #define BMDCTL_H
 
+#include <getopt.h>
+
+#include <jansson.h>
+
 #include "conf.h"
 
 #define EXIT_USAGE	2
 
+/*
+ * One subcommand.  The options a command accepts are read from its usage
+ * text ("[-c]", "[-s COL]", "[--json]"), so what is documented is what is
+ * parsed; main() checks them and the operand count (c_min..c_max, -1: no
+ * limit) before c_exec runs.  c_exec gets argv[0] = the command name.
+ */
 struct ctl_cmd {
 	const char	*c_name;
 	const char	*c_alias;
@@ -15,14 +25,64 @@ struct ctl_cmd {
 	const char	*c_help;	/* one line */
 };
 
+/* A command's options as getopt_long wants them; long ones return CTL_LONG. */
+#define CTL_LONG	0x100
+#define CTL_MAXLONG	8
+struct ctl_opts {
+	char		 o_short[64];
+	struct option	 o_long[CTL_MAXLONG + 1];
+	char		 o_names[CTL_MAXLONG][24];
+};
+
 extern const char	*ctl_conf_path;
+extern const char	*ctl_socket_path;	/* -s; NULL: from the config */
 extern int		 ctl_json;
 
 /* The table lives in bmdctl.c; each cmd-*.c defines its entries. */
+extern const struct ctl_cmd cmd_boot;
+extern const struct ctl_cmd cmd_install;
+extern const struct ctl_cmd cmd_list;
+extern const struct ctl_cmd cmd_poweroff;
+extern const struct ctl_cmd cmd_reload;
+extern const struct ctl_cmd cmd_reset;
 extern const struct ctl_cmd cmd_show;
+extern const struct ctl_cmd cmd_shutdown;
+extern const struct ctl_cmd cmd_console, cmd_com1, cmd_com2, cmd_com3,
+    cmd_com4;
+extern const struct ctl_cmd cmd_run;
 
+/* bmdctl.c */
 int		 ctl_usage(const struct ctl_cmd *);
+void		 ctl_getopts(const struct ctl_cmd *, struct ctl_opts *);
 /* Parse the configuration with the caller's rights; NULL on fatal. */
 struct conf	*ctl_load_conf(int quiet_errors, int *had_errors);
+struct conf	*ctl_load_globals(int *had_errors);
+
+/* cmd-boot.c: boot and install */
+int		 ctl_boot_common(const struct ctl_cmd *, const char *command,
+		    int, char **);
+
+/* cmd-show-network.c: show network [--json] NAME */
+int		 ctl_show_network(int argc, char **argv);
+
+/* cmd-console.c: attach to a serial port through bmd */
+enum ctl_console_mode { CONSOLE_INTERACTIVE, CONSOLE_FORCE,
+    CONSOLE_READ_ONLY, CONSOLE_DUMP };
+int		 ctl_console(const char *name, int com, enum ctl_console_mode,
+		    int this_run_only);
+/* show console|comN NAME: how the port is attached */
+int		 ctl_show_console(int com, const char *name);
+
+/* term.c: the interactive session on a console descriptor */
+int		 term_session(int fd, const char *name, int com, int readonly);
+
+/* client.c */
+/* Send one request, return the reply (ok or not); NULL: reported, failed. */
+json_t		*ctl_request(json_t *req);
+json_t		*ctl_request_fd(json_t *req, int *passed_fd);
+/* Send COMMAND [NAME] and report the outcome: the exit status. */
+int		 ctl_simple(const char *command, const char *name);
+/* The exit status of a reply; prints "bmdctl: REASON" when it failed. */
+int		 ctl_reply_status(json_t *reply);
 
 #endif

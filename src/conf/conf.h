@@ -221,6 +221,8 @@ struct conf_load_opts {
 	int		 lo_check_files;	/* validate image paths exist */
 	/* Backend checks, supplied by the program (conf does not link them). */
 	int		(*lo_validate)(const struct vm_conf *, struct diags *);
+	/* Only the global sections matter (bmdctl looking for the socket). */
+	int		 lo_globals_only;
 };
 
 /*

@@ -6,6 +6,7 @@
 #include "eval.h"
 #include "keys.h"
 #include "owner.h"
+#include "plugin_keys.h"
 #include "strmap.h"
 #include "xmalloc.h"
 
@@ -78,6 +79,34 @@ collect_templates(struct evalctx *e)
 	}
 }
 
+/*
+ * A list global key (user_bridges): as for the others the first "="
+ * wins; "+=" appends to it.  Empty values add nothing.
+ */
+static void
+global_list_key(struct evalctx *e, const struct conf_key *k,
+    const struct stmt *st, const struct scope *sc)
+{
+	struct global_conf *gc = &e->e_conf->c_global;
+	size_t i;
+
+	if (key_isset(k, gc) && !st->s_append) {
+		diag_warn(e->e_ds, &st->s_pos, "\"%s\" is already set; the "
+		    "first value is kept", k->k_name);
+		return;
+	}
+	for (i = 0; i < st->s_nvals; i++) {
+		if (eval_value(&st->s_vals[i], sc, &e->e_val, e->e_ds) == -1 ||
+		    buf_str(&e->e_val)[0] == '\0')
+			continue;
+		buf_reset(&e->e_err);
+		if (key_set(k, gc, buf_str(&e->e_val), 1, &st->s_vals[i].v_pos,
+		    &e->e_err) == -1)
+			diag_error(e->e_ds, &st->s_vals[i].v_pos, "%s",
+			    buf_str(&e->e_err));
+	}
+}
+
 static void
 global_key(struct evalctx *e, const struct stmt *st, const struct scope *sc)
 {
@@ -89,6 +118,10 @@ global_key(struct evalctx *e, const struct stmt *st, const struct scope *sc)
 		diag_error(e->e_ds, &st->s_pos, "unknown global key \"%s\"%s%s%s",
 		    st->s_name, hint ? " (did you mean \"" : "",
 		    hint ? hint->k_name : "", hint ? "\"?)" : "");
+		return;
+	}
+	if (k->k_flags & KEY_LIST) {
+		global_list_key(e, k, st, sc);
 		return;
 	}
 	if (st->s_nvals != 1 || st->s_append) {
@@ -236,7 +269,9 @@ eval_key(struct evalctx *e, struct vmctx *v, const struct stmt *st,
 		append = st->s_append || i > 0;
 		buf_reset(&e->e_err);
 		if (key_set(k, v->v_vc, buf_str(&e->e_val), append,
-		    &st->s_vals[i].v_pos, &e->e_err) == -1)
+		    &st->s_vals[i].v_pos, &e->e_err) == -1 ||
+		    conf_plugin_check(k, v->v_vc, buf_str(&e->e_val),
+		    f->ef_owner, v->v_file->ef_owner, &e->e_err) == -1)
 			diag_error(e->e_ds, &st->s_vals[i].v_pos, "%s",
 			    buf_str(&e->e_err));
 	}
@@ -410,6 +445,7 @@ eval_vm(struct evalctx *e, const struct eval_file *f, const struct section *s)
 	eval_stmts(e, &v, s, f, NULL);
 	check_template_owners(e, &v);
 	conf_validate_vm(vc, e->e_in->ei_opts, e->e_ds);
+	conf_check_user_bridges(vc, &e->e_conf->c_global, e->e_ds);
 	if ((other = strmap_get(&e->e_names, vc->vc_name)) != NULL)
 		diag_error(e->e_ds, &s->sc_pos, "vm \"%s\" is already defined "
 		    "at %s:%d:%d", vc->vc_name, other->file, other->line,
@@ -447,7 +483,10 @@ conf_eval(const struct eval_in *in, struct diags *ds)
 	vars_set(&e.e_globals, "LOCALBASE", LOCALBASE);
 	collect_templates(&e);
 	eval_globals(&e);
-	for (i = 0; i < in->ei_nfiles && !e.e_conf->c_fatal; i++) {
+	/* plugin_directory is known: their keys come before any VM */
+	conf_plugins_load(&e.e_conf->c_global);
+	for (i = 0; i < in->ei_nfiles && !e.e_conf->c_fatal &&
+	    !in->ei_opts->lo_globals_only; i++) {
 		f = &in->ei_files[i];
 		for (j = 0; j < f->ef_ast->af_nsects; j++)
 			if (f->ef_ast->af_sects[j].sc_type == SC_VM)

@@ -12,7 +12,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
 	/* No file checks and no includes reach outside a fake directory. */
-	struct conf_load_opts lo = { "/nonexistent/fuzz.conf", NULL, 0, NULL };
+	struct conf_load_opts lo = { "/nonexistent/fuzz.conf", NULL, 0, NULL, 0 };
 	struct diags ds;
 	struct conf *c;
 

@@ -1,0 +1,140 @@
+/* bmdctl: one request to bmd over its control socket, and its reply. */
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bmdctl.h"
+#include "proto.h"
+#include "xmalloc.h"
+
+#define DEFAULT_SOCKET	"/run/bmd.sock"
+
+/* -s, else cmd_socket_path of the configuration, else the default. */
+static char *
+socket_path(void)
+{
+	struct conf *c;
+	char *path;
+	int errs;
+
+	if (ctl_socket_path != NULL)
+		return xstrdup(ctl_socket_path);
+	if ((c = ctl_load_globals(&errs)) == NULL) {
+		fprintf(stderr, "bmdctl: cannot parse %s; using the default "
+		    "socket %s\n", ctl_conf_path, DEFAULT_SOCKET);
+		return xstrdup(DEFAULT_SOCKET);
+	}
+	path = xstrdup(c->c_global.gc_cmd_socket_path != NULL ?
+	    c->c_global.gc_cmd_socket_path : DEFAULT_SOCKET);
+	conf_free(c);
+	return path;
+}
+
+static int
+connect_socket(const char *path)
+{
+	struct sockaddr_un sun;
+	int fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		fprintf(stderr, "bmdctl: cannot connect to %s: %s\n", path,
+		    strerror(ENAMETOOLONG));
+		return -1;
+	}
+	strcpy(sun.sun_path, path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+		fprintf(stderr, "bmdctl: socket: %s\n", strerror(errno));
+		return -1;
+	}
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		fprintf(stderr, "bmdctl: cannot connect to %s: %s\n", path,
+		    strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+json_t *
+ctl_request(json_t *req)
+{
+	return ctl_request_fd(req, NULL);
+}
+
+/* ctl_request, and *passed gets the descriptor sent with the reply (-1). */
+json_t *
+ctl_request_fd(json_t *req, int *passed)
+{
+	json_t *reply = NULL;
+	char *path;
+	int fd;
+
+	if (passed != NULL)
+		*passed = -1;
+
+	/* a daemon closing early must give an error message, not SIGPIPE */
+	signal(SIGPIPE, SIG_IGN);
+	json_object_set_new(req, "version", json_integer(PROTO_VERSION));
+	path = socket_path();
+	if ((fd = connect_socket(path)) == -1) {
+		free(path);
+		return NULL;
+	}
+	if (proto_send(fd, req) == -1)
+		fprintf(stderr, "bmdctl: cannot send to %s: %s\n", path,
+		    strerror(errno));
+	else if ((reply = proto_recv(fd, passed)) == NULL)
+		fprintf(stderr, "bmdctl: no valid reply from bmd on %s\n",
+		    path);
+	else if (!json_is_boolean(json_object_get(reply, "ok"))) {
+		fprintf(stderr, "bmdctl: malformed reply from bmd on %s\n",
+		    path);
+		json_decref(reply);
+		reply = NULL;
+	}
+	if (reply == NULL && passed != NULL && *passed != -1) {
+		close(*passed);
+		*passed = -1;
+	}
+	close(fd);
+	free(path);
+	return reply;
+}
+
+int
+ctl_reply_status(json_t *reply)
+{
+	const char *why;
+
+	if (json_is_true(json_object_get(reply, "ok")))
+		return 0;
+	why = json_string_value(json_object_get(reply, "error"));
+	fprintf(stderr, "bmdctl: %s\n", why != NULL ? why : "failed");
+	return 1;
+}
+
+int
+ctl_simple(const char *command, const char *name)
+{
+	json_t *req, *reply;
+	int rc;
+
+	req = json_pack("{s:s}", "command", command);
+	if (name != NULL)
+		json_object_set_new(req, "name", json_string(name));
+	reply = ctl_request(req);
+	json_decref(req);
+	if (reply == NULL)
+		return 1;
+	rc = ctl_reply_status(reply);
+	json_decref(reply);
+	return rc;
+}

@@ -1,0 +1,142 @@
+/* bmdctl list [-r] [-s COL] [--json]: the VMs bmd knows, as a table. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "bmdctl.h"
+#include "buf.h"
+#include "vmtable.h"
+#include "xmalloc.h"
+
+static int	 sort_col = VT_ID;
+static int	 sort_reverse;
+
+static long long
+num_member(json_t *vm, const char *key)
+{
+	json_t *v = json_object_get(vm, key);
+
+	if (json_is_integer(v))
+		return json_integer_value(v);
+	if (json_is_string(v))
+		return strtoll(json_string_value(v), NULL, 10);
+	return -1;
+}
+
+static const char *
+str_member(json_t *vm, const char *key)
+{
+	const char *s = json_string_value(json_object_get(vm, key));
+
+	return s != NULL ? s : "-";
+}
+
+/* A daemon that sent objects instead of the table: render it here. */
+static void
+print_objects(json_t *vms)
+{
+	struct vt_row *rows;
+	struct buf b;
+	json_t *vm;
+	size_t i, n = json_array_size(vms);
+
+	rows = xcalloc(n + 1, sizeof(*rows));
+	for (i = 0; i < n; i++) {
+		vm = json_array_get(vms, i);
+		/* no loader: the backend runs the guest by itself */
+		vt_row_set(&rows[i], num_member(vm, "id"),
+		    str_member(vm, "name"), num_member(vm, "ncpu"),
+		    num_member(vm, "memory"), json_is_string(json_object_get(vm,
+		    "loader")) ? str_member(vm, "loader") :
+		    str_member(vm, "backend"), str_member(vm, "state"),
+		    str_member(vm, "owner"));
+	}
+	buf_init(&b);
+	vt_render(rows, n, sort_col, sort_reverse, &b);
+	fputs(buf_str(&b), stdout);
+	buf_free(&b);
+	vt_rows_free(rows, n);
+}
+
+static int
+find_col(const char *name)
+{
+	int c;
+
+	if ((c = vt_col_find(name)) < 0)
+		fprintf(stderr, "bmdctl: unknown column \"%s\" (one of: id name "
+		    "ncpu memory loader state owner)\n", name);
+	return c;
+}
+
+/*
+ * The table is rendered by bmd from its memory: a JSON object per VM
+ * costs far more to encode and decode than the text itself.
+ */
+static int
+list_show(int json)
+{
+	static const char *const names[] = { "id", "name", "ncpu", "memory",
+	    "loader", "state", "owner" };
+	json_t *req, *reply, *vms, *table;
+	int rc;
+
+	req = json ? json_pack("{s:s}", "command", "list") :
+	    json_pack("{s:s,s:b,s:s,s:b}", "command", "list", "table", 1,
+	    "sort", names[sort_col], "reverse", sort_reverse);
+	reply = ctl_request(req);
+	json_decref(req);
+	if (reply == NULL)
+		return 1;
+	vms = json_object_get(reply, "vms");
+	table = json_object_get(reply, "table");
+	if ((rc = ctl_reply_status(reply)) != 0)
+		;
+	else if (!json && json_is_string(table))
+		fputs(json_string_value(table), stdout);
+	else if (!json_is_array(vms)) {
+		fprintf(stderr, "bmdctl: malformed list reply from bmd\n");
+		rc = 1;
+	} else if (json) {
+		json_dumpf(vms, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		putchar('\n');
+	} else
+		print_objects(vms);
+	json_decref(reply);
+	return rc;
+}
+
+static int
+list_exec(const struct ctl_cmd *self, int argc, char **argv)
+{
+	struct ctl_opts o;
+	int ch, c, json = 0;
+
+	ctl_getopts(self, &o);
+	while ((ch = getopt_long(argc, argv, o.o_short, o.o_long, NULL)) != -1) {
+		switch (ch) {
+		case 'r':
+			sort_reverse = 1;
+			break;
+		case 's':
+			if ((c = find_col(optarg)) < 0)
+				return ctl_usage(self);
+			sort_col = c;
+			break;
+		case CTL_LONG:	/* the only long option: --json */
+			json = 1;
+			break;
+		default:
+			return ctl_usage(self);
+		}
+	}
+	return list_show(json);
+}
+
+const struct ctl_cmd cmd_list = {
+	"list", NULL, "[-r] [-s COL] [--json]", 0, 0, list_exec,
+	"list the VMs and their states (-s: sort by a column, -r: reverse, "
+	"--json:\n      bmd's objects as they are)"
+};

@@ -1,0 +1,35 @@
+/* bmdctl boot|start [-c] NAME: ask bmd to start a VM. */
+#include <stdio.h>
+
+#include "bmdctl.h"
+
+/* Shared with install: send COMMAND for the operand, then -c. */
+int
+ctl_boot_common(const struct ctl_cmd *self, const char *command, int argc,
+    char **argv)
+{
+	struct ctl_opts o;
+	int ch, console = 0, rc;
+
+	ctl_getopts(self, &o);
+	while ((ch = getopt_long(argc, argv, o.o_short, o.o_long, NULL)) != -1) {
+		if (ch != 'c')
+			return ctl_usage(self);
+		console = 1;
+	}
+	if ((rc = ctl_simple(command, argv[optind])) != 0 || !console)
+		return rc;
+	/* com1, from the first byte of this run */
+	return ctl_console(argv[optind], 0, CONSOLE_INTERACTIVE, 1);
+}
+
+static int
+boot_exec(const struct ctl_cmd *self, int argc, char **argv)
+{
+	return ctl_boot_common(self, "boot", argc, argv);
+}
+
+const struct ctl_cmd cmd_boot = {
+	"boot", "start", "[-c] NAME", 1, 1, boot_exec,
+	"start a VM (-c: then attach to its console)"
+};

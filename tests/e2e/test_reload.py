@@ -1,0 +1,125 @@
+"""SIGHUP (and bmdctl reload): spec 4.5 with the fixes of issue 3."""
+
+import signal
+import time
+
+import bmdtest
+from bmdtest import pid_alive, proc_cmdline
+
+MiB = 1024 * 1024
+
+
+def test_reload_adds_vms(bmd, guest):
+    bmd.start(guest("old", "no"))
+    bmd.write_config(guest("old", "no"), guest("newyes", "yes"),
+                     guest("newno", "no"))
+    bmd.reload()
+    bmd.boot_to_banner("newyes")
+    assert bmd.state("newno") == "STOP"
+    assert bmd.state("old") == "STOP"
+    assert set(bmd.qemus()) == {"newyes"}
+
+
+def test_reload_removes_running_vm(bmd, guest):
+    bmd.start(guest("keep", "yes"), guest("gone", "yes", stop_timeout=20))
+    (pid_keep, _), (pid_gone, _) = bmd.boot_all_to_banner("keep", "gone")
+    bmd.write_config(guest("keep", "yes"))
+    bmd.reload()
+    bmdtest.wait_until(lambda: bmd.vm("gone") is None, bmdtest.STATE_TIMEOUT,
+                       "gone to leave the list")
+    bmdtest.wait_until(lambda: not pid_alive(pid_gone), 10, "its QEMU to exit")
+    assert [v["name"] for v in bmd.vms()] == ["keep"]
+    assert bmd.vm("keep")["pid"] == pid_keep
+    rc, out, err = bmd.bmdctl("boot", "gone")
+    assert (rc, err) == (1, "bmdctl: VM not found\n")
+
+
+def test_reload_reboot_on_change_restarts_with_new_config(bmd, guest):
+    bmd.start(guest("chg", "yes", reboot_on_change="yes"))
+    pid, _ = bmd.boot_to_banner("chg")
+    assert "131072k" in proc_cmdline(pid)
+    bmd.write_config(guest("chg", "yes", reboot_on_change="yes", memory="160M"))
+    bmd.reload()
+    new = bmd.wait_new_pid("chg", pid)
+    assert not pid_alive(pid)
+    argv = proc_cmdline(new)
+    assert argv[argv.index("-m") + 1] == "163840k", argv
+    assert bmd.vm("chg")["memory"] == 160 * MiB
+    bmd.serial("chg").wait_banner()
+
+
+def test_reload_change_without_reboot_on_change_keeps_running(bmd, guest):
+    bmd.start(guest("chg", "yes"))
+    pid, _ = bmd.boot_to_banner("chg")
+    bmd.write_config(guest("chg", "yes", memory="160M"))
+    bmd.reload()
+    time.sleep(5)
+    v = bmd.vm("chg")
+    assert v["state"] == "RUN" and v["pid"] == pid
+    # the change is pending: the next start uses it
+    assert bmd.bmdctl("poweroff", "chg")[0] == 0
+    bmd.wait_state("chg", "STOP")
+    assert bmd.bmdctl("boot", "chg")[0] == 0
+    new = bmd.wait_running("chg")
+    argv = proc_cmdline(new)
+    assert argv[argv.index("-m") + 1] == "163840k", argv
+
+
+def test_reload_invalid_edit_keeps_vm_running(bmd, guest):
+    bmd.start(guest("inv", "yes", reboot_on_change="yes"))
+    pid, _ = bmd.boot_to_banner("inv")
+    mark = len(bmd.log_text())
+    bmd.write_config(guest("inv", "yes", reboot_on_change="yes", memory="lots"))
+    bmd.reload()
+    bmd.wait_log(r"memory", 20, mark)
+    time.sleep(3)
+    v = bmd.vm("inv")
+    assert v is not None, "a VM with an invalid new configuration was removed"
+    assert v["state"] == "RUN" and v["pid"] == pid
+    assert v["memory"] == 128 * MiB
+    assert pid_alive(pid)
+
+
+def test_reload_syntax_error_keeps_everything(bmd, guest):
+    bmd.start(guest("a", "yes"), guest("b", "no"))
+    pid, _ = bmd.boot_to_banner("a")
+    mark = len(bmd.log_text())
+    bmd.ctl_via_socket = True       # bmdctl cannot parse the file either
+    # drops "a", adds "c" and breaks the syntax: nothing may be applied
+    bmd.write_config(guest("b", "no"), guest("c", "yes"), "vm broken { memory = ;; }\n")
+    bmd.reload()
+    bmd.wait_log(r"(?i)syntax|error", 20, mark)
+    time.sleep(3)
+    assert sorted(v["name"] for v in bmd.vms()) == ["a", "b"]
+    v = bmd.vm("a")
+    assert v["state"] == "RUN" and v["pid"] == pid
+    assert set(bmd.qemus()) == {"a"}
+
+
+def test_bmdctl_reload_is_like_sighup(bmd, guest):
+    bmd.start(guest("x", "no"))
+    bmd.write_config(guest("x", "no"), guest("y", "yes"))
+    rc, out, err = bmd.bmdctl("reload")
+    assert (rc, err) == (0, "")
+    bmd.boot_to_banner("y")
+
+
+def test_reload_boot_changed_to_no_stops_vm(bmd, guest):
+    bmd.start(guest("sw", "yes"))
+    pid, _ = bmd.boot_to_banner("sw")
+    bmd.write_config(guest("sw", "no"))
+    bmd.reload()
+    bmd.wait_state("sw", "STOP")
+    bmdtest.wait_until(lambda: not pid_alive(pid), 10, "QEMU to exit")
+
+
+def test_sighup_many_times_quickly(bmd, guest):
+    bmd.start(guest("q", "yes"))
+    pid = bmd.wait_running("q")
+    for _ in range(10):
+        bmd.signal(signal.SIGHUP)
+        time.sleep(0.05)
+    bmdtest.wait_until(bmd.answers, 30, "bmd to answer")
+    time.sleep(2)
+    v = bmd.vm("q")
+    assert v["state"] == "RUN" and v["pid"] == pid

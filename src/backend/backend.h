@@ -55,6 +55,8 @@ struct be_params {
 	long long	 bp_nmdm_offset;
 	const char	*bp_accel;		/* qemu: "kvm" or "tcg" */
 	const char	*bp_qemu_share;		/* firmware dir; NULL: default */
+	/* qemu: the tap descriptor of each network in QEMU, -1: none */
+	const int	*bp_tap_fds;
 };
 
 struct backend {

@@ -313,6 +313,37 @@ add_display(const struct vm_conf *vc, struct argv *av)
 	}
 }
 
+/*
+ * One NIC per network on a tap bmd opened: QEMU gets the descriptor
+ * (fd=N), so it needs no privilege and no helper script.  Without a
+ * daemon (show command) the descriptor is unknown: "fd=?".
+ */
+static void
+add_nets(const struct vm_conf *vc, const struct be_params *bp,
+    struct argv *av)
+{
+	const struct conf_net *n;
+	uint8_t mac[6];
+	char text[18];
+	size_t i;
+
+	for (i = 0; i < vc->vc_network.l_n; i++) {
+		n = CLIST_AT(&vc->vc_network, struct conf_net, i);
+		argv_add(av, "-netdev");
+		if (bp->bp_tap_fds != NULL && i < bp->bp_ntaps &&
+		    bp->bp_tap_fds[i] >= 0)
+			argv_addf(av, "tap,id=net%zu,fd=%d", i,
+			    bp->bp_tap_fds[i]);
+		else
+			argv_addf(av, "tap,id=net%zu,fd=?", i);
+		conf_net_guest_mac(vc, i, mac);
+		conf_mac_format(mac, text);
+		argv_add(av, "-device");
+		argv_addf(av, "%s,netdev=net%zu,mac=%s",
+		    n->n_type == NET_E1000 ? "e1000" : "virtio-net-pci", i, text);
+	}
+}
+
 /* virtio-console: one virtio-serial controller per ncontrollers. */
 static void
 add_vconsoles(const struct vm_conf *vc, const struct be_params *bp,
@@ -358,6 +389,7 @@ qemu_commands(const struct vm_conf *vc, const struct be_params *bp,
 	add_control(vc, bp, &pc->pc_argv);
 	add_coms(vc, bp, &pc->pc_argv);
 	add_disks(vc, &pc->pc_argv);
+	add_nets(vc, bp, &pc->pc_argv);
 	add_sharefs(vc, &pc->pc_argv);
 	add_passthru(vc, &pc->pc_argv);
 	add_tpm_hda(vc, &pc->pc_argv);

@@ -49,6 +49,27 @@ check_passthru(const struct vm_conf *vc, struct diags *ds)
 	}
 }
 
+/* vale switches and Wake-on-LAN exist only with bhyve on FreeBSD. */
+static void
+check_networks(const struct vm_conf *vc, struct diags *ds)
+{
+	const struct conf_net *n;
+	size_t i;
+
+	for (i = 0; i < vc->vc_network.l_n; i++) {
+		n = CLIST_AT(&vc->vc_network, struct conf_net, i);
+		if (strncmp(n->n_bridge, "vale", 4) == 0)
+			diag_error(ds, &vc->vc_network.l_pos[i], "vm \"%s\": "
+			    "\"network\": %s is a vale switch (netmap), which "
+			    "only the bhyve backend supports", vc->vc_name,
+			    n->n_bridge);
+		if (n->n_wol)
+			diag_error(ds, &vc->vc_network.l_pos[i], "vm \"%s\": "
+			    "\"network\": wol (Wake-on-LAN) is supported only "
+			    "by the bhyve backend", vc->vc_name);
+	}
+}
+
 static size_t
 ahci_ports(const struct vm_conf *vc)
 {
@@ -82,9 +103,6 @@ qemu_validate(const struct vm_conf *vc, struct diags *ds)
 	if (ahci_ports(vc) > 6)
 		refuse(vc, "iso", "too many AHCI disks and ISOs for the qemu "
 		    "backend (at most 6)", ds);
-	if (vc->vc_network.l_n > 0)
-		refuse(vc, "network", "is not supported by the qemu backend "
-		    "yet", ds);
 	if (vc->vc_initrd != NULL && vc->vc_kernel == NULL)
 		refuse(vc, "initrd", "needs \"kernel\"", ds);
 	if (vc->vc_cmdline != NULL && vc->vc_kernel == NULL)
@@ -94,5 +112,6 @@ qemu_validate(const struct vm_conf *vc, struct diags *ds)
 		    "virt_console_nports > 0 with the qemu backend", ds);
 	check_coms(vc, ds);
 	check_passthru(vc, ds);
+	check_networks(vc, ds);
 	return ds->ds_nerrors == nerr ? 0 : -1;
 }

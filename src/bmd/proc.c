@@ -22,9 +22,26 @@ struct child {
 static struct child	*children;
 static size_t		 nchildren, capchildren;
 
+/*
+ * Give the child keep[i] as descriptor 3 + i.  They are first copied
+ * above the targets, so that moving one never overwrites another.
+ */
+static void
+child_keep_fds(const int *keep, int nkeep)
+{
+	int i, tmp[PROC_MAXFDS];
+
+	for (i = 0; i < nkeep; i++)
+		if ((tmp[i] = fcntl(keep[i], F_DUPFD, 3 + nkeep)) == -1)
+			_exit(127);
+	for (i = 0; i < nkeep; i++)
+		if (dup2(tmp[i], 3 + i) == -1)
+			_exit(127);
+}
+
 /* In the child: stdio, signals and descriptors as a fresh program expects. */
 static void
-child_setup(int out_fd)
+child_setup(int out_fd, const int *keep, int nkeep)
 {
 	static const int sigs[] = { SIGPIPE, SIGHUP, SIGINT, SIGTERM, SIGUSR1,
 	    SIGCHLD };
@@ -45,7 +62,8 @@ child_setup(int out_fd)
 	if (dup2(nul, 0) == -1 || dup2(out_fd, 1) == -1 ||
 	    dup2(out_fd, 2) == -1)
 		_exit(127);
-	plat_closefrom(3);
+	child_keep_fds(keep, nkeep);
+	plat_closefrom(3 + nkeep);
 	/* bmd protects itself from the OOM killer; its VMs should not be. */
 	plat_oom_unprotect();
 }
@@ -54,16 +72,28 @@ child_setup(int out_fd)
 pid_t
 proc_spawn(const struct proc_cmd *pc, int out_fd)
 {
+	return proc_spawn_fds(pc, out_fd, NULL, 0);
+}
+
+/* proc_spawn, and the child gets keep[i] as descriptor 3 + i (taps). */
+pid_t
+proc_spawn_fds(const struct proc_cmd *pc, int out_fd, const int *keep,
+    int nkeep)
+{
 	pid_t pid;
 	size_t i;
 
+	if (nkeep < 0 || nkeep > PROC_MAXFDS) {
+		log_warnx("%s: %d descriptors to pass", __func__, nkeep);
+		return -1;
+	}
 	if ((pid = fork()) == -1) {
 		log_warn("%s: fork", __func__);
 		return -1;
 	}
 	if (pid > 0)
 		return pid;
-	child_setup(out_fd);
+	child_setup(out_fd, keep, nkeep);
 	for (i = 0; i < pc->pc_env.a_n; i++)
 		putenv(pc->pc_env.a_v[i]);
 	execv(pc->pc_path, pc->pc_argv.a_v);

@@ -1,5 +1,12 @@
 /* Linux implementation of the platform layer (see platform.h). */
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+
+#include <net/if.h>
+#include <linux/if_tun.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sockios.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -128,4 +135,158 @@ void
 plat_trim_memory(void)
 {
 	malloc_trim(0);
+}
+
+/* ---- taps and bridges ---- */
+
+/*
+ * A new tap NAME.  IFF_TUN_EXCL refuses a name that exists (another
+ * daemon's tap, or an administrator's), so no foreign interface is ever
+ * taken over.  The tap is not persistent: the kernel removes it when
+ * the last descriptor (bmd's and QEMU's) is closed, even if bmd dies.
+ */
+int
+plat_tap_open(const char *name)
+{
+	struct ifreq ifr;
+	int fd, e;
+
+	if (strlen(name) >= IFNAMSIZ) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if ((fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC)) == -1)
+		return -1;
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_TUN_EXCL;
+	memcpy(ifr.ifr_name, name, strlen(name));
+	if (ioctl(fd, TUNSETIFF, &ifr) == -1) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+/* Send one rtnetlink request and wait for its acknowledgement. */
+static int
+nl_request(struct nlmsghdr *req)
+{
+	struct sockaddr_nl sa;
+	char buf[4096];
+	struct nlmsghdr *h;
+	struct nlmsgerr *ne;
+	ssize_t n;
+	int fd, e = EIO;
+
+	if ((fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC,
+	    NETLINK_ROUTE)) == -1)
+		return -1;
+	memset(&sa, 0, sizeof(sa));
+	sa.nl_family = AF_NETLINK;
+	req->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
+	req->nlmsg_seq = 1;
+	if (sendto(fd, req, req->nlmsg_len, 0, (struct sockaddr *)&sa,
+	    sizeof(sa)) == -1) {
+		e = errno;
+		goto out;
+	}
+	while ((n = recv(fd, buf, sizeof(buf), 0)) > 0)
+		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n);
+		    h = NLMSG_NEXT(h, n)) {
+			if (h->nlmsg_seq != 1 || h->nlmsg_type != NLMSG_ERROR)
+				continue;
+			ne = NLMSG_DATA(h);
+			e = -ne->error;
+			goto out;
+		}
+	if (n == -1)
+		e = errno;
+out:
+	close(fd);
+	errno = e;
+	return e == 0 ? 0 : -1;
+}
+
+/* RTM_NEWLINK on an existing interface: its alias, or IFF_UP. */
+static int
+nl_setlink(unsigned idx, const char *alias, int up)
+{
+	struct {
+		struct nlmsghdr	 h;
+		struct ifinfomsg i;
+		char		 attrs[512];
+	} req;
+	struct rtattr *rta;
+	size_t len;
+
+	memset(&req, 0, sizeof(req));
+	req.h.nlmsg_len = NLMSG_LENGTH(sizeof(req.i));
+	req.h.nlmsg_type = RTM_NEWLINK;
+	req.i.ifi_family = AF_UNSPEC;
+	req.i.ifi_index = (int)idx;
+	if (up) {
+		req.i.ifi_flags = IFF_UP;
+		req.i.ifi_change = IFF_UP;
+	}
+	if (alias != NULL) {
+		if ((len = strlen(alias)) >= 256) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		rta = (struct rtattr *)((char *)&req +
+		    NLMSG_ALIGN(req.h.nlmsg_len));
+		rta->rta_type = IFLA_IFALIAS;
+		rta->rta_len = (unsigned short)RTA_LENGTH(len);
+		memcpy(RTA_DATA(rta), alias, len);
+		req.h.nlmsg_len = NLMSG_ALIGN(req.h.nlmsg_len) +
+		    RTA_ALIGN(rta->rta_len);
+	}
+	return nl_request(&req.h);
+}
+
+int
+plat_if_exists(const char *name)
+{
+	return if_nametoindex(name) != 0;
+}
+
+/*
+ * Alias, bridge (SIOCBRADDIF, which only a bridge accepts: a bond or a
+ * VRF must not be mistaken for one), then up: the order of spec 4.8.
+ * On failure *step names the step and errno tells why.
+ */
+int
+plat_tap_attach(const char *tap, const char *alias, const char *bridge,
+    const char **step)
+{
+	struct ifreq ifr;
+	unsigned idx;
+	int s, rc;
+
+	*step = "find";
+	if ((idx = if_nametoindex(tap)) == 0)
+		return -1;
+	*step = "alias";
+	if (alias != NULL && nl_setlink(idx, alias, 0) == -1)
+		return -1;
+	if (bridge != NULL) {
+		*step = "bridge";
+		if (strlen(bridge) >= IFNAMSIZ) {
+			errno = ENODEV;
+			return -1;
+		}
+		if ((s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+			return -1;
+		memset(&ifr, 0, sizeof(ifr));
+		memcpy(ifr.ifr_name, bridge, strlen(bridge));
+		ifr.ifr_ifindex = (int)idx;
+		rc = ioctl(s, SIOCBRADDIF, &ifr);
+		close(s);
+		if (rc == -1)
+			return -1;
+	}
+	*step = "up";
+	return nl_setlink(idx, NULL, 1);
 }

@@ -35,5 +35,17 @@ void	plat_oom_unprotect(void);
 void	plat_closefrom(int lowfd);
 /* Return unused heap memory to the kernel after a large load. */
 void	plat_trim_memory(void);
+/*
+ * Taps.  plat_tap_open creates tap NAME (it must not exist yet) and
+ * returns its descriptor, or -1 with errno; the tap disappears when the
+ * last descriptor of it is closed.  plat_tap_attach sets its alias,
+ * adds it to bridge (NULL: none) and brings it up; on failure *step
+ * names what failed ("alias", "bridge", "up") and errno says why.
+ */
+int	plat_tap_open(const char *name);
+int	plat_tap_attach(const char *tap, const char *alias,
+	    const char *bridge, const char **step);
+/* Does a network interface of this name exist? */
+int	plat_if_exists(const char *name);
 
 #endif

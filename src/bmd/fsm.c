@@ -21,6 +21,7 @@ static const char *const event_names[VE_COUNT] = {
 	[VE_EXIT] = "EXIT",
 	[VE_QMP_SHUTDOWN] = "QMP_SHUTDOWN",
 	[VE_QMP_ERROR] = "QMP_ERROR",
+	[VE_GUEST_RESET] = "GUEST_RESET",
 	[VE_STOP_REQ] = "STOP_REQ",
 	[VE_POWEROFF] = "POWEROFF",
 	[VE_RESET] = "RESET",
@@ -47,13 +48,16 @@ name(const struct vm *vm)
 	return vm->vm_conf->vc_name;
 }
 
-/* The one place where a VM changes state. */
+/* The one place where a VM changes state; plugins hear of every change. */
 static void
 set_state(struct vm *vm, enum vm_state to, enum vm_event ev)
 {
+	enum vm_state from = vm->vm_state;
+
 	log_info("vm %s: %s -> %s (%s)", name(vm), vm_state_name(vm->vm_state),
 	    vm_state_name(to), vm_event_name(ev));
 	vm->vm_state = to;
+	plugin_status_change(vm, from, to);
 }
 
 /* The state a stopping event leads to. */
@@ -76,6 +80,8 @@ poststop(struct vm *vm, enum vm_after after, enum vm_event ev)
 {
 	vm->vm_after = after;
 	set_state(vm, VS_POSTSTOP, ev);
+	if (plugin_poststop(vm) > 0)
+		return 0;	/* VE_POSTSTOP_DONE once they have answered */
 	return vm_event(vm, VE_POSTSTOP_DONE);
 }
 
@@ -111,7 +117,8 @@ act_start(struct vm *vm, enum vm_event ev)
 		return -1;
 	}
 	set_state(vm, VS_PRESTART, ev);
-	/* No prestart hooks exist yet: they are done at once. */
+	if (plugin_prestart(vm) > 0)
+		return 0;	/* VE_PRESTART_DONE once they have answered */
 	return vm_event(vm, VE_PRESTART_DONE);
 }
 
@@ -133,6 +140,76 @@ static int
 act_spawn(struct vm *vm, enum vm_event ev)
 {
 	return spawn(vm, ev, AFTER_STOP);
+}
+
+/* A prestart plugin said no: back to TERMINATE, with no poststop. */
+static int
+prestart_refused(struct vm *vm, enum vm_event ev)
+{
+	enum vm_after after = AFTER_STOP;
+
+	log_warnx("vm %s: not started: %s", name(vm), plugin_refusal(vm));
+	plugin_prestart_cancelled(vm, &after);
+	run_end(vm);
+	vm->vm_install = 0;
+	set_state(vm, VS_TERMINATE, ev);
+	if (after == AFTER_REMOVE) {
+		log_info("vm %s: removed", name(vm));
+		vm_delete(vm);
+	}
+	bmd_check_done();
+	return -1;
+}
+
+/*
+ * Every prestart plugin has answered.  A stop that came meanwhile runs
+ * poststop (the pair of the prestart that ran) instead of the start.
+ */
+static int
+act_prestart_done(struct vm *vm, enum vm_event ev)
+{
+	enum vm_after after;
+
+	if (!plugin_prestart_ok(vm))
+		return prestart_refused(vm, ev);
+	if (plugin_prestart_cancelled(vm, &after)) {
+		log_info("vm %s: not started: stopped during prestart",
+		    name(vm));
+		return poststop(vm, after, ev);
+	}
+	return act_spawn(vm, ev);
+}
+
+static int
+act_prestart_cancel(struct vm *vm, enum vm_event ev)
+{
+	plugin_prestart_cancel(vm, ev == VE_RELOAD_REMOVE ? AFTER_REMOVE :
+	    ev == VE_RELOAD_RESTART ? AFTER_RESTART : AFTER_STOP);
+	log_info("vm %s: %s while prestart runs: the VM will not start",
+	    name(vm), vm_event_name(ev));
+	return 0;
+}
+
+/* A reload while poststop plugins run changes what follows them. */
+static int
+act_poststop_retarget(struct vm *vm, enum vm_event ev)
+{
+	if (ev == VE_RELOAD_REMOVE)
+		vm->vm_after = AFTER_REMOVE;
+	else if (ev == VE_RELOAD_STOP && (vm->vm_after == AFTER_RESTART ||
+	    vm->vm_after == AFTER_REMOVE))
+		vm->vm_after = AFTER_STOP;
+	else if (ev == VE_RELOAD_START || ev == VE_RELOAD_RESTART)
+		vm->vm_after = AFTER_RESTART;
+	return 0;
+}
+
+/* The guest rebooted inside the hypervisor: RUN again, for the plugins. */
+static int
+act_guest_reset(struct vm *vm, enum vm_event ev)
+{
+	set_state(vm, VS_RUN, ev);
+	return 0;
 }
 
 static int
@@ -358,7 +435,7 @@ act_delete(struct vm *vm, enum vm_event ev)
 
 /*
  * actions[state][event]; NULL: the event means nothing in that state.
- * PRESTART and POSTSTOP are left at once until hooks exist.
+ * PRESTART and POSTSTOP last until every plugin has answered.
  */
 static const vm_action actions[VS_COUNT][VE_COUNT] = {
 	[VS_TERMINATE] = {
@@ -369,7 +446,13 @@ static const vm_action actions[VS_COUNT][VE_COUNT] = {
 		[VE_DAEMON_STOP] = act_cancel_timer,
 	},
 	[VS_PRESTART] = {
-		[VE_PRESTART_DONE] = act_spawn,
+		[VE_PRESTART_DONE] = act_prestart_done,
+		[VE_STOP_REQ] = act_prestart_cancel,
+		[VE_POWEROFF] = act_prestart_cancel,
+		[VE_RELOAD_STOP] = act_prestart_cancel,
+		[VE_RELOAD_RESTART] = act_prestart_cancel,
+		[VE_RELOAD_REMOVE] = act_prestart_cancel,
+		[VE_DAEMON_STOP] = act_prestart_cancel,
 	},
 	[VS_LOAD] = {
 		[VE_EXIT] = act_load_exited,
@@ -384,6 +467,7 @@ static const vm_action actions[VS_COUNT][VE_COUNT] = {
 		[VE_EXIT] = act_run_exited,
 		[VE_QMP_SHUTDOWN] = act_note_shutdown,
 		[VE_QMP_ERROR] = act_qmp_error,
+		[VE_GUEST_RESET] = act_guest_reset,
 		[VE_STOP_REQ] = act_acpi_stop,
 		[VE_POWEROFF] = act_poweroff,
 		[VE_RESET] = act_reset,
@@ -431,6 +515,10 @@ static const vm_action actions[VS_COUNT][VE_COUNT] = {
 	},
 	[VS_POSTSTOP] = {
 		[VE_POSTSTOP_DONE] = act_poststop_done,
+		[VE_RELOAD_START] = act_poststop_retarget,
+		[VE_RELOAD_STOP] = act_poststop_retarget,
+		[VE_RELOAD_RESTART] = act_poststop_retarget,
+		[VE_RELOAD_REMOVE] = act_poststop_retarget,
 	},
 	[VS_FAILED] = {
 		[VE_BOOT] = act_start,

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -24,6 +25,7 @@
 #define QMP_CONNECT_TRIES	200	/* x 50 ms: 10 s */
 #define QMP_CONNECT_MSEC	50
 #define QMP_MAX_LINE		(1024 * 1024)
+#define RESET_BURST_MS		1000
 
 enum qmp_phase { QP_CONNECTING, QP_GREETING, QP_CAPS, QP_READY, QP_DEAD };
 
@@ -39,9 +41,19 @@ struct qmp {
 	char		**q_cmds;	/* sent ones first */
 	size_t		 q_ncmds, q_capcmds;
 	size_t		 q_nsent;
+	long long	 q_reset_ms;	/* the last RESET event (monotonic) */
 };
 
 static void	qmp_connect_cb(int, short, void *);
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static const char *
 qname(const struct qmp *q)
@@ -150,6 +162,15 @@ on_event(struct qmp *q, const char *ev, json_t *data)
 		free(vm->vm_run->rn_reason);
 		vm->vm_run->rn_reason = xstrdup(reason ? reason : "unknown");
 		vm_event(vm, VE_QMP_SHUTDOWN);
+	} else if (strcmp(ev, "RESET") == 0) {
+		/*
+		 * A guest reboot (or bmdctl reset) inside QEMU.  One reboot
+		 * can be a burst of resets (the guest's, then the firmware's,
+		 * ~0.1 s apart): it is reported once.
+		 */
+		if (now_ms() - q->q_reset_ms >= RESET_BURST_MS)
+			vm_event(vm, VE_GUEST_RESET);
+		q->q_reset_ms = now_ms();
 	} else if (strcmp(ev, "STOP") == 0) {
 		/* Paused: find out whether it was an internal error. */
 		qmp_execute(q, "query-status");

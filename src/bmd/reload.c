@@ -65,6 +65,7 @@ reload_existing(struct vm *vm, struct vm_conf *vc)
 		vm->vm_pending = vc;
 	else
 		vm_conf_free(vc);
+	plugin_reload(vm);
 	if (vm->vm_state == VS_REMOVE) {
 		/* Back in the file while it was being removed. */
 		vm_event(vm, newboot == BOOT_YES || newboot == BOOT_ALWAYS ?

@@ -38,6 +38,9 @@ struct conn {
 	unsigned char	*c_out;
 	size_t		 c_outlen, c_outoff;
 	int		 c_closing;	/* close once c_out is written */
+	struct ctl_wait	*c_wait;	/* a reply owed: no new request */
+	int		 c_passfd;	/* sent with byte c_passoff; -1: none */
+	size_t		 c_passoff;
 	TAILQ_ENTRY(conn) c_entry;
 };
 
@@ -46,6 +49,13 @@ static size_t		 nconns;
 static int		 big_replies;	/* since the last trim */
 static int		 listen_fd = -1;
 static struct event	*listen_ev, *pause_ev;
+static struct conn	*dispatching;	/* whose request dispatch() runs */
+
+/* A reply given later (control_defer); w_conn NULL: the peer is gone. */
+struct ctl_wait {
+	struct conn	*w_conn;
+};
+static int		 reply_fd = -1;	/* control_reply_fd() */
 
 static void	conn_update(struct conn *);
 
@@ -54,10 +64,14 @@ conn_free(struct conn *c)
 {
 	TAILQ_REMOVE(&conns, c, c_entry);
 	nconns--;
+	if (c->c_wait != NULL)
+		c->c_wait->w_conn = NULL;
 	event_free(c->c_rev);
 	event_free(c->c_wev);
 	event_free(c->c_idle);
 	close(c->c_fd);
+	if (c->c_passfd != -1)
+		close(c->c_passfd);
 	free(c->c_in);
 	free(c->c_out);
 	free(c);
@@ -84,8 +98,15 @@ queue_reply(struct conn *c, json_t *msg)
 		memmove(c->c_out, c->c_out + c->c_outoff, c->c_outlen -
 		    c->c_outoff);
 		c->c_outlen -= c->c_outoff;
+		c->c_passoff -= c->c_passfd != -1 ? c->c_outoff : 0;
 		c->c_outoff = 0;
 	}
+	if (reply_fd != -1 && c->c_passfd == -1) {
+		c->c_passfd = reply_fd;
+		c->c_passoff = c->c_outlen;
+	} else if (reply_fd != -1)
+		close(reply_fd);	/* one at a time: bmdctl waits */
+	reply_fd = -1;
 	c->c_out = xreallocarray(c->c_out, c->c_outlen + len, 1);
 	memcpy(c->c_out + c->c_outlen, frame, len);
 	c->c_outlen += len;
@@ -94,15 +115,55 @@ queue_reply(struct conn *c, json_t *msg)
 		big_replies++;
 }
 
+/* The first byte of a frame carrying a descriptor, with SCM_RIGHTS. */
+static ssize_t
+send_fd(struct conn *c)
+{
+	union {
+		struct cmsghdr hdr;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} cm;
+	struct msghdr mh;
+	struct iovec iov;
+	ssize_t w;
+
+	memset(&mh, 0, sizeof(mh));
+	memset(&cm, 0, sizeof(cm));
+	iov.iov_base = c->c_out + c->c_outoff;
+	iov.iov_len = 1;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cm.buf;
+	mh.msg_controllen = sizeof(cm.buf);
+	CMSG_FIRSTHDR(&mh)->cmsg_level = SOL_SOCKET;
+	CMSG_FIRSTHDR(&mh)->cmsg_type = SCM_RIGHTS;
+	CMSG_FIRSTHDR(&mh)->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(CMSG_FIRSTHDR(&mh)), &c->c_passfd, sizeof(int));
+	if ((w = sendmsg(c->c_fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL)) == 1) {
+		close(c->c_passfd);
+		c->c_passfd = -1;
+	}
+	return w;
+}
+
 /* Write what the socket takes; 0 when done, -1 when the peer is gone. */
 static int
 flush_out(struct conn *c)
 {
+	size_t len;
 	ssize_t w;
 
 	while (c->c_outoff < c->c_outlen) {
-		w = send(c->c_fd, c->c_out + c->c_outoff, c->c_outlen -
-		    c->c_outoff, MSG_DONTWAIT | MSG_NOSIGNAL);
+		len = c->c_outlen - c->c_outoff;
+		if (c->c_passfd != -1 && c->c_passoff == c->c_outoff)
+			w = send_fd(c);
+		else {
+			if (c->c_passfd != -1 && c->c_passoff - c->c_outoff <
+			    len)
+				len = c->c_passoff - c->c_outoff;
+			w = send(c->c_fd, c->c_out + c->c_outoff, len,
+			    MSG_DONTWAIT | MSG_NOSIGNAL);
+		}
 		if (w == -1 && errno == EINTR)
 			continue;
 		if (w == -1 && errno == EAGAIN)
@@ -130,9 +191,10 @@ handle_frames(struct conn *c)
 	enum proto_status st;
 	const char *why = NULL;
 	size_t used = 0, off = 0;
-	json_t *req;
+	json_t *req, *reply;
 
-	while (!c->c_closing && c->c_outlen < CONN_OUT_HIGH) {
+	while (!c->c_closing && c->c_wait == NULL &&
+	    c->c_outlen < CONN_OUT_HIGH) {
 		st = proto_parse(c->c_in + off, c->c_inlen - off, &used, &req,
 		    &why);
 		if (st == PROTO_INCOMPLETE)
@@ -146,8 +208,14 @@ handle_frames(struct conn *c)
 			break;
 		}
 		off += used;
-		queue_reply(c, dispatch(&c->c_cred, req));
+		dispatching = c;
+		reply = dispatch(&c->c_cred, req);
+		dispatching = NULL;
 		json_decref(req);
+		if (reply == NULL && c->c_wait != NULL)
+			break;		/* control_defer(): comes later */
+		queue_reply(c, reply != NULL ? reply :
+		    proto_reply_error("internal error"));
 		idle_restart(c);
 	}
 	memmove(c->c_in, c->c_in + off, c->c_inlen - off);
@@ -217,7 +285,8 @@ conn_idle(int fd, short what, void *arg)
 static void
 conn_update(struct conn *c)
 {
-	if (flush_out(c) == -1 || (c->c_closing && c->c_outlen == 0)) {
+	if (flush_out(c) == -1 || (c->c_closing && c->c_outlen == 0 &&
+	    c->c_wait == NULL)) {
 		conn_free(c);
 		return;
 	}
@@ -269,6 +338,7 @@ control_accept(int lfd, short what, void *arg)
 	}
 	c = xcalloc(1, sizeof(*c));
 	c->c_fd = fd;
+	c->c_passfd = -1;
 	if (plat_peercred(fd, &c->c_cred) == -1) {
 		/* Spec 3: unknown peers are nobody. */
 		log_warn("%s: peer credentials", __func__);
@@ -352,6 +422,19 @@ control_listen(void)
 	return 0;
 }
 
+/*
+ * A command handler (console) gives a descriptor to send with the reply
+ * it is making; the connection sends it with the frame's first byte and
+ * then closes its copy.
+ */
+void
+control_reply_fd(int fd)
+{
+	if (reply_fd != -1)
+		close(reply_fd);
+	reply_fd = fd;
+}
+
 /* After the event base exists (and after daemon(3)). */
 void
 control_start(void)
@@ -379,4 +462,41 @@ control_close(void)
 	close(listen_fd);
 	listen_fd = -1;
 	unlink(bmd.b_sock_path);
+}
+
+/*
+ * From a command handler in dispatch(): its reply comes later, through
+ * control_answer() (bmdctl boot waits for the prestart hooks).  The
+ * connection reads no other request meanwhile and is not timed out.
+ */
+struct ctl_wait *
+control_defer(void)
+{
+	struct ctl_wait *w;
+
+	if (dispatching == NULL || dispatching->c_wait != NULL)
+		return NULL;
+	w = xcalloc(1, sizeof(*w));
+	w->w_conn = dispatching;
+	dispatching->c_wait = w;
+	evtimer_del(dispatching->c_idle);
+	return w;
+}
+
+/* The deferred reply; dropped if the peer has gone meanwhile. */
+void
+control_answer(struct ctl_wait *w, json_t *reply)
+{
+	struct conn *c = w->w_conn;
+
+	free(w);
+	if (c == NULL) {
+		json_decref(reply);
+		return;
+	}
+	c->c_wait = NULL;
+	queue_reply(c, reply);
+	idle_restart(c);
+	handle_frames(c);
+	conn_update(c);
 }

@@ -143,11 +143,13 @@ qemu_open(struct vm *vm)
 
 	vm->vm_run->rn_qmp = qmp_open(vm, path);
 	free(path);
+	console_open(vm);
 }
 
 static void
 qemu_close(struct vm *vm)
 {
+	console_close(vm);
 	if (vm->vm_run->rn_qmp == NULL)
 		return;
 	qmp_close(vm->vm_run->rn_qmp);

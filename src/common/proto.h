@@ -19,6 +19,12 @@
  *                        loader, pid (or null)} ... ]
  *   reload            -                    -> ok   (root only)
  *   status            name                 -> "vm": {as in list}
+ *   console           name, port ("com1".."com4"), mode ("interactive",
+ *                     "force", "read-only", "dump"), replay (true: the
+ *                     scrollback, false: none, "run": this run's)
+ *                                          -> "port", "path", and the
+ *                        session as a descriptor: raw bytes both ways,
+ *                        "\r\n[bmd: ...]\r\n" notices from bmd (console.c)
  *
  * Bump PROTO_VERSION whenever a message changes incompatibly.
  */

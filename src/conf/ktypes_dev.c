@@ -52,6 +52,13 @@ memory_parse(const struct conf_key *k, const char *v, void *dst,
 	}
 	if (n > UINT64_MAX / mul)
 		goto big;
+	/* bounds, when the key has them (console_buffer) */
+	if (k->k_max > 0 && (n * mul < (unsigned long long)k->k_min ||
+	    n * mul > (unsigned long long)k->k_max)) {
+		buf_printf(err, "\"%s\": %s is out of range (%lldK to %lldK)",
+		    k->k_name, v, k->k_min / 1024, k->k_max / 1024);
+		return -1;
+	}
 	free(m->m_text);
 	m->m_bytes = n * mul;
 	m->m_text = xstrdup(v);

@@ -1,0 +1,184 @@
+/*
+ * bmdctl console|com1..com4 [--force|--read-only|--dump] NAME: a session
+ * on a VM's serial port through bmd's console broker, and show console.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bmdctl.h"
+#include "qemu.h"
+#include "xmalloc.h"
+
+static const char *const mode_names[] = {
+	[CONSOLE_INTERACTIVE] = "interactive",
+	[CONSOLE_FORCE] = "force",
+	[CONSOLE_READ_ONLY] = "read-only",
+	[CONSOLE_DUMP] = "dump",
+};
+
+/* --dump: the scrollback as it is, to stdout. */
+static int
+copy_out(int fd)
+{
+	char b[65536];
+	ssize_t r, w, off;
+
+	for (;;) {
+		r = read(fd, b, sizeof(b));
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1) {
+			fprintf(stderr, "bmdctl: console: %s\n",
+			    strerror(errno));
+			return 1;
+		}
+		if (r == 0)
+			break;
+		for (off = 0; off < r; off += w)
+			if ((w = write(STDOUT_FILENO, b + off, (size_t)(r -
+			    off))) == -1) {
+				if (errno == EINTR) {
+					w = 0;
+					continue;
+				}
+				fprintf(stderr, "bmdctl: stdout: %s\n",
+				    strerror(errno));
+				return 1;
+			}
+	}
+	return 0;
+}
+
+/*
+ * Ask bmd for a session on comN (0-based) of NAME and run it.
+ * this_run_only: replay only what the current run wrote (boot -c).
+ */
+int
+ctl_console(const char *name, int com, enum ctl_console_mode mode,
+    int this_run_only)
+{
+	json_t *req, *reply;
+	char port[16];
+	int fd, rc;
+
+	snprintf(port, sizeof(port), "com%d", com + 1);
+	req = json_pack("{s:s,s:s,s:s,s:s}", "command", "console", "name",
+	    name, "port", port, "mode", mode_names[mode]);
+	json_object_set_new(req, "replay", this_run_only ? json_string("run") :
+	    json_true());
+	reply = ctl_request_fd(req, &fd);
+	json_decref(req);
+	if (reply == NULL)
+		return 1;
+	if ((rc = ctl_reply_status(reply)) != 0) {
+		json_decref(reply);
+		if (fd != -1)
+			close(fd);
+		return rc;
+	}
+	json_decref(reply);
+	if (fd == -1) {
+		fprintf(stderr, "bmdctl: failed to open console\n");
+		return 1;
+	}
+	if (mode == CONSOLE_DUMP)
+		rc = copy_out(fd);
+	else
+		rc = term_session(fd, name, com, mode == CONSOLE_READ_ONLY);
+	close(fd);
+	return rc;
+}
+
+static int
+console_exec(const struct ctl_cmd *self, int argc, char **argv)
+{
+	static const char *const longs[] = { "force", "read-only", "dump" };
+	static const enum ctl_console_mode modes[] = { CONSOLE_FORCE,
+	    CONSOLE_READ_ONLY, CONSOLE_DUMP };
+	enum ctl_console_mode mode = CONSOLE_INTERACTIVE;
+	struct ctl_opts o;
+	int ch, idx, i, n = 0, com = 0;
+
+	if (strncmp(self->c_name, "com", 3) == 0)
+		com = self->c_name[3] - '1';
+	ctl_getopts(self, &o);
+	while ((ch = getopt_long(argc, argv, o.o_short, o.o_long, &idx)) !=
+	    -1) {
+		if (ch != CTL_LONG)
+			return ctl_usage(self);
+		for (i = 0; i < 3; i++)
+			if (strcmp(o.o_long[idx].name, longs[i]) == 0) {
+				mode = modes[i];
+				n++;
+			}
+	}
+	if (n > 1) {
+		fprintf(stderr, "bmdctl: %s: --force, --read-only and --dump "
+		    "exclude each other\n", self->c_name);
+		return ctl_usage(self);
+	}
+	return ctl_console(argv[optind], com, mode, 0);
+}
+
+#define CONSOLE_USAGE	"[--force] [--read-only] [--dump] NAME"
+
+const struct ctl_cmd cmd_console = {
+	"console", NULL, CONSOLE_USAGE, 1, 1, console_exec,
+	"attach to com1 of a VM through bmd (~. disconnects)"
+};
+const struct ctl_cmd cmd_com1 = {
+	"com1", NULL, CONSOLE_USAGE, 1, 1, console_exec,
+	"attach to com1 of a VM (as console)"
+};
+const struct ctl_cmd cmd_com2 = {
+	"com2", NULL, CONSOLE_USAGE, 1, 1, console_exec,
+	"attach to com2 of a VM"
+};
+const struct ctl_cmd cmd_com3 = {
+	"com3", NULL, CONSOLE_USAGE, 1, 1, console_exec,
+	"attach to com3 of a VM"
+};
+const struct ctl_cmd cmd_com4 = {
+	"com4", NULL, CONSOLE_USAGE, 1, 1, console_exec,
+	"attach to com4 of a VM"
+};
+
+/*
+ * show console|comN NAME: how the port is attached, computed from the
+ * configuration (no request, no side effect): the chardev socket bmd
+ * holds for a managed QEMU port, else the configured value.
+ */
+int
+ctl_show_console(int com, const char *name)
+{
+	struct vm_conf *vc;
+	struct conf *c;
+	const char *v;
+	char *path;
+	int errs;
+
+	if ((c = ctl_load_conf(0, &errs)) == NULL)
+		return 1;
+	if ((vc = conf_find_vm(c, name)) == NULL) {
+		fprintf(stderr, "bmdctl: VM not found: %s\n", name);
+		conf_free(c);
+		return 1;
+	}
+	v = vc->vc_com[com];
+	if (v == NULL)
+		printf("no console\n");
+	else if (vc->vc_backend == BACKEND_QEMU && strcmp(v, "stdio") != 0 &&
+	    strncmp(v, "tcp=", 4) != 0 && v[0] != '/') {
+		path = qemu_com_path(c->c_global.gc_run_directory, vc->vc_name,
+		    com);
+		printf("%s\n", path);
+		free(path);
+	} else
+		printf("%s\n", v);
+	conf_free(c);
+	return 0;
+}

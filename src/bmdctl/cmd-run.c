@@ -1,0 +1,248 @@
+/*
+ * bmdctl run [-i] [-s] NAME (spec 4.13): one VM in the foreground,
+ * without the daemon, its com1 on this terminal.
+ *
+ * com1 becomes QEMU's stdio chardev (QEMU puts the terminal in raw mode
+ * and gives it back), boot becomes oneshot so that a guest reboot ends
+ * the run, and -i is install mode.  The QMP and other chardev sockets go
+ * to a private temporary directory, so a run never touches the daemon's
+ * run directory.  The exit status is 0 when the VM stopped.
+ *
+ * Not here: -s (single user) is for bhyve's loaders, QEMU has none and it
+ * is refused; networks need the taps bmd creates and are left out (with
+ * a warning); prestart/poststop plugins do not run.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "bmdctl.h"
+#include "platform.h"
+#include "qemu.h"
+#include "xmalloc.h"
+
+extern char **environ;
+
+static volatile sig_atomic_t child_pid;
+
+/* Stop requests for bmdctl go to the VM, which then exits. */
+static void
+forward(int sig)
+{
+	if (child_pid > 0)
+		kill(child_pid, sig);
+}
+
+/* Does a QEMU answer on the daemon's QMP socket of this VM? */
+static int
+runs_under_bmd(const struct conf *c, const char *name)
+{
+	struct sockaddr_un sun;
+	char *path = qemu_qmp_path(c->c_global.gc_run_directory, name);
+	int fd, alive = 0;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path) <
+	    (int)sizeof(sun.sun_path) &&
+	    (fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) != -1) {
+		alive = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
+		close(fd);
+	}
+	free(path);
+	return alive;
+}
+
+static void
+remove_dir(const char *dir)
+{
+	struct dirent *de;
+	char *p;
+	DIR *d;
+
+	if ((d = opendir(dir)) != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			if (strcmp(de->d_name, ".") == 0 ||
+			    strcmp(de->d_name, "..") == 0)
+				continue;
+			p = xprintf("%s/%s", dir, de->d_name);
+			unlink(p);
+			free(p);
+		}
+		closedir(d);
+	}
+	rmdir(dir);
+}
+
+/* One process in the foreground; its wait status, or -1. */
+static int
+run_proc(const struct proc_cmd *pc)
+{
+	struct sigaction sa, old[3];
+	static const int sigs[] = { SIGHUP, SIGTERM, SIGINT };
+	pid_t pid;
+	size_t i;
+	int st;
+
+	fflush(NULL);
+	if ((pid = fork()) == -1) {
+		fprintf(stderr, "bmdctl: fork: %s\n", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		for (i = 0; i < pc->pc_env.a_n; i++)
+			putenv(pc->pc_env.a_v[i]);
+		execve(pc->pc_path, pc->pc_argv.a_v, environ);
+		fprintf(stderr, "bmdctl: %s: %s\n", pc->pc_path,
+		    strerror(errno));
+		_exit(127);
+	}
+	child_pid = pid;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = forward;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	for (i = 0; i < 3; i++)
+		sigaction(sigs[i], &sa, &old[i]);
+	while (waitpid(pid, &st, 0) == -1)
+		if (errno != EINTR) {
+			st = -1;
+			break;
+		}
+	for (i = 0; i < 3; i++)
+		sigaction(sigs[i], &old[i], NULL);
+	child_pid = 0;
+	return st;
+}
+
+/* The changes of spec 4.13 on the VM's configuration. */
+static int
+adjust(struct vm_conf *vc, int install, int single)
+{
+	if (single && vc->vc_backend == BACKEND_QEMU) {
+		fprintf(stderr, "bmdctl: run -s: single-user boot is passed to "
+		    "a bhyve loader; %s uses the qemu backend, which has none "
+		    "(add the guest's own single-user flag to cmdline)\n",
+		    vc->vc_name);
+		return -1;
+	}
+	free(vc->vc_com[0]);
+	vc->vc_com[0] = xstrdup("stdio");
+	vc->vc_boot = BOOT_ONESHOT;
+	vc->vc_install = vc->vc_install || install;
+	vc->vc_single_user = single;
+	if (vc->vc_network.l_n > 0) {
+		fprintf(stderr, "bmdctl: run: the networks of %s are left out "
+		    "(their taps are made by bmd)\n", vc->vc_name);
+		vc->vc_network.l_n = 0;
+	}
+	return 0;
+}
+
+static int
+run_vm(const struct conf *c, struct vm_conf *vc)
+{
+	const struct backend *be = backend_get(vc->vc_backend);
+	char dir[] = "/tmp/bmdctl-run.XXXXXX";
+	struct termios tio;
+	struct be_params bp;
+	struct cmdline cl;
+	struct diags ds;
+	int i, st = 0, rc = 1, tty;
+
+	if (mkdtemp(dir) == NULL) {
+		fprintf(stderr, "bmdctl: mkdtemp: %s\n", strerror(errno));
+		return 1;
+	}
+	memset(&bp, 0, sizeof(bp));
+	bp.bp_localbase = LOCALBASE;
+	bp.bp_run_dir = dir;
+	bp.bp_vars_dir = c->c_global.gc_vars_directory;
+	bp.bp_nmdm_offset = c->c_global.gc_nmdm_offset;
+	bp.bp_install = vc->vc_install;
+	bp.bp_single_user = vc->vc_single_user;
+	bp.bp_daemon_pid = getpid();
+	bp.bp_accel = plat_accel_name(vc->vc_accel);
+	memset(&cl, 0, sizeof(cl));
+	diags_init(&ds);
+	if (be->be_commands(vc, &bp, &cl, &ds) == -1 || cl.cl_nprocs < 1) {
+		diags_print(&ds, stderr);
+		goto out;
+	}
+	diags_print(&ds, stderr);
+	/* QEMU restores the terminal itself, unless it is killed */
+	tty = tcgetattr(STDIN_FILENO, &tio) == 0;
+	for (i = 0; i < cl.cl_nprocs; i++) {
+		st = run_proc(&cl.cl_procs[i]);
+		if (tty)
+			tcsetattr(STDIN_FILENO, TCSADRAIN, &tio);
+		if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			break;
+	}
+	if (st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		rc = 0;
+	else if (st != -1 && WIFSIGNALED(st))
+		fprintf(stderr, "bmdctl: %s: killed by signal %d\n",
+		    cl.cl_procs[i].pc_path, WTERMSIG(st));
+	else if (st != -1)
+		fprintf(stderr, "bmdctl: %s exited with status %d\n",
+		    cl.cl_procs[i].pc_path, WEXITSTATUS(st));
+out:
+	diags_free(&ds);
+	cmdline_free(&cl);
+	remove_dir(dir);
+	return rc;
+}
+
+static int
+run_exec(const struct ctl_cmd *self, int argc, char **argv)
+{
+	struct ctl_opts o;
+	struct vm_conf *vc;
+	struct conf *c;
+	int ch, errs, install = 0, single = 0, rc;
+
+	ctl_getopts(self, &o);
+	while ((ch = getopt_long(argc, argv, o.o_short, o.o_long, NULL)) !=
+	    -1) {
+		if (ch == 'i')
+			install = 1;
+		else if (ch == 's')
+			single = 1;
+		else
+			return ctl_usage(self);
+	}
+	if ((c = ctl_load_conf(0, &errs)) == NULL)
+		return 1;
+	if ((vc = conf_find_vm(c, argv[optind])) == NULL) {
+		fprintf(stderr, "no such VM %s\n", argv[optind]);
+		conf_free(c);
+		return 1;
+	}
+	if (runs_under_bmd(c, vc->vc_name)) {
+		fprintf(stderr, "bmdctl: run: %s is running under bmd; stop it "
+		    "first\n", vc->vc_name);
+		conf_free(c);
+		return 1;
+	}
+	rc = adjust(vc, install, single) == -1 ? 1 : run_vm(c, vc);
+	conf_free(c);
+	return rc;
+}
+
+const struct ctl_cmd cmd_run = {
+	"run", NULL, "[-i] [-s] NAME", 1, 1, run_exec,
+	"run a VM in the foreground without bmd, com1 on this terminal"
+};

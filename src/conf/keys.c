@@ -1,5 +1,6 @@
 /* Generic key-table machinery: lookup, set, copy, compare, text and JSON. */
 #include <ctype.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -9,6 +10,7 @@
 #include "keytable.h"
 #include "ktypes.h"
 #include "log.h"
+#include "strmap.h"
 #include "xmalloc.h"
 
 static struct conf_key	 *vkeys;	/* built-ins, then registered */
@@ -16,28 +18,40 @@ static size_t		  nvkeys, capvkeys;
 static struct conf_key	 *gkeys;
 static size_t		  ngkeys;
 static size_t		  extra_size;	/* bytes of vc_extra */
-static size_t		 *byname;	/* indexes sorted by name */
+static struct strmap	  byname;	/* lower-case name or alias -> index+1 */
 static int		  vms_made;	/* no registration after this */
 static struct vm_conf	 *proto;	/* every default applied */
 
+/* Keys are case-insensitive: the map holds lower-case names and aliases. */
 static int
-keycmp(const void *a, const void *b)
+lower(const char *name, char *out, size_t len)
 {
-	return strcasecmp(vkeys[*(const size_t *)a].k_name,
-	    vkeys[*(const size_t *)b].k_name);
+	size_t i;
+
+	for (i = 0; name[i] != '\0'; i++) {
+		if (i + 1 >= len)
+			return -1;
+		out[i] = (char)tolower((unsigned char)name[i]);
+	}
+	out[i] = '\0';
+	return 0;
 }
 
 static void
 keys_index(void)
 {
+	char low[128];
 	size_t i;
 
-	byname = xreallocarray(byname, nvkeys, sizeof(*byname));
+	strmap_free(&byname, NULL);
 	for (i = 0; i < nvkeys; i++) {
 		vkeys[i].k_index = (int)i;
-		byname[i] = i;
+		if (lower(vkeys[i].k_name, low, sizeof(low)) == 0)
+			strmap_put(&byname, low, (void *)(uintptr_t)(i + 1));
+		if (vkeys[i].k_alias != NULL &&
+		    lower(vkeys[i].k_alias, low, sizeof(low)) == 0)
+			strmap_put(&byname, low, (void *)(uintptr_t)(i + 1));
 	}
-	qsort(byname, nvkeys, sizeof(*byname), keycmp);
 }
 
 static void
@@ -76,24 +90,14 @@ keys_at(size_t i)
 const struct conf_key *
 keys_find(const char *name)
 {
-	size_t lo = 0, hi, mid, i;
-	int c;
+	char low[128];
+	uintptr_t i;
 
 	keys_init();
-	for (hi = nvkeys; lo < hi;) {
-		mid = (lo + hi) / 2;
-		c = strcasecmp(name, vkeys[byname[mid]].k_name);
-		if (c == 0)
-			return &vkeys[byname[mid]];
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	for (i = 0; i < nvkeys; i++)
-		if (vkeys[i].k_alias && strcasecmp(name, vkeys[i].k_alias) == 0)
-			return &vkeys[i];
-	return NULL;
+	if (lower(name, low, sizeof(low)) == -1 ||
+	    (i = (uintptr_t)strmap_get(&byname, low)) == 0)
+		return NULL;
+	return &vkeys[i - 1];
 }
 
 /* Edit distance with transpositions, for "did you mean". */

@@ -17,9 +17,16 @@ finalize(struct vm_conf *vc)
 	    "graphics_path", NULL };
 	size_t i;
 
-	if (!key_isset(keys_find("graphics"), vc))
+	static const struct conf_key *graphics, *implied[8];
+
+	if (graphics == NULL) {		/* the table is fixed once VMs exist */
+		graphics = keys_find("graphics");
 		for (i = 0; gkeys[i] != NULL; i++)
-			if (key_isset(keys_find(gkeys[i]), vc))
+			implied[i] = keys_find(gkeys[i]);
+	}
+	if (!key_isset(graphics, vc))
+		for (i = 0; implied[i] != NULL; i++)
+			if (key_isset(implied[i], vc))
 				vc->vc_graphics = 1;
 	if (vc->vc_vconsole_np > 0 && vc->vc_vconsole_nc == 0)
 		vc->vc_vconsole_nc = 1;

@@ -105,17 +105,29 @@ qmp_dead(struct qmp *q, const char *why)
 	buf_free(&q->q_in);
 }
 
-/* Commands are tiny; a socket that cannot take one is a hung QEMU. */
+/*
+ * A command is a bare name, or a whole JSON object when it has arguments.
+ * Commands are small; a socket that cannot take one is a hung QEMU.
+ */
 static void
 send_cmd(struct qmp *q, const char *cmd)
 {
-	char line[128];
-	int n = snprintf(line, sizeof(line), "{\"execute\":\"%s\"}\n", cmd);
+	struct buf line;
+	ssize_t n;
 
-	if (send(q->q_fd, line, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) != n) {
+	buf_init(&line);
+	if (cmd[0] == '{')
+		buf_printf(&line, "%s\n", cmd);
+	else
+		buf_printf(&line, "{\"execute\":\"%s\"}\n", cmd);
+	n = send(q->q_fd, line.b_data, line.b_len, MSG_DONTWAIT |
+	    MSG_NOSIGNAL);
+	if (n < 0 || (size_t)n != line.b_len) {
+		buf_free(&line);
 		qmp_dead(q, "is not accepting commands");
 		return;
 	}
+	buf_free(&line);
 	q->q_nsent++;
 	timer_add_ms(q->q_timer, QMP_DEADLINE_SEC * 1000L);
 }
@@ -177,6 +189,54 @@ on_event(struct qmp *q, const char *ev, json_t *data)
 	}
 }
 
+/* cpu_pin: each vCPU thread QEMU reports gets its host CPU. */
+static void
+pin_vcpus(struct qmp *q, json_t *cpus)
+{
+	const struct vm_conf *vc = q->q_vm->vm_conf;
+	const struct conf_cpupin *cp;
+	json_int_t idx, tid;
+	json_t *c;
+	size_t i, j;
+
+	json_array_foreach(cpus, i, c) {
+		idx = json_integer_value(json_object_get(c, "cpu-index"));
+		tid = json_integer_value(json_object_get(c, "thread-id"));
+		for (j = 0; j < vc->vc_cpu_pin.l_n; j++) {
+			cp = CLIST_AT(&vc->vc_cpu_pin, struct conf_cpupin, j);
+			if (cp->cp_vcpu != idx || tid <= 0)
+				continue;
+			if (plat_pin_thread((pid_t)tid, cp->cp_hostcpu) == -1)
+				log_warn("vm %s: cannot pin vCPU %d to host CPU "
+				    "%d", qname(q), cp->cp_vcpu, cp->cp_hostcpu);
+			else
+				log_info("vm %s: vCPU %d pinned to host CPU %d",
+				    qname(q), cp->cp_vcpu, cp->cp_hostcpu);
+		}
+	}
+}
+
+/* What QMP does once per run: pin vCPUs, give VNC its password. */
+static void
+qmp_setup(struct qmp *q)
+{
+	const struct vm_conf *vc = q->q_vm->vm_conf;
+	json_t *cmd;
+	char *s;
+
+	if (vc->vc_cpu_pin.l_n > 0)
+		push_cmd(q, "query-cpus-fast", 0);
+	if (vc->vc_graphics && vc->vc_graphics_password != NULL) {
+		cmd = json_pack("{s:s,s:{s:s,s:s}}", "execute", "set_password",
+		    "arguments", "protocol", "vnc", "password",
+		    vc->vc_graphics_password);
+		if ((s = json_dumps(cmd, JSON_COMPACT)) != NULL)
+			push_cmd(q, s, 0);
+		free(s);
+		json_decref(cmd);
+	}
+}
+
 static void
 on_reply(struct qmp *q, json_t *msg)
 {
@@ -195,6 +255,7 @@ on_reply(struct qmp *q, json_t *msg)
 		}
 		q->q_phase = QP_READY;
 		log_debug("%s: vm %s: QMP ready", __func__, qname(q));
+		qmp_setup(q);
 	} else if (strcmp(cmd, "query-status") == 0) {
 		pop_cmd(q);
 		st = json_string_value(json_object_get(json_object_get(msg,
@@ -202,6 +263,13 @@ on_reply(struct qmp *q, json_t *msg)
 		if (st != NULL && (strcmp(st, "internal-error") == 0 ||
 		    strcmp(st, "guest-panicked") == 0))
 			vm_event(q->q_vm, VE_QMP_ERROR);
+	} else if (cmd[0] == '{' && strstr(cmd, "\"set_password\"") != NULL) {
+		if (err == NULL)
+			log_info("vm %s: VNC password set", qname(q));
+		pop_cmd(q);
+	} else if (strcmp(cmd, "query-cpus-fast") == 0) {
+		pin_vcpus(q, json_object_get(msg, "return"));
+		pop_cmd(q);
 	} else
 		pop_cmd(q);
 	if (q->q_nsent == 0)

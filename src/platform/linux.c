@@ -10,6 +10,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <malloc.h>
 #include <stdio.h>
@@ -289,4 +290,18 @@ plat_tap_attach(const char *tap, const char *alias, const char *bridge,
 	}
 	*step = "up";
 	return nl_setlink(idx, NULL, 1);
+}
+
+int
+plat_pin_thread(pid_t tid, int cpu)
+{
+	cpu_set_t set;
+
+	if (cpu < 0 || cpu >= CPU_SETSIZE) {
+		errno = EINVAL;
+		return -1;
+	}
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(tid, sizeof(set), &set);
 }

@@ -27,6 +27,8 @@ struct peercred {
 	int	 pc_ngroups;
 };
 int	plat_peercred(int fd, struct peercred *);
+/* Run one thread (a QEMU vCPU) on one host CPU only. */
+int	plat_pin_thread(pid_t tid, int cpu);
 /* Host CPUs online. */
 int	plat_ncpu(void);
 /* In a child about to exec: undo plat_oom_protect (inherited). */

@@ -1,9 +1,27 @@
 /*
  * The operating-system services bmd uses, one implementation per OS:
- * linux.c here.  A FreeBSD file would implement the same list with
- * LOCAL_PEERCRED, kqueue EVFILT_PROC, if_tap/if_bridge ioctls and
- * procctl(PROC_SPROTECT); it cannot be built on this Linux host, so it
- * is not provided rather than faked.
+ * linux.c here.  Everything else in bmd uses POSIX only (child exits,
+ * for instance, come from SIGCHLD and waitpid in src/bmd/proc.c).
+ *
+ * A freebsd.c would implement the same list; it cannot be built or run
+ * on this Linux host, so it is not provided rather than faked.  What it
+ * would use, entry by entry:
+ *   plat_kvm_usable, plat_accel_name  bhyve needs no accelerator choice:
+ *                                      vmm.ko loaded (kldstat) or not
+ *   plat_oom_protect, _unprotect       procctl(PROC_SPROTECT, PPROT_SET /
+ *                                      PPROT_CLEAR)
+ *   plat_peercred                      getsockopt(LOCAL_PEERCRED), struct
+ *                                      xucred (uid, groups, cr_pid)
+ *   plat_pin_thread                    cpuset_setaffinity(CPU_WHICH_TID)
+ *                                      (bhyve itself takes -p V:H)
+ *   plat_ncpu                          sysctl hw.ncpu
+ *   plat_closefrom                     closefrom(2)
+ *   plat_trim_memory                   nothing (jemalloc returns memory)
+ *   plat_tap_open                      SIOCIFCREATE2 on "tap", open
+ *                                      /dev/tapN
+ *   plat_tap_attach                    SIOCSIFDESCR, SIOCSDRVSPEC with
+ *                                      BRDGADD, SIOCSIFFLAGS IFF_UP
+ *   plat_if_exists                     if_nametoindex(3)
  */
 #ifndef BMD_PLATFORM_H
 #define BMD_PLATFORM_H

@@ -57,6 +57,15 @@ struct be_params {
 	const char	*bp_qemu_share;		/* firmware dir; NULL: default */
 	/* qemu: the tap descriptor of each network in QEMU, -1: none */
 	const int	*bp_tap_fds;
+	/*
+	 * qemu, a user's VM: listening sockets bmd bound, by their number
+	 * in QEMU (0: none, QEMU creates the socket at the usual path),
+	 * and the UEFI vars file as an fdset (read/write, read-only).
+	 */
+	int		 bp_fd_qmp;
+	int		 bp_fd_com[4];
+	const int	*bp_fd_vc;		/* per virtio console */
+	int		 bp_fd_vars[2];
 };
 
 struct backend {

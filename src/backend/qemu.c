@@ -70,9 +70,20 @@ add_firmware(const struct vm_conf *vc, const struct be_params *bp,
 		argv_add(av, "-drive");
 		argv_addf(av, "if=pflash,format=raw,unit=0,readonly=on,"
 		    "file=%s/OVMF_CODE_4M.fd", share);
-		argv_add(av, "-drive");
-		argv_addf(av, "if=pflash,format=raw,unit=1,file=%s/%s.vars",
-		    vars, vc->vc_name);
+		if (bp->bp_fd_vars[0] > 0) {
+			/* a user's VM: bmd opened bmd's file for it */
+			argv_add(av, "-add-fd");
+			argv_addf(av, "fd=%d,set=1", bp->bp_fd_vars[0]);
+			argv_add(av, "-add-fd");
+			argv_addf(av, "fd=%d,set=1", bp->bp_fd_vars[1]);
+			argv_add(av, "-drive");
+			argv_add(av, "if=pflash,format=raw,unit=1,"
+			    "file=/dev/fdset/1");
+		} else {
+			argv_add(av, "-drive");
+			argv_addf(av, "if=pflash,format=raw,unit=1,"
+			    "file=%s/%s.vars", vars, vc->vc_name);
+		}
 	}
 	if (vc->vc_kernel != NULL) {
 		argv_add(av, "-kernel");
@@ -97,9 +108,18 @@ static void
 add_control(const struct vm_conf *vc, const struct be_params *bp,
     struct argv *av)
 {
-	argv_add(av, "-qmp");
-	argv_addf(av, "unix:%s/%s.qmp,server=on,wait=off", run_dir(bp),
-	    vc->vc_name);
+	if (bp->bp_fd_qmp > 0) {
+		/* a user's VM: the socket bmd bound (see owner_io.c) */
+		argv_add(av, "-chardev");
+		argv_addf(av, "socket,id=qmp,fd=%d,server=on,wait=off",
+		    bp->bp_fd_qmp);
+		argv_add(av, "-mon");
+		argv_add(av, "chardev=qmp,mode=control");
+	} else {
+		argv_add(av, "-qmp");
+		argv_addf(av, "unix:%s/%s.qmp,server=on,wait=off",
+		    run_dir(bp), vc->vc_name);
+	}
 	if (vc->vc_boot == BOOT_ONESHOT || bp->bp_install || vc->vc_install) {
 		argv_add(av, "-action");
 		argv_add(av, "reboot=shutdown");
@@ -134,6 +154,9 @@ add_com(const struct vm_conf *vc, const struct be_params *bp, int i,
 		    v + 4 + (v[4] == '['), c + 1);
 	} else if (v[0] == '/')
 		argv_addf(av, "serial,id=com%d,path=%s", i + 1, v);
+	else if (bp->bp_fd_com[i] > 0)
+		argv_addf(av, "socket,id=com%d,fd=%d,server=on,wait=off",
+		    i + 1, bp->bp_fd_com[i]);
 	else
 		argv_addf(av, "socket,id=com%d,path=%s/%s.com%d,server=on,"
 		    "wait=off", i + 1, run_dir(bp), vc->vc_name, i + 1);
@@ -357,8 +380,13 @@ add_vconsoles(const struct vm_conf *vc, const struct be_params *bp,
 		for (p = 0; p < vc->vc_vconsole_np; p++) {
 			n = c * vc->vc_vconsole_np + p;
 			argv_add(av, "-chardev");
-			argv_addf(av, "socket,id=vc%lld,path=%s/%s.vc%lld,"
-			    "server=on,wait=off", n, run_dir(bp), vc->vc_name, n);
+			if (bp->bp_fd_vc != NULL && bp->bp_fd_vc[n] > 0)
+				argv_addf(av, "socket,id=vc%lld,fd=%d,"
+				    "server=on,wait=off", n, bp->bp_fd_vc[n]);
+			else
+				argv_addf(av, "socket,id=vc%lld,path=%s/%s."
+				    "vc%lld,server=on,wait=off", n, run_dir(bp),
+				    vc->vc_name, n);
 			argv_add(av, "-device");
 			argv_addf(av, "virtserialport,bus=vs%lld.0,chardev=vc%lld,"
 			    "name=virt_console%lld", c, n, n);

@@ -86,6 +86,7 @@ struct vm_run {
 	time_t		 rn_restarts[CRASH_LIMIT];	/* monotonic */
 	int		 rn_nrestarts;
 	struct vm_taps	*rn_taps;	/* net.c; NULL: no networks */
+	struct vm_owner	*rn_owner;	/* owner_io.c; NULL: root's VM */
 };
 
 struct vm {
@@ -181,10 +182,20 @@ json_t		*net_cmd(const struct peercred *, json_t *, struct vm *);
 
 /* proc.c */
 typedef void	(*proc_exit_cb)(pid_t, int status, void *);
+/* Who a child runs as (cr_set 0: as bmd, root). */
+struct proc_cred {
+	int		 cr_set;
+	uid_t		 cr_uid;
+	gid_t		 cr_gid;
+	gid_t		*cr_groups;
+	int		 cr_ngroups;
+};
 pid_t		 proc_spawn(const struct proc_cmd *, int out_fd);
 #define PROC_MAXFDS	64
 pid_t		 proc_spawn_fds(const struct proc_cmd *, int out_fd,
 		    const int *keep, int nkeep);
+pid_t		 proc_spawn_cred(const struct proc_cmd *, int out_fd,
+		    const int *keep, int nkeep, const struct proc_cred *);
 void		 proc_watch(pid_t, proc_exit_cb, void *);
 void		 proc_unwatch(pid_t);
 void		 proc_sigchld(void);
@@ -206,6 +217,21 @@ struct qmp	*qmp_open(struct vm *, const char *path);
 void		 qmp_close(struct qmp *);
 /* Queue a command; -1 if the connection is dead. */
 int		 qmp_execute(struct qmp *, const char *cmd);
+
+/* owner_io.c: what is done as, or for, a VM's owner (issue 5) */
+int		 owner_unprivileged(const struct vm_conf *);
+int		 owner_cred(const struct vm_conf *, struct proc_cred *);
+void		 owner_cred_free(struct proc_cred *);
+void		 owner_become(const struct proc_cred *);
+int		 owner_check(struct vm *);
+const char	*owner_error(void);
+void		 owner_params(const struct vm *, struct be_params *, int ntaps);
+int		 owner_spawn_fds(struct vm *, const int *taps, int ntaps,
+		    const int **pass);
+void		 owner_spawned(struct vm *);
+void		 owner_run_end(struct vm *);
+int		 owner_open_log(const struct vm_conf *, const char *what,
+		    const char *path);
 
 /* logfile.c */
 int		 logfile_open(struct vm *, int *child_out);

@@ -42,7 +42,7 @@ start(const struct peercred *pc, struct vm *vm, int install)
 	if (plugin_boot(vm) == -1)
 		return proto_reply_error("%s", plugin_refusal(vm) != NULL ?
 		    plugin_refusal(vm) : net_error() != NULL ? net_error() :
-		    "failed to start");
+		    owner_error() != NULL ? owner_error() : "failed to start");
 	/* NULL: answered once the prestart hooks have decided */
 	return plugin_boot_reply(vm);
 }

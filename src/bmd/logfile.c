@@ -21,23 +21,8 @@
 static int
 open_log(const struct vm_conf *vc)
 {
-	struct stat st;
-	int fd;
-
-	fd = open(vc->vc_err_logfile, O_WRONLY | O_APPEND | O_CREAT |
-	    O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0644);
-	if (fd == -1) {
-		log_warn("vm %s: err_logfile %s", vc->vc_name,
-		    vc->vc_err_logfile);
-		return -1;
-	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		log_warnx("vm %s: err_logfile %s is not a regular file; not "
-		    "used", vc->vc_name, vc->vc_err_logfile);
-		close(fd);
-		return -1;
-	}
-	return fd;
+	/* as the owner, 0640, no symlink, a regular file (owner_io.c) */
+	return owner_open_log(vc, "err_logfile", vc->vc_err_logfile);
 }
 
 /* Read what the pipe holds; at EOF (or a drain) close it. */

@@ -80,6 +80,14 @@ pid_t
 proc_spawn_fds(const struct proc_cmd *pc, int out_fd, const int *keep,
     int nkeep)
 {
+	return proc_spawn_cred(pc, out_fd, keep, nkeep, NULL);
+}
+
+/* proc_spawn_fds, the program running as cr (a VM's owner) if set. */
+pid_t
+proc_spawn_cred(const struct proc_cmd *pc, int out_fd, const int *keep,
+    int nkeep, const struct proc_cred *cr)
+{
 	pid_t pid;
 	size_t i;
 
@@ -94,6 +102,7 @@ proc_spawn_fds(const struct proc_cmd *pc, int out_fd, const int *keep,
 	if (pid > 0)
 		return pid;
 	child_setup(out_fd, keep, nkeep);
+	owner_become(cr);
 	for (i = 0; i < pc->pc_env.a_n; i++)
 		putenv(pc->pc_env.a_v[i]);
 	execv(pc->pc_path, pc->pc_argv.a_v);

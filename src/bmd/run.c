@@ -33,6 +33,7 @@ build_cmdline(struct vm *vm)
 	const struct backend *be = backend_get(vc->vc_backend);
 	struct be_params bp;
 	struct diags ds;
+	const int *taps;
 	int rc;
 
 	memset(&bp, 0, sizeof(bp));
@@ -45,6 +46,7 @@ build_cmdline(struct vm *vm)
 	bp.bp_daemon_pid = getpid();
 	bp.bp_accel = plat_accel_name(vc->vc_accel);
 	net_params(vm, &bp);
+	owner_params(vm, &bp, net_pass_fds(vm, &taps));
 	if (be == NULL) {
 		log_warnx("vm %s: no backend", vc->vc_name);
 		return -1;
@@ -72,8 +74,10 @@ run_begin(struct vm *vm)
 	rn->rn_out_fd = -1;
 	rn->rn_drv = driver_for(vm->vm_conf);
 	vm->vm_run = rn;
-	if (net_setup(vm) == -1 || build_cmdline(vm) == -1) {
+	if (net_setup(vm) == -1 || owner_check(vm) == -1 ||
+	    build_cmdline(vm) == -1) {
 		net_teardown(vm);
+		owner_run_end(vm);
 		free(rn);
 		vm->vm_run = NULL;
 		return -1;
@@ -145,6 +149,7 @@ run_spawn_next(struct vm *vm)
 	struct vm_run *rn = vm->vm_run;
 	const struct proc_cmd *pc;
 	const int *taps = NULL;
+	struct proc_cred cr;
 	int out = -1, last, ntaps;
 	pid_t pid;
 
@@ -159,11 +164,17 @@ run_spawn_next(struct vm *vm)
 		return -1;
 	if (last && rn->rn_drv->d_prepare(vm) == -1)
 		return -1;
-	if (logfile_open(vm, &out) == 0)
-		logfile_write_argv(vm, pc);
 	/* only the hypervisor gets the taps, not a loader */
 	ntaps = last ? net_pass_fds(vm, &taps) : 0;
-	pid = proc_spawn_fds(pc, out, taps, ntaps);
+	/* a user's VM: and the sockets bmd binds for it (owner_io.c) */
+	if (last && (ntaps = owner_spawn_fds(vm, taps, ntaps, &taps)) == -1)
+		return -1;
+	if (logfile_open(vm, &out) == 0)
+		logfile_write_argv(vm, pc);
+	owner_cred(vm->vm_conf, &cr);
+	pid = proc_spawn_cred(pc, out, taps, ntaps, &cr);
+	owner_cred_free(&cr);
+	owner_spawned(vm);
 	if (out != -1)
 		close(out);
 	if (pid == -1) {
@@ -200,6 +211,7 @@ run_end(struct vm *vm)
 	logfile_close(vm);
 	console_run_end(vm);
 	net_teardown(vm);
+	owner_run_end(vm);
 	cmdline_free(&rn->rn_cmd);
 	free(rn->rn_reason);
 	free(rn);

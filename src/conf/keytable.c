@@ -158,7 +158,7 @@ const struct conf_key keytable_global[] = {
 { "cmd_socket_path", NULL, &kt_path, GO(gc_cmd_socket_path), KEY_GLOBAL,
   "/run/bmd.sock", 0, 0, NULL, "control socket", 0 },
 { "cmd_socket_mode", NULL, &kt_mode, GO(gc_cmd_socket_mode), KEY_GLOBAL,
-  "0600", 0, 0, NULL, "control socket permissions", 0 },
+  "0666", 0, 0, NULL, "control socket permissions", 0 },
 { "vars_directory", NULL, &kt_path, GO(gc_vars_directory), KEY_GLOBAL,
   LOCALBASE "/var/cache/bmd", 0, 0, NULL, "UEFI variable files", 0 },
 { "nmdm_offset", NULL, &kt_int, GO(gc_nmdm_offset), KEY_GLOBAL, "200", 1,

@@ -1,0 +1,604 @@
+/*
+ * What bmd does on behalf of a VM's owner (spec 3, 4.9; issue 5).
+ *
+ * A VM owned by an ordinary user runs its QEMU as that user, with the
+ * VM's group (else the user's primary group) and the user's
+ * supplementary groups.  Everything that needs root is done first, by
+ * bmd: the taps are opened (net.c) and the QMP and serial-console
+ * sockets are bound by bmd, as root, in the run directory (root, 0700),
+ * chmod 0600, and handed to QEMU as listening descriptors
+ * (-chardev socket,fd=N,server=on).  QEMU, running as the user, could
+ * not create them there, and nobody but root can reach them; bmd
+ * connects to them by path as before.
+ *
+ * Paths a user's VM names (disks, ISOs, kernel, initrd, sharefs) are
+ * opened by QEMU itself, so with the owner's rights only: a symlink
+ * swapped after bmd's check cannot reach anything the owner cannot.
+ * bmd checks them first, in a child running as the owner, only to
+ * refuse the start with a clear message ("disk /x: alice cannot
+ * read/write it").  The files bmd itself opens for the VM (err_logfile,
+ * console_logfile) are opened by a child running as the owner, created
+ * 0640, never through a symlink (O_NOFOLLOW), and only if the owner owns
+ * the regular file found; the descriptor comes back over a socketpair.
+ * The UEFI variable file lives in bmd's vars directory: bmd opens it and
+ * passes it to QEMU as an fdset (-add-fd).
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bmd.h"
+#include "log.h"
+#include "qemu.h"
+#include "xmalloc.h"
+
+#define OWN_MAXGROUPS	256
+#define OWN_MAXSOCKS	48
+
+struct vm_owner {
+	int		 o_nsock;		/* listening sockets, this spawn */
+	int		 o_sock[OWN_MAXSOCKS];
+	int		 o_vars[2];		/* rdwr, rdonly; -1: none */
+	int		 o_pass[PROC_MAXFDS];	/* taps, then ours */
+	int		 o_childfd_vc[OWN_MAXSOCKS];
+	int		 o_tcg;			/* accel auto, no /dev/kvm */
+};
+
+static char	last_error[512];
+
+const char *
+owner_error(void)
+{
+	return last_error[0] != '\0' ? last_error : NULL;
+}
+
+static int
+fail(const struct vm *vm, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(last_error, sizeof(last_error), fmt, ap);
+	va_end(ap);
+	log_warnx("vm %s: %s", vm->vm_conf->vc_name, last_error);
+	return -1;
+}
+
+/* Does this VM's hypervisor run as an ordinary user? */
+int
+owner_unprivileged(const struct vm_conf *vc)
+{
+	return vc->vc_owner != 0 && vc->vc_backend == BACKEND_QEMU;
+}
+
+/* The credentials of the VM's processes: owner, group, owner's groups. */
+int
+owner_cred(const struct vm_conf *vc, struct proc_cred *cr)
+{
+	struct passwd *pw;
+	int n = OWN_MAXGROUPS;
+
+	memset(cr, 0, sizeof(*cr));
+	if (!owner_unprivileged(vc))
+		return 0;
+	if ((pw = getpwuid(vc->vc_owner)) == NULL) {
+		/* unknown uid: no supplementary groups at all */
+		cr->cr_uid = vc->vc_owner;
+		cr->cr_gid = vc->vc_group != (gid_t)-1 ? vc->vc_group :
+		    (gid_t)65534;
+		cr->cr_ngroups = 0;
+		cr->cr_set = 1;
+		return 0;
+	}
+	cr->cr_uid = pw->pw_uid;
+	cr->cr_gid = vc->vc_group != (gid_t)-1 ? vc->vc_group : pw->pw_gid;
+	cr->cr_groups = xcalloc(OWN_MAXGROUPS, sizeof(gid_t));
+	if (getgrouplist(pw->pw_name, pw->pw_gid, cr->cr_groups, &n) == -1)
+		n = OWN_MAXGROUPS;	/* truncated: the first ones */
+	cr->cr_ngroups = n;
+	cr->cr_set = 1;
+	return 0;
+}
+
+void
+owner_cred_free(struct proc_cred *cr)
+{
+	free(cr->cr_groups);
+	cr->cr_groups = NULL;
+}
+
+/* In a child: become the owner for good (or _exit). */
+static void
+become(const struct proc_cred *cr)
+{
+	if (setgroups((size_t)cr->cr_ngroups, cr->cr_groups) == -1 ||
+	    setgid(cr->cr_gid) == -1 || setuid(cr->cr_uid) == -1)
+		_exit(126);
+	if (cr->cr_uid != 0 && (setuid(0) != -1 || geteuid() != cr->cr_uid))
+		_exit(126);
+}
+
+void
+owner_become(const struct proc_cred *cr)
+{
+	if (cr != NULL && cr->cr_set)
+		become(cr);
+}
+
+/* ---- the start check: can the owner reach what the VM names? ---- */
+
+static void
+check_path(int fd, const char *what, const char *path, int mode, int noexist,
+    const char *user)
+{
+	const char *how;
+
+	if (path == NULL || access(path, mode) == 0)
+		return;
+	if (noexist && errno == ENOENT)
+		return;
+	how = (mode & W_OK) ? "read/write" : (mode & X_OK) ? "read and enter" :
+	    "read";
+	dprintf(fd, "%s %s: %s cannot %s it (%s)", what, path, user, how,
+	    strerror(errno));
+	_exit(1);
+}
+
+static _Noreturn void
+check_child(int fd, const struct vm_conf *vc, const struct proc_cred *cr)
+{
+	const struct conf_disk *d;
+	const struct conf_iso *iso;
+	const struct conf_sharefs *sf;
+	const char *user = vc->vc_owner_name != NULL ? vc->vc_owner_name :
+	    "the owner";
+	size_t i;
+	int kvm;
+
+	if (fd != 3 && (dup2(fd, 3) == -1 || close(fd) == -1))
+		_exit(126);
+	fd = 3;
+	plat_closefrom(4);
+	become(cr);
+	for (i = 0; i < vc->vc_disk.l_n; i++) {
+		d = CLIST_AT(&vc->vc_disk, struct conf_disk, i);
+		check_path(fd, "disk", d->d_path, (d->d_flags & DISK_READONLY) ?
+		    R_OK : R_OK | W_OK, (d->d_flags & DISK_NOEXIST) != 0, user);
+	}
+	for (i = 0; i < vc->vc_iso.l_n; i++) {
+		iso = CLIST_AT(&vc->vc_iso, struct conf_iso, i);
+		check_path(fd, "iso", iso->i_path, R_OK, iso->i_noexist, user);
+	}
+	check_path(fd, "kernel", vc->vc_kernel, R_OK, 0, user);
+	check_path(fd, "initrd", vc->vc_initrd, R_OK, 0, user);
+	for (i = 0; i < vc->vc_sharefs.l_n; i++) {
+		sf = CLIST_AT(&vc->vc_sharefs, struct conf_sharefs, i);
+		check_path(fd, "sharefs", sf->sf_path, sf->sf_readonly ?
+		    R_OK | X_OK : R_OK | W_OK | X_OK, 0, user);
+	}
+	if (vc->vc_tpm.t_set)
+		check_path(fd, "tpm", vc->vc_tpm.t_dev, R_OK | W_OK, 0, user);
+	kvm = access("/dev/kvm", R_OK | W_OK) == 0;
+	if (vc->vc_accel == ACCEL_KVM && !kvm) {
+		dprintf(fd, "accel kvm: %s cannot open /dev/kvm (not in its "
+		    "group?)", user);
+		_exit(1);
+	}
+	_exit(kvm ? 0 : 2);
+}
+
+/*
+ * Before a start of a user's VM: check every path as the owner.  -1,
+ * with owner_error() saying why, refuses the start.
+ */
+int
+owner_check(struct vm *vm)
+{
+	const struct vm_conf *vc = vm->vm_conf;
+	struct proc_cred cr;
+	char msg[sizeof(last_error)];
+	ssize_t n;
+	pid_t pid;
+	int p[2], st, r;
+
+	last_error[0] = '\0';
+	if (!owner_unprivileged(vc))
+		return 0;
+	if (vc->vc_vconsole_nc * vc->vc_vconsole_np > OWN_MAXSOCKS - 5)
+		return fail(vm, "a user's VM has at most %d virtio consoles",
+		    OWN_MAXSOCKS - 5);
+	free(vm->vm_run->rn_owner);
+	vm->vm_run->rn_owner = xcalloc(1, sizeof(struct vm_owner));
+	vm->vm_run->rn_owner->o_vars[0] = vm->vm_run->rn_owner->o_vars[1] = -1;
+	owner_cred(vc, &cr);
+	if (pipe2(p, O_CLOEXEC) == -1) {
+		owner_cred_free(&cr);
+		return fail(vm, "pipe: %s", strerror(errno));
+	}
+	if ((pid = fork()) == -1) {
+		close(p[0]);
+		close(p[1]);
+		owner_cred_free(&cr);
+		return fail(vm, "fork: %s", strerror(errno));
+	}
+	if (pid == 0) {
+		close(p[0]);
+		check_child(p[1], vc, &cr);
+	}
+	owner_cred_free(&cr);
+	close(p[1]);
+	n = 0;
+	while ((r = (int)read(p[0], msg + n, sizeof(msg) - 1 - (size_t)n)) > 0
+	    || (r == -1 && errno == EINTR))
+		if (r > 0)
+			n += r;
+	msg[n] = '\0';
+	close(p[0]);
+	while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
+		;
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 2) {
+		vm->vm_run->rn_owner->o_tcg = 1;
+		return 0;
+	}
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		return 0;
+	if (msg[0] != '\0')
+		return fail(vm, "%s", msg);
+	return fail(vm, "cannot check the files of the VM as %s",
+	    vc->vc_owner_name != NULL ? vc->vc_owner_name : "its owner");
+}
+
+/* ---- the sockets and descriptors QEMU gets ---- */
+
+static int
+managed_com(const struct vm_conf *vc, int c)
+{
+	const char *v = vc->vc_com[c];
+
+	return v != NULL && v[0] != '/' && strncmp(v, "tcp=", 4) != 0 &&
+	    strcmp(v, "stdio") != 0;
+}
+
+static long long
+nvcons(const struct vm_conf *vc)
+{
+	return vc->vc_vconsole_nc * vc->vc_vconsole_np;
+}
+
+/*
+ * The descriptor numbers in QEMU (3 + ntaps + k), decided when the
+ * command line is built; owner_spawn_fds opens them in the same order:
+ * QMP, com1..com4 (managed ones), virtio consoles, the vars file.
+ */
+void
+owner_params(const struct vm *vm, struct be_params *bp, int ntaps)
+{
+	const struct vm_conf *vc = vm->vm_conf;
+	struct vm_owner *o = vm->vm_run->rn_owner;
+	int next = 3 + ntaps, c;
+	long long i;
+
+	if (o == NULL || !owner_unprivileged(vc))
+		return;
+	if (o->o_tcg && vc->vc_accel == ACCEL_AUTO)
+		bp->bp_accel = "tcg";
+	bp->bp_fd_qmp = next++;
+	for (c = 0; c < 4; c++)
+		if (managed_com(vc, c))
+			bp->bp_fd_com[c] = next++;
+	for (i = 0; i < nvcons(vc) && i < OWN_MAXSOCKS - 5; i++)
+		o->o_childfd_vc[i] = next++;
+	bp->bp_fd_vc = nvcons(vc) > 0 ? o->o_childfd_vc : NULL;
+	if (vc->vc_loader != NULL && strcmp(vc->vc_loader, "uefi") == 0) {
+		bp->bp_fd_vars[0] = next++;
+		bp->bp_fd_vars[1] = next++;
+	}
+}
+
+/* A listening socket at path, bound by bmd (root) with mode 0600. */
+static int
+listen_at(const struct vm *vm, char *path)
+{
+	struct sockaddr_un sun;
+	mode_t old;
+	int fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path) >=
+	    (int)sizeof(sun.sun_path)) {
+		fail(vm, "%s: path too long", path);
+		free(path);
+		return -1;
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+		fail(vm, "socket: %s", strerror(errno));
+		free(path);
+		return -1;
+	}
+	(void)unlink(path);
+	old = umask(0077);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
+	    chmod(path, 0600) == -1 || listen(fd, 4) == -1) {
+		umask(old);
+		fail(vm, "%s: %s", path, strerror(errno));
+		close(fd);
+		free(path);
+		return -1;
+	}
+	umask(old);
+	free(path);
+	return fd;
+}
+
+static void
+close_socks(struct vm_owner *o)
+{
+	int i;
+
+	for (i = 0; i < o->o_nsock; i++)
+		close(o->o_sock[i]);
+	o->o_nsock = 0;
+	for (i = 0; i < 2; i++)
+		if (o->o_vars[i] != -1) {
+			close(o->o_vars[i]);
+			o->o_vars[i] = -1;
+		}
+}
+
+/*
+ * Right before the spawn (after the driver's prepare removed stale
+ * sockets): bind the sockets and open the vars file.  *pass gets the
+ * taps followed by ours, in the order owner_params numbered them.
+ * Returns the count, or -1.
+ */
+int
+owner_spawn_fds(struct vm *vm, const int *taps, int ntaps, const int **pass)
+{
+	const struct vm_conf *vc = vm->vm_conf;
+	struct vm_owner *o = vm->vm_run->rn_owner;
+	int c, fd, n;
+	long long i;
+	char *vars;
+
+	*pass = taps;
+	if (o == NULL || !owner_unprivileged(vc))
+		return ntaps;
+	close_socks(o);
+	if ((fd = listen_at(vm, qemu_qmp_path(bmd.b_run_dir, vc->vc_name))) ==
+	    -1)
+		goto fail;
+	o->o_sock[o->o_nsock++] = fd;
+	for (c = 0; c < 4; c++) {
+		if (!managed_com(vc, c))
+			continue;
+		if ((fd = listen_at(vm, qemu_com_path(bmd.b_run_dir,
+		    vc->vc_name, c))) == -1)
+			goto fail;
+		o->o_sock[o->o_nsock++] = fd;
+	}
+	for (i = 0; i < nvcons(vc) && i < OWN_MAXSOCKS - 5; i++) {
+		if ((fd = listen_at(vm, xprintf("%s/%s.vc%lld", bmd.b_run_dir,
+		    vc->vc_name, i))) == -1)
+			goto fail;
+		o->o_sock[o->o_nsock++] = fd;
+	}
+	if (vc->vc_loader != NULL && strcmp(vc->vc_loader, "uefi") == 0) {
+		vars = xprintf("%s/%s.vars", bmd.b_vars_dir, vc->vc_name);
+		o->o_vars[0] = open(vars, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+		o->o_vars[1] = open(vars, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (o->o_vars[0] == -1 || o->o_vars[1] == -1) {
+			fail(vm, "%s: %s", vars, strerror(errno));
+			free(vars);
+			goto fail;
+		}
+		free(vars);
+	}
+	if (ntaps + o->o_nsock + 2 > PROC_MAXFDS) {
+		fail(vm, "too many descriptors to pass");
+		goto fail;
+	}
+	n = 0;
+	for (c = 0; c < ntaps; c++)
+		o->o_pass[n++] = taps[c];
+	for (c = 0; c < o->o_nsock; c++)
+		o->o_pass[n++] = o->o_sock[c];
+	for (c = 0; c < 2; c++)
+		if (o->o_vars[c] != -1)
+			o->o_pass[n++] = o->o_vars[c];
+	*pass = o->o_pass;
+	return n;
+fail:
+	close_socks(o);
+	return -1;
+}
+
+/* After the spawn: QEMU holds them now. */
+void
+owner_spawned(struct vm *vm)
+{
+	if (vm->vm_run != NULL && vm->vm_run->rn_owner != NULL)
+		close_socks(vm->vm_run->rn_owner);
+}
+
+void
+owner_run_end(struct vm *vm)
+{
+	if (vm->vm_run == NULL || vm->vm_run->rn_owner == NULL)
+		return;
+	close_socks(vm->vm_run->rn_owner);
+	free(vm->vm_run->rn_owner);
+	vm->vm_run->rn_owner = NULL;
+}
+
+/* ---- log files, opened as the owner ---- */
+
+static int
+open_log_here(const char *path, uid_t owner, int check_owner, char *err,
+    size_t errsz)
+{
+	struct stat st;
+	mode_t old;
+	int fd;
+
+	old = umask(027);
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY |
+	    O_NONBLOCK | O_NOFOLLOW, 0640);
+	umask(old);
+	if (fd == -1) {
+		snprintf(err, errsz, "%s%s", strerror(errno), errno == ELOOP ?
+		    " (a symbolic link: refused)" : "");
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errsz, "not a regular file; not used");
+		close(fd);
+		return -1;
+	}
+	if (check_owner && st.st_uid != owner) {
+		snprintf(err, errsz, "owned by uid %lu, not by the VM's owner; "
+		    "not used", (unsigned long)st.st_uid);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int
+send_fd(int sock, int fd, const char *err)
+{
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct msghdr msg;
+	struct cmsghdr *cm;
+	struct iovec iov;
+	char dummy = 0;
+
+	memset(&msg, 0, sizeof(msg));
+	if (fd == -1) {
+		iov.iov_base = (void *)err;
+		iov.iov_len = strlen(err) + 1;
+	} else {
+		iov.iov_base = &dummy;
+		iov.iov_len = 1;
+		msg.msg_control = u.buf;
+		msg.msg_controllen = sizeof(u.buf);
+		cm = CMSG_FIRSTHDR(&msg);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	}
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	return sendmsg(sock, &msg, 0) == -1 ? -1 : 0;
+}
+
+static int
+recv_fd(int sock, char *err, size_t errsz)
+{
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct msghdr msg;
+	struct cmsghdr *cm;
+	struct iovec iov;
+	ssize_t n;
+	int fd = -1;
+
+	memset(&msg, 0, sizeof(msg));
+	iov.iov_base = err;
+	iov.iov_len = errsz - 1;
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = u.buf;
+	msg.msg_controllen = sizeof(u.buf);
+	while ((n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC)) == -1 &&
+	    errno == EINTR)
+		;
+	if (n <= 0) {
+		snprintf(err, errsz, "no answer from the opener");
+		return -1;
+	}
+	for (cm = CMSG_FIRSTHDR(&msg); cm != NULL; cm = CMSG_NXTHDR(&msg, cm))
+		if (cm->cmsg_level == SOL_SOCKET &&
+		    cm->cmsg_type == SCM_RIGHTS)
+			memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	if (fd == -1)
+		err[n < (ssize_t)errsz ? n : (ssize_t)errsz - 1] = '\0';
+	return fd;
+}
+
+/*
+ * Open a log file (err_logfile, console_logfile) of the VM for
+ * appending: as root for a root-owned VM, else in a child running as
+ * the owner.  Created 0640; never through a symlink; an existing file
+ * must be a regular file owned by the VM's owner.  Logs why on failure.
+ */
+int
+owner_open_log(const struct vm_conf *vc, const char *what, const char *path)
+{
+	struct proc_cred cr;
+	char err[256];
+	pid_t pid;
+	int sv[2], fd, st;
+
+	err[0] = '\0';
+	if (vc->vc_owner == 0 || geteuid() != 0) {
+		fd = open_log_here(path, 0, 0, err, sizeof(err));
+		goto out;
+	}
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) == -1) {
+		snprintf(err, sizeof(err), "socketpair: %s", strerror(errno));
+		fd = -1;
+		goto out;
+	}
+	owner_cred(vc, &cr);
+	if (!cr.cr_set) {	/* a bhyve VM of a user: still as the owner */
+		cr.cr_uid = vc->vc_owner;
+		cr.cr_gid = vc->vc_group != (gid_t)-1 ? vc->vc_group :
+		    (gid_t)65534;
+		cr.cr_set = 1;
+	}
+	if ((pid = fork()) == -1) {
+		snprintf(err, sizeof(err), "fork: %s", strerror(errno));
+		close(sv[0]);
+		close(sv[1]);
+		owner_cred_free(&cr);
+		fd = -1;
+		goto out;
+	}
+	if (pid == 0) {
+		if (sv[1] != 3 && (dup2(sv[1], 3) == -1))
+			_exit(126);
+		plat_closefrom(4);
+		become(&cr);
+		fd = open_log_here(path, cr.cr_uid, 1, err, sizeof(err));
+		_exit(send_fd(3, fd, err) == -1 ? 1 : 0);
+	}
+	owner_cred_free(&cr);
+	close(sv[1]);
+	fd = recv_fd(sv[0], err, sizeof(err));
+	close(sv[0]);
+	while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
+		;
+out:
+	if (fd == -1)
+		log_warnx("vm %s: %s %s: %s", vc->vc_name, what, path,
+		    err[0] != '\0' ? err : "cannot open");
+	return fd;
+}

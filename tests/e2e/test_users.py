@@ -1,0 +1,345 @@
+"""Ordinary users own and run their VMs, safely (issue 5), with real users
+and real QEMU.
+
+Users alice, bob and carol and the group staff (alice and carol) come from
+test_conf_owner's `users` fixture.  A root file includes alice's file; the
+control socket is 0666 (every request is authorised per VM).  bmdctl runs as
+the users through setpriv.  At most three guests boot at once.
+"""
+
+import os
+import pty
+import pwd
+import grp
+import re
+import shutil
+import socket
+import stat
+import subprocess
+import threading
+import time
+
+import pytest
+
+import bmdtest
+from bmdtest import wait_until
+from test_conf_owner import users  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0,
+                                reason="creates users and runs QEMU as them: needs root")
+
+NF = "VM not found"
+
+
+def uid(u):
+    return pwd.getpwnam(u).pw_uid
+
+
+def as_user(user, argv):
+    if user == "root":
+        return argv
+    pw = pwd.getpwnam(user)
+    return ["setpriv", "--reuid", str(pw.pw_uid), "--regid", str(pw.pw_gid),
+            "--init-groups"] + argv
+
+
+def ctl(bmd, user, *args, timeout=30):
+    p = subprocess.run(as_user(user, [os.path.join(bmdtest.BUILD, "bmdctl"),
+                                      "-s", bmd.sock] + [str(a) for a in args]),
+                       stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                       timeout=timeout)
+    return p.returncode, p.stdout, p.stderr
+
+
+def listed(bmd, user):
+    import json
+    rc, out, err = ctl(bmd, user, "list", "--json")
+    assert rc == 0, err
+    return sorted(v["name"] for v in json.loads(out))
+
+
+def chown(path, user, group=None):
+    pw = pwd.getpwnam(user)
+    os.chown(path, pw.pw_uid, grp.getgrnam(group).gr_gid if group else pw.pw_gid)
+
+
+def proc_ids(pid):
+    ids = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            if k in ("Uid", "Gid", "Groups"):
+                ids[k] = [int(x) for x in v.split()]
+    return ids
+
+
+class Setup:
+    """bmd's dir made traversable; alice's directory and guest files."""
+
+    def __init__(self, bmd):
+        self.bmd = bmd
+        os.chmod(bmd.dir, 0o755)
+        bmd.global_extra = "\tcmd_socket_mode = 0666;\n"
+        self.adir = os.path.join(bmd.dir, "alice")
+        os.mkdir(self.adir, 0o755)
+        chown(self.adir, "alice")
+        self.kernel = os.path.join(self.adir, "vmlinuz")
+        self.initrd = os.path.join(self.adir, "initrd.gz")
+        for src, dst in ((bmdtest.KERNEL, self.kernel), (bmdtest.INITRD, self.initrd)):
+            shutil.copy(src, dst)
+            os.chmod(dst, 0o644)
+            chown(dst, "alice")
+        self.afile = os.path.join(self.adir, "alice.conf")
+
+    def vm(self, name, **keys):
+        keys.setdefault("kernel", self.kernel)
+        keys.setdefault("initrd", self.initrd)
+        keys.setdefault("boot", "no")
+        return bmdtest.guest_vm(name, **keys)
+
+    def start(self, root_text, alice_text):
+        with open(self.afile, "w") as f:
+            f.write(alice_text)
+        os.chmod(self.afile, 0o644)
+        chown(self.afile, "alice")
+        self.bmd.write_config(root_text + '.include "%s";\n' % self.afile)
+        self.bmd.start()
+        assert stat.S_IMODE(os.stat(self.bmd.sock).st_mode) == 0o666
+
+
+@pytest.fixture
+def setup(bmd, users):  # noqa: F811
+    return Setup(bmd)
+
+
+def test_access_matrix_qemu_uid_and_private_sockets(setup, bmd):
+    setup.start(setup.vm("rootvm"),
+                setup.vm("a1") + setup.vm("as", owner="alice:staff"))
+    vms = ["rootvm", "a1", "as"]
+    allowed = {"root": set(vms), "alice": {"a1", "as"}, "carol": {"as"}, "bob": set()}
+    # list hides what a user may not access
+    for u, ok in allowed.items():
+        assert listed(bmd, u) == sorted(ok), u
+    # denied: every command answers exactly like a missing VM
+    denied_cmds = [("boot",), ("stop",), ("poweroff",), ("reset",),
+                   ("console", "--dump"), ("show", "network")]
+    for u, ok in allowed.items():
+        for v in vms + ["nosuch"]:
+            if v in ok:
+                continue
+            for c in denied_cmds:
+                rc, out, err = ctl(bmd, u, *(c + (v,)))
+                assert rc != 0 and NF in err, (u, c, v, rc, out, err)
+    # allowed: each owner boots; the group member boots the group's VM
+    for u, v in (("root", "rootvm"), ("alice", "a1"), ("carol", "as")):
+        rc, out, err = ctl(bmd, u, "boot", v)
+        assert rc == 0, (u, v, err)
+    pids = {v: bmd.wait_running(v) for v in vms}
+    # QEMU runs as the owner, with the VM's group or the primary group
+    a = pwd.getpwnam("alice")
+    staff = grp.getgrnam("staff").gr_gid
+    ids = proc_ids(pids["a1"])
+    assert ids["Uid"] == [a.pw_uid] * 4 and ids["Gid"] == [a.pw_gid] * 4, ids
+    assert staff in ids["Groups"] and 0 not in ids["Groups"], ids
+    ids = proc_ids(pids["as"])
+    assert ids["Uid"] == [a.pw_uid] * 4 and ids["Gid"] == [staff] * 4, ids
+    ids = proc_ids(pids["rootvm"])
+    assert ids["Uid"] == [0] * 4, ids
+    # the QMP and console sockets: root's, 0600, in root's 0700 run dir
+    assert stat.S_IMODE(os.stat(bmd.run_dir).st_mode) == 0o700
+    for v in ("a1", "as"):
+        for suffix in ("qmp", "com1"):
+            st = os.stat(os.path.join(bmd.run_dir, "%s.%s" % (v, suffix)))
+            assert st.st_uid == 0 and stat.S_IMODE(st.st_mode) == 0o600, (v, suffix)
+    for u in ("alice", "bob"):
+        p = subprocess.run(as_user(u, ["/usr/bin/python3", "-c",
+                                       "import socket,sys; s=socket.socket(socket.AF_UNIX);"
+                                       "s.connect(sys.argv[1])",
+                                       os.path.join(bmd.run_dir, "a1.qmp")]),
+                           capture_output=True, text=True, timeout=20)
+        assert p.returncode != 0 and "PermissionError" in p.stderr, (u, p.stderr)
+    # the consoles through bmd, for those allowed
+    for u, v in (("alice", "a1"), ("alice", "as"), ("carol", "as"), ("root", "a1")):
+        wait_until(lambda: bmdtest.BANNER.decode() in ctl(bmd, u, "console", "--dump", v)[1],
+                   bmdtest.BOOT_TIMEOUT, "banner in %s's dump of %s" % (u, v), 0.3)
+        rc, out, err = ctl(bmd, u, "list")
+        assert rc == 0 and v in out
+    # bob, while they run
+    for v in vms:
+        for c in denied_cmds:
+            rc, out, err = ctl(bmd, "bob", *(c + (v,)))
+            assert rc != 0 and NF in err and bmdtest.BANNER.decode() not in out
+    # reset, then stop and poweroff by the allowed users
+    rc, out, err = ctl(bmd, "alice", "reset", "a1")
+    assert rc == 0, err
+    rc, out, err = ctl(bmd, "carol", "reset", "as")
+    assert rc == 0, err
+    rc, out, err = ctl(bmd, "carol", "reset", "a1")
+    assert rc != 0 and NF in err
+    rc, out, err = ctl(bmd, "alice", "poweroff", "a1")
+    assert rc == 0, err
+    rc, out, err = ctl(bmd, "carol", "poweroff", "as")
+    assert rc == 0, err
+    rc, out, err = ctl(bmd, "alice", "stop", "rootvm")
+    assert rc != 0 and NF in err
+    rc, out, err = ctl(bmd, "root", "poweroff", "rootvm")
+    assert rc == 0, err
+    for v in vms:
+        bmd.wait_state(v, "STOP")
+    # reload is root's only
+    rc, out, err = ctl(bmd, "alice", "reload")
+    assert rc != 0
+
+
+def test_file_level_refusals(setup, bmd):
+    secret = os.path.join(setup.adir, "secret.conf")
+    with open(secret, "w") as f:
+        f.write("vm hidden { memory = 1G; }\n")
+    os.chmod(secret, 0o600)                     # root's, unreadable by alice
+    alice = ("global { cmd_socket_path = /tmp/alice-took-it.sock; }\n"
+             '.include "%s";\n' % secret
+             + setup.vm("tobob", owner="bob")
+             + setup.vm("todaemon", owner="alice:daemon")
+             + "template t { memory = 64M; }\n"
+             + setup.vm("fine"))
+    root = "vm rooted { backend = qemu; memory = 128M; .apply t; }\n"
+    setup.start(root, alice)
+    assert listed(bmd, "root") == ["fine"]
+    log = bmd.log_text()
+    assert "Changing owner is not allowed" in log or '"owner"' in log
+    assert "alice is not a member of group daemon" in log
+    assert "secret.conf" in log
+    assert "cannot apply template" in log and "owned by alice" in log
+    assert "global" in log
+    assert not os.path.exists("/tmp/alice-took-it.sock")
+    assert os.path.exists(bmd.sock)
+
+
+def test_err_logfile_is_alices_0640(setup, bmd):
+    logp = os.path.join(setup.adir, "a1.log")
+    setup.start("", setup.vm("a1", err_logfile=logp))
+    rc, out, err = ctl(bmd, "alice", "boot", "a1")
+    assert rc == 0, err
+    bmd.wait_running("a1")
+    wait_until(lambda: os.path.exists(logp) and os.path.getsize(logp) > 0, 30,
+               "the err_logfile")
+    st = os.stat(logp)
+    assert (st.st_uid, st.st_gid) == (uid("alice"), pwd.getpwnam("alice").pw_gid)
+    assert stat.S_IMODE(st.st_mode) == 0o640
+    with open(logp) as f:
+        assert "qemu-system" in f.read()
+    rc, out, err = ctl(bmd, "alice", "poweroff", "a1")
+    assert rc == 0, err
+    bmd.wait_state("a1", "STOP")
+
+
+def test_planted_symlink_at_err_logfile(setup, bmd):
+    shared = os.path.join(bmd.dir, "shared")
+    os.mkdir(shared)
+    os.chmod(shared, 0o1777)                    # like /tmp
+    rootfile = os.path.join(bmd.dir, "root-file")
+    with open(rootfile, "w") as f:
+        f.write("root's\n")
+    os.chmod(rootfile, 0o644)
+    alicefile = os.path.join(setup.adir, "precious")
+    with open(alicefile, "w") as f:
+        f.write("alice's\n")
+    chown(alicefile, "alice")
+    logs = {"v1": os.path.join(shared, "v1.log"), "v2": os.path.join(shared, "v2.log")}
+    # bob plants links where alice's logs will be, to root's and alice's files
+    for v, target in (("v1", rootfile), ("v2", alicefile)):
+        subprocess.run(as_user("bob", ["ln", "-s", target, logs[v]]), check=True)
+    setup.start("", setup.vm("v1", err_logfile=logs["v1"]) +
+                setup.vm("v2", err_logfile=logs["v2"]))
+    for v in ("v1", "v2"):
+        rc, out, err = ctl(bmd, "alice", "boot", v)
+        assert rc == 0, err                     # the VM runs, without a log
+    for v in ("v1", "v2"):
+        bmd.wait_running(v)
+        bmd.wait_log(r"vm %s: err_logfile %s: .*(symbolic link|Permission denied)"
+                     % (v, re.escape(logs[v])))
+    with open(rootfile) as f:
+        assert f.read() == "root's\n"
+    with open(alicefile) as f:
+        assert f.read() == "alice's\n"
+    assert os.stat(rootfile).st_uid == 0
+    for v in ("v1", "v2"):
+        ctl(bmd, "alice", "poweroff", v)
+    for v in ("v1", "v2"):
+        bmd.wait_state(v, "STOP")
+
+
+def test_disk_alice_cannot_read_is_refused(setup, bmd):
+    disk = os.path.join(bmd.dir, "root.img")
+    with open(disk, "wb") as f:
+        f.truncate(1 << 20)
+    os.chmod(disk, 0o600)
+    link = os.path.join(setup.adir, "mine.img")
+    os.symlink(disk, link)
+    os.lchown(link, uid("alice"), pwd.getpwnam("alice").pw_gid)
+    ro = os.path.join(bmd.dir, "ro.img")
+    with open(ro, "wb") as f:
+        f.truncate(1 << 20)
+    os.chmod(ro, 0o644)
+    rootkernel = os.path.join(bmd.dir, "vmlinuz.root")
+    shutil.copy(bmdtest.KERNEL, rootkernel)
+    os.chmod(rootkernel, 0o600)
+    setup.start("", setup.vm("d1", disk=disk) + setup.vm("d2", disk=link)
+                + setup.vm("d3", disk=ro) + setup.vm("d4", disk="readonly:" + ro)
+                + setup.vm("k1", kernel=rootkernel))
+    for v, path in (("d1", disk), ("d2", link), ("d3", ro)):
+        rc, out, err = ctl(bmd, "alice", "boot", v)
+        assert rc != 0 and "disk %s: alice cannot read/write it" % path in err, (v, err)
+        assert bmd.state(v) == "STOP"
+    rc, out, err = ctl(bmd, "alice", "boot", "k1")
+    assert rc != 0 and "kernel %s: alice cannot read it" % rootkernel in err, err
+    # read-only is enough for a readonly disk
+    rc, out, err = ctl(bmd, "alice", "boot", "d4")
+    assert rc == 0, err
+    bmd.wait_running("d4")
+    ctl(bmd, "alice", "poweroff", "d4")
+    bmd.wait_state("d4", "STOP")
+    with open(disk, "rb") as f:
+        assert f.read() == b"\0" * (1 << 20)
+
+
+def test_alice_reaches_her_shell_through_bmdctl_console(setup, bmd):
+    setup.start("", setup.vm("a1"))
+    rc, out, err = ctl(bmd, "alice", "boot", "a1")
+    assert rc == 0, err
+    bmd.wait_running("a1")
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(as_user("alice", [os.path.join(bmdtest.BUILD, "bmdctl"),
+                                              "-s", bmd.sock, "console", "a1"]),
+                            stdin=slave, stdout=slave, stderr=slave,
+                            start_new_session=True)
+    os.close(slave)
+    buf = bytearray()
+    done = threading.Event()
+
+    def reader():
+        while True:
+            try:
+                d = os.read(master, 65536)
+            except OSError:
+                d = b""
+            if not d:
+                done.set()
+                return
+            buf.extend(d)
+    threading.Thread(target=reader, daemon=True).start()
+    try:
+        wait_until(lambda: bmdtest.BANNER in buf or b"bmdguest#" in buf,
+                   bmdtest.BOOT_TIMEOUT, "the guest on alice's console", 0.2)
+        os.write(master, b"echo USER$((40+2))OK\r")
+        wait_until(lambda: b"USER42OK" in buf, 30, "the guest shell's answer", 0.2)
+        os.write(master, b"\r~.")
+        proc.wait(20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+    rc, out, err = ctl(bmd, "alice", "poweroff", "a1")
+    assert rc == 0, err
+    bmd.wait_state("a1", "STOP")

@@ -668,7 +668,7 @@ test_globals(void **state)
 	gc = &cur->c_global;
 	assert_string_equal(gc->gc_cmd_socket_path, "/run/a.sock");
 	assert_int_equal(gc->gc_nmdm_offset, 300);
-	assert_string_equal(gc->gc_cmd_socket_mode, "0600");
+	assert_string_equal(gc->gc_cmd_socket_mode, "0666");
 	assert_val("a", "keymap", "three");
 	assert_has("t.conf:2:10: warning: \"cmd_socket_path\" is already set");
 	assert_has("t.conf:5:22: warning: \"nmdm_offset\" is already set");

@@ -364,7 +364,7 @@ test_global_defaults(void **state)
 	global_conf_init(&gc);
 	for (i = 0; i < gkeys_count(); i++)
 		assert_false(key_isset(gkeys_at(i), &gc));
-	assert_string_equal(gc.gc_cmd_socket_mode, "0600");
+	assert_string_equal(gc.gc_cmd_socket_mode, "0666");	/* every request is checked per VM */
 	assert_int_equal(gc.gc_nmdm_offset, 200);
 	assert_string_equal(gc.gc_vars_directory, LOCALBASE "/var/cache/bmd");
 	assert_string_equal(gc.gc_plugin_directory, LOCALBASE "/libexec/bmd");

@@ -166,6 +166,10 @@ int		 vm_event(struct vm *, enum vm_event);
 
 /* run.c: processes of a run */
 int		 run_begin(struct vm *);
+/* Refuse a start: log why and keep it for bmdctl (run_error); -1. */
+int		 run_fail(const struct vm *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+const char	*run_error(void);
 int		 run_spawn_next(struct vm *);
 void		 run_end(struct vm *);
 int		 run_crash_ok(struct vm *);
@@ -177,7 +181,6 @@ void		 net_teardown(struct vm *);
 void		 net_params(const struct vm *, struct be_params *);
 int		 net_pass_fds(const struct vm *, const int **);
 /* Why net_setup failed last (for bmdctl boot), or NULL. */
-const char	*net_error(void);
 json_t		*net_cmd(const struct peercred *, json_t *, struct vm *);
 
 /* proc.c */
@@ -224,7 +227,6 @@ int		 owner_cred(const struct vm_conf *, struct proc_cred *);
 void		 owner_cred_free(struct proc_cred *);
 void		 owner_become(const struct proc_cred *);
 int		 owner_check(struct vm *);
-const char	*owner_error(void);
 void		 owner_params(const struct vm *, struct be_params *, int ntaps);
 int		 owner_spawn_fds(struct vm *, const int *taps, int ntaps,
 		    const int **pass);

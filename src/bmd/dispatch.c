@@ -41,8 +41,8 @@ start(const struct peercred *pc, struct vm *vm, int install)
 	vm->vm_install = install;
 	if (plugin_boot(vm) == -1)
 		return proto_reply_error("%s", plugin_refusal(vm) != NULL ?
-		    plugin_refusal(vm) : net_error() != NULL ? net_error() :
-		    owner_error() != NULL ? owner_error() : "failed to start");
+		    plugin_refusal(vm) : run_error() != NULL ? run_error() :
+		    "failed to start");
 	/* NULL: answered once the prestart hooks have decided */
 	return plugin_boot_reply(vm);
 }

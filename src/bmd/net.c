@@ -29,27 +29,6 @@ struct vm_taps {
 	int		  t_npass;
 };
 
-/* Why the last start failed in net_setup, for bmdctl; "" if it did not. */
-static char	last_error[256];
-
-const char *
-net_error(void)
-{
-	return last_error[0] != '\0' ? last_error : NULL;
-}
-
-static int
-fail(const struct vm *vm, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(last_error, sizeof(last_error), fmt, ap);
-	va_end(ap);
-	log_warnx("vm %s: %s", vm->vm_conf->vc_name, last_error);
-	return -1;
-}
-
 static int
 is_vale(const struct conf_net *n)
 {
@@ -74,14 +53,14 @@ tap_create(struct vm *vm, struct vm_taps *t, size_t i)
 	int rc, e;
 
 	if (br != NULL && !plat_if_exists(br))
-		return fail(vm, "network %s: no such bridge", br);
+		return run_fail(vm, "network %s: no such bridge", br);
 	if (conf_net_tap_name(vc->vc_id, i, t->t_names[i],
 	    sizeof(t->t_names[i])) == -1)
-		return fail(vm, "network %s: tap name bmd%dn%zu is too long",
+		return run_fail(vm, "network %s: tap name bmd%dn%zu is too long",
 		    n->n_bridge, vc->vc_id, i);
 	if ((t->t_fds[i] = plat_tap_open(t->t_names[i])) == -1) {
 		e = errno;
-		return fail(vm, "network %s: cannot create tap %s: %s%s",
+		return run_fail(vm, "network %s: cannot create tap %s: %s%s",
 		    n->n_bridge, t->t_names[i], strerror(e), e == EBUSY ?
 		    " (an interface of this name exists)" : "");
 	}
@@ -92,10 +71,10 @@ tap_create(struct vm *vm, struct vm_taps *t, size_t i)
 	if (rc == 0)
 		return 0;
 	if (strcmp(step, "bridge") == 0 && e == ENODEV)
-		return fail(vm, "network %s: no such bridge", br);
+		return run_fail(vm, "network %s: no such bridge", br);
 	if (strcmp(step, "bridge") == 0 && (e == EOPNOTSUPP || e == EINVAL))
-		return fail(vm, "network %s: not a bridge", br);
-	return fail(vm, "network %s: tap %s: %s: %s", n->n_bridge,
+		return run_fail(vm, "network %s: not a bridge", br);
+	return run_fail(vm, "network %s: tap %s: %s: %s", n->n_bridge,
 	    t->t_names[i], step, strerror(e));
 }
 
@@ -107,11 +86,10 @@ net_setup(struct vm *vm)
 	struct vm_taps *t;
 	size_t i;
 
-	last_error[0] = '\0';
 	if (nets->l_n == 0)
 		return 0;
 	if (nets->l_n > PROC_MAXFDS)
-		return fail(vm, "too many networks (at most %d)", PROC_MAXFDS);
+		return run_fail(vm, "too many networks (at most %d)", PROC_MAXFDS);
 	t = xcalloc(1, sizeof(*t));
 	t->t_n = nets->l_n;
 	t->t_names = xcalloc(t->t_n, sizeof(*t->t_names));

@@ -55,26 +55,6 @@ struct vm_owner {
 	int		 o_tcg;			/* accel auto, no /dev/kvm */
 };
 
-static char	last_error[512];
-
-const char *
-owner_error(void)
-{
-	return last_error[0] != '\0' ? last_error : NULL;
-}
-
-static int
-fail(const struct vm *vm, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(last_error, sizeof(last_error), fmt, ap);
-	va_end(ap);
-	log_warnx("vm %s: %s", vm->vm_conf->vc_name, last_error);
-	return -1;
-}
-
 /* Does this VM's hypervisor run as an ordinary user? */
 int
 owner_unprivileged(const struct vm_conf *vc)
@@ -200,23 +180,22 @@ check_child(int fd, const struct vm_conf *vc, const struct proc_cred *cr)
 
 /*
  * Before a start of a user's VM: check every path as the owner.  -1,
- * with owner_error() saying why, refuses the start.
+ * with run_error() saying why, refuses the start.
  */
 int
 owner_check(struct vm *vm)
 {
 	const struct vm_conf *vc = vm->vm_conf;
 	struct proc_cred cr;
-	char msg[sizeof(last_error)];
+	char msg[512];
 	ssize_t n;
 	pid_t pid;
 	int p[2], st, r;
 
-	last_error[0] = '\0';
 	if (!owner_unprivileged(vc))
 		return 0;
 	if (vc->vc_vconsole_nc * vc->vc_vconsole_np > OWN_MAXSOCKS - 5)
-		return fail(vm, "a user's VM has at most %d virtio consoles",
+		return run_fail(vm, "a user's VM has at most %d virtio consoles",
 		    OWN_MAXSOCKS - 5);
 	free(vm->vm_run->rn_owner);
 	vm->vm_run->rn_owner = xcalloc(1, sizeof(struct vm_owner));
@@ -224,13 +203,13 @@ owner_check(struct vm *vm)
 	owner_cred(vc, &cr);
 	if (pipe2(p, O_CLOEXEC) == -1) {
 		owner_cred_free(&cr);
-		return fail(vm, "pipe: %s", strerror(errno));
+		return run_fail(vm, "pipe: %s", strerror(errno));
 	}
 	if ((pid = fork()) == -1) {
 		close(p[0]);
 		close(p[1]);
 		owner_cred_free(&cr);
-		return fail(vm, "fork: %s", strerror(errno));
+		return run_fail(vm, "fork: %s", strerror(errno));
 	}
 	if (pid == 0) {
 		close(p[0]);
@@ -254,8 +233,8 @@ owner_check(struct vm *vm)
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
 		return 0;
 	if (msg[0] != '\0')
-		return fail(vm, "%s", msg);
-	return fail(vm, "cannot check the files of the VM as %s",
+		return run_fail(vm, "%s", msg);
+	return run_fail(vm, "cannot check the files of the VM as %s",
 	    vc->vc_owner_name != NULL ? vc->vc_owner_name : "its owner");
 }
 
@@ -318,12 +297,12 @@ listen_at(const struct vm *vm, char *path)
 	sun.sun_family = AF_UNIX;
 	if (snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path) >=
 	    (int)sizeof(sun.sun_path)) {
-		fail(vm, "%s: path too long", path);
+		run_fail(vm, "%s: path too long", path);
 		free(path);
 		return -1;
 	}
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
-		fail(vm, "socket: %s", strerror(errno));
+		run_fail(vm, "socket: %s", strerror(errno));
 		free(path);
 		return -1;
 	}
@@ -332,7 +311,7 @@ listen_at(const struct vm *vm, char *path)
 	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
 	    chmod(path, 0600) == -1 || listen(fd, 4) == -1) {
 		umask(old);
-		fail(vm, "%s: %s", path, strerror(errno));
+		run_fail(vm, "%s: %s", path, strerror(errno));
 		close(fd);
 		free(path);
 		return -1;
@@ -399,14 +378,14 @@ owner_spawn_fds(struct vm *vm, const int *taps, int ntaps, const int **pass)
 		o->o_vars[0] = open(vars, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 		o->o_vars[1] = open(vars, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 		if (o->o_vars[0] == -1 || o->o_vars[1] == -1) {
-			fail(vm, "%s: %s", vars, strerror(errno));
+			run_fail(vm, "%s: %s", vars, strerror(errno));
 			free(vars);
 			goto fail;
 		}
 		free(vars);
 	}
 	if (ntaps + o->o_nsock + 2 > PROC_MAXFDS) {
-		fail(vm, "too many descriptors to pass");
+		run_fail(vm, "too many descriptors to pass");
 		goto fail;
 	}
 	n = 0;

@@ -403,19 +403,6 @@ env_scalar(struct env *e, const struct conf_key *k, const struct vm_conf *vc)
 	json_decref(j);
 }
 
-/* Keys of the other backend, left at their defaults, are left out. */
-static int
-other_backend(const struct conf_key *k, const struct vm_conf *vc)
-{
-	if (key_isset(k, vc))
-		return 0;
-	if (k->k_flags & KEY_BHYVE)
-		return vc->vc_backend != BACKEND_BHYVE;
-	if (k->k_flags & KEY_QEMU)
-		return vc->vc_backend != BACKEND_QEMU;
-	return 0;
-}
-
 char **
 bmd_vm_env(const struct bmd_vm *bvm)
 {
@@ -439,7 +426,7 @@ bmd_vm_env(const struct bmd_vm *bvm)
 		env_add(&e, "PID", num);
 	}
 	for (i = 0; (k = keys_at(i)) != NULL; i++) {
-		if ((k->k_flags & KEY_HIDDEN) || other_backend(k, vc))
+		if ((k->k_flags & KEY_HIDDEN) || key_other_backend(k, vc))
 			continue;
 		if (k->k_flags & KEY_LIST)
 			env_list(&e, k, vc);

@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -65,10 +66,33 @@ build_cmdline(struct vm *vm)
 	return 0;
 }
 
+/* Why the last start failed, for bmdctl boot; "" when it did not. */
+static char	start_error[512];
+
+const char *
+run_error(void)
+{
+	return start_error[0] != '\0' ? start_error : NULL;
+}
+
+int
+run_fail(const struct vm *vm, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(start_error, sizeof(start_error), fmt, ap);
+	va_end(ap);
+	log_warnx("vm %s: %s", vm->vm_conf->vc_name, start_error);
+	return -1;
+}
+
 int
 run_begin(struct vm *vm)
 {
 	struct vm_run *rn = xcalloc(1, sizeof(*rn));
+
+	start_error[0] = '\0';
 
 	rn->rn_log_fd = -1;
 	rn->rn_out_fd = -1;

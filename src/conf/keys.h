@@ -88,5 +88,8 @@ void		 key_text(const struct conf_key *, const void *base,
 struct json_t	*key_json(const struct conf_key *, const void *base);
 struct json_t	*vm_conf_json(const struct vm_conf *);
 void		 vm_conf_text(const struct vm_conf *, struct buf *);
+/* An unset key that only the other hypervisor's backend uses. */
+int		 key_other_backend(const struct conf_key *,
+		    const struct vm_conf *);
 
 #endif

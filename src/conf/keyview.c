@@ -67,8 +67,8 @@ vm_conf_json(const struct vm_conf *vc)
 }
 
 /* A default of a key the VM's backend ignores is noise in the text view. */
-static int
-other_backend(const struct conf_key *k, const struct vm_conf *vc)
+int
+key_other_backend(const struct conf_key *k, const struct vm_conf *vc)
 {
 	if (key_isset(k, vc))
 		return 0;
@@ -94,7 +94,7 @@ vm_conf_text(const struct vm_conf *vc, struct buf *b)
 		buf_printf(b, "group = %s\n", vc->vc_group_name);
 	for (i = 0; i < keys_count(); i++) {
 		k = keys_at(i);
-		if ((k->k_flags & KEY_HIDDEN) || other_backend(k, vc))
+		if ((k->k_flags & KEY_HIDDEN) || key_other_backend(k, vc))
 			continue;
 		if (k->k_flags & KEY_LIST) {
 			l = key_cptr(k, vc);

@@ -96,8 +96,21 @@ def test_access_by_peer_credentials(bmd, guest):
     bmd.wait_state("mine", "STOP")
 
 
-def test_default_socket_mode_refuses_other_users(bmd, guest):
+def test_default_socket_mode_lets_users_in_but_checks_each_vm(bmd, guest):
+    # 0666 by default: every request is authorised per VM (bmd(8))
     os.chmod(bmd.dir, 0o711)
+    bmd.start(guest("x", "no", owner="nobody"), guest("r", "no"))
+    assert (os.stat(bmd.sock).st_mode & 0o777) == 0o666
+    rc, out, err = as_nobody(bmd, "list")
+    assert rc == 0, err
+    assert [line.split()[1] for line in out.splitlines()[2:]] == ["x"]
+    rc, out, err = as_nobody(bmd, "boot", "r")
+    assert rc == 1 and "VM not found" in err
+
+
+def test_socket_mode_0600_refuses_other_users(bmd, guest):
+    os.chmod(bmd.dir, 0o711)
+    bmd.global_extra = "\tcmd_socket_mode = 0600;\n"
     bmd.start(guest("x", "no", owner="nobody"))
     assert (os.stat(bmd.sock).st_mode & 0o777) == 0o600
     rc, out, err = as_nobody(bmd, "list")

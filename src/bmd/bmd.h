@@ -60,6 +60,7 @@ enum vm_event {
 	VE_RELOAD_REMOVE,	/* reload: the vm section is gone */
 	VE_RELOAD_RETRY,	/* reload: clears FAILED */
 	VE_DAEMON_STOP,		/* SIGTERM/SIGINT */
+	VE_ADOPT,		/* a live process of an earlier bmd proved its identity */
 	VE_COUNT
 };
 
@@ -87,6 +88,9 @@ struct vm_run {
 	int		 rn_nrestarts;
 	struct vm_taps	*rn_taps;	/* net.c; NULL: no networks */
 	struct vm_owner	*rn_owner;	/* owner_io.c; NULL: root's VM */
+	time_t		 rn_started;	/* wall clock, when the process began */
+	unsigned long long rn_ident;	/* plat_proc_identity start time */
+	int		 rn_adopted;	/* left by an earlier bmd */
 };
 
 struct vm {
@@ -174,10 +178,15 @@ int		 run_spawn_next(struct vm *);
 void		 run_end(struct vm *);
 int		 run_crash_ok(struct vm *);
 void		 run_kill(struct vm *, int sig);
+int		 run_adopt(struct vm *, pid_t, unsigned long long ident,
+		    time_t started);
 
 /* net.c: the taps of a run */
 int		 net_setup(struct vm *);
 void		 net_teardown(struct vm *);
+/* An adopted run: the taps exist (the hypervisor holds them); names only. */
+void		 net_adopt(struct vm *, json_t *names);
+json_t		*net_tap_names(const struct vm *);
 void		 net_params(const struct vm *, struct be_params *);
 int		 net_pass_fds(const struct vm *, const int **);
 /* Why net_setup failed last (for bmdctl boot), or NULL. */
@@ -200,6 +209,9 @@ pid_t		 proc_spawn_fds(const struct proc_cmd *, int out_fd,
 pid_t		 proc_spawn_cred(const struct proc_cmd *, int out_fd,
 		    const int *keep, int nkeep, const struct proc_cred *);
 void		 proc_watch(pid_t, proc_exit_cb, void *);
+/* Exit status of an adopted process that is not bmd's child. */
+#define PROC_STATUS_UNKNOWN	(-1)
+int		 proc_watch_adopted(pid_t, proc_exit_cb, void *);
 void		 proc_unwatch(pid_t);
 void		 proc_sigchld(void);
 
@@ -212,6 +224,8 @@ struct vm_driver {
 	int		(*d_powerdown)(struct vm *);
 	int		(*d_quit)(struct vm *);
 	int		(*d_reset)(struct vm *);
+	/* Does the live process of a runtime record answer as the VM? */
+	int		(*d_adopt)(struct vm *);
 };
 const struct vm_driver *driver_for(const struct vm_conf *);
 
@@ -251,6 +265,12 @@ void		 console_run_end(struct vm *);
 void		 console_free(struct vm *);
 json_t		*console_attach(const struct peercred *, json_t *,
 		    struct vm *);
+
+/* adopt.c: runtime records, and re-adoption of the VMs they describe */
+void		 runrec_update(struct vm *);
+void		 runrec_remove(const struct vm *);
+int		 adopt_vm(struct vm *);
+void		 adopt_orphans(void);
 
 /* reload.c */
 int		 reload_all(void);

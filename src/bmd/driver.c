@@ -175,9 +175,20 @@ qemu_reset(struct vm *vm)
 	return qmp_execute(vm->vm_run->rn_qmp, "system_reset");
 }
 
+/* Re-adoption: the QEMU of the record still listens on its QMP socket. */
+static int
+qemu_adopt(struct vm *vm)
+{
+	char *qmp = qemu_qmp_path(bmd.b_run_dir, vm->vm_conf->vc_name);
+	int alive = qemu_alive(qmp);
+
+	free(qmp);
+	return alive ? 0 : -1;
+}
+
 static const struct vm_driver drv_qemu = {
 	"qemu", qemu_prepare, qemu_open, qemu_close, qemu_powerdown,
-	qemu_quit, qemu_reset
+	qemu_quit, qemu_reset, qemu_adopt
 };
 
 /* ---- bhyve: SIGTERM is its ACPI power button; nothing else exists ---- */
@@ -208,7 +219,7 @@ sig_unsupported(struct vm *vm)
 
 static const struct vm_driver drv_signal = {
 	"signal", sig_prepare, sig_nop, sig_nop, sig_powerdown, sig_unsupported,
-	sig_unsupported
+	sig_unsupported, sig_unsupported
 };
 
 const struct vm_driver *

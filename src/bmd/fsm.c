@@ -34,6 +34,7 @@ static const char *const event_names[VE_COUNT] = {
 	[VE_RELOAD_REMOVE] = "RELOAD_REMOVE",
 	[VE_RELOAD_RETRY] = "RELOAD_RETRY",
 	[VE_DAEMON_STOP] = "DAEMON_STOP",
+	[VE_ADOPT] = "ADOPT",
 };
 
 const char *
@@ -57,6 +58,7 @@ set_state(struct vm *vm, enum vm_state to, enum vm_event ev)
 	log_info("vm %s: %s -> %s (%s)", name(vm), vm_state_name(vm->vm_state),
 	    vm_state_name(to), vm_event_name(ev));
 	vm->vm_state = to;
+	runrec_update(vm);
 	plugin_status_change(vm, from, to);
 }
 
@@ -423,6 +425,15 @@ act_retry(struct vm *vm, enum vm_event ev)
 	return 0;
 }
 
+/* adopt.c rebuilt the run of a live process: it runs on. */
+static int
+act_adopt(struct vm *vm, enum vm_event ev)
+{
+	set_state(vm, VS_RUN, ev);
+	vm->vm_run->rn_drv->d_open(vm);
+	return 0;
+}
+
 static int
 act_delete(struct vm *vm, enum vm_event ev)
 {
@@ -444,6 +455,7 @@ static const vm_action actions[VS_COUNT][VE_COUNT] = {
 		[VE_RELOAD_START] = act_start,
 		[VE_RELOAD_REMOVE] = act_delete,
 		[VE_DAEMON_STOP] = act_cancel_timer,
+		[VE_ADOPT] = act_adopt,
 	},
 	[VS_PRESTART] = {
 		[VE_PRESTART_DONE] = act_prestart_done,

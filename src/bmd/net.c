@@ -78,6 +78,25 @@ tap_create(struct vm *vm, struct vm_taps *t, size_t i)
 	    t->t_names[i], step, strerror(e));
 }
 
+/* The run's tap table for n networks, with no tap open yet. */
+static struct vm_taps *
+taps_new(struct vm *vm, size_t n)
+{
+	struct vm_taps *t = xcalloc(1, sizeof(*t));
+	size_t i;
+
+	t->t_n = n;
+	t->t_names = xcalloc(n, sizeof(*t->t_names));
+	t->t_namep = xcalloc(n, sizeof(*t->t_namep));
+	t->t_fds = xcalloc(n, sizeof(*t->t_fds));
+	t->t_childfds = xcalloc(n, sizeof(*t->t_childfds));
+	t->t_pass = xcalloc(n, sizeof(*t->t_pass));
+	for (i = 0; i < n; i++)
+		t->t_fds[i] = t->t_childfds[i] = -1;
+	vm->vm_run->rn_taps = t;
+	return t;
+}
+
 /* Create every tap of the VM's networks; on failure none is left. */
 int
 net_setup(struct vm *vm)
@@ -90,16 +109,7 @@ net_setup(struct vm *vm)
 		return 0;
 	if (nets->l_n > PROC_MAXFDS)
 		return run_fail(vm, "too many networks (at most %d)", PROC_MAXFDS);
-	t = xcalloc(1, sizeof(*t));
-	t->t_n = nets->l_n;
-	t->t_names = xcalloc(t->t_n, sizeof(*t->t_names));
-	t->t_namep = xcalloc(t->t_n, sizeof(*t->t_namep));
-	t->t_fds = xcalloc(t->t_n, sizeof(*t->t_fds));
-	t->t_childfds = xcalloc(t->t_n, sizeof(*t->t_childfds));
-	t->t_pass = xcalloc(t->t_n, sizeof(*t->t_pass));
-	for (i = 0; i < t->t_n; i++)
-		t->t_fds[i] = t->t_childfds[i] = -1;
-	vm->vm_run->rn_taps = t;
+	t = taps_new(vm, nets->l_n);
 	for (i = 0; i < t->t_n; i++) {
 		if (is_vale(CLIST_AT(nets, struct conf_net, i)))
 			continue;
@@ -139,6 +149,46 @@ net_teardown(struct vm *vm)
 	free(t->t_pass);
 	free(t);
 	vm->vm_run->rn_taps = NULL;
+}
+
+/*
+ * Re-adoption: the hypervisor holds the taps; bmd only knows their
+ * names (from the runtime record), for `network` and the record.
+ */
+void
+net_adopt(struct vm *vm, json_t *names)
+{
+	struct vm_taps *t;
+	const char *nm;
+	size_t i, n = json_array_size(names);
+
+	if (n == 0 || n > PROC_MAXFDS)
+		return;
+	t = taps_new(vm, n);
+	for (i = 0; i < n; i++) {
+		nm = json_string_value(json_array_get(names, i));
+		if (nm == NULL || nm[0] == '\0' ||
+		    strlen(nm) >= sizeof(t->t_names[i]))
+			continue;
+		memcpy(t->t_names[i], nm, strlen(nm) + 1);
+		t->t_namep[i] = t->t_names[i];
+	}
+	vm->vm_run->rn_taps = t;
+}
+
+/* The names of a run's taps ("" for a network without one). */
+json_t *
+net_tap_names(const struct vm *vm)
+{
+	const struct vm_taps *t = vm->vm_run != NULL ? vm->vm_run->rn_taps :
+	    NULL;
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; t != NULL && i < t->t_n; i++)
+		json_array_append_new(a, json_string(t->t_namep[i] != NULL ?
+		    t->t_namep[i] : ""));
+	return a;
 }
 
 /* The tap names and descriptor numbers the backend puts on the command line. */

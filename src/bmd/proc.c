@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+
 #include "bmd.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -17,6 +19,8 @@ struct child {
 	pid_t		 c_pid;
 	proc_exit_cb	 c_cb;
 	void		*c_arg;
+	int		 c_fd;		/* adopted: the exit watch; else -1 */
+	struct event	*c_ev;
 };
 
 static struct child	*children;
@@ -118,7 +122,19 @@ proc_watch(pid_t pid, proc_exit_cb cb, void *arg)
 	children[nchildren].c_pid = pid;
 	children[nchildren].c_cb = cb;
 	children[nchildren].c_arg = arg;
+	children[nchildren].c_fd = -1;
+	children[nchildren].c_ev = NULL;
 	nchildren++;
+}
+
+static void
+child_forget(size_t i)
+{
+	if (children[i].c_ev != NULL)
+		event_free(children[i].c_ev);
+	if (children[i].c_fd != -1)
+		close(children[i].c_fd);
+	children[i] = children[--nchildren];
 }
 
 void
@@ -128,9 +144,59 @@ proc_unwatch(pid_t pid)
 
 	for (i = 0; i < nchildren; i++)
 		if (children[i].c_pid == pid) {
-			children[i] = children[--nchildren];
+			child_forget(i);
 			return;
 		}
+}
+
+/*
+ * An adopted process exited.  It is a child again only after bmd
+ * re-executed itself (an upgrade): then waitpid has its status.
+ */
+static void
+adopted_exit(int fd, short what, void *arg)
+{
+	pid_t pid = (pid_t)(intptr_t)arg;
+	proc_exit_cb cb;
+	void *cbarg;
+	size_t i;
+	int st = PROC_STATUS_UNKNOWN;
+
+	for (i = 0; i < nchildren && children[i].c_pid != pid; i++)
+		;
+	if (i == nchildren)
+		return;
+	if (waitpid(pid, &st, WNOHANG) != pid)
+		st = PROC_STATUS_UNKNOWN;
+	cb = children[i].c_cb;
+	cbarg = children[i].c_arg;
+	child_forget(i);
+	cb(pid, st, cbarg);
+}
+
+/* Watch a process bmd did not spawn (re-adoption): -1 if it cannot. */
+int
+proc_watch_adopted(pid_t pid, proc_exit_cb cb, void *arg)
+{
+	struct event *ev;
+	int fd;
+
+	if ((fd = plat_proc_watch_open(pid)) == -1) {
+		log_warn("%s: pid %d", __func__, (int)pid);
+		return -1;
+	}
+	ev = event_new(bmd.b_base, fd, EV_READ, adopted_exit,
+	    (void *)(intptr_t)pid);
+	if (ev == NULL || event_add(ev, NULL) == -1) {
+		if (ev != NULL)
+			event_free(ev);
+		close(fd);
+		return -1;
+	}
+	proc_watch(pid, cb, arg);
+	children[nchildren - 1].c_fd = fd;
+	children[nchildren - 1].c_ev = ev;
+	return 0;
 }
 
 /*
@@ -153,6 +219,10 @@ proc_sigchld(void)
 	done = xcalloc(nchildren, sizeof(*done));
 	status = xcalloc(nchildren, sizeof(*status));
 	for (i = 0; i < nchildren;) {
+		if (children[i].c_fd != -1) {
+			i++;	/* adopted: adopted_exit reaps it */
+			continue;
+		}
 		r = waitpid(children[i].c_pid, &st, WNOHANG);
 		if (r == 0 || (r == -1 && errno == EINTR)) {
 			i++;

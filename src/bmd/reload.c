@@ -208,7 +208,10 @@ reload_one(struct vm *vm, const struct peercred *pc, const char **err)
 	return 0;
 }
 
-/* Daemon start: every VM with boot != no, each after its boot_delay. */
+/*
+ * Daemon start: adopt what an earlier bmd left running, then start every
+ * other VM with boot != no, each after its boot_delay.
+ */
 void
 start_all(void)
 {
@@ -216,6 +219,7 @@ start_all(void)
 	size_t i;
 
 	for (i = 0; (vm = vm_at(i)) != NULL; i++)
-		if (vm->vm_conf->vc_boot != BOOT_NO)
+		if (!adopt_vm(vm) && vm->vm_conf->vc_boot != BOOT_NO)
 			vm_schedule_boot(vm, vm->vm_conf->vc_boot_delay);
+	adopt_orphans();
 }

@@ -139,7 +139,10 @@ log_exit(const struct vm *vm, pid_t pid, int st)
 {
 	const char *n = vm->vm_conf->vc_name;
 
-	if (WIFSIGNALED(st))
+	if (st == PROC_STATUS_UNKNOWN)
+		log_info("vm %s: process %d exited (started by an earlier bmd: "
+		    "its status is unknown)", n, (int)pid);
+	else if (WIFSIGNALED(st))
 		log_info("vm %s: process %d killed by signal %d%s", n, (int)pid,
 		    WTERMSIG(st), WCOREDUMP(st) ? " (core dumped)" : "");
 	else
@@ -207,6 +210,9 @@ run_spawn_next(struct vm *vm)
 	}
 	rn->rn_nextproc++;
 	vm->vm_pid = pid;
+	rn->rn_started = time(NULL);
+	if (plat_proc_identity(pid, &rn->rn_ident, &(uid_t){ 0 }) == -1)
+		rn->rn_ident = 0;
 	free(rn->rn_reason);
 	rn->rn_reason = NULL;
 	proc_watch(pid, proc_exited, vm);
@@ -232,6 +238,7 @@ run_end(struct vm *vm)
 		vm->vm_pid = 0;
 	}
 	rn->rn_drv->d_close(vm);
+	runrec_remove(vm);
 	logfile_close(vm);
 	console_run_end(vm);
 	net_teardown(vm);
@@ -279,4 +286,30 @@ run_kill(struct vm *vm, int sig)
 	    errno != ESRCH)
 		log_warn("vm %s: kill %d", vm->vm_conf->vc_name,
 		    (int)vm->vm_pid);
+}
+
+/*
+ * Re-adoption (adopt.c): the run of a live process an earlier bmd
+ * started.  Nothing is spawned; its exit comes through a watch.
+ */
+int
+run_adopt(struct vm *vm, pid_t pid, unsigned long long ident, time_t started)
+{
+	struct vm_run *rn = xcalloc(1, sizeof(*rn));
+
+	rn->rn_log_fd = -1;
+	rn->rn_out_fd = -1;
+	rn->rn_drv = driver_for(vm->vm_conf);
+	rn->rn_adopted = 1;
+	rn->rn_ident = ident;
+	rn->rn_started = started;
+	vm->vm_run = rn;
+	if (rn->rn_drv->d_adopt(vm) == -1 ||
+	    proc_watch_adopted(pid, proc_exited, vm) == -1) {
+		free(rn);
+		vm->vm_run = NULL;
+		return -1;
+	}
+	vm->vm_pid = pid;
+	return 0;
 }

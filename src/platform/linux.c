@@ -1,6 +1,8 @@
 /* Linux implementation of the platform layer (see platform.h). */
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 
 #include <net/if.h>
 #include <linux/if_tun.h>
@@ -304,4 +306,48 @@ plat_pin_thread(pid_t tid, int cpu)
 	CPU_ZERO(&set);
 	CPU_SET(cpu, &set);
 	return sched_setaffinity(tid, sizeof(set), &set);
+}
+
+/* /proc/PID/stat: field 22 is the start time in clock ticks since boot. */
+int
+plat_proc_identity(pid_t pid, unsigned long long *start, uid_t *uid)
+{
+	char path[64], buf[1024], *p;
+	struct stat st;
+	ssize_t n;
+	int fd, field;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0 || fstat(fd, &st) == -1) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	buf[n] = '\0';
+	/* the command name may hold spaces and parentheses: skip past it */
+	if ((p = strrchr(buf, ')')) == NULL)
+		return -1;
+	/* p + 2 is field 3, the state; a zombie is already gone */
+	if (p[1] != ' ' || p[2] == 'Z' || p[2] == 'X')
+		return -1;
+	for (field = 2; field < 22 && p != NULL; field++)
+		p = strchr(p + 1, ' ');
+	if (p == NULL || sscanf(p + 1, "%llu", start) != 1)
+		return -1;
+	*uid = st.st_uid;
+	return 0;
+}
+
+int
+plat_proc_watch_open(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+	errno = ENOSYS;
+	return -1;
+#endif
 }

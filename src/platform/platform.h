@@ -22,6 +22,9 @@
  *   plat_tap_attach                    SIOCSIFDESCR, SIOCSDRVSPEC with
  *                                      BRDGADD, SIOCSIFFLAGS IFF_UP
  *   plat_if_exists                     if_nametoindex(3)
+ *   plat_proc_identity                 sysctl KERN_PROC_PID: ki_start,
+ *                                      ki_uid
+ *   plat_proc_watch_open               kqueue EVFILT_PROC NOTE_EXIT
  */
 #ifndef BMD_PLATFORM_H
 #define BMD_PLATFORM_H
@@ -67,5 +70,16 @@ int	plat_tap_attach(const char *tap, const char *alias,
 	    const char *bridge, const char **step);
 /* Does a network interface of this name exist? */
 int	plat_if_exists(const char *name);
+/*
+ * A process's identity: its start time (an opaque number, the same for
+ * the whole life of the process and different for a later process that
+ * reuses the pid) and its real uid.  -1 if the process does not exist.
+ */
+int	plat_proc_identity(pid_t, unsigned long long *start, uid_t *uid);
+/*
+ * A descriptor that becomes readable when process pid (not necessarily
+ * a child) exits; -1 with errno if it cannot be had.
+ */
+int	plat_proc_watch_open(pid_t);
 
 #endif

@@ -1,0 +1,280 @@
+/*
+ * Runtime records and re-adoption: each running VM's process is described
+ * in run_directory/NAME.run, rewritten atomically on every transition, so
+ * that a bmd started after a crash or an upgrade takes over the VMs that
+ * are still running instead of refusing them or starting a second
+ * hypervisor on the same disks.
+ *
+ * A record is believed only when it proves itself: the pid exists, its
+ * start time is the one recorded (a reused pid has another), its uid is
+ * the one recorded, the owner is still the VM's owner, and the driver
+ * finds the hypervisor answering on its socket.  A record that fails the
+ * process checks is stale and removed; one whose process lives but does
+ * not prove itself is kept and the VM is not started again.
+ */
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bmd.h"
+#include "buf.h"
+#include "keys.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#define RUNREC_VERSION	1
+#define RUNREC_MAX	(64 * 1024)
+#define RUNREC_SUFFIX	".run"
+
+static char *
+rec_path(const char *name)
+{
+	return xprintf("%s/%s" RUNREC_SUFFIX, bmd.b_run_dir, name);
+}
+
+/* FNV-1a over the configuration's text: did it change since the start? */
+static char *
+conf_digest(const struct vm_conf *vc)
+{
+	unsigned long long h = 0xcbf29ce484222325ULL;
+	struct buf b;
+	size_t i;
+
+	buf_init(&b);
+	buf_printf(&b, "owner %lu group %ld\n", (unsigned long)vc->vc_owner,
+	    (long)vc->vc_group);
+	vm_conf_text(vc, &b);
+	for (i = 0; i < b.b_len; i++) {
+		h ^= (unsigned char)b.b_data[i];
+		h *= 0x100000001b3ULL;
+	}
+	buf_free(&b);
+	return xprintf("%016llx", h);
+}
+
+static int
+recorded_state(enum vm_state s)
+{
+	return s == VS_RUN || s == VS_STOP || s == VS_REMOVE ||
+	    s == VS_RESTART;
+}
+
+static json_t *
+rec_json(const struct vm *vm)
+{
+	const struct vm_conf *vc = vm->vm_conf;
+	const struct vm_run *rn = vm->vm_run;
+	/* the uid it runs as once executed (the child may not be there yet) */
+	uid_t uid = owner_unprivileged(vc) ? vc->vc_owner : 0;
+	char *digest = conf_digest(vc);
+	json_t *j;
+
+	j = json_pack("{s:i,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:s,s:s,s:b,s:o,s:i}",
+	    "version", RUNREC_VERSION, "name", vc->vc_name, "backend",
+	    conf_backend_name(vc->vc_backend), "owner", (json_int_t)vc->vc_owner,
+	    "uid", (json_int_t)uid, "pid", (json_int_t)vm->vm_pid,
+	    "ident", (json_int_t)rn->rn_ident, "started",
+	    (json_int_t)rn->rn_started, "state", vm_state_name(vm->vm_state),
+	    "digest", digest, "install", vm->vm_install || vc->vc_install,
+	    "taps", net_tap_names(vm), "restarts", rn->rn_nrestarts);
+	free(digest);
+	return j;
+}
+
+/* Write the record of a running VM: a new file renamed over the old. */
+void
+runrec_update(struct vm *vm)
+{
+	const struct vm_run *rn = vm->vm_run;
+	char *path, *tmp, *text;
+	json_t *j;
+	size_t len;
+	int fd, ok;
+
+	if (rn == NULL || vm->vm_pid == 0 || !recorded_state(vm->vm_state) ||
+	    rn->rn_nextproc < rn->rn_cmd.cl_nprocs)
+		return;		/* no hypervisor (a loader is never adopted) */
+	path = rec_path(vm->vm_conf->vc_name);
+	tmp = xprintf("%s.new", path);
+	j = rec_json(vm);
+	text = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	len = text != NULL ? strlen(text) : 0;
+	(void)unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
+	ok = fd != -1 && write(fd, text, len) == (ssize_t)len &&
+	    write(fd, "\n", 1) == 1;
+	if (fd != -1 && close(fd) == -1)
+		ok = 0;
+	if (!ok || rename(tmp, path) == -1) {
+		log_warn("vm %s: runtime record %s", vm->vm_conf->vc_name,
+		    path);
+		(void)unlink(tmp);
+	}
+	free(text);
+	free(tmp);
+	free(path);
+}
+
+void
+runrec_remove(const struct vm *vm)
+{
+	char *path = rec_path(vm->vm_conf->vc_name);
+
+	if (unlink(path) == -1 && errno != ENOENT)
+		log_warn("vm %s: unlink %s", vm->vm_conf->vc_name, path);
+	free(path);
+}
+
+/* The record, if a sane one exists: root's regular file, small, JSON. */
+static json_t *
+rec_read(const char *path)
+{
+	char buf[RUNREC_MAX];
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return NULL;
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) || st.st_uid != 0 ||
+	    st.st_size >= RUNREC_MAX) {
+		close(fd);
+		return NULL;
+	}
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	if (n <= 0)
+		return NULL;
+	return json_loadb(buf, (size_t)n, 0, NULL);
+}
+
+static long long
+rec_int(json_t *rec, const char *key)
+{
+	json_t *v = json_object_get(rec, key);
+
+	return json_is_integer(v) ? (long long)json_integer_value(v) : -1;
+}
+
+/* Why the record does not describe a live process of this VM, or NULL. */
+static const char *
+rec_stale(const struct vm *vm, json_t *rec)
+{
+	const char *name = json_string_value(json_object_get(rec, "name"));
+	const char *be = json_string_value(json_object_get(rec, "backend"));
+	long long pid = rec_int(rec, "pid"), ruid = rec_int(rec, "uid");
+	unsigned long long ident;
+	uid_t uid;
+
+	if (rec == NULL || rec_int(rec, "version") != RUNREC_VERSION)
+		return "unreadable or of another version";
+	if (name == NULL || strcmp(name, vm->vm_conf->vc_name) != 0 ||
+	    be == NULL || pid <= 1 || ruid < 0)
+		return "incomplete";
+	if (plat_proc_identity((pid_t)pid, &ident, &uid) == -1)
+		return "the process is gone";
+	if (ident != (unsigned long long)rec_int(rec, "ident"))
+		return "the pid now belongs to another process";
+	if ((long long)uid != ruid)
+		return "the process runs as another user";
+	return NULL;
+}
+
+static void
+adopt_taken(struct vm *vm, json_t *rec)
+{
+	const struct vm_conf *vc = vm->vm_conf;
+	char *digest = conf_digest(vc);
+	const char *was = json_string_value(json_object_get(rec, "digest"));
+	int changed = was == NULL || strcmp(was, digest) != 0;
+
+	free(digest);
+	net_adopt(vm, json_object_get(rec, "taps"));
+	vm->vm_install = json_is_true(json_object_get(rec, "install"));
+	log_info("vm %s: adopted process %d left by an earlier bmd",
+	    vc->vc_name, (int)vm->vm_pid);
+	vm_event(vm, VE_ADOPT);
+	if (!changed)
+		return;
+	if (vc->vc_reboot_on_change && vc->vc_boot != BOOT_NO) {
+		log_info("vm %s: configuration changed since it started; "
+		    "reboot", vc->vc_name);
+		vm_event(vm, VE_RELOAD_RESTART);
+	} else
+		log_info("vm %s: configuration changed since it started; the "
+		    "new one takes effect at its next start", vc->vc_name);
+}
+
+/*
+ * Start-up: adopt vm's process if its record proves it alive.  1: the
+ * VM is taken care of (adopted, or alive and left alone); 0: start it
+ * as the boot mode says.
+ */
+int
+adopt_vm(struct vm *vm)
+{
+	const struct vm_conf *vc = vm->vm_conf;
+	char *path = rec_path(vc->vc_name);
+	json_t *rec = rec_read(path);
+	const char *why;
+	long long pid = rec_int(rec, "pid");
+	int rc = 1;
+
+	if (rec == NULL && access(path, F_OK) == -1) {
+		free(path);
+		return 0;
+	}
+	if ((why = rec_stale(vm, rec)) != NULL) {
+		log_info("vm %s: runtime record %s is stale (%s); removed",
+		    vc->vc_name, path, why);
+		(void)unlink(path);
+		rc = 0;
+	} else if (rec_int(rec, "owner") != (long long)vc->vc_owner) {
+		log_warnx("vm %s: process %lld runs for uid %lld, but the "
+		    "configuration now gives the VM to uid %lu; not adopted, "
+		    "not started", vc->vc_name, pid, rec_int(rec, "owner"),
+		    (unsigned long)vc->vc_owner);
+	} else if (run_adopt(vm, (pid_t)pid, (unsigned long long)rec_int(rec,
+	    "ident"), (time_t)rec_int(rec, "started")) == -1) {
+		log_warnx("vm %s: process %lld is alive but does not answer "
+		    "as the VM; not adopted, not started", vc->vc_name, pid);
+	} else
+		adopt_taken(vm, rec);
+	json_decref(rec);
+	free(path);
+	return rc;
+}
+
+/* Records of VMs no longer configured: their processes are left alone. */
+void
+adopt_orphans(void)
+{
+	struct dirent *de;
+	size_t len, sl = strlen(RUNREC_SUFFIX);
+	char *name;
+	DIR *d;
+
+	if ((d = opendir(bmd.b_run_dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		len = strlen(de->d_name);
+		if (len <= sl || de->d_name[0] == '.' ||
+		    strcmp(de->d_name + len - sl, RUNREC_SUFFIX) != 0)
+			continue;
+		name = xstrndup(de->d_name, len - sl);
+		if (vm_find(name) == NULL)
+			log_warnx("vm %s: a runtime record exists but the VM "
+			    "is not configured; its process (if any) is left "
+			    "alone", name);
+		free(name);
+	}
+	closedir(d);
+}

@@ -1,0 +1,175 @@
+"""VMs outlive the daemon: a bmd killed with SIGKILL leaves its guests
+running, and the next bmd adopts them (runtime records in run_directory),
+with real guests, a real user's VM and a real tap in a network namespace.
+"""
+
+import json
+import os
+import signal
+import subprocess
+
+import pytest
+
+import bmdtest
+from bmdtest import pid_alive, wait_until
+from test_conf_owner import users  # noqa: F401  (fixture)
+from test_network import BRIDGE, netns, start_in  # noqa: F401  (fixture)
+from test_users import Setup, ctl, proc_ids, uid
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0,
+                                reason="users, namespaces and taps need root")
+
+
+def kill9(bmd):
+    bmd.proc.send_signal(signal.SIGKILL)
+    bmd.proc.wait(10)
+    bmd.log.close()
+
+
+def restart(bmd, netns_=None):
+    """A new bmd on the same configuration and run directory."""
+    if netns_ is not None:
+        bmd.log = open(bmd.log_path, "ab")
+        bmd.proc = subprocess.Popen(
+            ["ip", "netns", "exec", netns_.name,
+             os.path.join(bmdtest.BUILD, "bmd"), "-F", "-f", bmd.conf],
+            stdin=subprocess.DEVNULL, stdout=bmd.log, stderr=subprocess.STDOUT)
+        bmd.wait_ready()
+    else:
+        bmd.start()
+
+
+def record(bmd, name):
+    with open(os.path.join(bmd.run_dir, name + ".run")) as f:
+        return json.load(f)
+
+
+def echo(serial, text):
+    m = serial.mark()
+    serial.send("echo %s\r" % text)
+    serial.wait_for(text.encode(), 30, m)
+
+
+def test_kill9_bmd_then_three_vms_are_adopted(netns, users, bmd):  # noqa: F811
+    s = Setup(bmd)
+    with open(s.afile, "w") as f:
+        f.write(s.vm("avm", boot="yes"))
+    os.chmod(s.afile, 0o644)
+    os.chown(s.afile, uid("alice"), -1)
+    start_in(bmd, netns,
+             bmdtest.guest_vm("rvm"),
+             bmdtest.guest_vm("nvm", network=BRIDGE),
+             '.include "%s";\n' % s.afile)
+    got = bmd.boot_all_to_banner("rvm", "nvm", "avm")
+    pids = {n: p for n, (p, _) in zip(("rvm", "nvm", "avm"), got)}
+    taps = netns.on_bridge()
+    assert len(taps) == 1, taps
+    rec = record(bmd, "avm")
+    assert rec["pid"] == pids["avm"] and rec["owner"] == uid("alice")
+    assert record(bmd, "nvm")["taps"] == taps
+
+    kill9(bmd)
+    for s_ in bmd.serials:
+        s_.close()
+    bmd.serials = []
+    assert all(pid_alive(p) for p in pids.values())
+    restart(bmd, netns)
+
+    # the same processes, RUN, listed for the same owners
+    for n, p in pids.items():
+        v = bmd.vm(n)
+        assert v["state"] == "RUN" and v["pid"] == p, v
+    assert bmd.qemus() == pids
+    rc, out, err = ctl(bmd, "alice", "list", "--json")
+    assert rc == 0 and [v["name"] for v in json.loads(out)] == ["avm"], out
+    assert proc_ids(pids["avm"])["Uid"][0] == uid("alice")
+    assert netns.on_bridge() == taps
+    rc, out, err = bmd.bmdctl("show", "network", "nvm")
+    assert rc == 0 and taps[0] in out, out
+    assert "adopted process %d" % pids["rvm"] in bmd.log_text()
+
+    # consoles work again, for root and for alice
+    echo(bmd.serial("rvm"), "adopted-root-console")
+    echo(bmd.serial("avm"), "adopted-alice-console")
+
+    # stop (ACPI), poweroff (forced) and a user's stop all work
+    rc, out, err = bmd.bmdctl("stop", "rvm")
+    assert rc == 0, err
+    bmd.wait_state("rvm", ["STOP"])
+    wait_until(lambda: not pid_alive(pids["rvm"]), 30, "rvm's QEMU to exit")
+    rc, out, err = bmd.bmdctl("poweroff", "nvm")
+    assert rc == 0, err
+    bmd.wait_state("nvm", ["STOP"])
+    netns.wait_no_tap(taps[0])
+    rc, out, err = ctl(bmd, "alice", "stop", "avm")
+    assert rc == 0, err
+    bmd.wait_state("avm", ["STOP"])
+    assert bmd.qemus() == {}
+    assert not any(f.endswith(".run") for f in os.listdir(bmd.run_dir))
+
+    # and a fresh boot after all that still works
+    rc, out, err = bmd.bmdctl("boot", "rvm")
+    assert rc == 0, err
+    bmd.boot_to_banner("rvm")
+
+
+def test_stale_record_is_never_mistaken_for_the_vm(bmd):
+    """A record whose pid now belongs to another process (here: this
+    test's sleep) is removed, that process is left alone, and the VM
+    boots normally."""
+    bmd.start(bmdtest.guest_vm("vm1", boot="no"))
+    bmd.terminate()
+    bmd.log.close()
+    sleeper = subprocess.Popen(["sleep", "300"])
+    try:
+        rec = {"version": 1, "name": "vm1", "backend": "qemu", "owner": 0,
+               "uid": 0, "pid": sleeper.pid, "ident": 1, "started": 0,
+               "state": "RUN", "digest": "0", "install": False, "taps": [],
+               "restarts": 0}
+        with open(os.path.join(bmd.run_dir, "vm1.run"), "w") as f:
+            json.dump(rec, f)
+        bmd.write_config(bmdtest.guest_vm("vm1", boot="yes"))
+        bmd.start()
+        bmd.wait_log(r"vm1: runtime record .* is stale \(the pid now "
+                     r"belongs to another process\)")
+        pid, _ = bmd.boot_to_banner("vm1")
+        assert pid != sleeper.pid and sleeper.poll() is None
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
+def test_corrupt_record_under_a_running_vm(bmd):
+    """The record of a running VM is garbage when bmd restarts: the VM is
+    not adopted, and no second QEMU is started on its disks."""
+    bmd.start(bmdtest.guest_vm("vm1"))
+    pid, _ = bmd.boot_to_banner("vm1")
+    kill9(bmd)
+    bmd.serials[0].close()
+    bmd.serials = []
+    with open(os.path.join(bmd.run_dir, "vm1.run"), "w") as f:
+        f.write("{not json")
+    bmd.start()
+    bmd.wait_log(r"vm1: runtime record .* is stale")
+    # the old QEMU still holds the VM: the new bmd refuses to start another
+    bmd.wait_log(r"vm1: a QEMU process still answers")
+    assert list(bmd.qemus().values()) == [pid]
+    os.kill(pid, signal.SIGKILL)
+    wait_until(lambda: not pid_alive(pid), 10, "the stranded QEMU to die")
+
+
+def test_adopted_vm_crash_then_restart_with_boot_always(bmd):
+    """An adopted QEMU is not bmd's child: its exit still reaches the
+    life cycle (a process watch), and boot = always restarts it."""
+    bmd.start(bmdtest.guest_vm("vm1", boot="always"))
+    pid, _ = bmd.boot_to_banner("vm1")
+    kill9(bmd)
+    bmd.serials[0].close()
+    bmd.serials = []
+    bmd.start()
+    assert bmd.vm("vm1")["pid"] == pid
+    os.kill(pid, signal.SIGKILL)
+    new = bmd.wait_new_pid("vm1", pid)
+    assert new != pid
+    bmd.wait_log(r"vm1: process %d exited \(started by an earlier bmd" % pid)
+    assert record(bmd, "vm1")["pid"] == new

@@ -40,7 +40,7 @@ struct options {
 };
 
 static const int handled_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1,
-    SIGCHLD };
+    SIGUSR2, SIGCHLD };
 #define NSIGNALS	(sizeof(handled_signals) / sizeof(handled_signals[0]))
 
 static void
@@ -268,6 +268,9 @@ signal_cb(int sig, short what, void *arg)
 		log_info("reopen err_logfiles");
 		logfile_reopen_all();
 		break;
+	case SIGUSR2:
+		upgrade_exec();
+		break;
 	case SIGCHLD:
 		proc_sigchld();
 		break;
@@ -364,8 +367,9 @@ int
 main(int argc, char **argv)
 {
 	struct options o;
-	int rc, ready_fd = -1;
+	int rc, ready_fd = -1, resumed = upgrade_resumed();
 
+	upgrade_init(argc, argv);
 	if ((rc = parse_options(argc, argv, &o)) != 0)
 		return rc - 1;
 	log_init("bmd", LOG_TO_STDERR | (o.o_foreground ? 0 : LOG_TO_SYSLOG),
@@ -386,7 +390,9 @@ main(int argc, char **argv)
 	if (control_listen() == -1)
 		return 1;
 	if (!o.o_foreground) {
-		ready_fd = detach();
+		/* after an upgrade: detached already; the pid must not change */
+		if (!resumed)
+			ready_fd = detach();
 		log_init("bmd", LOG_TO_SYSLOG, LOG_DAEMON);
 	}
 	raise_fd_limit();

@@ -272,6 +272,11 @@ void		 runrec_remove(const struct vm *);
 int		 adopt_vm(struct vm *);
 void		 adopt_orphans(void);
 
+/* upgrade.c: SIGUSR2 executes bmd again; the VMs keep running */
+void		 upgrade_init(int argc, char **argv);
+int		 upgrade_resumed(void);
+void		 upgrade_exec(void);
+
 /* reload.c */
 int		 reload_all(void);
 int		 reload_one(struct vm *, const struct peercred *,

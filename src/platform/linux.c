@@ -351,3 +351,14 @@ plat_proc_watch_open(pid_t pid)
 	return -1;
 #endif
 }
+
+int
+plat_self_path(char *buf, size_t size)
+{
+	ssize_t n = readlink("/proc/self/exe", buf, size - 1);
+
+	if (n <= 0 || buf[0] != '/')
+		return -1;
+	buf[n] = '\0';
+	return 0;
+}

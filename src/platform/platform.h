@@ -25,6 +25,7 @@
  *   plat_proc_identity                 sysctl KERN_PROC_PID: ki_start,
  *                                      ki_uid
  *   plat_proc_watch_open               kqueue EVFILT_PROC NOTE_EXIT
+ *   plat_self_path                     sysctl KERN_PROC_PATHNAME
  */
 #ifndef BMD_PLATFORM_H
 #define BMD_PLATFORM_H
@@ -81,5 +82,7 @@ int	plat_proc_identity(pid_t, unsigned long long *start, uid_t *uid);
  * a child) exits; -1 with errno if it cannot be had.
  */
 int	plat_proc_watch_open(pid_t);
+/* The absolute path of the running program; -1 if unknown. */
+int	plat_self_path(char *buf, size_t size);
 
 #endif

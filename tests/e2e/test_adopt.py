@@ -5,6 +5,8 @@ with real guests, a real user's VM and a real tap in a network namespace.
 
 import json
 import os
+import re
+import shutil
 import signal
 import subprocess
 
@@ -173,3 +175,38 @@ def test_adopted_vm_crash_then_restart_with_boot_always(bmd):
     assert new != pid
     bmd.wait_log(r"vm1: process %d exited \(started by an earlier bmd" % pid)
     assert record(bmd, "vm1")["pid"] == new
+
+
+def test_upgrade_by_sigusr2_keeps_vms_running(bmd):
+    """SIGUSR2: bmd executes its program again, the new file once it has
+    been replaced, in the same process; the VM keeps running, is adopted
+    and is still bmd's child (a later exit has its real status)."""
+    prog = os.path.join(bmd.dir, "bmd-installed")
+    shutil.copy(os.path.join(bmdtest.BUILD, "bmd"), prog)
+    bmd.write_config(bmdtest.guest_vm("vm1"))
+    bmd.log = open(bmd.log_path, "ab")
+    bmd.proc = subprocess.Popen([prog, "-F", "-f", bmd.conf],
+                                stdin=subprocess.DEVNULL, stdout=bmd.log,
+                                stderr=subprocess.STDOUT)
+    bmd.wait_ready()
+    pid, serial = bmd.boot_to_banner("vm1")
+    old_inode = os.stat("/proc/%d/exe" % bmd.proc.pid).st_ino
+    # a package manager replaces the file: a new inode at the same path
+    shutil.copy(os.path.join(bmdtest.BUILD, "bmd"), prog + ".new")
+    os.rename(prog + ".new", prog)
+    mark = len(bmd.log_text())
+    bmd.signal(signal.SIGUSR2)
+    bmd.wait_log(r"upgrade: executing %s" % re.escape(prog), start=mark)
+    bmd.wait_log(r"vm1: adopted process %d" % pid, start=mark)
+    bmd.wait_ready()
+    assert bmd.proc.poll() is None
+    assert os.stat("/proc/%d/exe" % bmd.proc.pid).st_ino != old_inode
+    v = bmd.vm("vm1")
+    assert v["state"] == "RUN" and v["pid"] == pid
+    serial.close()
+    bmd.serials = []
+    echo(bmd.serial("vm1"), "after-upgrade")
+    # still bmd's child: the exit status is known
+    os.kill(pid, signal.SIGKILL)
+    bmd.wait_log(r"vm1: process %d killed by signal 9" % pid, start=mark)
+    bmd.wait_state("vm1", ["STOP"])

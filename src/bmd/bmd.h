@@ -104,6 +104,14 @@ struct vm {
 	enum vm_event	 vm_timer_ev;	/* posted when it fires */
 	struct vm_run	*vm_run;
 	struct console	*vm_console;	/* console.c; NULL: never used */
+	/* why.c: what was asked of the process, and why it last stopped */
+	enum vm_event	 vm_intent;	/* VE_COUNT: nothing */
+	uid_t		 vm_intent_uid;
+	int		 vm_forced;
+	const char	*vm_why_code;	/* NULL: never stopped */
+	char		*vm_why_text;
+	time_t		 vm_why_time;
+	unsigned	 vm_restarts;	/* boot = always restarts, in all */
 };
 
 /* Global daemon state. */
@@ -276,6 +284,15 @@ void		 adopt_orphans(void);
 void		 upgrade_init(int argc, char **argv);
 int		 upgrade_resumed(void);
 void		 upgrade_exec(void);
+
+/* why.c */
+void		 why_request(struct vm *, enum vm_event, uid_t);
+void		 why_forced(struct vm *);
+void		 why_clear(struct vm *);
+void		 why_set(struct vm *, const char *code, const char *fmt, ...)
+		    __attribute__((format(printf, 3, 4)));
+void		 why_exit(struct vm *, int status);
+json_t		*why_json(const struct vm *);
 
 /* reload.c */
 int		 reload_all(void);

@@ -63,6 +63,7 @@ cmd_install(const struct peercred *pc, json_t *req, struct vm *vm)
 static json_t *
 cmd_shutdown(const struct peercred *pc, json_t *req, struct vm *vm)
 {
+	why_request(vm, VE_STOP_REQ, pc->pc_uid);
 	vm_event(vm, VE_STOP_REQ);
 	return proto_reply_ok();
 }
@@ -70,6 +71,7 @@ cmd_shutdown(const struct peercred *pc, json_t *req, struct vm *vm)
 static json_t *
 cmd_poweroff(const struct peercred *pc, json_t *req, struct vm *vm)
 {
+	why_request(vm, VE_POWEROFF, pc->pc_uid);
 	vm_event(vm, VE_POWEROFF);
 	return proto_reply_ok();
 }
@@ -79,6 +81,7 @@ cmd_reset(const struct peercred *pc, json_t *req, struct vm *vm)
 {
 	if (vm->vm_pid == 0 || vm->vm_state == VS_FAILED)
 		return proto_reply_error("not running");
+	why_request(vm, VE_RESET, pc->pc_uid);
 	if (vm_event(vm, VE_RESET) == -1)
 		return proto_reply_error("failed to reset");
 	return proto_reply_ok();

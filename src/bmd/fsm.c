@@ -222,6 +222,7 @@ act_load_exited(struct vm *vm, enum vm_event ev)
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
 		return act_spawn(vm, ev);
 	log_warnx("vm %s: loader failed (status %d)", name(vm), st);
+	why_set(vm, "loader", "the loader failed (wait status %d)", st);
 	return poststop(vm, AFTER_STOP, ev);
 }
 
@@ -237,9 +238,13 @@ act_run_exited(struct vm *vm, enum vm_event ev)
 	if (!run_crash_ok(vm)) {
 		log_warnx("vm %s: restarted %d times within %d s; giving up",
 		    name(vm), CRASH_LIMIT, CRASH_WINDOW_SEC);
+		why_set(vm, "crash-loop", "%s; restarted %d times within %d s, "
+		    "not again", vm->vm_why_text, CRASH_LIMIT,
+		    CRASH_WINDOW_SEC);
 		return poststop(vm, AFTER_FAIL, ev);
 	}
 	log_info("vm %s: restarting (boot = always)", name(vm));
+	vm->vm_restarts++;
 	return spawn(vm, ev, AFTER_FAIL);
 }
 
@@ -300,6 +305,8 @@ act_poststop_done(struct vm *vm, enum vm_event ev)
 static int
 act_acpi_stop(struct vm *vm, enum vm_event ev)
 {
+	if (ev != VE_STOP_REQ)	/* a request: dispatch said by whom */
+		why_request(vm, ev, 0);
 	if (vm->vm_run->rn_drv->d_powerdown(vm) == -1)
 		log_warnx("vm %s: cannot press the power button; forcing "
 		    "power off after %lld s", name(vm),
@@ -323,6 +330,7 @@ act_stop_timeout(struct vm *vm, enum vm_event ev)
 {
 	log_warnx("vm %s: still running %lld s after the power button; "
 	    "forcing power off", name(vm), vm->vm_conf->vc_stop_timeout);
+	why_forced(vm);
 	force_off(vm);
 	return 0;
 }
@@ -376,6 +384,7 @@ act_qmp_error(struct vm *vm, enum vm_event ev)
 {
 	log_warnx("vm %s: the hypervisor stopped on an internal error; "
 	    "killing it", name(vm));
+	why_request(vm, ev, 0);
 	run_kill(vm, SIGKILL);
 	vm_timer_cancel(vm);
 	if (vm->vm_state != VS_REMOVE)

@@ -161,8 +161,10 @@ proc_exited(pid_t pid, int st, void *arg)
 	rn->rn_status = st;
 	log_exit(vm, pid, st);
 	logfile_drain(vm);
-	if (rn->rn_nextproc >= rn->rn_cmd.cl_nprocs)
+	if (rn->rn_nextproc >= rn->rn_cmd.cl_nprocs) {
+		why_exit(vm, st);
 		rn->rn_drv->d_close(vm);
+	}
 	vm_event(vm, VE_EXIT);
 }
 
@@ -211,6 +213,8 @@ run_spawn_next(struct vm *vm)
 	rn->rn_nextproc++;
 	vm->vm_pid = pid;
 	rn->rn_started = time(NULL);
+	if (last)
+		why_clear(vm);
 	if (plat_proc_identity(pid, &rn->rn_ident, &(uid_t){ 0 }) == -1)
 		rn->rn_ident = 0;
 	free(rn->rn_reason);

@@ -1,6 +1,7 @@
 /* The VM table: lookup by name, access checks, list entries and timers. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/event.h>
 
@@ -61,6 +62,7 @@ vm_add(struct vm_conf *vc)
 
 	vm->vm_conf = vc;
 	vm->vm_state = VS_TERMINATE;
+	why_clear(vm);
 	ARRAY_GROW(vms, nvms, capvms);
 	vms[nvms++] = vm;
 	strmap_put(&byname, vc->vc_name, vm);
@@ -87,6 +89,7 @@ vm_delete(struct vm *vm)
 		event_free(vm->vm_timer);
 	vm_conf_free(vm->vm_pending);
 	vm_conf_free(vm->vm_conf);
+	free(vm->vm_why_text);
 	free(vm);
 }
 
@@ -140,14 +143,21 @@ vm_to_json(const struct vm *vm)
 	const char *loader = vc->vc_loader != NULL ? vc->vc_loader :
 	    conf_backend_name(vc->vc_backend);
 
-	return json_pack("{s:i,s:s,s:s,s:s,s:s?,s:i,s:I,s:s,s:s,s:o}",
+	const struct vm_run *rn = vm->vm_run;
+
+	return json_pack("{s:i,s:s,s:s,s:s,s:s?,s:i,s:I,s:s,s:s,s:o,s:o,s:i,"
+	    "s:o}",
 	    "id", vc->vc_id, "name", vc->vc_name,
 	    "state", vm_state_display(vm->vm_state),
 	    "owner", vc->vc_owner_name, "group", vc->vc_group_name,
 	    "ncpu", vc->vc_ncpu.nc_cpus,
 	    "memory", (json_int_t)vc->vc_memory.m_bytes,
 	    "backend", conf_backend_name(vc->vc_backend), "loader", loader,
-	    "pid", vm->vm_pid > 0 ? json_integer(vm->vm_pid) : json_null());
+	    "pid", vm->vm_pid > 0 ? json_integer(vm->vm_pid) : json_null(),
+	    "uptime", vm->vm_pid > 0 && rn != NULL && rn->rn_started > 0 ?
+	    json_integer((json_int_t)(time(NULL) - rn->rn_started)) :
+	    json_null(), "restarts", (int)vm->vm_restarts,
+	    "last_stop", why_json(vm));
 }
 
 void

@@ -26,6 +26,7 @@ static const struct ctl_cmd *const cmds[] = {
 	&cmd_poweroff,
 	&cmd_reset,
 	&cmd_list,
+	&cmd_status,
 	&cmd_reload,
 	&cmd_show,
 	&cmd_console,

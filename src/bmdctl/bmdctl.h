@@ -50,6 +50,7 @@ extern const struct ctl_cmd cmd_shutdown;
 extern const struct ctl_cmd cmd_console, cmd_com1, cmd_com2, cmd_com3,
     cmd_com4;
 extern const struct ctl_cmd cmd_run;
+extern const struct ctl_cmd cmd_status;
 
 /* bmdctl.c */
 int		 ctl_usage(const struct ctl_cmd *);
@@ -75,6 +76,22 @@ int		 ctl_show_console(int com, const char *name);
 
 /* term.c: the interactive session on a console descriptor */
 int		 term_session(int fd, const char *name, int com, int readonly);
+
+/* wait.c: -w, -t SECONDS, -q */
+struct ctl_wait {
+	int		 w_wait;
+	int		 w_quiet;
+	long		 w_timeout;	/* seconds; 0: no limit */
+};
+enum ctl_target { CTL_RUNNING, CTL_STOPPED };
+int		 ctl_wait_option(int ch, const char *arg, struct ctl_wait *);
+int		 ctl_wait_for(const char *name, enum ctl_target,
+		    const struct ctl_wait *);
+json_t		*ctl_status_of(const char *name, json_t **reply);
+void		 ctl_print_progress(const char *name, json_t *vm);
+/* A command that acts on NAME, with -w, -t and -q: the exit status. */
+int		 ctl_act_wait(const struct ctl_cmd *, const char *command,
+		    enum ctl_target, int argc, char **argv);
 
 /* client.c */
 /* Send one request, return the reply (ok or not); NULL: reported, failed. */

@@ -1,4 +1,4 @@
-/* bmdctl boot|start [-c] NAME: ask bmd to start a VM. */
+/* bmdctl boot|start [-c] [-w] [-t SECONDS] [-q] NAME: ask bmd to start a VM. */
 #include <stdio.h>
 
 #include "bmdctl.h"
@@ -8,16 +8,20 @@ int
 ctl_boot_common(const struct ctl_cmd *self, const char *command, int argc,
     char **argv)
 {
+	struct ctl_wait w = { 0, 0, 0 };
 	struct ctl_opts o;
 	int ch, console = 0, rc;
 
 	ctl_getopts(self, &o);
 	while ((ch = getopt_long(argc, argv, o.o_short, o.o_long, NULL)) != -1) {
-		if (ch != 'c')
-			return ctl_usage(self);
-		console = 1;
+		if (ch == 'c')
+			console = 1;
+		else if ((rc = ctl_wait_option(ch, optarg, &w)) != 1)
+			return rc == -1 ? EXIT_USAGE : ctl_usage(self);
 	}
-	if ((rc = ctl_simple(command, argv[optind])) != 0 || !console)
+	if ((rc = ctl_simple(command, argv[optind])) != 0 ||
+	    (rc = ctl_wait_for(argv[optind], CTL_RUNNING, &w)) != 0 ||
+	    !console)
 		return rc;
 	/* com1, from the first byte of this run */
 	return ctl_console(argv[optind], 0, CONSOLE_INTERACTIVE, 1);
@@ -30,6 +34,7 @@ boot_exec(const struct ctl_cmd *self, int argc, char **argv)
 }
 
 const struct ctl_cmd cmd_boot = {
-	"boot", "start", "[-c] NAME", 1, 1, boot_exec,
-	"start a VM (-c: then attach to its console)"
+	"boot", "start", "[-c] [-w] [-t SECONDS] [-q] NAME", 1, 1, boot_exec,
+	"start a VM (-c: then attach to its console; -w: wait until it runs,\n"
+	    "      -t: at most SECONDS, -q: without the progress line)"
 };

@@ -1,13 +1,14 @@
-/* bmdctl shutdown|stop NAME: ACPI shutdown of a VM. */
+/* bmdctl shutdown|stop [-w] [-t SECONDS] [-q] NAME: ACPI shutdown of a VM. */
 #include "bmdctl.h"
 
 static int
 shutdown_exec(const struct ctl_cmd *self, int argc, char **argv)
 {
-	return ctl_simple("shutdown", argv[argc - 1]);
+	return ctl_act_wait(self, "shutdown", CTL_STOPPED, argc, argv);
 }
 
 const struct ctl_cmd cmd_shutdown = {
-	"shutdown", "stop", "NAME", 1, 1, shutdown_exec,
-	"ask a VM to shut down (ACPI power button; forced after stop_timeout)"
+	"shutdown", "stop", "[-w] [-t SECONDS] [-q] NAME", 1, 1, shutdown_exec,
+	"ask a VM to shut down (ACPI power button; forced after stop_timeout;\n"
+	    "      -w: wait until it has stopped, -t: at most SECONDS, -q: quietly)"
 };

@@ -1,0 +1,144 @@
+/*
+ * Why a VM last stopped, decided once, when its process exits, from what
+ * was asked of it (a stop request, by whom; a forced stop) and what the
+ * hypervisor said (QMP's SHUTDOWN reason) or how the process ended.
+ */
+#include <sys/wait.h>
+
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bmd.h"
+#include "xmalloc.h"
+
+/* Who asked (bmdctl), for the record; set by dispatch before the event. */
+void
+why_request(struct vm *vm, enum vm_event ev, uid_t uid)
+{
+	vm->vm_intent = ev;
+	vm->vm_intent_uid = uid;
+}
+
+/* stop_timeout expired: whatever the guest does now, it was forced. */
+void
+why_forced(struct vm *vm)
+{
+	vm->vm_forced = 1;
+}
+
+/* A new process: nothing asked of it yet. */
+void
+why_clear(struct vm *vm)
+{
+	vm->vm_intent = VE_COUNT;
+	vm->vm_forced = 0;
+}
+
+void
+why_set(struct vm *vm, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+
+	free(vm->vm_why_text);
+	va_start(ap, fmt);
+	if (vasprintf(&vm->vm_why_text, fmt, ap) == -1)
+		vm->vm_why_text = NULL;
+	va_end(ap);
+	vm->vm_why_code = code;
+	vm->vm_why_time = time(NULL);
+}
+
+static const char *
+user(uid_t uid, char *buf, size_t len)
+{
+	struct passwd *pw = getpwuid(uid);
+
+	if (pw != NULL)
+		snprintf(buf, len, "%s", pw->pw_name);
+	else
+		snprintf(buf, len, "uid %lu", (unsigned long)uid);
+	return buf;
+}
+
+static int
+is(const char *qmp, const char *reason)
+{
+	return qmp != NULL && strcmp(qmp, reason) == 0;
+}
+
+/* What a stop request that the guest obeyed is called. */
+static void
+why_requested(struct vm *vm, const char *by)
+{
+	switch (vm->vm_intent) {
+	case VE_STOP_REQ:
+		why_set(vm, "shutdown", "shut down by %s", by);
+		break;
+	case VE_DAEMON_STOP:
+		why_set(vm, "daemon-stop", "stopped because bmd stopped");
+		break;
+	case VE_RELOAD_STOP:
+	case VE_RELOAD_REMOVE:
+	case VE_RELOAD_RESTART:
+		why_set(vm, "reload", "stopped by a reload (%s)",
+		    vm_event_name(vm->vm_intent));
+		break;
+	default:
+		why_set(vm, "guest-poweroff", "the guest powered off");
+		break;
+	}
+}
+
+/* The process exited with wait status st: record why. */
+void
+why_exit(struct vm *vm, int st)
+{
+	const char *qmp = vm->vm_run != NULL ? vm->vm_run->rn_reason : NULL;
+	char by[64];
+
+	user(vm->vm_intent_uid, by, sizeof(by));
+	if (vm->vm_intent == VE_QMP_ERROR)
+		why_set(vm, "failed", "the hypervisor stopped on an internal "
+		    "error");
+	else if (vm->vm_intent == VE_POWEROFF)
+		why_set(vm, "poweroff", "powered off by %s", by);
+	else if (vm->vm_forced)
+		why_set(vm, "forced", "forced off: still running %lld s after "
+		    "the power button", vm->vm_conf->vc_stop_timeout);
+	else if (is(qmp, "guest-shutdown") || is(qmp, "host-qmp-system-"
+	    "powerdown") || is(qmp, "host-signal"))
+		why_requested(vm, by);
+	else if (is(qmp, "guest-reset") || is(qmp, "guest-panic"))
+		why_set(vm, "guest-reboot", "the guest %s, which ends a "
+		    "oneshot or install run", is(qmp, "guest-panic") ?
+		    "panicked" : "rebooted");
+	else if (is(qmp, "host-qmp-system-reset"))
+		why_set(vm, "reset", "reset by %s, which ends a oneshot or "
+		    "install run", by);
+	else if (vm->vm_intent != VE_COUNT && vm->vm_intent != VE_RESET)
+		why_requested(vm, by);
+	else if (st == PROC_STATUS_UNKNOWN)
+		why_set(vm, "crash", "the process exited (status unknown: it "
+		    "was started by an earlier bmd)");
+	else if (WIFSIGNALED(st))
+		why_set(vm, "crash", "crashed: killed by signal %d",
+		    WTERMSIG(st));
+	else
+		why_set(vm, "crash", "crashed: exited with status %d",
+		    WEXITSTATUS(st));
+}
+
+/* "last_stop" of list --json and status: null until the first stop. */
+json_t *
+why_json(const struct vm *vm)
+{
+	if (vm->vm_why_code == NULL)
+		return json_null();
+	return json_pack("{s:s,s:s,s:I}", "reason", vm->vm_why_code,
+	    "text", vm->vm_why_text != NULL ? vm->vm_why_text : "",
+	    "time", (json_int_t)vm->vm_why_time);
+}

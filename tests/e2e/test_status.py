@@ -1,0 +1,96 @@
+"""A state that tells the truth: `bmdctl status` (exit 0 running, 3 not,
+1 on error), pid, uptime and restarts in `list --json`, why a VM last
+stopped, and -w/-t/-q on boot, shutdown, poweroff and reset; real guests."""
+
+import json
+import os
+import signal
+
+import bmdtest
+from bmdtest import wait_until
+
+
+def status(bmd, name):
+    rc, out, err = bmd.bmdctl("status", "--json", name)
+    assert rc in (0, 3), (rc, out, err)
+    return rc, json.loads(out)
+
+
+def reason(bmd, name):
+    return status(bmd, name)[1]["last_stop"]
+
+
+def test_boot_wait_status_and_shutdown_wait(bmd):
+    bmd.start(bmdtest.guest_vm("vm1", boot="no"))
+    rc, out, err = bmd.bmdctl("status", "vm1")
+    assert rc == 3 and out.startswith("vm1: stopped"), (rc, out, err)
+    rc, out, err = bmd.bmdctl("boot", "-w", "vm1")
+    assert rc == 0, err
+    pid = bmd.vm("vm1")["pid"]
+    assert out == "vm1: running, pid %d\n" % pid
+    rc, v = status(bmd, "vm1")
+    assert rc == 0 and v["pid"] == pid and v["state"] == "RUN"
+    assert v["restarts"] == 0 and v["last_stop"] is None
+    assert isinstance(v["uptime"], int) and v["uptime"] >= 0
+    rc, out, err = bmd.bmdctl("status", "vm1")
+    assert rc == 0 and "vm1: running, pid %d" % pid in out and "up " in out
+    bmd.serial("vm1").wait_banner()
+    rc, out, err = bmd.bmdctl("shutdown", "-w", "vm1")
+    assert rc == 0, err
+    assert out == "vm1: stopped (shut down by root)\n", out
+    rc, v = status(bmd, "vm1")
+    assert rc == 3 and v["pid"] is None and v["uptime"] is None
+    assert v["last_stop"]["reason"] == "shutdown"
+    # quiet, and status of a VM that does not exist is an error (1)
+    rc, out, err = bmd.bmdctl("boot", "-w", "-q", "vm1")
+    assert rc == 0 and out == "", (out, err)
+    rc, out, err = bmd.bmdctl("status", "nosuch")
+    assert rc == 1 and "not found" in err, (rc, err)
+    rc, out, err = bmd.bmdctl("poweroff", "-w", "-t", "x", "vm1")
+    assert rc == 2 and "-t x" in err, (rc, err)
+
+
+def test_reasons_crash_poweroff_guest_and_restarts(bmd):
+    bmd.start(bmdtest.guest_vm("vm1", boot="always"),
+              bmdtest.guest_vm("vm2", boot="no"))
+    pid, s = bmd.boot_to_banner("vm1")
+    os.kill(pid, signal.SIGKILL)
+    new = bmd.wait_new_pid("vm1", pid)
+    v = status(bmd, "vm1")[1]
+    assert v["restarts"] == 1 and v["pid"] == new
+    assert v["last_stop"]["reason"] == "crash"
+    assert v["last_stop"]["text"] == "crashed: killed by signal 9"
+    # list --json has the same fields
+    rc, out, err = bmd.bmdctl("list", "--json")
+    listed = {x["name"]: x for x in json.loads(out)}
+    assert listed["vm1"]["restarts"] == 1 and listed["vm1"]["pid"] == new
+    rc, out, err = bmd.bmdctl("poweroff", "-w", "vm1")
+    assert rc == 0 and out == "vm1: stopped (powered off by root)\n", out
+    assert reason(bmd, "vm1")["reason"] == "poweroff"
+    # the guest powers itself off
+    bmd.bmdctl("boot", "vm2")
+    pid, s = bmd.boot_to_banner("vm2")
+    s.send("poweroff -f\r")
+    bmd.wait_state("vm2", ["STOP"])
+    assert reason(bmd, "vm2")["reason"] == "guest-poweroff"
+
+
+def test_forced_after_stop_timeout_and_wait_timeout(bmd):
+    bmd.start(bmdtest.guest_vm("vm1", flags="bmd.noacpi", stop_timeout=4))
+    bmd.boot_to_banner("vm1")
+    rc, out, err = bmd.bmdctl("shutdown", "-w", "-t", "1", "vm1")
+    assert rc == 1 and "vm1: not stopped after 1 s (TERMINATING)" in err, \
+        (rc, out, err)
+    rc, out, err = bmd.bmdctl("shutdown", "-w", "vm1")
+    assert rc == 0, err
+    r = reason(bmd, "vm1")
+    assert r["reason"] == "forced" and "4 s after the power button" in r["text"]
+
+
+def test_oneshot_guest_reboot_ends_the_run(bmd):
+    bmd.start(bmdtest.guest_vm("vm1", boot="oneshot"))
+    pid, s = bmd.boot_to_banner("vm1")
+    s.send("reboot -f\r")
+    bmd.wait_state("vm1", ["STOP"])
+    assert reason(bmd, "vm1")["reason"] == "guest-reboot"
+    wait_until(lambda: "vm1" not in bmd.qemus(), 10, "QEMU to exit")

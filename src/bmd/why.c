@@ -42,12 +42,15 @@ void
 why_set(struct vm *vm, const char *code, const char *fmt, ...)
 {
 	va_list ap;
+	char *text;
 
-	free(vm->vm_why_text);
+	/* the old text may be one of the arguments: free it afterwards */
 	va_start(ap, fmt);
-	if (vasprintf(&vm->vm_why_text, fmt, ap) == -1)
-		vm->vm_why_text = NULL;
+	if (vasprintf(&text, fmt, ap) == -1)
+		text = NULL;
 	va_end(ap);
+	free(vm->vm_why_text);
+	vm->vm_why_text = text;
 	vm->vm_why_code = code;
 	vm->vm_why_time = time(NULL);
 }

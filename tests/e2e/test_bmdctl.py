@@ -228,9 +228,10 @@ def test_help_lists_every_command():
                        capture_output=True, timeout=10)
     assert p.returncode == 0
     out = p.stdout.decode()
-    for c in ("boot|start [-c] NAME", "install [-c] NAME", "shutdown|stop NAME",
-              "poweroff NAME", "reset NAME", "list [-r] [-s COL] [--json]",
-              "reload", "show ", "-s socket"):
+    w = "[-w] [-t SECONDS] [-q] NAME"
+    for c in ("boot|start [-c] " + w, "install [-c] " + w, "shutdown|stop " + w,
+              "poweroff " + w, "reset " + w, "list [-r] [-s COL] [--json]",
+              "status [--json] NAME", "reload", "show ", "-s socket"):
         assert c in out, c
 
 

@@ -162,6 +162,11 @@ def test_crash_restarts_always_then_crash_loop_failed(bmd, guest):
     assert v["pid"] is None and bmd.qemus() == {}
     time.sleep(3)
     assert bmd.state("g") == "FAILED"   # no more restarts
+    # status says why, and how often it was restarted
+    v = bmd.vm("g")
+    assert v["restarts"] == 5 and v["last_stop"]["reason"] == "crash-loop"
+    assert v["last_stop"]["text"].startswith("crashed: killed by signal 9; "
+                                             "restarted 5 times within 60 s")
     # a boot request clears FAILED
     rc, out, err = bmd.bmdctl("boot", "g")
     assert (rc, err) == (0, "")

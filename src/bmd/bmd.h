@@ -91,6 +91,7 @@ struct vm_run {
 	time_t		 rn_started;	/* wall clock, when the process began */
 	unsigned long long rn_ident;	/* plat_proc_identity start time */
 	int		 rn_adopted;	/* left by an earlier bmd */
+	int		 rn_unresponsive;	/* its monitor does not answer */
 };
 
 struct vm {
@@ -165,6 +166,9 @@ int		 conf_may_access(const struct vm_conf *,
 		    const struct peercred *);
 const char	*vm_state_name(enum vm_state);
 const char	*vm_state_display(enum vm_state);
+/* The state `list` shows: UNRESPONSIVE for a RUN whose monitor is silent. */
+const char	*vm_display(const struct vm *);
+void		 vm_probe(struct vm *);
 json_t		*vm_to_json(const struct vm *);
 struct vt_row;
 void		 vm_to_row(const struct vm *, struct vt_row *);
@@ -234,6 +238,8 @@ struct vm_driver {
 	int		(*d_reset)(struct vm *);
 	/* Does the live process of a runtime record answer as the VM? */
 	int		(*d_adopt)(struct vm *);
+	/* list/status: make sure a hypervisor that stopped answering shows */
+	void		(*d_probe)(struct vm *);
 };
 const struct vm_driver *driver_for(const struct vm_conf *);
 
@@ -242,6 +248,7 @@ struct qmp	*qmp_open(struct vm *, const char *path);
 void		 qmp_close(struct qmp *);
 /* Queue a command; -1 if the connection is dead. */
 int		 qmp_execute(struct qmp *, const char *cmd);
+void		 qmp_probe(struct qmp *);
 
 /* owner_io.c: what is done as, or for, a VM's owner (issue 5) */
 int		 owner_unprivileged(const struct vm_conf *);

@@ -100,8 +100,10 @@ list_table(const struct peercred *pc, json_t *req)
 	size_t i, n = 0;
 
 	for (i = 0; (vm = vm_at(i)) != NULL; i++)
-		if (vm_may_access(vm, pc))
+		if (vm_may_access(vm, pc)) {
+			vm_probe(vm);
 			vm_to_row(vm, &rows[n++]);
+		}
 	buf_init(&b);
 	vt_render(rows, n, sort != NULL ? vt_col_find(sort) : VT_ID,
 	    json_is_true(json_object_get(req, "reverse")), &b);
@@ -124,8 +126,10 @@ cmd_list(const struct peercred *pc, json_t *req, struct vm *unused)
 	r = proto_reply_ok();
 	a = json_array();
 	for (i = 0; (vm = vm_at(i)) != NULL; i++)
-		if (vm_may_access(vm, pc))
+		if (vm_may_access(vm, pc)) {
+			vm_probe(vm);
 			json_array_append_new(a, vm_to_json(vm));
+		}
 	json_object_set_new(r, "vms", a);
 	return r;
 }
@@ -135,6 +139,7 @@ cmd_status(const struct peercred *pc, json_t *req, struct vm *vm)
 {
 	json_t *r = proto_reply_ok();
 
+	vm_probe(vm);
 	json_object_set_new(r, "vm", vm_to_json(vm));
 	return r;
 }

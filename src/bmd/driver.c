@@ -186,9 +186,15 @@ qemu_adopt(struct vm *vm)
 	return alive ? 0 : -1;
 }
 
+static void
+qemu_probe(struct vm *vm)
+{
+	qmp_probe(vm->vm_run->rn_qmp);
+}
+
 static const struct vm_driver drv_qemu = {
 	"qemu", qemu_prepare, qemu_open, qemu_close, qemu_powerdown,
-	qemu_quit, qemu_reset, qemu_adopt
+	qemu_quit, qemu_reset, qemu_adopt, qemu_probe
 };
 
 /* ---- bhyve: SIGTERM is its ACPI power button; nothing else exists ---- */
@@ -219,7 +225,7 @@ sig_unsupported(struct vm *vm)
 
 static const struct vm_driver drv_signal = {
 	"signal", sig_prepare, sig_nop, sig_nop, sig_powerdown, sig_unsupported,
-	sig_unsupported, sig_unsupported
+	sig_unsupported, sig_unsupported, sig_nop
 };
 
 const struct vm_driver *

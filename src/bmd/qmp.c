@@ -26,6 +26,7 @@
 #define QMP_CONNECT_MSEC	50
 #define QMP_MAX_LINE		(1024 * 1024)
 #define RESET_BURST_MS		1000
+#define QMP_PROBE_MS		2000	/* silence before a status probe */
 
 enum qmp_phase { QP_CONNECTING, QP_GREETING, QP_CAPS, QP_READY, QP_DEAD };
 
@@ -42,6 +43,7 @@ struct qmp {
 	size_t		 q_ncmds, q_capcmds;
 	size_t		 q_nsent;
 	long long	 q_reset_ms;	/* the last RESET event (monotonic) */
+	long long	 q_heard_ms;	/* the last message from QEMU */
 };
 
 static void	qmp_connect_cb(int, short, void *);
@@ -277,11 +279,25 @@ on_reply(struct qmp *q, json_t *msg)
 	flush_queue(q);
 }
 
+/* QEMU answers (again): it is responsive. */
+static void
+heard(struct qmp *q)
+{
+	struct vm_run *rn = q->q_vm->vm_run;
+
+	q->q_heard_ms = now_ms();
+	if (rn->rn_unresponsive) {
+		rn->rn_unresponsive = 0;
+		log_info("vm %s: QMP answers again", qname(q));
+	}
+}
+
 static void
 on_message(struct qmp *q, json_t *msg)
 {
 	const char *ev = json_string_value(json_object_get(msg, "event"));
 
+	heard(q);
 	if (ev != NULL)
 		on_event(q, ev, json_object_get(msg, "data"));
 	else if (q->q_phase == QP_GREETING && json_object_get(msg, "QMP")) {
@@ -359,9 +375,34 @@ qmp_timer_cb(int fd, short what, void *arg)
 		qmp_dead(q, "sent no greeting");
 		return;
 	}
-	snprintf(why, sizeof(why), "did not answer \"%s\" within %d s",
-	    q->q_ncmds > 0 ? q->q_cmds[0] : "?", QMP_DEADLINE_SEC);
-	qmp_dead(q, why);
+	/*
+	 * Stopped (SIGSTOP) or hung, not dead: shown as UNRESPONSIVE and
+	 * never killed for that alone.  Its answers may still come.
+	 */
+	if (!q->q_vm->vm_run->rn_unresponsive) {
+		q->q_vm->vm_run->rn_unresponsive = 1;
+		snprintf(why, sizeof(why), "did not answer \"%s\" within %d s; "
+		    "UNRESPONSIVE until it does", q->q_ncmds > 0 ?
+		    q->q_cmds[0] : "?", QMP_DEADLINE_SEC);
+		log_warnx("vm %s: QMP %s", qname(q), why);
+	}
+	timer_add_ms(q->q_timer, QMP_DEADLINE_SEC * 1000L);
+}
+
+/*
+ * Asked by list and status: a QEMU not heard from for a while gets a
+ * query-status, so that one that stopped answering shows.  Nothing is
+ * sent while bmd is idle.
+ */
+void
+qmp_probe(struct qmp *q)
+{
+	if (q == NULL || q->q_phase != QP_READY || q->q_nsent > 0 ||
+	    now_ms() - q->q_heard_ms < QMP_PROBE_MS)
+		return;
+	q->q_heard_ms = now_ms();	/* one probe at a time */
+	push_cmd(q, "query-status", 0);
+	flush_queue(q);
 }
 
 static void

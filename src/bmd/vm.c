@@ -148,7 +148,7 @@ vm_to_json(const struct vm *vm)
 	return json_pack("{s:i,s:s,s:s,s:s,s:s?,s:i,s:I,s:s,s:s,s:o,s:o,s:i,"
 	    "s:o}",
 	    "id", vc->vc_id, "name", vc->vc_name,
-	    "state", vm_state_display(vm->vm_state),
+	    "state", vm_display(vm),
 	    "owner", vc->vc_owner_name, "group", vc->vc_group_name,
 	    "ncpu", vc->vc_ncpu.nc_cpus,
 	    "memory", (json_int_t)vc->vc_memory.m_bytes,
@@ -160,6 +160,22 @@ vm_to_json(const struct vm *vm)
 	    "last_stop", why_json(vm));
 }
 
+const char *
+vm_display(const struct vm *vm)
+{
+	if (vm->vm_state == VS_RUN && vm->vm_run != NULL &&
+	    vm->vm_run->rn_unresponsive)
+		return "UNRESPONSIVE";
+	return vm_state_display(vm->vm_state);
+}
+
+void
+vm_probe(struct vm *vm)
+{
+	if (vm->vm_run != NULL && vm->vm_pid != 0)
+		vm->vm_run->rn_drv->d_probe(vm);
+}
+
 void
 vm_to_row(const struct vm *vm, struct vt_row *r)
 {
@@ -168,7 +184,7 @@ vm_to_row(const struct vm *vm, struct vt_row *r)
 	vt_row_set(r, vc->vc_id, vc->vc_name, vc->vc_ncpu.nc_cpus,
 	    (long long)vc->vc_memory.m_bytes, vc->vc_loader != NULL ?
 	    vc->vc_loader : conf_backend_name(vc->vc_backend),
-	    vm_state_display(vm->vm_state), vc->vc_owner_name);
+	    vm_display(vm), vc->vc_owner_name);
 }
 
 static void

@@ -94,3 +94,33 @@ def test_oneshot_guest_reboot_ends_the_run(bmd):
     bmd.wait_state("vm1", ["STOP"])
     assert reason(bmd, "vm1")["reason"] == "guest-reboot"
     wait_until(lambda: "vm1" not in bmd.qemus(), 10, "QEMU to exit")
+
+
+def test_sigstop_shows_unresponsive_never_killed_then_run(bmd):
+    bmd.start(bmdtest.guest_vm("vm1", stop_timeout=3), bmdtest.guest_vm("vm2"))
+    (pid, s), _ = bmd.boot_all_to_banner("vm1", "vm2")
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        # list and status probe a silent monitor; its deadline passes
+        def unresponsive():
+            rc, out, err = bmd.bmdctl("list", timeout=5)
+            assert rc == 0, err
+            return "UNRESPONSIVE" in out
+        wait_until(unresponsive, 30, "vm1 to show UNRESPONSIVE")
+        rc, v = status(bmd, "vm1")
+        assert rc == 0 and v["state"] == "UNRESPONSIVE" and v["pid"] == pid
+        # the other VM and the daemon answer as usual
+        assert status(bmd, "vm2")[1]["state"] == "RUN"
+        assert bmdtest.pid_alive(pid)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    wait_until(lambda: bmd.vm("vm1")["state"] == "RUN", 30,
+               "vm1 to be RUN again")
+    assert bmd.vm("vm1")["pid"] == pid
+    bmd.wait_log(r"vm1: QMP answers again")
+    # stopped again, a stop still ends in SIGKILL after the ladder
+    os.kill(pid, signal.SIGSTOP)
+    rc, out, err = bmd.bmdctl("shutdown", "-w", "-t", "60", "vm1")
+    assert rc == 0, err
+    assert not bmdtest.pid_alive(pid)
+    assert reason(bmd, "vm1")["reason"] in ("forced", "crash")

@@ -35,6 +35,7 @@ struct options {
 	const char	*o_pid_file;
 	const char	*o_plugin_dir;
 	const char	*o_sock_mode;
+	const char	*o_log_file;	/* -l: instead of syslog */
 	int		 o_foreground;
 	int		 o_check;
 };
@@ -46,10 +47,11 @@ static const int handled_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1,
 static void
 usage(FILE *fp)
 {
-	fprintf(fp, "usage: bmd [-Fnv] [-f config] [-P pidfile] [-p plugindir] "
-	    "[-m sockmode]\n"
+	fprintf(fp, "usage: bmd [-Fnv] [-f config] [-l logfile] [-P pidfile] "
+	    "[-p plugindir] [-m sockmode]\n"
 	    "  -F  stay in the foreground and log to stderr too\n"
 	    "  -f  configuration file (default %s/etc/bmd.conf)\n"
+	    "  -l  log to this file instead of syslog\n"
 	    "  -n  check the configuration, print every error, and exit\n"
 	    "  -P  pid file    -p  plugin directory    -m  socket mode\n"
 	    "  -v  print the version and exit\n", LOCALBASE);
@@ -88,13 +90,16 @@ parse_options(int argc, char **argv, struct options *o)
 		usage(stdout);
 		return 1;
 	}
-	while ((ch = getopt(argc, argv, "Ff:hm:nP:p:v")) != -1) {
+	while ((ch = getopt(argc, argv, "Ff:hl:m:nP:p:v")) != -1) {
 		switch (ch) {
 		case 'F':
 			o->o_foreground = 1;
 			break;
 		case 'f':
 			o->o_conf = optarg;
+			break;
+		case 'l':
+			o->o_log_file = optarg;
 			break;
 		case 'n':
 			o->o_check = 1;
@@ -267,6 +272,7 @@ signal_cb(int sig, short what, void *arg)
 	case SIGUSR1:
 		log_info("reopen err_logfiles");
 		logfile_reopen_all();
+		log_reopen();
 		break;
 	case SIGUSR2:
 		upgrade_exec();
@@ -363,23 +369,41 @@ absolute(const char *path)
 	return xprintf("%s/%s", real, path);
 }
 
+/* -l: reopened by path after rotation, also once bmd has done chdir("/") */
+static char *
+absolute_log(const char *path)
+{
+	char cwd[PATH_MAX];
+
+	if (path[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL)
+		return xstrdup(path);
+	return xprintf("%s/%s", cwd, path);
+}
+
 int
 main(int argc, char **argv)
 {
 	struct options o;
-	int rc, ready_fd = -1, resumed = upgrade_resumed();
+	int rc, ready_fd = -1, resumed = upgrade_resumed(), logdest;
 
 	upgrade_init(argc, argv);
 	if ((rc = parse_options(argc, argv, &o)) != 0)
 		return rc - 1;
-	log_init("bmd", LOG_TO_STDERR | (o.o_foreground ? 0 : LOG_TO_SYSLOG),
+	logdest = o.o_log_file != NULL ? LOG_TO_FILE : LOG_TO_SYSLOG;
+	if (o.o_log_file != NULL && !o.o_check &&
+	    log_file(absolute_log(o.o_log_file)) == -1) {
+		fprintf(stderr, "bmd: cannot open log file %s: %s\n",
+		    o.o_log_file, strerror(errno));
+		return 1;
+	}
+	log_init("bmd", LOG_TO_STDERR | (o.o_foreground ? 0 : logdest),
 	    LOG_DAEMON);
 	/* Plugin keys must be known before the first VM is read (-n too). */
 	conf_plugins_enable(o.o_plugin_dir, 0);
 	if (o.o_check)
 		return check_config(o.o_conf);
 	if (o.o_foreground)
-		log_init("bmd", LOG_TO_STDERR | LOG_TO_SYSLOG, LOG_DAEMON);
+		log_init("bmd", LOG_TO_STDERR | logdest, LOG_DAEMON);
 	/* Signals wait until their handlers exist; SIGPIPE is an errno. */
 	block_signals(SIG_BLOCK);
 	signal(SIGPIPE, SIG_IGN);
@@ -393,7 +417,7 @@ main(int argc, char **argv)
 		/* after an upgrade: detached already; the pid must not change */
 		if (!resumed)
 			ready_fd = detach();
-		log_init("bmd", LOG_TO_SYSLOG, LOG_DAEMON);
+		log_init("bmd", logdest, LOG_DAEMON);
 	}
 	raise_fd_limit();
 	if (plat_oom_protect() == -1)

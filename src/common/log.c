@@ -1,16 +1,79 @@
 /* OpenBSD-style logging shared by bmd and bmdctl: syslog and/or stderr. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 
 static int	 log_dest = LOG_TO_STDERR;
 static int	 log_verbose;
 static const char *log_ident = "bmd";
+static char	*log_path;
+static int	 log_fd = -1;
+
+static int
+open_file(const char *path)
+{
+	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
+	    O_NOCTTY | O_NOFOLLOW, 0640);
+}
+
+int
+log_file(const char *path)
+{
+	int fd;
+
+	if ((fd = open_file(path)) == -1)
+		return -1;
+	if (log_fd != -1)
+		close(log_fd);
+	log_fd = fd;
+	free(log_path);
+	log_path = strdup(path);
+	return 0;
+}
+
+/* After the file was rotated (SIGUSR1): a new one at the same path. */
+void
+log_reopen(void)
+{
+	int fd;
+
+	if (log_path == NULL || (fd = open_file(log_path)) == -1)
+		return;
+	close(log_fd);
+	log_fd = fd;
+}
+
+/* One line: time stamp (UTC), ident, pid, message; one write(2). */
+static void
+file_vwrite(const char *fmt, va_list ap)
+{
+	char line[2304], stamp[32];
+	struct tm tm;
+	time_t now = time(NULL);
+	int n, m;
+
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	n = snprintf(line, sizeof(line), "%s %s[%ld]: ", stamp, log_ident,
+	    (long)getpid());
+	if (n < 0 || (size_t)n >= sizeof(line))
+		return;
+	m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+	if (m < 0)
+		return;
+	n = (size_t)(n + m) >= sizeof(line) - 1 ? (int)sizeof(line) - 2 :
+	    n + m;
+	line[n++] = '\n';
+	if (write(log_fd, line, (size_t)n) == -1)
+		return;		/* nowhere left to report it */
+}
 
 void
 log_init(const char *ident, int dest, int facility)
@@ -44,6 +107,11 @@ log_vwrite(int pri, const char *fmt, va_list ap)
 	if (log_dest & LOG_TO_SYSLOG) {
 		va_copy(ap2, ap);
 		vsyslog(pri, fmt, ap2);
+		va_end(ap2);
+	}
+	if ((log_dest & LOG_TO_FILE) && log_fd != -1) {
+		va_copy(ap2, ap);
+		file_vwrite(fmt, ap2);
 		va_end(ap2);
 	}
 	if (log_dest & LOG_TO_STDERR) {

@@ -6,8 +6,12 @@
 
 #define LOG_TO_STDERR	0x1
 #define LOG_TO_SYSLOG	0x2
+#define LOG_TO_FILE	0x4	/* the file of log_file() */
 
 void	log_init(const char *ident, int dest, int facility);
+/* Log to path as well (LOG_TO_FILE), appending; reopened by log_reopen. */
+int	log_file(const char *path);
+void	log_reopen(void);
 void	log_setverbose(int);
 int	log_getverbose(void);
 void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));

@@ -4,6 +4,8 @@ stopped, and -w/-t/-q on boot, shutdown, poweroff and reset; real guests."""
 
 import json
 import os
+import re
+import subprocess
 import signal
 
 import bmdtest
@@ -124,3 +126,27 @@ def test_sigstop_shows_unresponsive_never_killed_then_run(bmd):
     assert rc == 0, err
     assert not bmdtest.pid_alive(pid)
     assert reason(bmd, "vm1")["reason"] in ("forced", "crash")
+
+
+def test_log_file_option_and_reopen_on_sigusr1(bmd):
+    """bmd -l FILE logs there (time-stamped lines, 0640), and SIGUSR1
+    reopens it after rotation; a log file that cannot be opened stops
+    bmd at once with the reason."""
+    log = os.path.join(bmd.dir, "daemon.log")
+    bmd.start(bmdtest.guest_vm("vm1", boot="no"), args=["-l", log])
+    wait_until(lambda: os.path.exists(log) and "start daemon" in open(log).read(),
+               10, "the start in the log file")
+    assert oct(os.stat(log).st_mode & 0o777) == "0o640"
+    line = [x for x in open(log) if "start daemon" in x][0]
+    assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ bmd\[\d+\]: start daemon$",
+                    line.rstrip("\n")), line
+    os.rename(log, log + ".0")
+    bmd.signal(signal.SIGUSR1)
+    wait_until(lambda: os.path.exists(log), 10, "a new log file")
+    bmd.bmdctl("boot", "vm1")
+    wait_until(lambda: "vm1: TERMINATE -> PRESTART" in open(log).read(), 10,
+               "the boot in the new log file")
+    p = subprocess.run([os.path.join(bmdtest.BUILD, "bmd"), "-F", "-f",
+                        bmd.conf, "-l", "/nonexistent/dir/bmd.log"],
+                       capture_output=True, text=True, timeout=10)
+    assert p.returncode == 1 and "cannot open log file" in p.stderr

@@ -148,6 +148,8 @@ void		 vm_delete(struct vm *);
 size_t		 vm_count(void);
 struct vm	*vm_at(size_t);
 const struct vm_conf *vm_latest(const struct vm *);
+int		 vm_active(const struct vm *);
+const struct vm_conf *vm_ident(const struct vm *);
 int		 vm_may_access(const struct vm *, const struct peercred *);
 int		 conf_may_access(const struct vm_conf *,
 		    const struct peercred *);

@@ -87,6 +87,7 @@ struct vm_run {
 	int		 rn_nrestarts;
 	struct vm_taps	*rn_taps;	/* net.c; NULL: no networks */
 	struct vm_owner	*rn_owner;	/* owner_io.c; NULL: root's VM */
+	int		 rn_lock_fd;	/* vmlock.h; every process inherits it */
 };
 
 struct vm {
@@ -108,6 +109,7 @@ struct bmd {
 	char		*b_conf_path;	/* absolute */
 	char		*b_sock_path;
 	char		*b_run_dir;
+	char		*b_lock_dir;	/* vmlock.h */
 	char		*b_vars_dir;
 	long		 b_freebsd_version;	/* bhyve target release */
 	long long	 b_nmdm_offset;
@@ -176,6 +178,7 @@ int		 run_spawn_next(struct vm *);
 void		 run_end(struct vm *);
 int		 run_crash_ok(struct vm *);
 void		 run_kill(struct vm *, int sig);
+void		 run_lock_dirs(void);
 
 /* net.c: the taps of a run */
 int		 net_setup(struct vm *);

@@ -208,6 +208,7 @@ reload_all(void)
 		return -1;
 	}
 	reload_vms(c);
+	run_lock_dirs();
 	conf_free(c);
 	diags_free(&ds);
 	logfile_reopen_all();

@@ -7,6 +7,7 @@ helpers are reused); the control socket is 0666.
 
 import json
 import os
+import random
 import re
 import signal
 import socket
@@ -136,3 +137,131 @@ def test_boot_of_a_stopped_vm_whose_owner_changed(setup, bmd):
     rc, out, err = ctl(bmd, "alice", "poweroff", "web")
     assert rc == 0, err
     bmd.wait_state("web", "STOP")
+
+
+# ---- item 15: one hypervisor per VM, whoever starts it ----
+
+def run_popen(bmd, user, name):
+    """`bmdctl run NAME` as user, in the background (com1 on a pipe)."""
+    return subprocess.Popen(as_user(user, [os.path.join(bmdtest.BUILD, "bmdctl"),
+                                           "-f", bmd.conf, "run", name]),
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+
+
+def qemus_of(bmd, name):
+    return [p for p in bmd.stray_qemus()
+            if (lambda a: "-name" in a[:-1] and a[a.index("-name") + 1] == name)(
+                bmdtest.proc_cmdline(p) or [])]
+
+
+def end_run(p, timeout=30):
+    """Stop a `bmdctl run` (SIGTERM reaches its QEMU); its output."""
+    if p.poll() is None:
+        os.killpg(p.pid, signal.SIGTERM)
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        out, err = p.communicate()
+    return out, err
+
+
+@pytest.mark.parametrize("user,vm", [("root", "rootvm"), ("alice", "a1")])
+def test_run_refuses_a_vm_bmd_runs(setup, bmd, user, vm):
+    setup.start(root_vm("rootvm"), setup.vm("a1"))
+    rc, out, err = ctl(bmd, user, "boot", vm)
+    assert rc == 0, err
+    pid = bmd.wait_running(vm)
+    p = run_popen(bmd, user, vm)
+    try:
+        p.wait(20)
+    except subprocess.TimeoutExpired:
+        pass
+    out, err = end_run(p)
+    assert p.returncode == 1, (p.returncode, err)
+    assert "vm %s: already running (pid %d)" % (vm, pid) in err, err
+    assert qemus_of(bmd, vm) == [pid]
+    assert bmd.state(vm) == "RUN"
+    rc, out, err = ctl(bmd, user, "poweroff", vm)
+    assert rc == 0, err
+    bmd.wait_state(vm, "STOP")
+
+
+def test_boot_refuses_a_vm_bmdctl_runs(setup, bmd):
+    setup.start(root_vm("rootvm"), setup.vm("a1"))
+    p = run_popen(bmd, "alice", "a1")
+    try:
+        qpid = wait_until(lambda: qemus_of(bmd, "a1"), 30, "bmdctl run's QEMU")[0]
+        rc, out, err = ctl(bmd, "alice", "boot", "a1")
+        assert rc == 1 and "already running (pid %d)" % qpid in err, err
+        bmd.wait_log(r"vm a1: already running \(pid %d\)" % qpid, 10)
+        assert bmd.state("a1") == "STOP" and qemus_of(bmd, "a1") == [qpid]
+        # the lock is the hypervisor's: it outlives bmdctl itself
+        os.kill(p.pid, signal.SIGKILL)
+        p.wait(10)
+        assert pid_alive(qpid)
+        rc, out, err = ctl(bmd, "alice", "boot", "a1")
+        assert rc == 1 and "already running (pid %d)" % qpid in err, err
+        os.kill(qpid, signal.SIGTERM)
+        wait_until(lambda: not pid_alive(qpid), 30, "the QEMU to exit")
+        rc, out, err = ctl(bmd, "alice", "boot", "a1")
+        assert rc == 0, err
+        bmd.wait_running("a1")
+        ctl(bmd, "alice", "poweroff", "a1")
+        bmd.wait_state("a1", "STOP")
+    finally:
+        end_run(p)
+    # bob reaches neither alice's lock nor root's
+    lockroot = bmd.run_dir + ".lock"
+    for d in (str(uid("alice")), "0"):
+        r = subprocess.run(as_user("bob", ["ls", os.path.join(lockroot, d)]),
+                           capture_output=True, text=True)
+        assert r.returncode != 0 and "Permission denied" in r.stderr, r
+
+
+def test_boot_and_run_race_never_two_qemus(setup, bmd):
+    setup.start("", setup.vm("a1"))
+    wins = {"boot": 0, "run": 0}
+    rnd = random.Random(11)
+    for i in range(100):
+        # either starts first, the other after 0-60 ms: both sides win
+        delay = rnd.uniform(0, 0.06)
+        if i % 2:
+            p = run_popen(bmd, "alice", "a1")
+            time.sleep(delay)
+            rc, out, berr = ctl(bmd, "alice", "boot", "a1")
+        else:
+            b = subprocess.Popen(as_user("alice", [os.path.join(bmdtest.BUILD, "bmdctl"),
+                                                   "-s", bmd.sock, "boot", "a1"]),
+                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True)
+            time.sleep(delay)
+            p = run_popen(bmd, "alice", "a1")
+            out, berr = b.communicate(timeout=30)
+            rc = b.returncode
+        if rc == 0:
+            wins["boot"] += 1
+            try:
+                p.wait(30)
+            except subprocess.TimeoutExpired:
+                pass
+            n = len(qemus_of(bmd, "a1"))
+            out, err = end_run(p)
+            assert p.returncode == 1 and "already running" in err, (i, err)
+            assert n == 1, (i, n)
+            rc, out, err = ctl(bmd, "alice", "poweroff", "a1")
+            assert rc == 0, err
+            bmd.wait_state("a1", "STOP")
+        else:
+            wins["run"] += 1
+            assert "already running" in berr, (i, berr)
+            wait_until(lambda: qemus_of(bmd, "a1"), 30, "bmdctl run's QEMU")
+            time.sleep(0.05)
+            assert len(qemus_of(bmd, "a1")) == 1, i
+            assert p.poll() is None, (i, p.communicate())
+            end_run(p)
+        wait_until(lambda: not qemus_of(bmd, "a1"), 30, "no QEMU of a1 (%d)" % i)
+    assert wins["boot"] + wins["run"] == 100
+    assert wins["boot"] > 0 and wins["run"] > 0, wins     # a race, both ways

@@ -148,6 +148,11 @@ apply_globals(const struct options *o, const struct global_conf *gc)
 		    gc->gc_pid_file);
 	if (conf_parse_mode(mode, &bmd.b_sock_mode) == -1)
 		fatalx("invalid socket mode \"%s\"", mode);
+	if (limit_set(LIM_CONN, gc->gc_max_connections,
+	    gc->gc_max_connections_per_user) == -1 ||
+	    limit_set(LIM_CONSOLE, gc->gc_max_consoles,
+	    gc->gc_max_consoles_per_user) == -1)
+		fatalx("invalid limits in the global section");
 }
 
 /* The initial load: a syntax error stops the daemon; bad VMs are left out. */

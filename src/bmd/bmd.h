@@ -140,6 +140,12 @@ void		 control_answer(struct ctl_wait *, json_t *reply);
 /* Pass fd (then close it) with the reply being made. */
 void		 control_reply_fd(int);
 
+/* limit.c: what each peer uid may hold at once */
+enum limit_kind { LIM_CONN, LIM_CONSOLE, LIM_COUNT };
+int		 limit_set(enum limit_kind, long long all, long long per_user);
+int		 limit_take(enum limit_kind, uid_t, char *why, size_t);
+void		 limit_release(enum limit_kind, uid_t);
+
 /* dispatch.c */
 json_t		*dispatch(const struct peercred *, json_t *req);
 

@@ -243,14 +243,15 @@ def test_boot_and_run_race_never_two_qemus(setup, bmd):
             rc = b.returncode
         if rc == 0:
             wins["boot"] += 1
+            pid = bmd.wait_running("a1")        # bmd's QEMU has exec'd
             try:
                 p.wait(30)
             except subprocess.TimeoutExpired:
                 pass
-            n = len(qemus_of(bmd, "a1"))
+            found = qemus_of(bmd, "a1")
             out, err = end_run(p)
             assert p.returncode == 1 and "already running" in err, (i, err)
-            assert n == 1, (i, n)
+            assert found == [pid], (i, found, pid)
             rc, out, err = ctl(bmd, "alice", "poweroff", "a1")
             assert rc == 0, err
             bmd.wait_state("a1", "STOP")

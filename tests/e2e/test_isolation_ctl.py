@@ -266,3 +266,175 @@ def test_boot_and_run_race_never_two_qemus(setup, bmd):
         wait_until(lambda: not qemus_of(bmd, "a1"), 30, "no QEMU of a1 (%d)" % i)
     assert wins["boot"] + wins["run"] == 100
     assert wins["boot"] > 0 and wins["run"] > 0, wins     # a race, both ways
+
+
+# ---- item 11: what one user may hold does not lock root out ----
+
+HOLDER = r'''
+import json, socket, struct, sys
+path, n, keep = sys.argv[1], int(sys.argv[2]), sys.argv[4] == "keep"
+body = sys.argv[3].encode()
+held = []
+for i in range(n):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(path)
+    try:
+        s.sendall(struct.pack(">I", len(body)) + body)
+    except OSError:
+        pass                            # refused: the reason is waiting
+    s.settimeout(10)
+    try:
+        hdr, fds, _, _ = socket.recv_fds(s, 4, 1)
+        while 0 < len(hdr) < 4:
+            hdr += s.recv(4 - len(hdr))
+        data = b""
+        if len(hdr) == 4:
+            want = struct.unpack(">I", hdr)[0]
+            while len(data) < want:
+                d = s.recv(want - len(data))
+                if not d:
+                    break
+                data += d
+        reply = json.loads(data) if data else None
+    except OSError as e:
+        reply, fds = {"oserror": str(e)}, []
+    print(json.dumps({"reply": reply, "fds": len(fds)}), flush=True)
+    held.append((s if keep else s.close(), fds))
+sys.stdin.read()                        # hold everything until told
+'''
+
+
+class Holder:
+    """A process of user's holding n connections (or console sessions)."""
+
+    def __init__(self, bmd, user, n, req, keep=True):
+        path = os.path.join(bmd.dir, "holder.py")
+        if not os.path.exists(path):
+            with open(path, "w") as f:
+                f.write(HOLDER)
+            os.chmod(path, 0o644)
+        req = dict(req, version=bmdtest.PROTO_VERSION)
+        self.p = subprocess.Popen(as_user(user, ["/usr/bin/python3", path, bmd.sock,
+                                                 str(n), json.dumps(req),
+                                                 "keep" if keep else "close"]),
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  text=True)
+        self.replies = [json.loads(self.p.stdout.readline())["reply"] for _ in range(n)]
+
+    def ok(self):
+        return sum(1 for r in self.replies if r and r.get("ok"))
+
+    def errors(self):
+        return [r.get("error") if r else None for r in self.replies
+                if not (r and r.get("ok"))]
+
+    def close(self):
+        self.p.stdin.close()
+        self.p.wait(20)
+
+
+LIST = {"command": "list"}
+
+
+def answered(bmd, user):
+    rc, out, err = ctl(bmd, user, "list")
+    return rc == 0, err
+
+
+def test_one_user_cannot_hold_every_connection(setup, bmd):
+    setup.start(root_vm("rootvm"), setup.vm("a1"))
+    a = Holder(bmd, "alice", 40, LIST)
+    try:
+        assert a.ok() == 32, a.replies                 # the default share
+        assert set(a.errors()) == {"too many connections of uid %d (32, the "
+                                   "limit per user)" % uid("alice")}, a.errors()
+        for u in ("root", "bob"):
+            ok, err = answered(bmd, u)
+            assert ok, (u, err)
+        # bmdctl shows the reason to the user over her limit
+        rc, out, err = ctl(bmd, "alice", "list")
+        assert rc == 1 and "too many connections of uid" in err, err
+    finally:
+        a.close()
+    ok, err = answered(bmd, "alice")
+    assert ok, err
+
+
+def test_connection_limits_are_tunable_and_leave_root_room(setup, bmd):
+    setup.bmd.global_extra += "\tmax_connections = 8;\n\tmax_connections_per_user = 3;\n"
+    setup.start(root_vm("rootvm"), setup.vm("a1"))
+    a = Holder(bmd, "alice", 4, LIST)
+    b = Holder(bmd, "bob", 3, LIST)
+    try:
+        assert a.ok() == 3 and a.errors() == [
+            "too many connections of uid %d (3, the limit per user)" % uid("alice")]
+        # users other than root together: 8 - 3
+        assert b.ok() == 2 and b.errors() == [
+            "too many connections of users other than root (5)"], b.replies
+        rc, out, err = ctl(bmd, "carol", "list")
+        assert rc == 1 and "users other than root" in err, err
+        r = Holder(bmd, "root", 4, LIST)
+        try:
+            assert r.ok() == 3 and r.errors() == [
+                "too many connections (8, the daemon's limit)"], r.replies
+        finally:
+            r.close()
+        ok, err = answered(bmd, "root")
+        assert ok, err
+        # idle connections still time out (30 s): the room comes back
+        time.sleep(32)
+        ok, err = answered(bmd, "carol")
+        assert ok, err
+    finally:
+        a.close()
+        b.close()
+
+
+def test_bad_limits_are_refused_at_start(setup, bmd):
+    setup.bmd.global_extra += "\tmax_console_sessions = 10;\n\tmax_console_sessions_per_user = 6;\n"
+    with open(setup.afile, "w") as f:
+        f.write("")
+    bmd.write_config(root_vm("rootvm"))
+    bmd.start(wait=False)
+    assert bmd.proc.wait(30) != 0
+    assert ("max_console_sessions_per_user (6) must be at most half of "
+            "max_console_sessions (10)") in bmd.log_text()
+
+
+def test_one_user_cannot_hold_every_console_session(setup, bmd):
+    setup.bmd.global_extra += ("\tmax_console_sessions = 8;\n"
+                               "\tmax_console_sessions_per_user = 3;\n")
+    setup.start(root_vm("rootvm"), setup.vm("a1") + setup.vm("a2", owner="alice:staff"))
+    for v in ("a1", "a2"):
+        rc, out, err = ctl(bmd, "alice", "boot", v)
+        assert rc == 0, err
+        bmd.wait_running(v)
+    view = {"command": "console", "name": "a1", "port": "com1",
+            "mode": "read-only", "replay": False}
+    a = Holder(bmd, "alice", 4, view, keep=False)
+    c = Holder(bmd, "carol", 3, dict(view, name="a2"), keep=False)
+    try:
+        assert a.ok() == 3 and a.errors() == [
+            "too many console sessions of uid %d (3, the limit per user)"
+            % uid("alice")], a.replies
+        assert c.ok() == 2 and c.errors() == [
+            "too many console sessions of users other than root (5)"], c.replies
+        rc, out, err = ctl(bmd, "alice", "console", "--read-only", "a1", timeout=10)
+        assert rc == 1 and "too many console sessions" in err, err
+        # root still attaches
+        r = Holder(bmd, "root", 3, view, keep=False)
+        try:
+            assert r.ok() == 3, r.replies
+        finally:
+            r.close()
+    finally:
+        a.close()
+        c.close()
+    r = Holder(bmd, "alice", 3, view, keep=False)
+    try:
+        assert r.ok() == 3, r.replies            # released when closed
+    finally:
+        r.close()
+    for v in ("a1", "a2"):
+        ctl(bmd, "alice", "poweroff", v)
+        bmd.wait_state(v, "STOP")

@@ -65,8 +65,8 @@ $(BUILD)/plugins/%.so: $$(wildcard plugins/$$*/*.c) include/bmd/plugin.h
 	    -o $@ $(filter %.c,$^)
 
 # ---- tests: every tier runs from `make check` ----
-.PHONY: all check check-unit check-conf check-bhyve check-e2e fuzz check-fuzz \
-	guest install clean bench
+.PHONY: all check check-unit check-conf check-bhyve check-e2e fuzz fuzz-proto \
+	check-fuzz guest install clean bench
 
 check: all check-unit check-conf check-bhyve check-fuzz check-e2e
 
@@ -94,6 +94,20 @@ $(BUILD)/conf-fuzzer: tests/fuzz/conf_fuzz.c $(LIB_SRCS)
 	$(FUZZ_CC) $(ALL_CPPFLAGS) -std=c17 $(FUZZ_FLAGS) -o $@ \
 	    tests/fuzz/conf_fuzz.c $(LIB_SRCS) $(LIBS)
 
+# The control protocol: the daemon without its main() (bmd.c).
+FUZZ_BMD_SRCS := $(filter-out src/bmd/bmd.c,$(BMD_SRCS))
+$(BUILD)/proto-fuzzer: tests/fuzz/proto_fuzz.c $(FUZZ_BMD_SRCS) $(LIB_SRCS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(ALL_CPPFLAGS) -Isrc/bmd -std=c17 $(FUZZ_FLAGS) -o $@ \
+	    tests/fuzz/proto_fuzz.c $(FUZZ_BMD_SRCS) $(LIB_SRCS) $(LIBS) -ldl
+
+fuzz-proto: $(BUILD)/proto-fuzzer
+	mkdir -p $(BUILD)/proto-corpus
+	$(BUILD)/proto-fuzzer -max_total_time=$${FUZZ_SECONDS:-300} \
+	    -artifact_prefix=$(BUILD)/proto- \
+	    -dict=tests/fuzz/proto.dict $(BUILD)/proto-corpus \
+	    tests/fuzz/proto-seeds
+
 fuzz: $(BUILD)/conf-fuzzer
 	mkdir -p $(BUILD)/fuzz-corpus
 	$(BUILD)/conf-fuzzer -max_total_time=$${FUZZ_SECONDS:-300} \
@@ -102,6 +116,7 @@ fuzz: $(BUILD)/conf-fuzzer
 
 check-fuzz:
 	$(MAKE) fuzz FUZZ_SECONDS=$${FUZZ_SECONDS:-60}
+	$(MAKE) fuzz-proto FUZZ_SECONDS=$${PROTO_FUZZ_SECONDS:-30}
 
 bench: all
 	bench/conf-scale

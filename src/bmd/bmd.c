@@ -26,6 +26,7 @@
 #include "log.h"
 #include "plugin_keys.h"
 #include "version.h"
+#include "vmlock.h"
 #include "xmalloc.h"
 
 struct bmd bmd;
@@ -140,6 +141,7 @@ apply_globals(const struct options *o, const struct global_conf *gc)
 
 	bmd.b_sock_path = xstrdup(gc->gc_cmd_socket_path);
 	bmd.b_run_dir = xstrdup(gc->gc_run_directory);
+	bmd.b_lock_dir = vmlock_root(gc->gc_run_directory);
 	bmd.b_vars_dir = xstrdup(gc->gc_vars_directory);
 	bmd.b_freebsd_version = (long)gc->gc_freebsd_version;
 	bmd.b_nmdm_offset = gc->gc_nmdm_offset;
@@ -151,6 +153,11 @@ apply_globals(const struct options *o, const struct global_conf *gc)
 		    gc->gc_pid_file);
 	if (conf_parse_mode(mode, &bmd.b_sock_mode) == -1)
 		fatalx("invalid socket mode \"%s\"", mode);
+	if (limit_set(LIM_CONN, gc->gc_max_connections,
+	    gc->gc_max_connections_per_user) == -1 ||
+	    limit_set(LIM_CONSOLE, gc->gc_max_consoles,
+	    gc->gc_max_consoles_per_user) == -1)
+		fatalx("invalid limits in the global section");
 }
 
 /* The initial load: a syntax error stops the daemon; bad VMs are left out. */
@@ -411,6 +418,7 @@ main(int argc, char **argv)
 	bmd.b_conf_path = absolute(o.o_conf);
 	load_initial(&o);
 	make_run_dir(bmd.b_run_dir);
+	run_lock_dirs();
 	if (control_listen() == -1)
 		return 1;
 	if (!o.o_foreground) {

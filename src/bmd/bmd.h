@@ -92,6 +92,7 @@ struct vm_run {
 	unsigned long long rn_ident;	/* plat_proc_identity start time */
 	int		 rn_adopted;	/* left by an earlier bmd */
 	int		 rn_unresponsive;	/* its monitor does not answer */
+	int		 rn_lock_fd;	/* vmlock.h; every process inherits it */
 };
 
 struct vm {
@@ -121,6 +122,7 @@ struct bmd {
 	char		*b_conf_path;	/* absolute */
 	char		*b_sock_path;
 	char		*b_run_dir;
+	char		*b_lock_dir;	/* vmlock.h */
 	char		*b_vars_dir;
 	long		 b_freebsd_version;	/* bhyve target release */
 	long long	 b_nmdm_offset;
@@ -151,6 +153,12 @@ void		 control_answer(struct ctl_wait *, json_t *reply);
 /* Pass fd (then close it) with the reply being made. */
 void		 control_reply_fd(int);
 
+/* limit.c: what each peer uid may hold at once */
+enum limit_kind { LIM_CONN, LIM_CONSOLE, LIM_COUNT };
+int		 limit_set(enum limit_kind, long long all, long long per_user);
+int		 limit_take(enum limit_kind, uid_t, char *why, size_t);
+void		 limit_release(enum limit_kind, uid_t);
+
 /* dispatch.c */
 json_t		*dispatch(const struct peercred *, json_t *req);
 
@@ -161,6 +169,8 @@ void		 vm_delete(struct vm *);
 size_t		 vm_count(void);
 struct vm	*vm_at(size_t);
 const struct vm_conf *vm_latest(const struct vm *);
+int		 vm_active(const struct vm *);
+const struct vm_conf *vm_ident(const struct vm *);
 int		 vm_may_access(const struct vm *, const struct peercred *);
 int		 conf_may_access(const struct vm_conf *,
 		    const struct peercred *);
@@ -192,6 +202,7 @@ int		 run_crash_ok(struct vm *);
 void		 run_kill(struct vm *, int sig);
 int		 run_adopt(struct vm *, pid_t, unsigned long long ident,
 		    time_t started);
+void		 run_lock_dirs(void);
 
 /* net.c: the taps of a run */
 int		 net_setup(struct vm *);

@@ -61,7 +61,6 @@
 #endif
 
 #define CONS_NPORTS		4
-#define CONS_CLIENTS_MAX	512	/* sessions, daemon-wide */
 #define CONS_IN_MAX		16384	/* keystrokes queued for the guest */
 #define CONS_READ_CHUNK		65536
 #define RETRY_MIN_MS		5
@@ -305,6 +304,7 @@ client_free(struct cons_client *c)
 	free(c->cc_user);
 	free(c->cc_note);
 	free(c->cc_final);
+	limit_release(LIM_CONSOLE, c->cc_uid);
 	free(c);
 	nclients--;
 }
@@ -905,6 +905,7 @@ json_t *
 console_attach(const struct peercred *pc, json_t *req, struct vm *vm)
 {
 	const char *why, *ps = json_string_value(json_object_get(req, "port"));
+	char limit_why[128];
 	json_t *rv = json_object_get(req, "replay"), *r;
 	struct cons_client *c;
 	struct cons_port *p;
@@ -922,8 +923,6 @@ console_attach(const struct peercred *pc, json_t *req, struct vm *vm)
 	if (mode != CM_DUMP && vm->vm_run == NULL)
 		return proto_reply_error("%s is not running",
 		    vm->vm_conf->vc_name);
-	if (nclients >= CONS_CLIENTS_MAX)
-		return proto_reply_error("too many console sessions");
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
 		log_warn("%s: socketpair", __func__);
 		return proto_reply_error("failed to open comport");
@@ -936,6 +935,12 @@ console_attach(const struct peercred *pc, json_t *req, struct vm *vm)
 		close(sv[0]);
 		control_reply_fd(sv[1]);
 		return proto_reply_ok();
+	}
+	if (limit_take(LIM_CONSOLE, pc->pc_uid, limit_why,
+	    sizeof(limit_why)) == -1) {
+		close(sv[0]);
+		close(sv[1]);
+		return proto_reply_error("%s", limit_why);
 	}
 	p = port_get(vm, i);
 	c = xcalloc(1, sizeof(*c));
@@ -952,6 +957,7 @@ console_attach(const struct peercred *pc, json_t *req, struct vm *vm)
 		close(sv[1]);
 		free(c->cc_user);
 		free(c);
+		limit_release(LIM_CONSOLE, pc->pc_uid);
 		return r;
 	}
 	c->cc_rev = event_new(bmd.b_base, c->cc_fd, EV_READ | EV_PERSIST,

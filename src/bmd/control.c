@@ -4,6 +4,7 @@
  * and output buffers, so a slow, idle or hostile client never holds up
  * another: a bad frame gets an error reply and the connection is closed;
  * a client that sends no complete request for CONN_IDLE_SEC is dropped.
+ * How many connections each peer uid may hold is limit.c's.
  */
 #include <sys/queue.h>
 #include <sys/socket.h>
@@ -24,7 +25,6 @@
 #include "xmalloc.h"
 
 #define CONN_IDLE_SEC	30
-#define CONN_MAX	256
 #define CONN_INBUF_MAX	(4 + PROTO_MAX_FRAME)
 #define CONN_OUT_HIGH	(1024 * 1024)	/* stop reading above this */
 #define BIG_REPLY	(64 * 1024)
@@ -64,6 +64,7 @@ conn_free(struct conn *c)
 {
 	TAILQ_REMOVE(&conns, c, c_entry);
 	nconns--;
+	limit_release(LIM_CONN, c->c_cred.pc_uid);
 	if (c->c_wait != NULL)
 		c->c_wait->w_conn = NULL;
 	event_free(c->c_rev);
@@ -316,9 +317,34 @@ accept_pause(void)
 	evtimer_add(pause_ev, &tv);
 }
 
+/*
+ * Over a limit: the reason as a reply, written at once if the socket
+ * takes it (bmdctl reads it even when its request cannot be sent), and
+ * the connection closed.
+ */
+static void
+refuse(int fd, uid_t uid, const char *why)
+{
+	json_t *r = proto_reply_error("%s", why);
+	unsigned char *frame;
+	size_t len;
+
+	log_debug("%s: uid %u: %s", __func__, (unsigned)uid, why);
+	frame = proto_encode(r, &len);
+	json_decref(r);
+	if (frame != NULL) {
+		if (send(fd, frame, len, MSG_DONTWAIT | MSG_NOSIGNAL) == -1)
+			log_debug("%s: uid %u: %s", __func__, (unsigned)uid,
+			    strerror(errno));
+		free(frame);
+	}
+	close(fd);
+}
+
 static void
 control_accept(int lfd, short what, void *arg)
 {
+	char why[128];
 	struct conn *c;
 	int fd;
 
@@ -330,12 +356,6 @@ control_accept(int lfd, short what, void *arg)
 		}
 		return;
 	}
-	if (nconns >= CONN_MAX) {
-		log_warnx("%s: %d connections already; refused", __func__,
-		    CONN_MAX);
-		close(fd);
-		return;
-	}
 	c = xcalloc(1, sizeof(*c));
 	c->c_fd = fd;
 	c->c_passfd = -1;
@@ -344,6 +364,11 @@ control_accept(int lfd, short what, void *arg)
 		log_warn("%s: peer credentials", __func__);
 		c->c_cred.pc_uid = 65534;
 		c->c_cred.pc_gid = 65534;
+	}
+	if (limit_take(LIM_CONN, c->c_cred.pc_uid, why, sizeof(why)) == -1) {
+		refuse(fd, c->c_cred.pc_uid, why);
+		free(c);
+		return;
 	}
 	c->c_rev = event_new(bmd.b_base, fd, EV_READ | EV_PERSIST, conn_read,
 	    c);

@@ -245,6 +245,9 @@ act_run_exited(struct vm *vm, enum vm_event ev)
 	}
 	log_info("vm %s: restarting (boot = always)", name(vm));
 	vm->vm_restarts++;
+	/* adopted: bmd holds none of its resources (taps, lock): a new run */
+	if (vm->vm_run->rn_adopted)
+		return poststop(vm, AFTER_RESTART, ev);
 	return spawn(vm, ev, AFTER_FAIL);
 }
 

@@ -51,6 +51,39 @@ is_rejected(const struct conf *c, const struct vm *vm)
 	    (vc->vc_file != NULL && conf_file_failed(c, vc->vc_file));
 }
 
+static const char *
+owner_name(const struct vm_conf *vc)
+{
+	return vc->vc_owner_name != NULL ? vc->vc_owner_name : "?";
+}
+
+/*
+ * A definition of another owner under the name of a VM in the table.
+ * While the VM runs (or starts or stops) the name is its owner's: the
+ * new definition is rejected (1) and the VM is treated as gone from the
+ * file.  A stopped VM is dropped (0): the new definition is a new VM,
+ * with nothing of the old one's runs (console scrollback, plugin state).
+ */
+static int
+owner_conflict(struct vm *vm, struct vm_conf *vc)
+{
+	const struct vm_conf *id = vm_ident(vm);
+
+	if (vm_active(vm)) {
+		log_warnx("vm %s: %s's definition%s%s is rejected: the name "
+		    "belongs to %s's running VM until its process is gone; "
+		    "reload again then", vc->vc_name, owner_name(vc),
+		    vc->vc_file != NULL ? " in " : "",
+		    vc->vc_file != NULL ? vc->vc_file : "", owner_name(id));
+		vm_conf_free(vc);
+		return 1;
+	}
+	log_info("vm %s: the owner changed (%s -> %s): a new VM",
+	    vc->vc_name, owner_name(id), owner_name(vc));
+	vm_delete(vm);
+	return 0;
+}
+
 /* Spec 4.5 step 2 for a VM that exists in both configurations. */
 static void
 reload_existing(struct vm *vm, struct vm_conf *vc)
@@ -93,6 +126,19 @@ reload_existing(struct vm *vm, struct vm_conf *vc)
 		vm_event(vm, VE_RELOAD_START);
 }
 
+/* A VM replaced by another owner's leaves step 3 to the active one. */
+static void
+forget(struct vm **old, size_t nold, const struct vm *vm)
+{
+	size_t i;
+
+	if (vm_active(vm))
+		return;		/* still to be removed from the table */
+	for (i = 0; i < nold; i++)
+		if (old[i] == vm)
+			old[i] = NULL;
+}
+
 static void
 reload_vms(struct conf *c)
 {
@@ -108,8 +154,15 @@ reload_vms(struct conf *c)
 	for (i = 0; i < c->c_nvms; i++) {
 		vc = c->c_vms[i];
 		c->c_vms[i] = NULL;
+		if ((vm = vm_find(vc->vc_name)) != NULL &&
+		    vm_ident(vm)->vc_owner != vc->vc_owner) {
+			forget(old, nold, vm);
+			if (owner_conflict(vm, vc))
+				continue;
+			vm = NULL;
+		}
 		strmap_put(&seen, vc->vc_name, (void *)1);
-		if ((vm = vm_find(vc->vc_name)) != NULL) {
+		if (vm != NULL) {
 			reload_existing(vm, vc);
 			continue;
 		}
@@ -121,8 +174,8 @@ reload_vms(struct conf *c)
 	c->c_nvms = 0;
 	/* Step 3: VMs gone from the file; rejected ones keep running. */
 	for (i = 0; i < nold; i++) {
-		vm = old[i];
-		if (strmap_get(&seen, vm->vm_conf->vc_name) != NULL)
+		if ((vm = old[i]) == NULL ||
+		    strmap_get(&seen, vm->vm_conf->vc_name) != NULL)
 			continue;
 		if (is_rejected(c, vm))
 			log_warnx("vm %s: the new configuration is invalid; "
@@ -155,6 +208,7 @@ reload_all(void)
 		return -1;
 	}
 	reload_vms(c);
+	run_lock_dirs();
 	conf_free(c);
 	diags_free(&ds);
 	logfile_reopen_all();
@@ -197,6 +251,15 @@ reload_one(struct vm *vm, const struct peercred *pc, const char **err)
 	}
 	vm_conf_free(vm->vm_pending);
 	vm->vm_pending = NULL;
+	if (vm->vm_conf->vc_owner != vc->vc_owner) {
+		/* stopped (start() checked): a new VM under the old name */
+		log_info("vm %s: the owner changed (%s -> %s): a new VM", name,
+		    owner_name(vm->vm_conf), owner_name(vc));
+		console_free(vm);
+		vm_conf_free(vm->vm_conf);
+		vm->vm_conf = vc;
+		return 0;
+	}
 	if (!vm_conf_equal(vm->vm_conf, vc)) {
 		log_info("changes are found. update %s configuration", name);
 		vm->vm_pending = vc;

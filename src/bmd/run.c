@@ -14,6 +14,7 @@
 
 #include "bmd.h"
 #include "log.h"
+#include "vmlock.h"
 #include "xmalloc.h"
 
 static void
@@ -87,6 +88,48 @@ run_fail(const struct vm *vm, const char *fmt, ...)
 	return -1;
 }
 
+/*
+ * One hypervisor per VM (vmlock.h): the lock is taken before anything
+ * of the run exists, and held by bmd and by every process of the run.
+ */
+static int
+take_lock(struct vm *vm)
+{
+	const struct vm_conf *vc = vm->vm_conf;
+	char err[512];
+
+	if (vmlock_prepare(bmd.b_lock_dir, vc->vc_owner, err,
+	    sizeof(err)) == -1 ||
+	    (vm->vm_run->rn_lock_fd = vmlock_take(bmd.b_lock_dir, vc->vc_owner,
+	    vc->vc_name, 1, err, sizeof(err))) == -1)
+		return run_fail(vm, "%s", err);
+	return 0;
+}
+
+/* Every owner bmd knows has a lock directory, for its bmdctl run. */
+void
+run_lock_dirs(void)
+{
+	char err[512];
+	uid_t *seen = NULL;
+	size_t i, j, n = 0, cap = 0;
+	struct vm *vm;
+	uid_t u;
+
+	for (i = 0; (vm = vm_at(i)) != NULL; i++) {
+		u = vm_ident(vm)->vc_owner;
+		for (j = 0; j < n && seen[j] != u; j++)
+			;
+		if (j < n)
+			continue;
+		ARRAY_GROW(seen, n, cap);
+		seen[n++] = u;
+		if (vmlock_prepare(bmd.b_lock_dir, u, err, sizeof(err)) == -1)
+			log_warnx("%s", err);
+	}
+	free(seen);
+}
+
 int
 run_begin(struct vm *vm)
 {
@@ -96,17 +139,32 @@ run_begin(struct vm *vm)
 
 	rn->rn_log_fd = -1;
 	rn->rn_out_fd = -1;
+	rn->rn_lock_fd = -1;
 	rn->rn_drv = driver_for(vm->vm_conf);
 	vm->vm_run = rn;
-	if (net_setup(vm) == -1 || owner_check(vm) == -1 ||
-	    build_cmdline(vm) == -1) {
+	if (take_lock(vm) == -1 || net_setup(vm) == -1 ||
+	    owner_check(vm) == -1 || build_cmdline(vm) == -1) {
 		net_teardown(vm);
 		owner_run_end(vm);
+		if (rn->rn_lock_fd != -1)
+			close(rn->rn_lock_fd);
 		free(rn);
 		vm->vm_run = NULL;
 		return -1;
 	}
 	return 0;
+}
+
+/* The descriptors a process gets: the taps and sockets, then the lock. */
+static int
+with_lock(const struct vm_run *rn, const int *fds, int n, int *out)
+{
+	if (n < 0 || n >= PROC_MAXFDS)
+		return -1;
+	if (n > 0)
+		memcpy(out, fds, (size_t)n * sizeof(*out));
+	out[n] = rn->rn_lock_fd;
+	return n + 1;
 }
 
 /* A file a process needs (grub's device map), written before it runs. */
@@ -179,7 +237,7 @@ run_spawn_next(struct vm *vm)
 	const struct proc_cmd *pc;
 	const int *taps = NULL;
 	struct proc_cred cr;
-	int out = -1, last, ntaps;
+	int out = -1, last, ntaps, keep[PROC_MAXFDS];
 	pid_t pid;
 
 	if (rn->rn_nextproc >= rn->rn_cmd.cl_nprocs) {
@@ -198,10 +256,12 @@ run_spawn_next(struct vm *vm)
 	/* a user's VM: and the sockets bmd binds for it (owner_io.c) */
 	if (last && (ntaps = owner_spawn_fds(vm, taps, ntaps, &taps)) == -1)
 		return -1;
+	if ((ntaps = with_lock(rn, taps, ntaps, keep)) == -1)
+		return run_fail(vm, "too many descriptors to pass");
 	if (logfile_open(vm, &out) == 0)
 		logfile_write_argv(vm, pc);
 	owner_cred(vm->vm_conf, &cr);
-	pid = proc_spawn_cred(pc, out, taps, ntaps, &cr);
+	pid = proc_spawn_cred(pc, out, keep, ntaps, &cr);
 	owner_cred_free(&cr);
 	owner_spawned(vm);
 	if (out != -1)
@@ -217,6 +277,7 @@ run_spawn_next(struct vm *vm)
 		why_clear(vm);
 	if (plat_proc_identity(pid, &rn->rn_ident, &(uid_t){ 0 }) == -1)
 		rn->rn_ident = 0;
+	vmlock_note_pid(rn->rn_lock_fd, pid);
 	free(rn->rn_reason);
 	rn->rn_reason = NULL;
 	proc_watch(pid, proc_exited, vm);
@@ -247,6 +308,8 @@ run_end(struct vm *vm)
 	console_run_end(vm);
 	net_teardown(vm);
 	owner_run_end(vm);
+	if (rn->rn_lock_fd != -1)
+		close(rn->rn_lock_fd);	/* the process is gone: free */
 	cmdline_free(&rn->rn_cmd);
 	free(rn->rn_reason);
 	free(rn);
@@ -305,6 +368,7 @@ run_adopt(struct vm *vm, pid_t pid, unsigned long long ident, time_t started)
 	rn->rn_out_fd = -1;
 	rn->rn_drv = driver_for(vm->vm_conf);
 	rn->rn_adopted = 1;
+	rn->rn_lock_fd = -1;	/* the hypervisor holds it */
 	rn->rn_ident = ident;
 	rn->rn_started = started;
 	vm->vm_run = rn;

@@ -112,11 +112,29 @@ vm_latest(const struct vm *vm)
 	return vm->vm_pending != NULL ? vm->vm_pending : vm->vm_conf;
 }
 
+/* Has the VM a run (a process, or hooks of a start or stop)? */
+int
+vm_active(const struct vm *vm)
+{
+	return vm->vm_run != NULL || vm->vm_pid != 0;
+}
+
+/*
+ * Whose VM this is: while a run lasts, the configuration it was started
+ * with (owner, group and backend are those of the running process);
+ * otherwise the latest one.
+ */
+const struct vm_conf *
+vm_ident(const struct vm *vm)
+{
+	return vm_active(vm) ? vm->vm_conf : vm_latest(vm);
+}
+
 /* Spec 3: root, the owner, or a member of the VM's group. */
 int
 vm_may_access(const struct vm *vm, const struct peercred *pc)
 {
-	return conf_may_access(vm_latest(vm), pc);
+	return conf_may_access(vm_ident(vm), pc);
 }
 
 int
@@ -139,7 +157,7 @@ conf_may_access(const struct vm_conf *vc, const struct peercred *pc)
 json_t *
 vm_to_json(const struct vm *vm)
 {
-	const struct vm_conf *vc = vm_latest(vm);
+	const struct vm_conf *vc = vm_latest(vm), *id = vm_ident(vm);
 	const char *loader = vc->vc_loader != NULL ? vc->vc_loader :
 	    conf_backend_name(vc->vc_backend);
 
@@ -149,7 +167,7 @@ vm_to_json(const struct vm *vm)
 	    "s:o}",
 	    "id", vc->vc_id, "name", vc->vc_name,
 	    "state", vm_display(vm),
-	    "owner", vc->vc_owner_name, "group", vc->vc_group_name,
+	    "owner", id->vc_owner_name, "group", id->vc_group_name,
 	    "ncpu", vc->vc_ncpu.nc_cpus,
 	    "memory", (json_int_t)vc->vc_memory.m_bytes,
 	    "backend", conf_backend_name(vc->vc_backend), "loader", loader,
@@ -184,7 +202,7 @@ vm_to_row(const struct vm *vm, struct vt_row *r)
 	vt_row_set(r, vc->vc_id, vc->vc_name, vc->vc_ncpu.nc_cpus,
 	    (long long)vc->vc_memory.m_bytes, vc->vc_loader != NULL ?
 	    vc->vc_loader : conf_backend_name(vc->vc_backend),
-	    vm_display(vm), vc->vc_owner_name);
+	    vm_display(vm), vm_ident(vm)->vc_owner_name);
 }
 
 static void

@@ -75,7 +75,7 @@ ctl_request_fd(json_t *req, int *passed)
 {
 	json_t *reply = NULL;
 	char *path;
-	int fd;
+	int fd, err;
 
 	if (passed != NULL)
 		*passed = -1;
@@ -88,10 +88,13 @@ ctl_request_fd(json_t *req, int *passed)
 		free(path);
 		return NULL;
 	}
-	if (proto_send(fd, req) == -1)
-		fprintf(stderr, "bmdctl: cannot send to %s: %s\n", path,
-		    strerror(errno));
-	else if ((reply = proto_recv(fd, passed)) == NULL)
+	if (proto_send(fd, req) == -1) {
+		/* a refusal (over a limit) is answered before the request */
+		err = errno;
+		if ((reply = proto_recv(fd, passed)) == NULL)
+			fprintf(stderr, "bmdctl: cannot send to %s: %s\n",
+			    path, strerror(err));
+	} else if ((reply = proto_recv(fd, passed)) == NULL)
 		fprintf(stderr, "bmdctl: no valid reply from bmd on %s\n",
 		    path);
 	else if (!json_is_boolean(json_object_get(reply, "ok"))) {

@@ -12,9 +12,7 @@
  * is refused; networks need the taps bmd creates and are left out (with
  * a warning); prestart/poststop plugins do not run.
  */
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 
 #include <dirent.h>
@@ -30,12 +28,13 @@
 #include "backend.h"
 #include "bmdctl.h"
 #include "platform.h"
-#include "qemu.h"
+#include "vmlock.h"
 #include "xmalloc.h"
 
 extern char **environ;
 
 static volatile sig_atomic_t child_pid;
+static int	lock_fd = -1;	/* the VM's lock; its processes inherit it */
 
 /* Stop requests for bmdctl go to the VM, which then exits. */
 static void
@@ -45,24 +44,24 @@ forward(int sig)
 		kill(child_pid, sig);
 }
 
-/* Does a QEMU answer on the daemon's QMP socket of this VM? */
+/*
+ * One hypervisor per VM (vmlock.h): the VM's lock, inherited by the
+ * processes run here.  Root makes the lock directories bmd would.
+ */
 static int
-runs_under_bmd(const struct conf *c, const char *name)
+take_lock(const struct conf *c, const struct vm_conf *vc)
 {
-	struct sockaddr_un sun;
-	char *path = qemu_qmp_path(c->c_global.gc_run_directory, name);
-	int fd, alive = 0;
+	char *root = vmlock_root(c->c_global.gc_run_directory), err[512];
+	int fd = -1;
 
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path) <
-	    (int)sizeof(sun.sun_path) &&
-	    (fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) != -1) {
-		alive = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
-		close(fd);
-	}
-	free(path);
-	return alive;
+	if (geteuid() != 0 ||
+	    vmlock_prepare(root, vc->vc_owner, err, sizeof(err)) == 0)
+		fd = vmlock_take(root, vc->vc_owner, vc->vc_name, 0, err,
+		    sizeof(err));
+	if (fd == -1)
+		fprintf(stderr, "bmdctl: run: vm %s: %s\n", vc->vc_name, err);
+	free(root);
+	return fd;
 }
 
 static void
@@ -110,6 +109,7 @@ run_proc(const struct proc_cmd *pc)
 		_exit(127);
 	}
 	child_pid = pid;
+	vmlock_note_pid(lock_fd, pid);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = forward;
 	sigemptyset(&sa.sa_mask);
@@ -231,13 +231,12 @@ run_exec(const struct ctl_cmd *self, int argc, char **argv)
 		conf_free(c);
 		return 1;
 	}
-	if (runs_under_bmd(c, vc->vc_name)) {
-		fprintf(stderr, "bmdctl: run: %s is running under bmd; stop it "
-		    "first\n", vc->vc_name);
+	if ((lock_fd = take_lock(c, vc)) == -1) {
 		conf_free(c);
 		return 1;
 	}
 	rc = adjust(vc, install, single) == -1 ? 1 : run_vm(c, vc);
+	close(lock_fd);
 	conf_free(c);
 	return rc;
 }

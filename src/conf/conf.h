@@ -190,6 +190,9 @@ struct global_conf {
 	struct conf_memory gc_console_buffer;	/* scrollback per serial port */
 	struct clist	 gc_user_bridges;	/* char *: bridges for users */
 	long long	 gc_freebsd_version;	/* bhyve target release */
+	/* what peers may hold; each user other than root, and in all */
+	long long	 gc_max_connections, gc_max_connections_per_user;
+	long long	 gc_max_consoles, gc_max_consoles_per_user;
 	unsigned char	*gc_set;
 };
 

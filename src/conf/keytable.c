@@ -176,6 +176,16 @@ const struct conf_key keytable_global[] = {
 { "freebsd_version", NULL, &kt_int, GO(gc_freebsd_version), KEY_GLOBAL,
   DEFAULT_FREEBSD_VERSION, 1000000, 9999999, NULL,
   "__FreeBSD_version the bhyve command lines are built for", 0 },
+{ "max_connections", NULL, &kt_int, GO(gc_max_connections), KEY_GLOBAL, "256",
+  2, 65536, NULL, "control connections open at once", 0 },
+{ "max_connections_per_user", NULL, &kt_int, GO(gc_max_connections_per_user),
+  KEY_GLOBAL, "32", 1, 32768, NULL,
+  "control connections of one user other than root", 0 },
+{ "max_console_sessions", NULL, &kt_int, GO(gc_max_consoles), KEY_GLOBAL,
+  "512", 2, 65536, NULL, "console sessions open at once", 0 },
+{ "max_console_sessions_per_user", NULL, &kt_int, GO(gc_max_consoles_per_user),
+  KEY_GLOBAL, "64", 1, 32768, NULL,
+  "console sessions of one user other than root", 0 },
 };
 const size_t keytable_nglobal = sizeof(keytable_global) /
     sizeof(keytable_global[0]);

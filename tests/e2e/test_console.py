@@ -452,5 +452,5 @@ def test_run_in_foreground_with_com1_on_the_terminal(bmd, guest, consoles):
 def test_run_refuses_a_vm_that_bmd_runs(bmd, guest):
     booted(bmd, guest, "g")
     rc, out, err = bmd.bmdctl("run", "g")
-    assert rc == 1 and "g is running under bmd" in err
+    assert rc == 1 and "vm g: already running (pid %d)" % bmd.vm("g")["pid"] in err, err
     assert bmd.state("g") == "RUN"

@@ -1,0 +1,167 @@
+/* The per-VM lock file: one hypervisor per VM (vmlock.h). */
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vmlock.h"
+#include "xmalloc.h"
+
+char *
+vmlock_root(const char *run_dir)
+{
+	return xprintf("%s.lock", run_dir);
+}
+
+/* A directory of uid's, no symlink, that nobody else may write. */
+static int
+check_dir(const char *path, uid_t uid, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (lstat(path, &st) == -1) {
+		snprintf(err, errlen, "lock directory %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode) || st.st_uid != uid ||
+	    (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+		snprintf(err, errlen, "lock directory %s: not a directory of "
+		    "uid %u that only it may write", path, (unsigned)uid);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+make_dir(const char *path, uid_t uid, mode_t mode, char *err, size_t errlen)
+{
+	if (mkdir(path, 0700) == 0) {
+		/* mode and owner set explicitly: the umask is not ours */
+		if (lchown(path, uid, (gid_t)-1) == -1 ||
+		    chmod(path, mode) == -1) {
+			snprintf(err, errlen, "lock directory %s: %s", path,
+			    strerror(errno));
+			return -1;
+		}
+	} else if (errno != EEXIST) {
+		snprintf(err, errlen, "lock directory %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	return check_dir(path, uid, err, errlen);
+}
+
+int
+vmlock_prepare(const char *root, uid_t owner, char *err, size_t errlen)
+{
+	char *dir;
+	int rc;
+
+	if (make_dir(root, 0, 0711, err, errlen) == -1)
+		return -1;
+	dir = xprintf("%s/%u", root, (unsigned)owner);
+	rc = make_dir(dir, owner, 0700, err, errlen);
+	free(dir);
+	return rc;
+}
+
+/* The lock is held: say by whom, as far as the file tells. */
+static void
+held(int fd, char *err, size_t errlen)
+{
+	char buf[32];
+	ssize_t n;
+	long pid;
+
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	buf[n > 0 ? n : 0] = '\0';
+	pid = strtol(buf, NULL, 10);
+	if (pid > 0)
+		snprintf(err, errlen, "already running (pid %ld)", pid);
+	else
+		snprintf(err, errlen, "already running");
+}
+
+/* Open the lock file: a plain file of the owner's, never a link. */
+static int
+open_file(int dfd, const char *path, const char *file, uid_t owner,
+    char *err, size_t errlen)
+{
+	struct stat st;
+	int fd;
+
+	fd = openat(dfd, file, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC, 0600);
+	if (fd == -1) {
+		snprintf(err, errlen, "lock file %s/%s: %s", path, file,
+		    strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_nlink != 1 || (st.st_uid != owner && st.st_uid != 0) ||
+	    (st.st_uid != owner && fchown(fd, owner, (gid_t)-1) == -1)) {
+		snprintf(err, errlen, "lock file %s/%s: not a plain file of "
+		    "uid %u", path, file, (unsigned)owner);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
+vmlock_take(const char *root, uid_t owner, const char *name, int cloexec,
+    char *err, size_t errlen)
+{
+	char *dir, *file;
+	int dfd, fd = -1;
+
+	if (name[0] == '\0' || name[0] == '.' || strchr(name, '/') != NULL) {
+		snprintf(err, errlen, "no lock file for this name");
+		return -1;
+	}
+	dir = xprintf("%s/%u", root, (unsigned)owner);
+	file = xprintf("%s.lock", name);
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1)
+		snprintf(err, errlen, "lock directory %s: %s", dir,
+		    strerror(errno));
+	else if ((fd = open_file(dfd, dir, file, owner, err, errlen)) != -1 &&
+	    flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno == EWOULDBLOCK)
+			held(fd, err, errlen);
+		else
+			snprintf(err, errlen, "lock file %s/%s: %s", dir, file,
+			    strerror(errno));
+		close(fd);
+		fd = -1;
+	}
+	if (dfd != -1)
+		close(dfd);
+	free(dir);
+	free(file);
+	if (fd != -1 && !cloexec && fcntl(fd, F_SETFD, 0) == -1) {
+		snprintf(err, errlen, "lock file: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (fd != -1)
+		vmlock_note_pid(fd, getpid());
+	return fd;
+}
+
+void
+vmlock_note_pid(int fd, pid_t pid)
+{
+	char buf[32];
+	int n;
+
+	n = snprintf(buf, sizeof(buf), "%ld\n", (long)pid);
+	if (ftruncate(fd, 0) == -1 || pwrite(fd, buf, (size_t)n, 0) != n)
+		return;		/* only the message would lack the pid */
+}

@@ -1,0 +1,35 @@
+/*
+ * The per-VM lock: one hypervisor per VM, whoever starts it (bmd's boot
+ * or bmdctl run).
+ *
+ * The lock is flock(2) on RUN_DIRECTORY.lock/UID/NAME.lock, UID being the
+ * VM's owner.  It belongs to the open file description, which the
+ * hypervisor inherits: it lives as long as the last of the taker and its
+ * hypervisor, and the kernel drops it when they are gone (a crash
+ * included).  The file holds the pid of the holder, for the message.
+ */
+#ifndef BMD_VMLOCK_H
+#define BMD_VMLOCK_H
+
+#include <sys/types.h>
+
+#include <stddef.h>
+
+/* RUN_DIRECTORY.lock (malloc'd). */
+char	*vmlock_root(const char *run_dir);
+/*
+ * As root: make the lock root (root's, 0711) and the owner's directory
+ * in it (the owner's, 0700).  -1 with err set on failure.
+ */
+int	 vmlock_prepare(const char *root, uid_t owner, char *err, size_t);
+/*
+ * Take the lock of VM name owned by owner: a descriptor (close-on-exec
+ * when cloexec), or -1 with err set ("already running (pid N)" when it
+ * is held).
+ */
+int	 vmlock_take(const char *root, uid_t owner, const char *name,
+	    int cloexec, char *err, size_t);
+/* Record who holds the lock now (the hypervisor, once spawned). */
+void	 vmlock_note_pid(int fd, pid_t);
+
+#endif

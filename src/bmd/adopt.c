@@ -25,6 +25,7 @@
 #include "bmd.h"
 #include "buf.h"
 #include "keys.h"
+#include "vmlock.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -214,6 +215,41 @@ adopt_taken(struct vm *vm, json_t *rec)
 }
 
 /*
+ * No usable record, but the VM's lock is held: the holder the lock file
+ * names is adopted if it is the VM's hypervisor (the uid it must run as,
+ * answering on the VM's socket).  1: taken care of; 0: nothing runs.
+ */
+static int
+adopt_by_lock(struct vm *vm)
+{
+	const struct vm_conf *vc = vm->vm_conf;
+	uid_t want = owner_unprivileged(vc) ? vc->vc_owner : 0, uid;
+	unsigned long long ident;
+	pid_t pid;
+
+	if (vmlock_holder(bmd.b_lock_dir, vc->vc_owner, vc->vc_name,
+	    &pid) != 1)
+		return 0;
+	if (pid <= 1 || plat_proc_identity(pid, &ident, &uid) == -1 ||
+	    uid != want) {
+		log_warnx("vm %s: its lock is held, but not by its hypervisor "
+		    "(pid %ld); not adopted, not started", vc->vc_name,
+		    (long)pid);
+		return 1;
+	}
+	if (run_adopt(vm, pid, ident, 0) == -1) {
+		log_warnx("vm %s: process %ld holds its lock but does not "
+		    "answer as the VM; not adopted, not started", vc->vc_name,
+		    (long)pid);
+		return 1;
+	}
+	log_info("vm %s: adopted process %ld, found by the VM's lock (no "
+	    "usable runtime record)", vc->vc_name, (long)pid);
+	vm_event(vm, VE_ADOPT);
+	return 1;
+}
+
+/*
  * Start-up: adopt vm's process if its record proves it alive.  1: the
  * VM is taken care of (adopted, or alive and left alone); 0: start it
  * as the boot mode says.
@@ -230,13 +266,13 @@ adopt_vm(struct vm *vm)
 
 	if (rec == NULL && access(path, F_OK) == -1) {
 		free(path);
-		return 0;
+		return adopt_by_lock(vm);
 	}
 	if ((why = rec_stale(vm, rec)) != NULL) {
 		log_info("vm %s: runtime record %s is stale (%s); removed",
 		    vc->vc_name, path, why);
 		(void)unlink(path);
-		rc = 0;
+		rc = adopt_by_lock(vm);
 	} else if (rec_int(rec, "owner") != (long long)vc->vc_owner) {
 		log_warnx("vm %s: process %lld runs for uid %lld, but the "
 		    "configuration now gives the VM to uid %lu; not adopted, "

@@ -165,3 +165,31 @@ vmlock_note_pid(int fd, pid_t pid)
 	if (ftruncate(fd, 0) == -1 || pwrite(fd, buf, (size_t)n, 0) != n)
 		return;		/* only the message would lack the pid */
 }
+
+/*
+ * Is the lock held, and by which pid (as the file says)?  1: held; 0:
+ * free or no such file.  Re-adoption asks this when a VM's runtime
+ * record is missing or unreadable.
+ */
+int
+vmlock_holder(const char *root, uid_t owner, const char *name, pid_t *pid)
+{
+	char *path, buf[32];
+	ssize_t n;
+	int fd, held_by_other;
+
+	*pid = 0;
+	path = xprintf("%s/%u/%s.lock", root, (unsigned)owner, name);
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	free(path);
+	if (fd == -1)
+		return 0;
+	held_by_other = flock(fd, LOCK_EX | LOCK_NB) == -1 &&
+	    errno == EWOULDBLOCK;
+	if (held_by_other && (n = pread(fd, buf, sizeof(buf) - 1, 0)) > 0) {
+		buf[n] = '\0';
+		*pid = (pid_t)strtol(buf, NULL, 10);
+	}
+	close(fd);	/* drops the lock if it was taken here */
+	return held_by_other;
+}

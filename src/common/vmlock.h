@@ -29,6 +29,9 @@ int	 vmlock_prepare(const char *root, uid_t owner, char *err, size_t);
  */
 int	 vmlock_take(const char *root, uid_t owner, const char *name,
 	    int cloexec, char *err, size_t);
+/* 1 if someone holds the lock, with the pid the file records in *pid. */
+int	 vmlock_holder(const char *root, uid_t owner, const char *name,
+	    pid_t *pid);
 /* Record who holds the lock now (the hypervisor, once spawned). */
 void	 vmlock_note_pid(int fd, pid_t);
 

@@ -141,23 +141,32 @@ def test_stale_record_is_never_mistaken_for_the_vm(bmd):
         sleeper.wait()
 
 
-def test_corrupt_record_under_a_running_vm(bmd):
-    """The record of a running VM is garbage when bmd restarts: the VM is
-    not adopted, and no second QEMU is started on its disks."""
+@pytest.mark.parametrize("damage", ["corrupt", "deleted"])
+def test_damaged_record_under_a_running_vm(bmd, damage):
+    """The record of a running VM is garbage, or gone, when bmd restarts:
+    the VM's lock, which its QEMU holds, names the process; it is adopted
+    and no second QEMU is started on its disks."""
     bmd.start(bmdtest.guest_vm("vm1"))
     pid, _ = bmd.boot_to_banner("vm1")
     kill9(bmd)
     bmd.serials[0].close()
     bmd.serials = []
-    with open(os.path.join(bmd.run_dir, "vm1.run"), "w") as f:
-        f.write("{not json")
+    rec = os.path.join(bmd.run_dir, "vm1.run")
+    if damage == "corrupt":
+        with open(rec, "w") as f:
+            f.write("{not json")
+    else:
+        os.unlink(rec)
     bmd.start()
-    bmd.wait_log(r"vm1: runtime record .* is stale")
-    # the old QEMU still holds the VM: the new bmd refuses to start another
-    bmd.wait_log(r"vm1: a QEMU process still answers")
+    bmd.wait_log(r"vm1: adopted process %d, found by the VM's lock" % pid)
+    v = bmd.vm("vm1")
+    assert v["state"] == "RUN" and v["pid"] == pid
     assert list(bmd.qemus().values()) == [pid]
-    os.kill(pid, signal.SIGKILL)
-    wait_until(lambda: not pid_alive(pid), 10, "the stranded QEMU to die")
+    assert record(bmd, "vm1")["pid"] == pid     # written again
+    echo(bmd.serial("vm1"), "adopted-by-lock")
+    rc, out, err = bmd.bmdctl("poweroff", "-w", "vm1")
+    assert rc == 0, err
+    assert not pid_alive(pid)
 
 
 def test_adopted_vm_crash_then_restart_with_boot_always(bmd):

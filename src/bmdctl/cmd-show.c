@@ -56,9 +56,9 @@ show_config(int argc, char **argv)
 		fputs(buf_str(&b), stdout);
 	json_decref(arr);
 	buf_free(&b);
-	conf_free(c);
 	if (name != NULL && !found && !errs)
-		fprintf(stderr, "bmdctl: VM not found: %s\n", name);
+		ctl_no_vm("show", c, name);
+	conf_free(c);
 	return errs || (name != NULL && !found) ? 1 : 0;
 }
 
@@ -93,7 +93,7 @@ show_command(int argc, char **argv)
 	if ((c = ctl_load_conf(0, &errs)) == NULL)
 		return 1;
 	if ((vc = conf_find_vm(c, argv[1])) == NULL) {
-		fprintf(stderr, "bmdctl: VM not found: %s\n", argv[1]);
+		ctl_no_vm("show", c, argv[1]);
 		conf_free(c);
 		return 1;
 	}

@@ -1,0 +1,173 @@
+"""`make install` and `make uninstall`: the binaries read the directories
+they were installed into, everything listed is installed with the built
+paths, an administrator's bmd.conf is never overwritten, and uninstall
+leaves nothing of ours behind."""
+
+import os
+import shutil
+import subprocess
+
+import pytest
+
+import bmdtest
+
+TOP = bmdtest.TOP
+
+# What a PREFIX=/usr (Debian) install holds, relative to DESTDIR.
+DEBIAN_FILES = {
+    "etc/bmd.conf", "etc/bmd.conf.example",
+    "usr/sbin/bmd", "usr/sbin/bmdctl",
+    "usr/libexec/bmd/hookcmd.so",
+    "usr/include/bmd/plugin.h",
+    "usr/lib/pkgconfig/bmd-plugin.pc",
+    "usr/lib/systemd/system/bmd.service",
+    "usr/share/bash-completion/completions/bmdctl",
+    "usr/share/bash-completion/completions/bmd",
+    "usr/share/zsh/vendor-completions/_bmdctl",
+    "usr/share/zsh/vendor-completions/_bmd",
+    "usr/share/man/man3/bmd-plugin.3",
+    "usr/share/man/man5/bmd.conf.5",
+    "usr/share/man/man8/bmd.8",
+    "usr/share/man/man8/bmdctl.8",
+    "usr/share/man/man8/bmd-hookcmd.8",
+}
+
+
+def make(tmp, *args):
+    p = subprocess.run(["make", "-C", TOP, "-j2", "BUILD=%s" % tmp.joinpath("build")]
+                       + list(args), capture_output=True, text=True, timeout=550)
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
+    return p.stdout
+
+
+def files(root):
+    out = set()
+    for d, _, names in os.walk(root):
+        for n in names:
+            out.add(os.path.relpath(os.path.join(d, n), root))
+    return out
+
+
+def run(*argv):
+    p = subprocess.run(list(argv), capture_output=True, text=True, timeout=60,
+                       stdin=subprocess.DEVNULL)
+    return p.returncode, p.stdout, p.stderr
+
+
+@pytest.fixture
+def tmp(tmp_path):
+    yield tmp_path
+    shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def test_debian_layout_install_and_uninstall(tmp):
+    dest = tmp / "dest"
+    make(tmp, "DESTDIR=%s" % dest, "PREFIX=/usr", "install")
+    assert files(dest) == DEBIAN_FILES
+    sbin = dest / "usr/sbin"
+    # the binaries were built with the directories they were installed into
+    rc, out, err = run(str(sbin / "bmd"), "-h")
+    assert "(default /etc/bmd.conf)" in out, out
+    rc, out, err = run(str(sbin / "bmdctl"), "-h")
+    assert "(default /etc/bmd.conf)" in out and "/run/bmd.sock" in out, out
+    # the installed configuration is valid and names the built paths
+    conf = (dest / "etc/bmd.conf").read_text()
+    assert "plugin_directory = /usr/libexec/bmd;" in conf
+    assert "vars_directory = /var/cache/bmd;" in conf
+    rc, out, err = run(str(sbin / "bmd"), "-n", "-f", str(dest / "etc/bmd.conf"))
+    assert rc == 0 and "configuration OK (0 VMs)" in err, err
+    example = (dest / "etc/bmd.conf.example").read_text()
+    assert "plugin_directory = /usr/libexec/bmd;" in example
+    assert "${LOCALBASE}/libexec" not in example
+    # the unit runs the installed binary
+    unit = (dest / "usr/lib/systemd/system/bmd.service").read_text()
+    assert "ExecStart=/usr/sbin/bmd -F\n" in unit and "@" not in unit
+    # the installed pages name the installed paths
+    page = (dest / "usr/share/man/man8/bmd.8").read_text()
+    assert ".Pa /etc/bmd.conf" in page and "/usr/local/etc/bmd.conf" not in page
+    assert "/usr/local/libexec/bmd" not in page
+    for rel in DEBIAN_FILES:
+        mode = os.stat(dest / rel).st_mode & 0o777
+        want = 0o755 if rel.startswith("usr/sbin/") or rel.endswith(".so") else 0o644
+        assert mode == want, (rel, oct(mode))
+    make(tmp, "DESTDIR=%s" % dest, "PREFIX=/usr", "uninstall")
+    assert files(dest) == set()
+
+
+def test_plugin_sdk_builds_through_pkg_config(tmp):
+    dest = tmp / "dest"
+    make(tmp, "DESTDIR=%s" % dest, "PREFIX=/usr", "install")
+    pc = (dest / "usr/lib/pkgconfig/bmd-plugin.pc").read_text()
+    assert "includedir=/usr/include\n" in pc and "plugindir=/usr/libexec/bmd\n" in pc
+    env = dict(os.environ, PKG_CONFIG_PATH=str(dest / "usr/lib/pkgconfig"),
+               PKG_CONFIG_SYSROOT_DIR=str(dest))
+    p = subprocess.run(["pkg-config", "--cflags", "bmd-plugin"], env=env,
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+    cflags = p.stdout.split()
+    assert cflags == ["-I%s/usr/include" % dest]
+    # the example of bmd-plugin(3), compiled against the installed header only
+    page = (dest / "usr/share/man/man3/bmd-plugin.3").read_text()
+    src = page.split("#include <bmd/plugin.h>", 1)[1].split(".Ed", 1)[0]
+    (tmp / "p.c").write_text("#include <bmd/plugin.h>\n" + src.replace("\\e", "\\"))
+    p = subprocess.run(["cc", "-std=c17", "-Wall", "-Werror", "-fPIC", "-shared"]
+                       + cflags + ["-o", str(tmp / "statelog.so"), str(tmp / "p.c")],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    # and bmd loads it: its keys and ABI are checked by bmd -n
+    (tmp / "plug").mkdir()
+    shutil.copy(tmp / "statelog.so", tmp / "plug")
+    (tmp / "c.conf").write_text("global { plugin_directory = %s; }\n" % (tmp / "plug"))
+    rc, out, err = run(os.path.join(bmdtest.BUILD, "bmd"), "-n", "-f", str(tmp / "c.conf"))
+    assert rc == 0 and "plugin" not in err, err   # e.g. "...: not loaded"
+    make(tmp, "DESTDIR=%s" % dest, "PREFIX=/usr", "uninstall")
+
+
+def test_existing_bmd_conf_is_never_overwritten_nor_removed(tmp):
+    dest = tmp / "dest"
+    (dest / "etc").mkdir(parents=True)
+    (dest / "etc/bmd.conf").write_text("# the administrator's\n")
+    make(tmp, "DESTDIR=%s" % dest, "PREFIX=/usr", "install")
+    assert (dest / "etc/bmd.conf").read_text() == "# the administrator's\n"
+    assert (dest / "etc/bmd.conf.example").exists()
+    make(tmp, "DESTDIR=%s" % dest, "PREFIX=/usr", "uninstall")
+    assert files(dest) == {"etc/bmd.conf"}
+
+
+def test_ports_layout_and_a_changed_prefix_rebuilds(tmp):
+    dest = tmp / "dest"
+    make(tmp, "DESTDIR=%s" % dest, "PREFIX=/usr", "all")
+    # the same build directory, another PREFIX: the binaries follow it
+    make(tmp, "DESTDIR=%s" % dest, "PREFIX=/usr/local", "install")
+    got = files(dest)
+    for rel in ("usr/local/etc/bmd.conf", "usr/local/sbin/bmd",
+                "usr/local/libexec/bmd/hookcmd.so",
+                "usr/local/share/zsh/site-functions/_bmdctl",
+                "usr/local/share/man/man8/bmd.8"):
+        assert rel in got, (rel, sorted(got))
+    rc, out, err = run(str(dest / "usr/local/sbin/bmd"), "-h")
+    assert "(default /usr/local/etc/bmd.conf)" in out, out
+    conf = (dest / "usr/local/etc/bmd.conf").read_text()
+    assert "plugin_directory = /usr/local/libexec/bmd;" in conf
+    assert "vars_directory = /usr/local/var/cache/bmd;" in conf
+    make(tmp, "DESTDIR=%s" % dest, "PREFIX=/usr/local", "uninstall")
+    assert files(dest) == set()
+
+
+def test_rc_d_script_follows_rc_subr(tmp):
+    # rc.subr(8) itself is FreeBSD's; check the script's shape and that
+    # the installed copy names the built paths
+    path = os.path.join(TOP, "contrib/rc.d/bmd")
+    assert os.access(path, os.X_OK)
+    rc, out, err = run("sh", "-n", path)
+    assert rc == 0, err
+    text = open(path).read()
+    for want in ("# PROVIDE: bmd", ". /etc/rc.subr", "rcvar=bmd_enable",
+                 ": ${bmd_enable:=NO}", ": ${bmd_config:=", "sig_reload=HUP",
+                 'extra_commands="reload configtest"', '-n -f "${bmd_config}"',
+                 'run_rc_command "$1"'):
+        assert want in text, want
+    make(tmp, "PREFIX=/opt/bmd", "SYSCONFDIR=/opt/etc", "%s/bmd.rc" % tmp.joinpath("build"))
+    built = tmp.joinpath("build/bmd.rc").read_text()
+    assert "command=/opt/bmd/sbin/bmd\n" in built
+    assert ": ${bmd_config:=/opt/etc/bmd.conf}" in built

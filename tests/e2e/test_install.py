@@ -171,3 +171,98 @@ def test_rc_d_script_follows_rc_subr(tmp):
     built = tmp.joinpath("build/bmd.rc").read_text()
     assert "command=/opt/bmd/sbin/bmd\n" in built
     assert ": ${bmd_config:=/opt/etc/bmd.conf}" in built
+
+
+# ---- the Debian packages, built and installed on this machine ----
+
+PACKAGES = ("bmd", "bmd-dev")
+
+
+def installed(pkg):
+    p = subprocess.run(["dpkg-query", "-W", "-f=${Status}", pkg],
+                       capture_output=True, text=True)
+    return p.returncode == 0 and "installed" in p.stdout.split()
+
+
+def build_packages(tmp):
+    """dpkg-buildpackage on a copy of the tree: it writes into the parent."""
+    src = tmp / "src" / "bmd"
+    src.mkdir(parents=True)
+    ls = subprocess.run(["git", "-C", TOP, "ls-files", "-co", "--exclude-standard", "-z"],
+                        capture_output=True, check=True).stdout.decode().split("\0")
+    for rel in filter(None, ls):
+        if os.path.isfile(os.path.join(TOP, rel)):
+            os.makedirs(src / os.path.dirname(rel), exist_ok=True)
+            shutil.copy2(os.path.join(TOP, rel), src / rel)
+    p = subprocess.run(["dpkg-buildpackage", "-b", "-us", "-uc"], cwd=src,
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stdout[-4000:] + p.stderr[-2000:]
+    debs = {n.split("_")[0]: str(tmp / "src" / n) for n in os.listdir(tmp / "src")
+            if n.endswith(".deb") and "dbgsym" not in n}
+    assert set(debs) == set(PACKAGES), debs
+    changes = [str(tmp / "src" / n) for n in os.listdir(tmp / "src") if n.endswith(".changes")]
+    return debs, changes[0]
+
+
+def deb_paths(deb):
+    """The package's files, and the directories that are its own."""
+    out = subprocess.run(["dpkg-deb", "-c", deb], capture_output=True, text=True,
+                         check=True).stdout
+    paths = []
+    for line in out.splitlines():
+        path = line.split()[5][1:].rstrip("/")
+        if line.startswith("d") and "bmd" not in os.path.basename(path):
+            continue                    # /usr, /usr/share/man/man8, ...
+        paths.append(path)
+    assert "/usr/sbin/bmd" in paths or "/usr/include/bmd/plugin.h" in paths, paths
+    return paths
+
+
+def test_debian_package_installs_runs_and_purges_clean(tmp):
+    # never purge an installation this test did not make
+    assert not any(installed(p) for p in PACKAGES), "bmd is already installed here"
+    debs, changes = build_packages(tmp)
+    p = subprocess.run(["lintian", changes], capture_output=True, text=True, timeout=300)
+    errors = [l for l in p.stdout.splitlines() if l.startswith("E:")]
+    assert errors == [], p.stdout
+    leftovers_before = {x for x in LEFTOVERS if os.path.lexists(x)}
+    files = [f for d in debs.values() for f in deb_paths(d)]
+    try:
+        p = subprocess.run(["dpkg", "-i", debs["bmd"], debs["bmd-dev"]],
+                           capture_output=True, text=True, timeout=300)
+        assert p.returncode == 0, p.stdout + p.stderr
+        assert all(installed(p) for p in PACKAGES)
+        # bmd -n with no -f reads /etc/bmd.conf, and the shipped one is valid
+        rc, out, err = run("/usr/sbin/bmd", "-n")
+        assert (rc, err) == (0, "/etc/bmd.conf: configuration OK (0 VMs)\n")
+        assert "/etc/bmd.conf" in subprocess.run(
+            ["dpkg-query", "-W", "-f=${Conffiles}", "bmd"], capture_output=True,
+            text=True).stdout
+        unit = "/lib/systemd/system/bmd.service"
+        assert "ExecStart=/usr/sbin/bmd -F\n" in open(unit).read()
+        if shutil.which("systemd-analyze"):
+            rc, out, err = run("systemd-analyze", "verify", unit)
+            assert rc == 0, out + err
+        # not enabled nor started: bmd.conf is to be written first
+        assert not os.path.lexists("/etc/systemd/system/multi-user.target.wants/bmd.service")
+        rc, out, err = run("pkg-config", "--variable=plugindir", "bmd-plugin")
+        assert (rc, out) == (0, "/usr/libexec/bmd\n"), err
+        assert os.path.exists("/usr/share/bash-completion/completions/bmdctl")
+        assert os.path.exists("/usr/share/man/man3/bmd-plugin.3.gz")
+    finally:
+        p = subprocess.run(["dpkg", "--purge"] + list(PACKAGES), capture_output=True,
+                           text=True, timeout=300)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert not any(installed(p) for p in PACKAGES)
+    left = [f for f in files if os.path.lexists(f)]
+    assert left == [], left
+    assert {x for x in LEFTOVERS if os.path.lexists(x)} == leftovers_before
+
+
+# What an install or a purge could leave besides the packages' own files.
+LEFTOVERS = ["/etc/bmd.conf", "/etc/bmd.conf.example", "/var/cache/bmd",
+             "/var/lib/dpkg/info/bmd.list", "/var/lib/dpkg/info/bmd.conffiles",
+             "/var/lib/dpkg/info/bmd-dev.list",
+             "/var/lib/systemd/deb-systemd-helper-enabled/bmd.service.dsh-also",
+             "/var/lib/systemd/deb-systemd-helper-masked/bmd.service",
+             "/etc/systemd/system/multi-user.target.wants/bmd.service"]

@@ -35,7 +35,8 @@ _bmdctl_commands()
 # The options in a command's usage line: [-c], [-s COL], [--json].
 _bmdctl_options()
 {
-	"${COMP_WORDS[0]}" help "$1" 2>/dev/null | sed -n 1p |
+	"${COMP_WORDS[0]}" help "$1" 2>/dev/null |
+	    sed -n 's/^usage: bmdctl \[-f config\] \[-s socket\] //p' |
 	    grep -o '\[--*[a-z0-9-]*' | tr -d '['
 	echo --help
 }
@@ -46,7 +47,7 @@ _bmdctl()
 	local cmd words
 	COMPREPLY=()
 	_bmdctl_globals
-	if ((COMP_CWORD > _bmdctl_cmdidx)) && [[ $prev == -[fs] ]]; then
+	if ((COMP_CWORD < _bmdctl_cmdidx)) && [[ $prev == -[fs] ]]; then
 		COMPREPLY=($(compgen -f -- "$cur"))	# a global -f or -s
 		return
 	fi

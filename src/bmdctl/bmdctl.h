@@ -67,6 +67,8 @@ int		 ctl_boot_common(const struct ctl_cmd *, const char *command,
 
 /* cmd-show-network.c: show network [--json] NAME */
 int		 ctl_show_network(int argc, char **argv);
+/* cmd-show-keys.c: show keys [--json] */
+int		 ctl_show_keys(int argc, char **argv);
 
 /* cmd-console.c: attach to a serial port through bmd */
 enum ctl_console_mode { CONSOLE_INTERACTIVE, CONSOLE_FORCE,

@@ -155,8 +155,7 @@ def test_ports_layout_and_a_changed_prefix_rebuilds(tmp):
 
 
 def test_rc_d_script_follows_rc_subr(tmp):
-    # rc.subr(8) itself is FreeBSD's; check the script's shape and that
-    # the installed copy names the built paths
+    # the shape rc.subr(8) expects, and the built paths in the copy made
     path = os.path.join(TOP, "contrib/rc.d/bmd")
     assert os.access(path, os.X_OK)
     rc, out, err = run("sh", "-n", path)
@@ -171,6 +170,63 @@ def test_rc_d_script_follows_rc_subr(tmp):
     built = tmp.joinpath("build/bmd.rc").read_text()
     assert "command=/opt/bmd/sbin/bmd\n" in built
     assert ": ${bmd_config:=/opt/etc/bmd.conf}" in built
+
+
+def test_rc_d_script_drives_a_real_bmd(tmp, guest):
+    """start, status, reload, configtest and stop through the script, with a
+    stand-in for FreeBSD's rc.subr (tests/e2e/standin/rc.subr)."""
+    make(tmp, "SBINDIR=%s" % bmdtest.BUILD, "RUNDIR=%s" % tmp,
+         "%s/bmd.rc" % tmp.joinpath("build"))
+    standin = os.path.join(bmdtest.HERE, "standin", "rc.subr")
+    script = tmp / "bmd.rc"
+    script.write_text(tmp.joinpath("build/bmd.rc").read_text()
+                      .replace(". /etc/rc.subr", ". %s" % standin))
+    conf, sock = tmp / "bmd.conf", tmp / "bmd.sock"
+    glob = ("global {\n\tcmd_socket_path = %s;\n\trun_directory = %s;\n"
+            "\tvars_directory = %s;\n}\n" % (sock, tmp / "run", tmp / "vars"))
+    conf.write_text(glob + guest("one", "no"))
+    rcconf = tmp / "rc.conf"
+    rcconf.write_text('bmd_config=%s\nbmd_flags="-m 0600"\n' % conf)
+    env = dict(os.environ, RC_CONF=str(rcconf))
+
+    def rc(cmd):
+        p = subprocess.run(["sh", str(script), cmd], env=env, capture_output=True,
+                           text=True, timeout=120, stdin=subprocess.DEVNULL)
+        return p.returncode, p.stdout + p.stderr
+
+    def names():
+        r, out, err = run(os.path.join(bmdtest.BUILD, "bmdctl"), "-s", str(sock), "list")
+        assert r == 0, err
+        return [line.split()[1] for line in out.splitlines()[2:]]
+
+    # bmd_enable defaults to NO
+    code, out = rc("start")
+    assert code != 0 and "Set bmd_enable to YES" in out, out
+    rcconf.write_text(rcconf.read_text() + "bmd_enable=YES\n")
+    code, out = rc("configtest")
+    assert code == 0 and "configuration OK (1 VM)" in out, out
+    pidfile = tmp / "bmd.pid"
+    try:
+        code, out = rc("start")
+        assert code == 0, out
+        pid = int(pidfile.read_text())
+        assert bmdtest.pid_alive(pid)
+        assert os.stat(sock).st_mode & 0o777 == 0o600        # bmd_flags
+        assert rc("status") == (0, "bmd is running as pid %d.\n" % pid)
+        assert names() == ["one"]
+        conf.write_text(glob + guest("one", "no") + guest("two", "no"))
+        code, out = rc("reload")                             # SIGHUP
+        assert code == 0, out
+        bmdtest.wait_until(lambda: names() == ["one", "two"], 30, "the reload")
+        conf.write_text(glob + "vm bad { memory = lots; }\n")
+        code, out = rc("configtest")
+        assert code == 1 and "memory" in out, out
+        code, out = rc("stop")
+        assert code == 0, out
+        assert not bmdtest.pid_alive(pid) and not pidfile.exists()
+    finally:
+        if pidfile.exists() and bmdtest.pid_alive(int(pidfile.read_text())):
+            os.kill(int(pidfile.read_text()), 15)
 
 
 # ---- the Debian packages, built and installed on this machine ----

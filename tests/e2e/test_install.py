@@ -119,7 +119,7 @@ def test_plugin_sdk_builds_through_pkg_config(tmp):
     shutil.copy(tmp / "statelog.so", tmp / "plug")
     (tmp / "c.conf").write_text("global { plugin_directory = %s; }\n" % (tmp / "plug"))
     rc, out, err = run(os.path.join(bmdtest.BUILD, "bmd"), "-n", "-f", str(tmp / "c.conf"))
-    assert rc == 0 and "plugin" not in err, err   # e.g. "...: not loaded"
+    assert rc == 0 and "bmd: plugin" not in err, err   # "bmd: plugin P: ...: not loaded"
     make(tmp, "DESTDIR=%s" % dest, "PREFIX=/usr", "uninstall")
 
 

@@ -446,7 +446,7 @@ def test_run_in_foreground_with_com1_on_the_terminal(bmd, guest, consoles):
     rc, out, err = bmd.bmdctl("run", "-s", "g")
     assert rc == 1 and "single-user" in err and "qemu" in err
     rc, out, err = bmd.bmdctl("run", "nosuch")
-    assert rc == 1 and "no such VM nosuch" in err
+    assert rc == 1 and err == "bmdctl: run: no VM named 'nosuch'\n"
 
 
 def test_run_refuses_a_vm_that_bmd_runs(bmd, guest):

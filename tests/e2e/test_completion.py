@@ -125,3 +125,40 @@ def test_zsh_completion_is_registered_by_compinit(tmp_path):
     p = subprocess.run(["zsh", "-f", "-c", prog], capture_output=True, text=True,
                        timeout=60)
     assert p.stdout.strip() == "_bmdctl _bmd", p.stdout + p.stderr
+
+
+ZSH_DRIVER = r"""
+zmodload zsh/zpty
+zpty z 'zsh -f -i'
+zpty -w z "PS1='> '; fpath=(%(comp)s \$fpath); autoload -U compinit; compinit -u -d %(dump)s; PATH=%(build)s:\$PATH"
+zpty -w z "print RE''ADY"
+zpty -r -m z out '*READY*'
+zpty -n -w z %(line)s$'\t'
+sleep 2
+zpty -n -w z $'\n'
+zpty -w z "print DO''NE"
+all=
+while zpty -r -t z chunk; do all+=$chunk; [[ $all == *DONE*DONE* ]] && break; sleep 0.1; done
+print -r -- "$all"
+"""
+
+
+def zsh_complete_and_run(line, tmp_path):
+    """Type LINE and TAB in an interactive zsh, then Enter: the output of the
+    command that the completed line ran."""
+    prog = ZSH_DRIVER % {"comp": shlex.quote(COMP), "dump": shlex.quote(str(tmp_path / "zd")),
+                         "build": shlex.quote(bmdtest.BUILD), "line": shlex.quote(line)}
+    p = subprocess.run(["zsh", "-f", "-c", prog], capture_output=True, text=True,
+                       timeout=60)
+    return p.stdout.replace("\r", "")
+
+
+def test_zsh_completes_commands_options_and_vm_names(bmd, guest, tmp_path):
+    out = zsh_complete_and_run("bmdctl help li", tmp_path)
+    assert "usage: bmdctl [-f config] [-s socket] list" in out, out
+    out = zsh_complete_and_run("bmdctl boot --he", tmp_path)
+    assert "usage: bmdctl [-f config] [-s socket] boot|start" in out, out
+    bmd.start(guest("alpha", "no"), guest("beta", "no"))
+    out = zsh_complete_and_run("bmdctl -s %s -f %s show command alp" % (bmd.sock, bmd.conf),
+                               tmp_path)
+    assert "-name\nalpha" in out or "\nalpha\n" in out, out

@@ -1,7 +1,36 @@
 # bmd: GNU make build.  `make`, `make check`, `make install PREFIX=...`.
 
+# Install directories, built into the binaries (see build/dirs.stamp).
+# Defaults fit FreeBSD ports (PREFIX=/usr/local: config in /usr/local/etc);
+# PREFIX=/usr gives Debian's (/etc, /var).
 PREFIX		?= /usr/local
 LOCALBASE	?= /usr/local
+ifeq ($(PREFIX),/usr)
+SYSCONFDIR	?= /etc
+LOCALSTATEDIR	?= /var
+else
+SYSCONFDIR	?= $(PREFIX)/etc
+LOCALSTATEDIR	?= $(PREFIX)/var
+endif
+SBINDIR		?= $(PREFIX)/sbin
+LIBEXECDIR	?= $(PREFIX)/libexec/bmd
+MANDIR		?= $(PREFIX)/share/man
+INCLUDEDIR	?= $(PREFIX)/include
+PKGCONFIGDIR	?= $(PREFIX)/lib/pkgconfig
+DATADIR		?= $(PREFIX)/share
+UNAME		:= $(shell uname -s)
+ifeq ($(UNAME),FreeBSD)
+RUNDIR		?= /var/run
+else
+RUNDIR		?= /run
+endif
+SYSTEMDUNITDIR	?= $(PREFIX)/lib/systemd/system
+BASHCOMPDIR	?= $(DATADIR)/bash-completion/completions
+ifeq ($(PREFIX),/usr)
+ZSHCOMPDIR	?= $(DATADIR)/zsh/vendor-completions
+else
+ZSHCOMPDIR	?= $(DATADIR)/zsh/site-functions
+endif
 DESTDIR		?=
 CC		?= cc
 CFLAGS		?= -O2 -g
@@ -14,7 +43,10 @@ ifeq ($(WERROR),1)
 WARN	+= -Werror
 endif
 PKGS	:= libevent jansson
-ALL_CPPFLAGS := -D_GNU_SOURCE -DLOCALBASE=\"$(LOCALBASE)\" \
+DIRS_CPPFLAGS := -DLOCALBASE=\"$(LOCALBASE)\" \
+	   -DBMD_SYSCONFDIR=\"$(SYSCONFDIR)\" -DBMD_LIBEXECDIR=\"$(LIBEXECDIR)\" \
+	   -DBMD_LOCALSTATEDIR=\"$(LOCALSTATEDIR)\" -DBMD_RUNDIR=\"$(RUNDIR)\"
+ALL_CPPFLAGS := -D_GNU_SOURCE $(DIRS_CPPFLAGS) \
 	   -Isrc/common -Isrc/conf -Isrc/backend -Isrc/platform -Iinclude \
 	   $(shell pkg-config --cflags $(PKGS)) $(CPPFLAGS)
 ALL_CFLAGS := -std=c17 $(WARN) $(CFLAGS)
@@ -37,7 +69,14 @@ UNITS	:= $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
 all: $(BUILD)/bmd $(BUILD)/bmdctl $(PLUGINS)
 
-$(BUILD)/%.o: %.c
+# Rebuild everything when an install directory changes.
+DIRS_STAMP := $(BUILD)/dirs.stamp
+$(DIRS_STAMP): FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(DIRS_CPPFLAGS)' | cmp -s - $@ 2>/dev/null || \
+	    echo '$(DIRS_CPPFLAGS)' > $@
+
+$(BUILD)/%.o: %.c $(DIRS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
@@ -65,10 +104,10 @@ $(BUILD)/plugins/%.so: $$(wildcard plugins/$$*/*.c) include/bmd/plugin.h
 	    -o $@ $(filter %.c,$^)
 
 # ---- tests: every tier runs from `make check` ----
-.PHONY: all check check-unit check-conf check-bhyve check-e2e fuzz fuzz-proto \
-	check-fuzz guest install clean bench
+.PHONY: all check check-unit check-conf check-bhyve check-man check-e2e fuzz \
+	fuzz-proto check-fuzz guest install uninstall clean bench FORCE
 
-check: all check-unit check-conf check-bhyve check-fuzz check-e2e
+check: all check-unit check-conf check-bhyve check-man check-fuzz check-e2e
 
 check-unit: $(UNITS)
 	@fail=0; for t in $(UNITS); do echo "== $$t"; $$t || fail=1; done; \
@@ -79,6 +118,17 @@ check-conf: all
 
 check-bhyve: all
 	BMDCTL=$(abspath $(BUILD)/bmdctl) sh tests/bhyve/run.sh
+
+# mandoc -Tlint -W style, clean for every page.  Cross-references to
+# pages this host lacks (bhyve(8) on Linux, or ours before they are
+# installed) depend on the host's manual database, not on the page.
+MANPAGES := $(wildcard man/*.[1-9])
+check-man:
+	@fail=0; for m in $(MANPAGES); do \
+	    out=$$(mandoc -Tlint -W style $$m 2>&1 | grep -v \
+	        -e 'referenced manual not found' -e 'outdated mandoc.db'); \
+	    if [ -n "$$out" ]; then echo "$$out"; fail=1; \
+	    else echo "PASS $$m"; fi; done; exit $$fail
 
 guest:
 	$(MAKE) -C tests/guest
@@ -121,18 +171,91 @@ check-fuzz:
 bench: all
 	bench/conf-scale
 
-install: all
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man5 \
-	    $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/etc \
-	    $(DESTDIR)$(PREFIX)/libexec/bmd
-	install -m 755 $(BUILD)/bmd $(BUILD)/bmdctl $(DESTDIR)$(PREFIX)/sbin/
-	install -m 644 man/bmd.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/
-	install -m 644 man/bmd.8 man/bmdctl.8 man/bmd-hookcmd.8 \
-	    $(DESTDIR)$(PREFIX)/share/man/man8/
-	install -m 755 $(INSTALL_PLUGINS) $(DESTDIR)$(PREFIX)/libexec/bmd/
-	install -d $(DESTDIR)$(PREFIX)/include/bmd
-	install -m 644 include/bmd/plugin.h $(DESTDIR)$(PREFIX)/include/bmd/
-	install -m 644 examples/bmd.conf.example $(DESTDIR)$(PREFIX)/etc/
+# ---- install: `make install DESTDIR=... PREFIX=...`, `make uninstall` ----
+VERSION	:= $(shell sed -n 's/^\#define BMD_VERSION[^"]*"\(.*\)"/\1/p' \
+	    src/common/version.h)
+MAN5	:= man/bmd.conf.5
+MAN8	:= man/bmd.8 man/bmdctl.8 man/bmd-hookcmd.8
+MAN3	:= man/bmd-plugin.3
+# The pages name the default (/usr/local) paths; installed ones name ours.
+SUBST	= sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@PREFIX@|$(PREFIX)|g' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
+	    -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
+	    -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' -e 's|@RUNDIR@|$(RUNDIR)|g' \
+	    -e 's|@LOCALSTATEDIR@|$(LOCALSTATEDIR)|g'
+MANSUBST = sed -e 's|/usr/local/etc/bmd\.conf|$(SYSCONFDIR)/bmd.conf|g' \
+	    -e 's|/usr/local/libexec/bmd|$(LIBEXECDIR)|g' \
+	    -e 's|/usr/local/var/cache/bmd|$(LOCALSTATEDIR)/cache/bmd|g' \
+	    -e 's|/usr/local/include/bmd|$(INCLUDEDIR)/bmd|g' \
+	    -e 's|/usr/local/lib/pkgconfig|$(PKGCONFIGDIR)|g' \
+	    -e 's|/usr/local/lib/systemd/system|$(SYSTEMDUNITDIR)|g'
+GEN	:= $(BUILD)/bmd.service $(BUILD)/bmd-plugin.pc $(BUILD)/bmd.rc \
+	    $(BUILD)/bmd.conf $(BUILD)/bmd.conf.example
+DEST	= $(DESTDIR)
+
+$(BUILD)/bmd.service: contrib/bmd.service.in $(DIRS_STAMP)
+	$(SUBST) contrib/bmd.service.in > $@
+$(BUILD)/bmd-plugin.pc: contrib/bmd-plugin.pc.in $(DIRS_STAMP)
+	$(SUBST) contrib/bmd-plugin.pc.in > $@
+$(BUILD)/bmd.conf: contrib/bmd.conf.in $(DIRS_STAMP)
+	$(SUBST) contrib/bmd.conf.in > $@
+# the example's paths are the built ones
+$(BUILD)/bmd.conf.example: examples/bmd.conf.example $(DIRS_STAMP)
+	sed -e 's|$${LOCALBASE}/var/cache/bmd|$(LOCALSTATEDIR)/cache/bmd|' \
+	    -e 's|$${LOCALBASE}/libexec/bmd|$(LIBEXECDIR)|' \
+	    -e 's|/run/bmd|$(RUNDIR)/bmd|' \
+	    -e 's|/usr/local/etc/bmd.conf|$(SYSCONFDIR)/bmd.conf|' \
+	    examples/bmd.conf.example > $@
+$(BUILD)/bmd.rc: contrib/rc.d/bmd $(DIRS_STAMP)
+	$(SUBST) -e 's|/usr/local/sbin/bmd|$(SBINDIR)/bmd|g' \
+	    -e 's|/usr/local/etc/bmd.conf|$(SYSCONFDIR)/bmd.conf|g' \
+	    -e 's|/var/run/bmd.pid|$(RUNDIR)/bmd.pid|g' contrib/rc.d/bmd > $@
+
+install: all $(GEN)
+	install -d $(DEST)$(SBINDIR) $(DEST)$(MANDIR)/man3 \
+	    $(DEST)$(MANDIR)/man5 $(DEST)$(MANDIR)/man8 $(DEST)$(SYSCONFDIR) \
+	    $(DEST)$(LIBEXECDIR) $(DEST)$(INCLUDEDIR)/bmd \
+	    $(DEST)$(PKGCONFIGDIR) $(DEST)$(BASHCOMPDIR) $(DEST)$(ZSHCOMPDIR)
+	install -m 755 $(BUILD)/bmd $(BUILD)/bmdctl $(DEST)$(SBINDIR)/
+	for m in $(MAN3) $(MAN5) $(MAN8); do \
+	    s=$${m##*.}; $(MANSUBST) $$m > $(DEST)$(MANDIR)/man$$s/$${m##*/} && \
+	    chmod 644 $(DEST)$(MANDIR)/man$$s/$${m##*/} || exit 1; done
+	install -m 755 $(INSTALL_PLUGINS) $(DEST)$(LIBEXECDIR)/
+	install -m 644 include/bmd/plugin.h $(DEST)$(INCLUDEDIR)/bmd/
+	install -m 644 $(BUILD)/bmd-plugin.pc $(DEST)$(PKGCONFIGDIR)/
+	install -m 644 $(BUILD)/bmd.conf.example $(DEST)$(SYSCONFDIR)/
+	# never overwrite an administrator's configuration
+	test -e $(DEST)$(SYSCONFDIR)/bmd.conf || \
+	    install -m 644 $(BUILD)/bmd.conf $(DEST)$(SYSCONFDIR)/bmd.conf
+	install -m 644 contrib/completion/bmdctl.bash $(DEST)$(BASHCOMPDIR)/bmdctl
+	install -m 644 contrib/completion/bmdctl.bash $(DEST)$(BASHCOMPDIR)/bmd
+	install -m 644 contrib/completion/_bmdctl $(DEST)$(ZSHCOMPDIR)/_bmdctl
+	install -m 644 contrib/completion/_bmd $(DEST)$(ZSHCOMPDIR)/_bmd
+ifeq ($(UNAME),FreeBSD)
+	install -d $(DEST)$(PREFIX)/etc/rc.d
+	install -m 755 $(BUILD)/bmd.rc $(DEST)$(PREFIX)/etc/rc.d/bmd
+else
+	install -d $(DEST)$(SYSTEMDUNITDIR)
+	install -m 644 $(BUILD)/bmd.service $(DEST)$(SYSTEMDUNITDIR)/
+endif
+
+# bmd.conf goes only when it is still the untouched example.
+uninstall: $(BUILD)/bmd.conf
+	rm -f $(DEST)$(SBINDIR)/bmd $(DEST)$(SBINDIR)/bmdctl
+	rm -f $(foreach m,$(MAN3) $(MAN5) $(MAN8),\
+	    $(DEST)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m)))
+	rm -f $(patsubst $(BUILD)/plugins/%,$(DEST)$(LIBEXECDIR)/%,\
+	    $(INSTALL_PLUGINS))
+	-rmdir $(DEST)$(LIBEXECDIR) 2>/dev/null
+	rm -f $(DEST)$(INCLUDEDIR)/bmd/plugin.h
+	-rmdir $(DEST)$(INCLUDEDIR)/bmd 2>/dev/null
+	rm -f $(DEST)$(PKGCONFIGDIR)/bmd-plugin.pc
+	if cmp -s $(BUILD)/bmd.conf $(DEST)$(SYSCONFDIR)/bmd.conf; \
+	    then rm -f $(DEST)$(SYSCONFDIR)/bmd.conf; fi
+	rm -f $(DEST)$(SYSCONFDIR)/bmd.conf.example
+	rm -f $(DEST)$(BASHCOMPDIR)/bmdctl $(DEST)$(BASHCOMPDIR)/bmd \
+	    $(DEST)$(ZSHCOMPDIR)/_bmdctl $(DEST)$(ZSHCOMPDIR)/_bmd
+	rm -f $(DEST)$(SYSTEMDUNITDIR)/bmd.service $(DEST)$(PREFIX)/etc/rc.d/bmd
 
 clean:
 	rm -rf $(BUILD)

@@ -5,6 +5,7 @@
 
 #include "backend.h"
 #include "keys.h"
+#include "paths.h"
 #include "qemu.h"
 #include "xmalloc.h"
 
@@ -15,7 +16,7 @@
 static const char *
 run_dir(const struct be_params *bp)
 {
-	return bp->bp_run_dir != NULL ? bp->bp_run_dir : "/run/bmd";
+	return bp->bp_run_dir != NULL ? bp->bp_run_dir : BMD_RUN_DIR;
 }
 
 char *
@@ -64,7 +65,7 @@ add_firmware(const struct vm_conf *vc, const struct be_params *bp,
 {
 	const char *share = bp->bp_qemu_share ? bp->bp_qemu_share : OVMF_DIR;
 	const char *vars = bp->bp_vars_dir ? bp->bp_vars_dir :
-	    LOCALBASE "/var/cache/bmd";
+	    BMD_VARS_DIR;
 
 	if (vc->vc_loader != NULL && strcmp(vc->vc_loader, "uefi") == 0) {
 		argv_add(av, "-drive");

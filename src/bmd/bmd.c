@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,6 +25,7 @@
 
 #include "bmd.h"
 #include "log.h"
+#include "paths.h"
 #include "plugin_keys.h"
 #include "version.h"
 #include "vmlock.h"
@@ -48,14 +50,15 @@ static const int handled_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1,
 static void
 usage(FILE *fp)
 {
-	fprintf(fp, "usage: bmd [-Fnv] [-f config] [-l logfile] [-P pidfile] "
+	fprintf(fp, "usage: bmd [-FnV] [-f config] [-l logfile] [-P pidfile] "
 	    "[-p plugindir] [-m sockmode]\n"
+	    "       bmd -h | --help | -V | --version\n"
 	    "  -F  stay in the foreground and log to stderr too\n"
-	    "  -f  configuration file (default %s/etc/bmd.conf)\n"
+	    "  -f  configuration file (default %s)\n"
 	    "  -l  log to this file instead of syslog\n"
 	    "  -n  check the configuration, print every error, and exit\n"
 	    "  -P  pid file    -p  plugin directory    -m  socket mode\n"
-	    "  -v  print the version and exit\n", LOCALBASE);
+	    "  -V, --version  print the version and exit\n", BMD_CONF_PATH);
 }
 
 /* bmd -n: exit 0 only when the whole configuration is valid. */
@@ -79,19 +82,23 @@ check_config(const char *path)
 	return rc;
 }
 
-/* 0: go on; otherwise 1 + the exit status. */
+/* -v: the version flag of earlier releases, kept for their scripts. */
+static const struct option long_options[] = {
+	{ "help",	no_argument,	NULL,	'h' },
+	{ "version",	no_argument,	NULL,	'V' },
+	{ NULL,		0,		NULL,	0 }
+};
+
+/* 0: go on; otherwise 1 + the exit status (usage errors: 2). */
 static int
 parse_options(int argc, char **argv, struct options *o)
 {
 	int ch;
 
 	memset(o, 0, sizeof(*o));
-	o->o_conf = LOCALBASE "/etc/bmd.conf";
-	if (argc > 1 && strcmp(argv[1], "--help") == 0) {
-		usage(stdout);
-		return 1;
-	}
-	while ((ch = getopt(argc, argv, "Ff:hl:m:nP:p:v")) != -1) {
+	o->o_conf = BMD_CONF_PATH;
+	while ((ch = getopt_long(argc, argv, "Ff:hl:m:nP:p:Vv", long_options,
+	    NULL)) != -1) {
 		switch (ch) {
 		case 'F':
 			o->o_foreground = 1;
@@ -105,6 +112,7 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'n':
 			o->o_check = 1;
 			break;
+		case 'V':
 		case 'v':
 			printf("bmd %s\n", BMD_VERSION);
 			return 1;
@@ -122,12 +130,13 @@ parse_options(int argc, char **argv, struct options *o)
 			break;
 		default:
 			usage(stderr);
-			return 2;
+			return 3;
 		}
 	}
 	if (optind != argc) {
+		fprintf(stderr, "bmd: unexpected argument: %s\n", argv[optind]);
 		usage(stderr);
-		return 2;
+		return 3;
 	}
 	return 0;
 }

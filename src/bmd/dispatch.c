@@ -13,6 +13,7 @@
 #include "xmalloc.h"
 #include "log.h"
 #include "proto.h"
+#include "suggest.h"
 
 #define CMD_VM		0x1	/* needs "name" and access to it */
 #define CMD_ROOT	0x2	/* root only */
@@ -178,6 +179,28 @@ find_command(const char *name)
 	return NULL;
 }
 
+/*
+ * No access and no such VM look the same (spec 3): the suggestion is
+ * chosen among the VMs this peer may see only.
+ */
+static json_t *
+not_found(const struct peercred *pc, const char *name)
+{
+	struct suggest sg;
+	const char *best;
+	struct vm *vm;
+	size_t i;
+
+	suggest_init(&sg, name);
+	for (i = 0; (vm = vm_at(i)) != NULL; i++)
+		if (vm_may_access(vm, pc))
+			suggest_add(&sg, vm_latest(vm)->vc_name);
+	if ((best = suggest_best(&sg)) != NULL)
+		return proto_reply_error("no VM named '%.64s' (did you mean "
+		    "'%s'?)", name, best);
+	return proto_reply_error("no VM named '%.64s'", name);
+}
+
 /* Answer one request.  The peer's identity comes from the kernel only. */
 json_t *
 dispatch(const struct peercred *pc, json_t *req)
@@ -202,9 +225,8 @@ dispatch(const struct peercred *pc, json_t *req)
 	if (c->c_flags & CMD_VM) {
 		if (name == NULL)
 			return proto_reply_error("missing \"name\"");
-		/* No access and no such VM look the same (spec 3). */
 		if ((vm = vm_find(name)) == NULL || !vm_may_access(vm, pc))
-			return proto_reply_error("VM not found");
+			return not_found(pc, name);
 	}
 	return c->c_fn(pc, req, vm);
 }

@@ -9,15 +9,24 @@
 
 #include "backend.h"
 #include "bmdctl.h"
+#include "paths.h"
 #include "log.h"
 #include "plugin_keys.h"
+#include "suggest.h"
 #include "version.h"
 #include "xmalloc.h"
 
-const char	*ctl_conf_path = LOCALBASE "/etc/bmd.conf";
+const char	*ctl_conf_path = BMD_CONF_PATH;
 const char	*ctl_socket_path;
 
 static struct conf *ctl_load(int, int *, int);
+static int help_exec(const struct ctl_cmd *, int, char **);
+
+/* bmdctl help [COMMAND]: the same text as COMMAND --help. */
+static const struct ctl_cmd cmd_help = {
+	"help", NULL, "[COMMAND]", 0, 1, help_exec,
+	"print the usage of every command, or of one command"
+};
 
 static const struct ctl_cmd *const cmds[] = {
 	&cmd_boot,
@@ -35,6 +44,7 @@ static const struct ctl_cmd *const cmds[] = {
 	&cmd_com3,
 	&cmd_com4,
 	&cmd_run,
+	&cmd_help,
 };
 #define NCMDS	(sizeof(cmds) / sizeof(cmds[0]))
 
@@ -44,11 +54,12 @@ usage_all(FILE *fp)
 	size_t i;
 
 	fprintf(fp, "usage: bmdctl [-f config] [-s socket] command [arguments]\n"
-	    "       bmdctl --help | -V\n\n"
+	    "       bmdctl -h | --help | -V | --version\n"
+	    "       bmdctl help [command] | command --help\n\n"
 	    "  -f config  configuration file (default %s)\n"
 	    "  -s socket  control socket of bmd (default: cmd_socket_path of "
-	    "the\n             configuration, else /run/bmd.sock)\n\n"
-	    "commands:\n", LOCALBASE "/etc/bmd.conf");
+	    "the\n             configuration, else %s)\n\n"
+	    "commands:\n", BMD_CONF_PATH, BMD_SOCKET_PATH);
 	for (i = 0; i < NCMDS; i++) {
 		fprintf(fp, "  %s", cmds[i]->c_name);
 		if (cmds[i]->c_alias != NULL)
@@ -60,16 +71,43 @@ usage_all(FILE *fp)
 	fprintf(fp, "\nExit status: 0 success, 1 failure, 2 usage error.\n");
 }
 
+static void
+cmd_usage_line(const struct ctl_cmd *c, FILE *fp)
+{
+	fprintf(fp, "usage: bmdctl [-f config] [-s socket] %s", c->c_name);
+	if (c->c_alias != NULL)
+		fprintf(fp, "|%s", c->c_alias);
+	if (*c->c_usage != '\0')
+		fprintf(fp, " %s", c->c_usage);
+	fputc('\n', fp);
+}
+
 int
 ctl_usage(const struct ctl_cmd *c)
 {
-	fprintf(stderr, "usage: bmdctl [-f config] [-s socket] %s", c->c_name);
-	if (c->c_alias != NULL)
-		fprintf(stderr, "|%s", c->c_alias);
-	if (*c->c_usage != '\0')
-		fprintf(stderr, " %s", c->c_usage);
-	fputc('\n', stderr);
+	cmd_usage_line(c, stderr);
 	return EXIT_USAGE;
+}
+
+/* COMMAND --help and help COMMAND: usage and purpose on stdout. */
+static int
+cmd_help_print(const struct ctl_cmd *c)
+{
+	cmd_usage_line(c, stdout);
+	printf("  %s\n", c->c_help);
+	return 0;
+}
+
+/* -h or --help among a command's arguments (before any "--"). */
+static int
+wants_help(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return 1;
+	return 0;
 }
 
 /* One "[-x]", "[-x ARG]", "[--name]" or "[--name ARG]" of a usage text. */
@@ -194,6 +232,36 @@ find_cmd(const char *name)
 	return NULL;
 }
 
+static int
+help_exec(const struct ctl_cmd *self, int argc, char **argv)
+{
+	const struct ctl_cmd *c;
+
+	if (argc < 2) {
+		usage_all(stdout);
+		return 0;
+	}
+	if ((c = find_cmd(argv[1])) == NULL)
+		return EXIT_USAGE;
+	return cmd_help_print(c);
+}
+
+void
+ctl_no_vm(const char *command, const struct conf *c, const char *name)
+{
+	struct suggest sg;
+	const char *best;
+	size_t i;
+
+	suggest_init(&sg, name);
+	for (i = 0; i < c->c_nvms; i++)
+		suggest_add(&sg, c->c_vms[i]->vc_name);
+	fprintf(stderr, "bmdctl: %s: no VM named '%s'", command, name);
+	if ((best = suggest_best(&sg)) != NULL)
+		fprintf(stderr, " (did you mean '%s'?)", best);
+	fputc('\n', stderr);
+}
+
 struct conf *
 ctl_load_conf(int quiet, int *had_errors)
 {
@@ -231,17 +299,17 @@ ctl_load(int quiet, int *had_errors, int globals_only)
 int
 main(int argc, char **argv)
 {
+	static const struct option longs[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 } };
 	const struct ctl_cmd *c;
 	int ch;
 
 	log_init("bmdctl", LOG_TO_STDERR, 0);
 	/* plugins' keys, from plugin_directory (lazily: no daemon API here) */
 	conf_plugins_enable(NULL, 1);
-	if (argc > 1 && strcmp(argv[1], "--help") == 0) {
-		usage_all(stdout);
-		return 0;
-	}
-	while ((ch = getopt(argc, argv, "+f:hs:V")) != -1) {
+	while ((ch = getopt_long(argc, argv, "+f:hs:V", longs, NULL)) != -1) {
 		switch (ch) {
 		case 'f':
 			ctl_conf_path = optarg;
@@ -268,6 +336,8 @@ main(int argc, char **argv)
 	}
 	if ((c = find_cmd(argv[0])) == NULL)
 		return EXIT_USAGE;
+	if (wants_help(argc, argv))
+		return cmd_help_print(c);
 	if (check_args(c, argc, argv) == -1)
 		return ctl_usage(c);
 	return c->c_exec(c, argc, argv);

@@ -58,6 +58,9 @@ void		 ctl_getopts(const struct ctl_cmd *, struct ctl_opts *);
 /* Parse the configuration with the caller's rights; NULL on fatal. */
 struct conf	*ctl_load_conf(int quiet_errors, int *had_errors);
 struct conf	*ctl_load_globals(int *had_errors);
+/* "bmdctl: COMMAND: no VM named 'x' (did you mean 'y'?)", from C's VMs. */
+void		 ctl_no_vm(const char *command, const struct conf *c,
+		    const char *name);
 
 /* cmd-boot.c: boot and install */
 int		 ctl_boot_common(const struct ctl_cmd *, const char *command,
@@ -65,6 +68,8 @@ int		 ctl_boot_common(const struct ctl_cmd *, const char *command,
 
 /* cmd-show-network.c: show network [--json] NAME */
 int		 ctl_show_network(int argc, char **argv);
+/* cmd-show-keys.c: show keys [--json] */
+int		 ctl_show_keys(int argc, char **argv);
 
 /* cmd-console.c: attach to a serial port through bmd */
 enum ctl_console_mode { CONSOLE_INTERACTIVE, CONSOLE_FORCE,
@@ -101,5 +106,8 @@ json_t		*ctl_request_fd(json_t *req, int *passed_fd);
 int		 ctl_simple(const char *command, const char *name);
 /* The exit status of a reply; prints "bmdctl: REASON" when it failed. */
 int		 ctl_reply_status(json_t *reply);
+/* The same, as "bmdctl: COMMAND: NAME: REASON". */
+int		 ctl_reply_status_of(const char *command, const char *name,
+		    json_t *reply);
 
 #endif

@@ -2,6 +2,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -10,10 +11,11 @@
 #include <unistd.h>
 
 #include "bmdctl.h"
+#include "paths.h"
 #include "proto.h"
 #include "xmalloc.h"
 
-#define DEFAULT_SOCKET	"/run/bmd.sock"
+#define DEFAULT_SOCKET	BMD_SOCKET_PATH
 
 /* -s, else cmd_socket_path of the configuration, else the default. */
 static char *
@@ -115,12 +117,44 @@ ctl_request_fd(json_t *req, int *passed)
 int
 ctl_reply_status(json_t *reply)
 {
+	return ctl_reply_status_of(NULL, NULL, reply);
+}
+
+static int
+name_char(char c)
+{
+	return isalnum((unsigned char)c) || c == '_' || c == '-' || c == '.';
+}
+
+/* Does TEXT mention NAME as a word of its own? */
+static int
+mentions(const char *text, const char *name)
+{
+	const char *p;
+	size_t n = strlen(name);
+
+	for (p = text; (p = strstr(p, name)) != NULL; p++)
+		if ((p == text || !name_char(p[-1])) && !name_char(p[n]))
+			return 1;
+	return 0;
+}
+
+/* The message names the VM, unless bmd's own text already does. */
+int
+ctl_reply_status_of(const char *command, const char *name, json_t *reply)
+{
 	const char *why;
 
 	if (json_is_true(json_object_get(reply, "ok")))
 		return 0;
-	why = json_string_value(json_object_get(reply, "error"));
-	fprintf(stderr, "bmdctl: %s\n", why != NULL ? why : "failed");
+	if ((why = json_string_value(json_object_get(reply, "error"))) == NULL)
+		why = "failed";
+	fprintf(stderr, "bmdctl: ");
+	if (command != NULL)
+		fprintf(stderr, "%s: ", command);
+	if (name != NULL && !mentions(why, name))
+		fprintf(stderr, "%s: ", name);
+	fprintf(stderr, "%s\n", why);
 	return 1;
 }
 
@@ -137,7 +171,8 @@ ctl_simple(const char *command, const char *name)
 	json_decref(req);
 	if (reply == NULL)
 		return 1;
-	rc = ctl_reply_status(reply);
+	/* "bmdctl: boot: no VM named ..." */
+	rc = ctl_reply_status_of(command, name, reply);
 	json_decref(reply);
 	return rc;
 }

@@ -74,7 +74,7 @@ ctl_console(const char *name, int com, enum ctl_console_mode mode,
 	json_decref(req);
 	if (reply == NULL)
 		return 1;
-	if ((rc = ctl_reply_status(reply)) != 0) {
+	if ((rc = ctl_reply_status_of("console", name, reply)) != 0) {
 		json_decref(reply);
 		if (fd != -1)
 			close(fd);
@@ -164,7 +164,7 @@ ctl_show_console(int com, const char *name)
 	if ((c = ctl_load_conf(0, &errs)) == NULL)
 		return 1;
 	if ((vc = conf_find_vm(c, name)) == NULL) {
-		fprintf(stderr, "bmdctl: VM not found: %s\n", name);
+		ctl_no_vm("show", c, name);
 		conf_free(c);
 		return 1;
 	}

@@ -227,7 +227,7 @@ run_exec(const struct ctl_cmd *self, int argc, char **argv)
 	if ((c = ctl_load_conf(0, &errs)) == NULL)
 		return 1;
 	if ((vc = conf_find_vm(c, argv[optind])) == NULL) {
-		fprintf(stderr, "no such VM %s\n", argv[optind]);
+		ctl_no_vm("run", c, argv[optind]);
 		conf_free(c);
 		return 1;
 	}

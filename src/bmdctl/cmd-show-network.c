@@ -54,7 +54,8 @@ ctl_show_network(int argc, char **argv)
 	json_decref(req);
 	if (reply == NULL)
 		return 1;
-	if ((rc = ctl_reply_status(reply)) == 0) {
+	if ((rc = ctl_reply_status_of("show network",
+	    argv[optind], reply)) == 0) {
 		nets = json_object_get(reply, "networks");
 		if (json) {
 			json_dumpf(nets, stdout, JSON_INDENT(2) |

@@ -56,9 +56,9 @@ show_config(int argc, char **argv)
 		fputs(buf_str(&b), stdout);
 	json_decref(arr);
 	buf_free(&b);
-	conf_free(c);
 	if (name != NULL && !found && !errs)
-		fprintf(stderr, "bmdctl: VM not found: %s\n", name);
+		ctl_no_vm("show", c, name);
+	conf_free(c);
 	return errs || (name != NULL && !found) ? 1 : 0;
 }
 
@@ -93,7 +93,7 @@ show_command(int argc, char **argv)
 	if ((c = ctl_load_conf(0, &errs)) == NULL)
 		return 1;
 	if ((vc = conf_find_vm(c, argv[1])) == NULL) {
-		fprintf(stderr, "bmdctl: VM not found: %s\n", argv[1]);
+		ctl_no_vm("show", c, argv[1]);
 		conf_free(c);
 		return 1;
 	}
@@ -128,6 +128,8 @@ show_exec(const struct ctl_cmd *self, int argc, char **argv)
 		return show_command(argc - 1, argv + 1);
 	if (strcmp(argv[1], "network") == 0)
 		return ctl_show_network(argc - 1, argv + 1);
+	if (strcmp(argv[1], "keys") == 0)
+		return ctl_show_keys(argc - 1, argv + 1);
 	if (argc == 3 && (strcmp(argv[1], "console") == 0 || (strncmp(argv[1],
 	    "com", 3) == 0 && argv[1][3] >= '1' && argv[1][3] <= '4' &&
 	    argv[1][4] == '\0')))
@@ -139,7 +141,7 @@ show_exec(const struct ctl_cmd *self, int argc, char **argv)
 
 const struct ctl_cmd cmd_show = {
 	"show", NULL, "config [--json] [NAME] | command NAME | network "
-	"[--json] NAME | console|comN NAME", 1, -1, show_exec,
+	"[--json] NAME | console|comN NAME | keys [--json]", 1, -1, show_exec,
 	"print the resolved configuration, the exact command lines of a VM,\n"
-	"      or its NICs with their taps, bridges and MACs"
+	"      its NICs with their taps, bridges and MACs, or every configuration key"
 };

@@ -8,7 +8,7 @@
  *
  * Request:  {"version": PROTO_VERSION, "command": "boot", "name": "vm1", ...}
  * Reply:    {"version": PROTO_VERSION, "ok": true, ...}
- *           {"version": PROTO_VERSION, "ok": false, "error": "VM not found"}
+ *           {"version": PROTO_VERSION, "ok": false, "error": "no VM named 'x'"}
  *
  * Commands and their extra members:
  *   boot, install     name                 -> ok

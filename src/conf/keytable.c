@@ -3,6 +3,7 @@
 #include <stddef.h>
 
 #include "keytable.h"
+#include "paths.h"
 #include "ktypes.h"
 
 static const char *const boot_names[] = { "no", "yes", "oneshot", "always",
@@ -156,19 +157,19 @@ const size_t keytable_nvm = sizeof(keytable_vm) / sizeof(keytable_vm[0]);
 
 const struct conf_key keytable_global[] = {
 { "cmd_socket_path", NULL, &kt_path, GO(gc_cmd_socket_path), KEY_GLOBAL,
-  "/run/bmd.sock", 0, 0, NULL, "control socket", 0 },
+  BMD_SOCKET_PATH, 0, 0, NULL, "control socket", 0 },
 { "cmd_socket_mode", NULL, &kt_mode, GO(gc_cmd_socket_mode), KEY_GLOBAL,
   "0666", 0, 0, NULL, "control socket permissions", 0 },
 { "vars_directory", NULL, &kt_path, GO(gc_vars_directory), KEY_GLOBAL,
-  LOCALBASE "/var/cache/bmd", 0, 0, NULL, "UEFI variable files", 0 },
+  BMD_VARS_DIR, 0, 0, NULL, "UEFI variable files", 0 },
 { "nmdm_offset", NULL, &kt_int, GO(gc_nmdm_offset), KEY_GLOBAL, "200", 1,
   INT_MAX, NULL, "first automatic nmdm number (bhyve)", 0 },
-{ "pid_file", NULL, &kt_path, GO(gc_pid_file), KEY_GLOBAL, "/run/bmd.pid", 0,
+{ "pid_file", NULL, &kt_path, GO(gc_pid_file), KEY_GLOBAL, BMD_PID_PATH, 0,
   0, NULL, "pid file", 0 },
 { "plugin_directory", NULL, &kt_path, GO(gc_plugin_directory), KEY_GLOBAL,
-  LOCALBASE "/libexec/bmd", 0, 0, NULL, "plugin directory", 0 },
+  BMD_LIBEXECDIR, 0, 0, NULL, "plugin directory", 0 },
 { "run_directory", NULL, &kt_path, GO(gc_run_directory), KEY_GLOBAL,
-  "/run/bmd", 0, 0, NULL, "private directory for QMP and console sockets", 0 },
+  BMD_RUN_DIR, 0, 0, NULL, "private directory for QMP and console sockets", 0 },
 { "console_buffer", NULL, &kt_memory, GO(gc_console_buffer), KEY_GLOBAL, "64K",
   4096, 64 << 20, NULL, "scrollback kept per serial port (4K to 64M)", 0 },
 { "user_bridges", NULL, &kt_str, GO(gc_user_bridges), KEY_GLOBAL | L, NULL, 0,

@@ -177,7 +177,7 @@ def test_reload_request(fake):
 
 def test_daemon_error_is_printed_exit_1(failing):
     rc, out, err = failing.ctl("boot", "vm1")
-    assert (rc, out, err) == (1, "", "bmdctl: already running\n")
+    assert (rc, out, err) == (1, "", "bmdctl: boot: vm1: already running\n")
     rc, out, err = failing.ctl("list")
     assert (rc, out) == (1, "")
     assert err == "bmdctl: already running\n"
@@ -200,7 +200,7 @@ def test_boot_console_attaches_after_boot(fake):
 
 def test_boot_console_not_attempted_when_boot_fails(failing):
     rc, out, err = failing.ctl("boot", "-c", "vm1")
-    assert (rc, err) == (1, "bmdctl: already running\n")
+    assert (rc, err) == (1, "bmdctl: boot: vm1: already running\n")
 
 
 @pytest.mark.parametrize("args", [

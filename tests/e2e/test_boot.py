@@ -67,7 +67,7 @@ def test_boot_running_vm_is_already_running(bmd, guest):
     pid = bmd.wait_running("busy")
     rc, out, err = bmd.bmdctl("boot", "busy")
     assert rc == 1
-    assert err == "bmdctl: already running\n"
+    assert err == "bmdctl: boot: busy: already running\n"
     assert bmd.vm("busy")["pid"] == pid
 
 
@@ -75,7 +75,8 @@ def test_unknown_vm_not_found(bmd, guest):
     bmd.start(guest("known", "no"))
     for cmd in ("boot", "install", "stop", "shutdown", "poweroff", "reset"):
         rc, out, err = bmd.bmdctl(cmd, "nosuchvm")
-        assert (rc, out, err) == (1, "", "bmdctl: VM not found\n"), cmd
+        proto = {"stop": "shutdown"}.get(cmd, cmd)
+        assert (rc, out, err) == (1, "", f"bmdctl: {proto}: no VM named 'nosuchvm'\n"), cmd
 
 
 def test_list_json_fields(bmd, guest):

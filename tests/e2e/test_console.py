@@ -178,7 +178,7 @@ def test_second_writer_refused_force_takes_over_viewers_watch(bmd, guest, consol
     # a second interactive attach is refused with the exact message
     rc, out, err = bmd.bmdctl("console", "g")
     assert rc == 1
-    assert err.strip() == "bmdctl: " + IN_USE % ("g", a.pid), err
+    assert err.strip() == "bmdctl: console: " + IN_USE % ("g", a.pid), err
     # read-only viewers, any number, see what the writer makes the guest say
     v1 = consoles(bmd, "console", "--read-only", "g")
     v2 = consoles(bmd, "com1", "--read-only", "g")
@@ -422,10 +422,10 @@ def test_console_needs_access_like_every_command(bmd, guest):
                         os.path.join(bmdtest.BUILD, "bmdctl"), "-s", bmd.sock,
                         "console", "--dump", "g"], capture_output=True, text=True,
                        stdin=subprocess.DEVNULL, timeout=20)
-    assert p.returncode == 1 and p.stderr.strip() == "bmdctl: VM not found", p.stderr
+    assert p.returncode == 1 and p.stderr.strip() == "bmdctl: console: no VM named 'g'", p.stderr
     assert BANNER.decode() not in p.stdout
     rc, out, err = bmd.bmdctl("console", "nosuch")
-    assert rc == 1 and "VM not found" in err
+    assert rc == 1 and "no VM named 'nosuch'" in err
     rc, out, err = bmd.bmdctl("com2", "g")
     assert rc == 1 and "com2 of g: not configured" in err
 
@@ -446,7 +446,7 @@ def test_run_in_foreground_with_com1_on_the_terminal(bmd, guest, consoles):
     rc, out, err = bmd.bmdctl("run", "-s", "g")
     assert rc == 1 and "single-user" in err and "qemu" in err
     rc, out, err = bmd.bmdctl("run", "nosuch")
-    assert rc == 1 and "no such VM nosuch" in err
+    assert rc == 1 and err == "bmdctl: run: no VM named 'nosuch'\n"
 
 
 def test_run_refuses_a_vm_that_bmd_runs(bmd, guest):

@@ -186,13 +186,13 @@ def test_missing_bridge_refuses_start(netns, bmd):
              net_guest("second", "no", "%s, none, nosuch2" % BRIDGE),
              net_guest("tapnotbr", "no", "notbr"))
     rc, out, err = bmd.bmdctl("boot", "gone")
-    assert (rc, err) == (1, "bmdctl: network nosuch: no such bridge\n")
+    assert (rc, err) == (1, "bmdctl: boot: gone: network nosuch: no such bridge\n")
     bmd.wait_log(r"vm gone: network nosuch: no such bridge")
     # the taps made before the failing entry are removed again
     rc, out, err = bmd.bmdctl("boot", "second")
-    assert (rc, err) == (1, "bmdctl: network nosuch2: no such bridge\n")
+    assert (rc, err) == (1, "bmdctl: boot: second: network nosuch2: no such bridge\n")
     rc, out, err = bmd.bmdctl("boot", "tapnotbr")
-    assert (rc, err) == (1, "bmdctl: network notbr: not a bridge\n")
+    assert (rc, err) == (1, "bmdctl: boot: tapnotbr: network notbr: not a bridge\n")
     assert netns.taps() == {}
     assert bmd.state("gone") == "STOP" and bmd.state("second") == "STOP"
     assert bmd.qemus() == {}

@@ -31,7 +31,7 @@ def test_reload_removes_running_vm(bmd, guest):
     assert [v["name"] for v in bmd.vms()] == ["keep"]
     assert bmd.vm("keep")["pid"] == pid_keep
     rc, out, err = bmd.bmdctl("boot", "gone")
-    assert (rc, err) == (1, "bmdctl: VM not found\n")
+    assert (rc, err) == (1, "bmdctl: boot: no VM named 'gone'\n")
 
 
 def test_reload_reboot_on_change_restarts_with_new_config(bmd, guest):

@@ -28,7 +28,7 @@ from test_conf_owner import users  # noqa: F401  (fixture)
 pytestmark = pytest.mark.skipif(os.geteuid() != 0,
                                 reason="creates users and runs QEMU as them: needs root")
 
-NF = "VM not found"
+NF = "no VM named"
 
 
 def uid(u):

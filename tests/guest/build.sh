@@ -26,6 +26,7 @@ drivers/virtio/virtio_pci
 net/core/failover
 drivers/net/net_failover
 drivers/net/virtio_net
+drivers/char/virtio_console
 "
 
 die() { echo "build.sh: error: $*" >&2; exit 1; }

@@ -38,7 +38,8 @@ hostname bmdguest
 
 # Same order as build.sh copies them; missing ones are skipped.
 for m in button evdev virtio_ring virtio virtio_pci_legacy_dev \
-         virtio_pci_modern_dev virtio_pci failover net_failover virtio_net; do
+         virtio_pci_modern_dev virtio_pci failover net_failover virtio_net \
+         virtio_console; do
     [ -f "/lib/modules/$m.ko" ] || continue
     insmod "/lib/modules/$m.ko" || echo "init: insmod $m failed"
 done

@@ -18,6 +18,7 @@
 #include "conf.h"
 #include "keys.h"
 #include "ktypes.h"
+#include "paths.h"
 
 /* ---- helpers ---- */
 
@@ -366,8 +367,9 @@ test_global_defaults(void **state)
 		assert_false(key_isset(gkeys_at(i), &gc));
 	assert_string_equal(gc.gc_cmd_socket_mode, "0666");	/* every request is checked per VM */
 	assert_int_equal(gc.gc_nmdm_offset, 200);
-	assert_string_equal(gc.gc_vars_directory, LOCALBASE "/var/cache/bmd");
-	assert_string_equal(gc.gc_plugin_directory, LOCALBASE "/libexec/bmd");
+	/* the install directories the build was made with */
+	assert_string_equal(gc.gc_vars_directory, BMD_LOCALSTATEDIR "/cache/bmd");
+	assert_string_equal(gc.gc_plugin_directory, BMD_LIBEXECDIR);
 	assert_non_null(gc.gc_cmd_socket_path);
 	assert_true(gc.gc_cmd_socket_path[0] == '/');
 	assert_non_null(gc.gc_pid_file);

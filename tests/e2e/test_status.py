@@ -47,7 +47,7 @@ def test_boot_wait_status_and_shutdown_wait(bmd):
     rc, out, err = bmd.bmdctl("boot", "-w", "-q", "vm1")
     assert rc == 0 and out == "", (out, err)
     rc, out, err = bmd.bmdctl("status", "nosuch")
-    assert rc == 1 and "not found" in err, (rc, err)
+    assert rc == 1 and "no VM named 'nosuch'" in err, (rc, err)
     rc, out, err = bmd.bmdctl("poweroff", "-w", "-t", "x", "vm1")
     assert rc == 2 and "-t x" in err, (rc, err)
 

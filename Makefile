@@ -35,7 +35,18 @@ DESTDIR		?=
 CC		?= cc
 CFLAGS		?= -O2 -g
 WERROR		?= 1
-BUILD		:= build
+# SANITIZE=1: AddressSanitizer and UndefinedBehaviorSanitizer, in
+# build-san/ so that the two builds never mix objects.
+SANITIZE	?= 0
+ifeq ($(SANITIZE),1)
+BUILD		?= build-san
+SAN_FLAGS	:= -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+		   -fno-omit-frame-pointer
+CFLAGS		+= $(SAN_FLAGS)
+LDFLAGS		+= $(SAN_FLAGS)
+else
+BUILD		?= build
+endif
 
 WARN	:= -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
 	   -Wpointer-arith -Wno-unused-parameter
@@ -104,10 +115,12 @@ $(BUILD)/plugins/%.so: $$(wildcard plugins/$$*/*.c) include/bmd/plugin.h
 	    -o $@ $(filter %.c,$^)
 
 # ---- tests: every tier runs from `make check` ----
+.PHONY: check-sanitize
 .PHONY: all check check-unit check-conf check-bhyve check-man check-e2e fuzz \
 	fuzz-proto check-fuzz guest install uninstall clean bench FORCE
 
-check: all check-unit check-conf check-bhyve check-man check-fuzz check-e2e
+check: all check-unit check-conf check-bhyve check-man check-fuzz check-e2e \
+	check-sanitize
 
 check-unit: $(UNITS)
 	@fail=0; for t in $(UNITS); do echo "== $$t"; $$t || fail=1; done; \
@@ -135,6 +148,15 @@ guest:
 
 check-e2e: all guest
 	BMD_BUILD=$(abspath $(BUILD)) tests/e2e/run.sh
+
+# The unit tests, and the end-to-end files that drive the daemon hardest
+# (faults, re-adoption, hostile users, the control socket), once more
+# with ASan and UBSan: any report fails the run.
+SAN_E2E ?= test_adopt.py test_status.py test_faults.py test_socket.py \
+	$(notdir $(wildcard tests/e2e/test_isolation_*.py))
+check-sanitize: guest
+	$(MAKE) SANITIZE=1 all check-unit
+	BMD_BUILD=$(abspath build-san) tests/e2e/run.sh $(SAN_E2E)
 
 FUZZ_CC	?= clang
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
@@ -258,6 +280,6 @@ uninstall: $(BUILD)/bmd.conf
 	rm -f $(DEST)$(SYSTEMDUNITDIR)/bmd.service $(DEST)$(PREFIX)/etc/rc.d/bmd
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) build-san
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -406,11 +406,16 @@ main(int argc, char **argv)
 	if ((rc = parse_options(argc, argv, &o)) != 0)
 		return rc - 1;
 	logdest = o.o_log_file != NULL ? LOG_TO_FILE : LOG_TO_SYSLOG;
-	if (o.o_log_file != NULL && !o.o_check &&
-	    log_file(absolute_log(o.o_log_file)) == -1) {
-		fprintf(stderr, "bmd: cannot open log file %s: %s\n",
-		    o.o_log_file, strerror(errno));
-		return 1;
+	if (o.o_log_file != NULL && !o.o_check) {
+		char *path = absolute_log(o.o_log_file);
+
+		rc = log_file(path);
+		free(path);
+		if (rc == -1) {
+			fprintf(stderr, "bmd: cannot open log file %s: %s\n",
+			    o.o_log_file, strerror(errno));
+			return 1;
+		}
 	}
 	log_init("bmd", LOG_TO_STDERR | (o.o_foreground ? 0 : logdest),
 	    LOG_DAEMON);

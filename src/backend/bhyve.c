@@ -22,6 +22,7 @@
 #define UEFI_ROM		"/share/uefi-firmware/BHYVE_UEFI.fd"
 #define CSM_ROM			"/share/uefi-firmware/BHYVE_UEFI_CSM.fd"
 #define VARS_DIR		"/var/cache/bmd"
+#define RUN_DIR			"/run/bmd"	/* run_directory's default */
 
 /* From 1500024 on bhyve builds the ACPI tables itself; -A is obsolete. */
 #define FBSD_NO_ACPI_FLAG	1500024
@@ -38,7 +39,6 @@
  * or, for the loader pty and the map file, substitutes the argument.
  */
 #define PTY_UNKNOWN		"/dev/pts/?"
-#define PID_UNKNOWN		"PID"
 
 enum loader { LD_NONE, LD_BHYVELOAD, LD_GRUB, LD_UEFI, LD_CSM, LD_OTHER };
 
@@ -391,9 +391,10 @@ grub_device_map(const struct vm_conf *vc)
 }
 
 /*
- * The map path is a mkstemp(3) template: the daemon creates the file
- * from pc_file_path/pc_file_data and puts the real name in the argv
- * entry that equals pc_file_path.
+ * The map path is a mkstemp(3) template in the run directory: the
+ * daemon creates the file from pc_file_path/pc_file_data, puts the real
+ * name in the argv entry that equals pc_file_path and removes the file
+ * once grub-bhyve has exited.
  */
 static void
 grub_cmd(const struct bctx *x, struct proc_cmd *pc)
@@ -402,12 +403,10 @@ grub_cmd(const struct bctx *x, struct proc_cmd *pc)
 	struct argv *av = &pc->pc_argv;
 
 	proc_init(pc, xprintf("%s" GRUB_PATH, x->x_localbase));
-	if (x->x_bp->bp_daemon_pid > 0)
-		pc->pc_file_path = xprintf("/tmp/bmd.%s.%ld.XXXXXX",
-		    vc->vc_name, (long)x->x_bp->bp_daemon_pid);
-	else
-		pc->pc_file_path = xprintf("/tmp/bmd.%s." PID_UNKNOWN
-		    ".XXXXXX", vc->vc_name);
+	/* in bmd's own directory, never a shared one such as /tmp */
+	pc->pc_file_path = xprintf("%s/%s.devmap.XXXXXX",
+	    x->x_bp->bp_run_dir != NULL ? x->x_bp->bp_run_dir : RUN_DIR,
+	    vc->vc_name);
 	pc->pc_file_data = grub_device_map(vc);
 	argv_add(&pc->pc_env, "TERM=vt100");
 	argv_add(av, "grub-bhyve");

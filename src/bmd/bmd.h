@@ -87,6 +87,7 @@ struct vm_run {
 	int		 rn_nrestarts;
 	struct vm_taps	*rn_taps;	/* net.c; NULL: no networks */
 	struct vm_owner	*rn_owner;	/* owner_io.c; NULL: root's VM */
+	char		*rn_aux_path;	/* grub's device map; NULL: none */
 };
 
 struct vm {
@@ -194,6 +195,9 @@ struct proc_cred {
 	int		 cr_ngroups;
 };
 pid_t		 proc_spawn(const struct proc_cmd *, int out_fd);
+char		**proc_env(uid_t, char *const *extra);
+void		 spawn_reaped(pid_t);	/* plugin_spawn.c */
+void		 proc_env_free(char **);
 #define PROC_MAXFDS	64
 pid_t		 proc_spawn_fds(const struct proc_cmd *, int out_fd,
 		    const int *keep, int nkeep);

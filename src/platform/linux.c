@@ -1,6 +1,7 @@
 /* Linux implementation of the platform layer (see platform.h). */
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <net/if.h>
 #include <linux/if_tun.h>
@@ -304,4 +305,18 @@ plat_pin_thread(pid_t tid, int cpu)
 	CPU_ZERO(&set);
 	CPU_SET(cpu, &set);
 	return sched_setaffinity(tid, sizeof(set), &set);
+}
+
+/* /proc/PID/task/TID exists only for the threads of PID. */
+int
+plat_is_thread_of(pid_t pid, pid_t tid)
+{
+	char path[64];
+	struct stat st;
+
+	if (pid <= 0 || tid <= 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%ld/task/%ld", (long)pid,
+	    (long)tid);
+	return stat(path, &st) == 0;
 }

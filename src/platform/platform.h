@@ -14,6 +14,8 @@
  *                                      xucred (uid, groups, cr_pid)
  *   plat_pin_thread                    cpuset_setaffinity(CPU_WHICH_TID)
  *                                      (bhyve itself takes -p V:H)
+ *   plat_is_thread_of                  sysctl kern.proc.pid.PID with
+ *                                      KERN_PROC_INC_THREAD, ki_tid
  *   plat_ncpu                          sysctl hw.ncpu
  *   plat_closefrom                     closefrom(2)
  *   plat_trim_memory                   nothing (jemalloc returns memory)
@@ -22,6 +24,8 @@
  *   plat_tap_attach                    SIOCSIFDESCR, SIOCSDRVSPEC with
  *                                      BRDGADD, SIOCSIFFLAGS IFF_UP
  *   plat_if_exists                     if_nametoindex(3)
+ *   plat_tree_*                        procctl(PROC_REAP_ACQUIRE) in a
+ *                                      forked reaper, PROC_REAP_KILL
  */
 #ifndef BMD_PLATFORM_H
 #define BMD_PLATFORM_H
@@ -47,6 +51,8 @@ struct peercred {
 int	plat_peercred(int fd, struct peercred *);
 /* Run one thread (a QEMU vCPU) on one host CPU only. */
 int	plat_pin_thread(pid_t tid, int cpu);
+/* Is tid a thread of process pid (not merely some process's id)? */
+int	plat_is_thread_of(pid_t pid, pid_t tid);
 /* Host CPUs online. */
 int	plat_ncpu(void);
 /* In a child about to exec: undo plat_oom_protect (inherited). */
@@ -67,5 +73,19 @@ int	plat_tap_attach(const char *tap, const char *alias,
 	    const char *bridge, const char **step);
 /* Does a network interface of this name exist? */
 int	plat_if_exists(const char *name);
+/*
+ * Process trees: a program (a hook) and everything it starts, even what
+ * leaves its session.  plat_tree_new (before the fork) makes one, NULL
+ * if the OS cannot (then plat_tree_kill still finds the descendants it
+ * can see); the child calls plat_tree_join before exec;
+ * plat_tree_kill(t, leader, SIGKILL) kills the whole tree;
+ * plat_tree_free, once the leader is reaped, lets the survivors of a
+ * tree that was not killed go on outside it, and releases it.
+ */
+struct plat_tree;
+struct plat_tree *plat_tree_new(void);
+int	plat_tree_join(const struct plat_tree *);
+void	plat_tree_kill(struct plat_tree *, pid_t leader, int sig);
+void	plat_tree_free(struct plat_tree *);
 
 #endif

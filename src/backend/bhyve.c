@@ -141,6 +141,32 @@ check_ndevices(const struct vm_conf *vc, struct diags *ds,
 	return -1;
 }
 
+/*
+ * bhyve and its loaders run as root, even for a user's VM: what would
+ * hand root's process to the user is refused there.  bhyve_env is bhyve's
+ * own environment (LD_PRELOAD ...), bhyveload_env the loader's, and a
+ * passed-through PCI device gives the guest the host's memory.
+ */
+static int
+check_user_vm(const struct vm_conf *vc, struct diags *ds)
+{
+	static const char *const keys[] = { "bhyve_env", "bhyveload_env",
+	    "passthru" };
+	const struct clist *lists[] = { &vc->vc_bhyve_env,
+	    &vc->vc_bhyveload_env, &vc->vc_passthru };
+	size_t i, before = ds->ds_nerrors;
+
+	if (vc->vc_owner == 0)
+		return 0;
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (lists[i]->l_n > 0)
+			diag_error(ds, key_pos(keys_find(keys[i]), vc), "%s: "
+			    "bhyve runs as root: only root's VMs may set it "
+			    "(this VM belongs to uid %lu)", keys[i],
+			    (unsigned long)vc->vc_owner);
+	return ds->ds_nerrors > before ? -1 : 0;
+}
+
 static int
 bhyve_validate(const struct vm_conf *vc, struct diags *ds)
 {
@@ -161,6 +187,7 @@ bhyve_validate(const struct vm_conf *vc, struct diags *ds)
 		(void)check_boot_media(vc, ld, vc->vc_install, ds, pos);
 	}
 	(void)check_ndevices(vc, ds, pos);
+	(void)check_user_vm(vc, ds);
 	backend_refuse_keys(vc, KEY_QEMU, "bhyve", ds);
 	return ds->ds_nerrors > before ? -1 : 0;
 }
@@ -462,6 +489,7 @@ bhyve_commands(const struct vm_conf *vc, const struct be_params *bp,
 		return -1;
 	}
 	if (check_ndevices(vc, ds, &vc->vc_pos) == -1 ||
+	    check_user_vm(vc, ds) == -1 ||
 	    (uses_loader_process(x.x_loader) && check_boot_media(vc,
 	    x.x_loader, x.x_install, ds, &vc->vc_pos) == -1))
 		return -1;

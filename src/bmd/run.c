@@ -208,7 +208,8 @@ run_spawn_next(struct vm *vm)
 
 	if (rn->rn_nextproc >= rn->rn_cmd.cl_nprocs) {
 		cmdline_free(&rn->rn_cmd);
-		if (build_cmdline(vm) == -1)
+		/* a restart is a start: the owner's rights are checked again */
+		if (owner_check(vm) == -1 || build_cmdline(vm) == -1)
 			return -1;
 	}
 	pc = &rn->rn_cmd.cl_procs[rn->rn_nextproc];

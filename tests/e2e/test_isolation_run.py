@@ -294,3 +294,66 @@ def test_hook_timeout_kills_children_that_left_the_session(pbmd):
     finally:
         if escaped is not None and bmdtest.pid_alive(escaped):
             os.kill(escaped, signal.SIGKILL)
+
+
+# ---- item 1: a user's bhyve VM and root's bhyve ----
+
+def test_users_bhyve_vm_hands_root_nothing_unsafe(setup, bmd):
+    si = Standins(bmd)
+    bmd.env = dict(os.environ, **{LEAK: "secret-of-bmd"})
+    mine = os.path.join(setup.adir, "mine.img")
+    with open(mine, "wb") as f:
+        f.truncate(1 << 20)
+    chown(mine, "alice")
+    os.chmod(mine, 0o600)
+    evil = os.path.join(setup.adir, "evil.so")
+    with open(evil, "wb") as f:
+        f.write(b"\x7fELF")
+    chown(evil, "alice")
+    # a device node only root may open (it is /dev/null's)
+    node = os.path.join(bmd.dir, "rootonly")
+    os.mknod(node, stat.S_IFCHR | 0o600, os.makedev(1, 3))
+    alice = (bhyve_vm("ok", disk=mine)
+             + bhyve_vm("env1", disk=mine, bhyve_env='"LD_PRELOAD=%s"' % evil)
+             + bhyve_vm("env2", disk=mine, bhyveload_env='"LD_PRELOAD=%s"' % evil)
+             + bhyve_vm("ldr", disk=mine, bhyveload_loader=evil)
+             + bhyve_vm("dev", disk=node)
+             + bhyve_vm("tty", disk=mine, com1=node))
+    setup.start(bhyve_vm("rootvm", disk=mine, bhyve_env='"FOO=bar"'), alice)
+    log = bmd.log_text()
+    for vm, key in (("env1", "bhyve_env"), ("env2", "bhyveload_env")):
+        assert re.search(r'alice\.conf:\d+:\d+: %s: bhyve runs as root: only root\'s VMs '
+                         r'may set it \(this VM belongs to uid %d\)' % (key, uid("alice")),
+                         log), log
+        assert 'vm "%s" is not loaded' % vm in log
+        assert ctl(bmd, "alice", "boot", vm)[2].strip() == "bmdctl: VM not found"
+    for vm, why in (("ldr", "bhyveload_loader %s: it runs in bhyveload as root: it must "
+                             "be a file owned by root that only root may write" % evil),
+                    ("dev", "disk %s: alice cannot read/write it" % node),
+                    ("tty", "com1 %s: alice cannot read/write it" % node)):
+        rc, _, err = ctl(bmd, "alice", "boot", vm)
+        assert rc != 0 and why in err, (vm, err)
+    assert si.records("bhyveload") == [] and si.records("bhyve") == []
+    # a good one runs; the loader and bhyve get a clean environment
+    rc, _, err = ctl(bmd, "alice", "boot", "ok")
+    assert rc == 0, err
+    bmd.wait_running("ok")
+    wait_until(lambda: si.records("bhyve"), 10, "the stand-in bhyve's record")
+    ld, hv = si.records("bhyveload"), si.records("bhyve")
+    assert len(ld) == 1 and len(hv) == 1
+    for r in ld + hv:
+        assert r["uid"] == 0                      # bhyve needs root on FreeBSD
+        assert LEAK not in r["env"] and not any(k.startswith("LD_") for k in r["env"])
+        assert r["env"].get("USER") == "root" and r["env"].get("PATH")
+    assert ld[0]["env"].get("TERM") == "vt100"
+    # root's own VM may still set bhyve's environment
+    assert bmd.bmdctl("boot", "rootvm")[0] == 0
+    bmd.wait_running("rootvm")
+    wait_until(lambda: len(si.records("bhyve")) == 2, 10, "root's bhyve record")
+    assert [r["env"].get("FOO") for r in si.records("bhyve")].count("bar") == 1
+    # every start checks again: the disk is no longer alice's
+    assert ctl(bmd, "alice", "poweroff", "ok")[0] == 0
+    bmd.wait_state("ok", "STOP")
+    os.chown(mine, 0, 0)
+    rc, _, err = ctl(bmd, "alice", "boot", "ok")
+    assert rc != 0 and "disk %s: alice cannot read/write it" % mine in err, err

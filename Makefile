@@ -64,7 +64,7 @@ ALL_CFLAGS := -std=c17 $(WARN) $(CFLAGS)
 LIBS	:= $(shell pkg-config --libs $(PKGS)) $(LDLIBS)
 
 LIB_SRCS := $(wildcard src/common/*.c src/conf/*.c src/backend/*.c) \
-	    $(wildcard src/platform/linux.c)
+	    $(wildcard src/platform/linux*.c)
 BMD_SRCS := $(wildcard src/bmd/*.c)
 CTL_SRCS := $(wildcard src/bmdctl/*.c)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)

@@ -222,10 +222,11 @@ void		 bmd_unwatch(struct bmd_watch *);
 /* ---- child processes ---- */
 
 /*
- * A program run in its own session (kill(-pid, sig) reaches its
- * children), with default signal handling, stdin /dev/null, only
- * descriptors 0-2 (and the program's own, sp_fd), and the daemon's
- * environment plus sp_env.  Watch it with bmd_watch_child().
+ * A program run in its own session, with default signal handling, stdin
+ * /dev/null, only descriptors 0-2 (and the program's own, sp_fd), and a
+ * clean environment: PATH, HOME, USER, LOGNAME and SHELL of the user it
+ * runs as, plus sp_env (nothing of the daemon's environment).  Watch it
+ * with bmd_watch_child().
  */
 struct bmd_spawn {
 	const char	*sp_path;	/* the program (and for messages) */
@@ -238,6 +239,12 @@ struct bmd_spawn {
 	void		*sp_spare[4];
 };
 pid_t		 bmd_spawn(const struct bmd_spawn *);
+/*
+ * Signal a program bmd_spawn started and everything it started, even
+ * processes that left its session (a cgroup of its own on Linux).  Only
+ * until its watch fired; -1 (ESRCH) for any other pid.
+ */
+int		 bmd_kill_tree(pid_t, int sig);
 
 /* ---- messages ---- */
 

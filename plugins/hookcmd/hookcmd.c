@@ -10,8 +10,10 @@
  *				before its resources are released
  *	hook_timeout = SECONDS;	a program still running then is killed
  *
- * Each program gets argv (basename, VM, STATE) and the daemon's
- * environment plus the VM's VM_* variables.  prestart and poststop run
+ * Each program gets argv (basename, VM, STATE) and a clean environment
+ * (PATH, HOME, USER, LOGNAME, SHELL of the user it runs as) plus the
+ * VM's VM_* variables.  A program killed at its timeout is killed with
+ * everything it started, even what left its session.  prestart and poststop run
  * only from root-owned files that nobody else may write, set in files
  * owned by root; they are executed through the descriptor that was
  * checked.  No hook blocks the daemon: processes are watched through the
@@ -303,8 +305,9 @@ job_timeout(void *arg)
 	bmd_log(BMD_LOG_WARN, "vm %s: %s %s: %s still runs after %lld s; "
 	    "killed", j->j_vm, hook_keys[j->j_hook], j->j_state, j->j_path,
 	    j->j_timeout);
-	/* its session: the program and whatever it started */
-	if (kill(-j->j_pid, SIGKILL) == -1)
+	/* the program and whatever it started, in its session or not */
+	if (bmd_kill_tree(j->j_pid, SIGKILL) == -1 &&
+	    kill(-j->j_pid, SIGKILL) == -1)
 		kill(j->j_pid, SIGKILL);
 }
 

@@ -22,6 +22,7 @@
 #define UEFI_ROM		"/share/uefi-firmware/BHYVE_UEFI.fd"
 #define CSM_ROM			"/share/uefi-firmware/BHYVE_UEFI_CSM.fd"
 #define VARS_DIR		"/var/cache/bmd"
+#define RUN_DIR			"/run/bmd"	/* run_directory's default */
 
 /* From 1500024 on bhyve builds the ACPI tables itself; -A is obsolete. */
 #define FBSD_NO_ACPI_FLAG	1500024
@@ -38,7 +39,6 @@
  * or, for the loader pty and the map file, substitutes the argument.
  */
 #define PTY_UNKNOWN		"/dev/pts/?"
-#define PID_UNKNOWN		"PID"
 
 enum loader { LD_NONE, LD_BHYVELOAD, LD_GRUB, LD_UEFI, LD_CSM, LD_OTHER };
 
@@ -141,6 +141,32 @@ check_ndevices(const struct vm_conf *vc, struct diags *ds,
 	return -1;
 }
 
+/*
+ * bhyve and its loaders run as root, even for a user's VM: what would
+ * hand root's process to the user is refused there.  bhyve_env is bhyve's
+ * own environment (LD_PRELOAD ...), bhyveload_env the loader's, and a
+ * passed-through PCI device gives the guest the host's memory.
+ */
+static int
+check_user_vm(const struct vm_conf *vc, struct diags *ds)
+{
+	static const char *const keys[] = { "bhyve_env", "bhyveload_env",
+	    "passthru" };
+	const struct clist *lists[] = { &vc->vc_bhyve_env,
+	    &vc->vc_bhyveload_env, &vc->vc_passthru };
+	size_t i, before = ds->ds_nerrors;
+
+	if (vc->vc_owner == 0)
+		return 0;
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (lists[i]->l_n > 0)
+			diag_error(ds, key_pos(keys_find(keys[i]), vc), "%s: "
+			    "bhyve runs as root: only root's VMs may set it "
+			    "(this VM belongs to uid %lu)", keys[i],
+			    (unsigned long)vc->vc_owner);
+	return ds->ds_nerrors > before ? -1 : 0;
+}
+
 static int
 bhyve_validate(const struct vm_conf *vc, struct diags *ds)
 {
@@ -161,6 +187,7 @@ bhyve_validate(const struct vm_conf *vc, struct diags *ds)
 		(void)check_boot_media(vc, ld, vc->vc_install, ds, pos);
 	}
 	(void)check_ndevices(vc, ds, pos);
+	(void)check_user_vm(vc, ds);
 	backend_refuse_keys(vc, KEY_QEMU, "bhyve", ds);
 	return ds->ds_nerrors > before ? -1 : 0;
 }
@@ -391,9 +418,10 @@ grub_device_map(const struct vm_conf *vc)
 }
 
 /*
- * The map path is a mkstemp(3) template: the daemon creates the file
- * from pc_file_path/pc_file_data and puts the real name in the argv
- * entry that equals pc_file_path.
+ * The map path is a mkstemp(3) template in the run directory: the
+ * daemon creates the file from pc_file_path/pc_file_data, puts the real
+ * name in the argv entry that equals pc_file_path and removes the file
+ * once grub-bhyve has exited.
  */
 static void
 grub_cmd(const struct bctx *x, struct proc_cmd *pc)
@@ -402,12 +430,10 @@ grub_cmd(const struct bctx *x, struct proc_cmd *pc)
 	struct argv *av = &pc->pc_argv;
 
 	proc_init(pc, xprintf("%s" GRUB_PATH, x->x_localbase));
-	if (x->x_bp->bp_daemon_pid > 0)
-		pc->pc_file_path = xprintf("/tmp/bmd.%s.%ld.XXXXXX",
-		    vc->vc_name, (long)x->x_bp->bp_daemon_pid);
-	else
-		pc->pc_file_path = xprintf("/tmp/bmd.%s." PID_UNKNOWN
-		    ".XXXXXX", vc->vc_name);
+	/* in bmd's own directory, never a shared one such as /tmp */
+	pc->pc_file_path = xprintf("%s/%s.devmap.XXXXXX",
+	    x->x_bp->bp_run_dir != NULL ? x->x_bp->bp_run_dir : RUN_DIR,
+	    vc->vc_name);
 	pc->pc_file_data = grub_device_map(vc);
 	argv_add(&pc->pc_env, "TERM=vt100");
 	argv_add(av, "grub-bhyve");
@@ -463,6 +489,7 @@ bhyve_commands(const struct vm_conf *vc, const struct be_params *bp,
 		return -1;
 	}
 	if (check_ndevices(vc, ds, &vc->vc_pos) == -1 ||
+	    check_user_vm(vc, ds) == -1 ||
 	    (uses_loader_process(x.x_loader) && check_boot_media(vc,
 	    x.x_loader, x.x_install, ds, &vc->vc_pos) == -1))
 		return -1;

@@ -19,6 +19,40 @@ run_dir(const struct be_params *bp)
 	return bp->bp_run_dir != NULL ? bp->bp_run_dir : BMD_RUN_DIR;
 }
 
+/*
+ * A value for QEMU's option syntax (KEY=VALUE,...): a comma in it is
+ * doubled, else "x,file.locking=off" in a path adds an option.
+ */
+static char *
+esc(const char *s)
+{
+	size_t n = strlen(s), i, j;
+	char *d;
+
+	for (i = 0; s[i] != '\0'; i++)
+		n += s[i] == ',';
+	d = xmalloc(n + 1);
+	for (i = j = 0; s[i] != '\0'; i++) {
+		d[j++] = s[i];
+		if (s[i] == ',')
+			d[j++] = ',';
+	}
+	d[j] = '\0';
+	return d;
+}
+
+/* "RUNDIR/NAME.SUFFIX", escaped for an option value. */
+static char *
+esc_run_path(const struct vm_conf *vc, const struct be_params *bp,
+    const char *suffix)
+{
+	char *p = xprintf("%s/%s.%s", run_dir(bp), vc->vc_name, suffix);
+	char *e = esc(p);
+
+	free(p);
+	return e;
+}
+
 char *
 qemu_qmp_path(const char *rundir, const char *name)
 {
@@ -66,11 +100,14 @@ add_firmware(const struct vm_conf *vc, const struct be_params *bp,
 	const char *share = bp->bp_qemu_share ? bp->bp_qemu_share : OVMF_DIR;
 	const char *vars = bp->bp_vars_dir ? bp->bp_vars_dir :
 	    BMD_VARS_DIR;
+	char *path, *e;
 
 	if (vc->vc_loader != NULL && strcmp(vc->vc_loader, "uefi") == 0) {
 		argv_add(av, "-drive");
+		e = esc(share);
 		argv_addf(av, "if=pflash,format=raw,unit=0,readonly=on,"
-		    "file=%s/OVMF_CODE_4M.fd", share);
+		    "file=%s/OVMF_CODE_4M.fd", e);
+		free(e);
 		if (bp->bp_fd_vars[0] > 0) {
 			/* a user's VM: bmd opened bmd's file for it */
 			argv_add(av, "-add-fd");
@@ -81,9 +118,12 @@ add_firmware(const struct vm_conf *vc, const struct be_params *bp,
 			argv_add(av, "if=pflash,format=raw,unit=1,"
 			    "file=/dev/fdset/1");
 		} else {
+			path = xprintf("%s/%s.vars", vars, vc->vc_name);
+			e = esc(path);
 			argv_add(av, "-drive");
-			argv_addf(av, "if=pflash,format=raw,unit=1,"
-			    "file=%s/%s.vars", vars, vc->vc_name);
+			argv_addf(av, "if=pflash,format=raw,unit=1,file=%s", e);
+			free(e);
+			free(path);
 		}
 	}
 	if (vc->vc_kernel != NULL) {
@@ -109,6 +149,8 @@ static void
 add_control(const struct vm_conf *vc, const struct be_params *bp,
     struct argv *av)
 {
+	char *e;
+
 	if (bp->bp_fd_qmp > 0) {
 		/* a user's VM: the socket bmd bound (see owner_io.c) */
 		argv_add(av, "-chardev");
@@ -117,9 +159,10 @@ add_control(const struct vm_conf *vc, const struct be_params *bp,
 		argv_add(av, "-mon");
 		argv_add(av, "chardev=qmp,mode=control");
 	} else {
+		e = esc_run_path(vc, bp, "qmp");
 		argv_add(av, "-qmp");
-		argv_addf(av, "unix:%s/%s.qmp,server=on,wait=off",
-		    run_dir(bp), vc->vc_name);
+		argv_addf(av, "unix:%s,server=on,wait=off", e);
+		free(e);
 	}
 	if (vc->vc_boot == BOOT_ONESHOT || bp->bp_install || vc->vc_install) {
 		argv_add(av, "-action");
@@ -142,6 +185,7 @@ add_com(const struct vm_conf *vc, const struct be_params *bp, int i,
 {
 	const char *v = vc->vc_com[i];
 	const char *c;
+	char *e, *sfx;
 
 	argv_add(av, "-chardev");
 	if (v == NULL)
@@ -153,14 +197,21 @@ add_com(const struct vm_conf *vc, const struct be_params *bp, int i,
 		argv_addf(av, "socket,id=com%d,host=%.*s,port=%s,server=on,"
 		    "wait=off", i + 1, (int)(c - v - 4) - (v[4] == '[' ? 2 : 0),
 		    v + 4 + (v[4] == '['), c + 1);
-	} else if (v[0] == '/')
-		argv_addf(av, "serial,id=com%d,path=%s", i + 1, v);
-	else if (bp->bp_fd_com[i] > 0)
+	} else if (v[0] == '/') {
+		e = esc(v);
+		argv_addf(av, "serial,id=com%d,path=%s", i + 1, e);
+		free(e);
+	} else if (bp->bp_fd_com[i] > 0)
 		argv_addf(av, "socket,id=com%d,fd=%d,server=on,wait=off",
 		    i + 1, bp->bp_fd_com[i]);
-	else
-		argv_addf(av, "socket,id=com%d,path=%s/%s.com%d,server=on,"
-		    "wait=off", i + 1, run_dir(bp), vc->vc_name, i + 1);
+	else {
+		sfx = xprintf("com%d", i + 1);
+		e = esc_run_path(vc, bp, sfx);
+		argv_addf(av, "socket,id=com%d,path=%s,server=on,wait=off",
+		    i + 1, e);
+		free(e);
+		free(sfx);
+	}
 	argv_add(av, "-serial");
 	argv_addf(av, "chardev:com%d", i + 1);
 }
@@ -199,6 +250,7 @@ add_disks(const struct vm_conf *vc, struct argv *av)
 	const struct conf_iso *iso;
 	size_t i, port = 0;
 	int ahci = vc->vc_iso.l_n > 0;
+	char *e;
 
 	for (i = 0; i < vc->vc_disk.l_n; i++)
 		if (CLIST_AT(&vc->vc_disk, struct conf_disk, i)->d_type ==
@@ -211,11 +263,13 @@ add_disks(const struct vm_conf *vc, struct argv *av)
 	}
 	for (i = 0; i < vc->vc_disk.l_n; i++) {
 		d = CLIST_AT(&vc->vc_disk, struct conf_disk, i);
+		e = esc(d->d_path);
 		argv_add(av, "-drive");
 		argv_addf(av, "file=%s,if=none,id=disk%zu,format=raw,cache=%s,"
-		    "discard=%s%s", d->d_path, i, disk_cache(d->d_flags),
+		    "discard=%s%s", e, i, disk_cache(d->d_flags),
 		    (d->d_flags & DISK_NODELETE) ? "ignore" : "unmap",
 		    (d->d_flags & DISK_READONLY) ? ",readonly=on" : "");
+		free(e);
 		argv_add(av, "-device");
 		if (d->d_type == DISK_VIRTIO_BLK)
 			argv_addf(av, "virtio-blk-pci,drive=disk%zu", i);
@@ -227,9 +281,11 @@ add_disks(const struct vm_conf *vc, struct argv *av)
 	}
 	for (i = 0; i < vc->vc_iso.l_n; i++) {
 		iso = CLIST_AT(&vc->vc_iso, struct conf_iso, i);
+		e = esc(iso->i_path);
 		argv_add(av, "-drive");
 		argv_addf(av, "file=%s,if=none,id=cd%zu,format=raw,media=cdrom,"
-		    "readonly=on", iso->i_path, i);
+		    "readonly=on", e, i);
+		free(e);
 		argv_add(av, "-device");
 		argv_addf(av, "ide-cd,drive=cd%zu,bus=ahci.%zu", i, port++);
 	}
@@ -240,15 +296,19 @@ add_sharefs(const struct vm_conf *vc, struct argv *av)
 {
 	const struct conf_sharefs *sf;
 	size_t i;
+	char *e;
 
 	for (i = 0; i < vc->vc_sharefs.l_n; i++) {
 		sf = CLIST_AT(&vc->vc_sharefs, struct conf_sharefs, i);
+		e = esc(sf->sf_path);
 		argv_add(av, "-fsdev");
 		argv_addf(av, "local,id=fs%zu,path=%s,security_model=mapped-xattr"
-		    "%s", i, sf->sf_path, sf->sf_readonly ? ",readonly=on" : "");
+		    "%s", i, e, sf->sf_readonly ? ",readonly=on" : "");
+		free(e);
+		e = esc(sf->sf_name);
 		argv_add(av, "-device");
-		argv_addf(av, "virtio-9p-pci,fsdev=fs%zu,mount_tag=%s", i,
-		    sf->sf_name);
+		argv_addf(av, "virtio-9p-pci,fsdev=fs%zu,mount_tag=%s", i, e);
+		free(e);
 	}
 }
 
@@ -273,28 +333,33 @@ add_tpm_hda(const struct vm_conf *vc, struct argv *av)
 {
 	const struct conf_hda *h;
 	size_t i;
+	char *e, *play, *rec;
 
 	if (vc->vc_tpm.t_set) {
+		e = esc(vc->vc_tpm.t_dev);
 		if (vc->vc_tpm.t_type == TPM_SWTPM) {
 			argv_add(av, "-chardev");
-			argv_addf(av, "socket,id=tpmchr,path=%s",
-			    vc->vc_tpm.t_dev);
+			argv_addf(av, "socket,id=tpmchr,path=%s", e);
 			argv_add(av, "-tpmdev");
 			argv_add(av, "emulator,id=tpm0,chardev=tpmchr");
 		} else {
 			argv_add(av, "-tpmdev");
-			argv_addf(av, "passthrough,id=tpm0,path=%s",
-			    vc->vc_tpm.t_dev);
+			argv_addf(av, "passthrough,id=tpm0,path=%s", e);
 		}
+		free(e);
 		argv_add(av, "-device");
 		argv_add(av, "tpm-tis,tpmdev=tpm0");
 	}
 	for (i = 0; i < vc->vc_hda.l_n; i++) {
 		h = CLIST_AT(&vc->vc_hda, struct conf_hda, i);
+		play = esc(h->h_play ? h->h_play : "");
+		rec = esc(h->h_rec ? h->h_rec : "");
 		argv_add(av, "-audiodev");
 		argv_addf(av, "oss,id=hda%zu%s%s%s%s", i,
-		    h->h_play ? ",out.dev=" : "", h->h_play ? h->h_play : "",
-		    h->h_rec ? ",in.dev=" : "", h->h_rec ? h->h_rec : "");
+		    h->h_play ? ",out.dev=" : "", play,
+		    h->h_rec ? ",in.dev=" : "", rec);
+		free(play);
+		free(rec);
 		argv_add(av, "-device");
 		argv_addf(av, "intel-hda,id=hdactl%zu", i);
 		argv_add(av, "-device");
@@ -305,6 +370,8 @@ add_tpm_hda(const struct vm_conf *vc, struct argv *av)
 static void
 add_display(const struct vm_conf *vc, struct argv *av)
 {
+	char *e;
+
 	if (!vc->vc_graphics) {
 		argv_add(av, "-display");
 		argv_add(av, "none");
@@ -313,10 +380,12 @@ add_display(const struct vm_conf *vc, struct argv *av)
 		argv_addf(av, "VGA,xres=%d,yres=%d", vc->vc_graphics_res.r_width,
 		    vc->vc_graphics_res.r_height);
 		argv_add(av, "-vnc");
-		if (vc->vc_graphics_path != NULL)
-			argv_addf(av, "unix:%s%s", vc->vc_graphics_path,
+		if (vc->vc_graphics_path != NULL) {
+			e = esc(vc->vc_graphics_path);
+			argv_addf(av, "unix:%s%s", e,
 			    vc->vc_graphics_password ? ",password=on" : "");
-		else
+			free(e);
+		} else
 			argv_addf(av, "%s:%lld%s", vc->vc_graphics_listen,
 			    vc->vc_graphics_port - 5900,
 			    vc->vc_graphics_password ? ",password=on" : "");
@@ -374,6 +443,7 @@ add_vconsoles(const struct vm_conf *vc, const struct be_params *bp,
     struct argv *av)
 {
 	long long c, p, n;
+	char *e, *sfx;
 
 	for (c = 0; c < vc->vc_vconsole_nc; c++) {
 		argv_add(av, "-device");
@@ -384,10 +454,14 @@ add_vconsoles(const struct vm_conf *vc, const struct be_params *bp,
 			if (bp->bp_fd_vc != NULL && bp->bp_fd_vc[n] > 0)
 				argv_addf(av, "socket,id=vc%lld,fd=%d,"
 				    "server=on,wait=off", n, bp->bp_fd_vc[n]);
-			else
-				argv_addf(av, "socket,id=vc%lld,path=%s/%s."
-				    "vc%lld,server=on,wait=off", n, run_dir(bp),
-				    vc->vc_name, n);
+			else {
+				sfx = xprintf("vc%lld", n);
+				e = esc_run_path(vc, bp, sfx);
+				argv_addf(av, "socket,id=vc%lld,path=%s,"
+				    "server=on,wait=off", n, e);
+				free(e);
+				free(sfx);
+			}
 			argv_add(av, "-device");
 			argv_addf(av, "virtserialport,bus=vs%lld.0,chardev=vc%lld,"
 			    "name=virt_console%lld", c, n, n);
@@ -403,14 +477,18 @@ qemu_commands(const struct vm_conf *vc, const struct be_params *bp,
 	const char *bin = vc->vc_qemu_binary ? vc->vc_qemu_binary :
 	    QEMU_DEFAULT_BINARY;
 	const char *base = strrchr(bin, '/');
+	char *e;
 
 	(void)ds;
 	memset(cl, 0, sizeof(*cl));
 	cl->cl_nprocs = 1;
 	pc->pc_path = xstrdup(bin);
 	argv_add(&pc->pc_argv, base != NULL ? base + 1 : bin);
+	/* -name takes options too (debug-threads=on): the name is escaped */
+	e = esc(vc->vc_name);
 	argv_add(&pc->pc_argv, "-name");
-	argv_addf(&pc->pc_argv, "%s", vc->vc_name);
+	argv_add(&pc->pc_argv, e);
+	free(e);
 	argv_add(&pc->pc_argv, "-nodefaults");
 	argv_add(&pc->pc_argv, "-no-user-config");
 	add_machine(vc, bp, &pc->pc_argv);

@@ -93,6 +93,7 @@ struct vm_run {
 	int		 rn_adopted;	/* left by an earlier bmd */
 	int		 rn_unresponsive;	/* its monitor does not answer */
 	int		 rn_lock_fd;	/* vmlock.h; every process inherits it */
+	char		*rn_aux_path;	/* grub's device map; NULL: none */
 };
 
 struct vm {
@@ -226,6 +227,9 @@ struct proc_cred {
 	int		 cr_ngroups;
 };
 pid_t		 proc_spawn(const struct proc_cmd *, int out_fd);
+char		**proc_env(uid_t, char *const *extra);
+void		 spawn_reaped(pid_t);	/* plugin_spawn.c */
+void		 proc_env_free(char **);
 #define PROC_MAXFDS	64
 pid_t		 proc_spawn_fds(const struct proc_cmd *, int out_fd,
 		    const int *keep, int nkeep);

@@ -62,16 +62,14 @@ owner_unprivileged(const struct vm_conf *vc)
 	return vc->vc_owner != 0 && vc->vc_backend == BACKEND_QEMU;
 }
 
-/* The credentials of the VM's processes: owner, group, owner's groups. */
-int
-owner_cred(const struct vm_conf *vc, struct proc_cred *cr)
+/* The owner's credentials: owner, the VM's group, the owner's groups. */
+static void
+fill_cred(const struct vm_conf *vc, struct proc_cred *cr)
 {
 	struct passwd *pw;
 	int n = OWN_MAXGROUPS;
 
 	memset(cr, 0, sizeof(*cr));
-	if (!owner_unprivileged(vc))
-		return 0;
 	if ((pw = getpwuid(vc->vc_owner)) == NULL) {
 		/* unknown uid: no supplementary groups at all */
 		cr->cr_uid = vc->vc_owner;
@@ -79,7 +77,7 @@ owner_cred(const struct vm_conf *vc, struct proc_cred *cr)
 		    (gid_t)65534;
 		cr->cr_ngroups = 0;
 		cr->cr_set = 1;
-		return 0;
+		return;
 	}
 	cr->cr_uid = pw->pw_uid;
 	cr->cr_gid = vc->vc_group != (gid_t)-1 ? vc->vc_group : pw->pw_gid;
@@ -88,6 +86,15 @@ owner_cred(const struct vm_conf *vc, struct proc_cred *cr)
 		n = OWN_MAXGROUPS;	/* truncated: the first ones */
 	cr->cr_ngroups = n;
 	cr->cr_set = 1;
+}
+
+/* The credentials of the VM's processes (none: they run as root). */
+int
+owner_cred(const struct vm_conf *vc, struct proc_cred *cr)
+{
+	memset(cr, 0, sizeof(*cr));
+	if (owner_unprivileged(vc))
+		fill_cred(vc, cr);
 	return 0;
 }
 
@@ -135,6 +142,36 @@ check_path(int fd, const char *what, const char *path, int mode, int noexist,
 	_exit(1);
 }
 
+/*
+ * bhyve and its loaders open everything as root: the serial devices
+ * (nmdm, ttys) must be the owner's to open, and the bhyveload -l library,
+ * loaded into root's bhyveload, must be root's and writable by root only.
+ */
+static void
+check_bhyve(int fd, const struct vm_conf *vc, const char *user)
+{
+	const char *ldr = vc->vc_bhyveload_loader;
+	char what[8];
+	struct stat st;
+	int c;
+
+	for (c = 0; c < 4; c++) {
+		snprintf(what, sizeof(what), "com%d", c + 1);
+		if (vc->vc_com[c] != NULL && vc->vc_com[c][0] == '/')
+			check_path(fd, what, vc->vc_com[c], R_OK | W_OK, 0,
+			    user);
+	}
+	if (ldr == NULL)
+		return;
+	check_path(fd, "bhyveload_loader", ldr, R_OK, 0, user);
+	if (stat(ldr, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == 0 &&
+	    (st.st_mode & (S_IWGRP | S_IWOTH)) == 0)
+		return;
+	dprintf(fd, "bhyveload_loader %s: it runs in bhyveload as root: it "
+	    "must be a file owned by root that only root may write", ldr);
+	_exit(1);
+}
+
 static _Noreturn void
 check_child(int fd, const struct vm_conf *vc, const struct proc_cred *cr)
 {
@@ -169,6 +206,8 @@ check_child(int fd, const struct vm_conf *vc, const struct proc_cred *cr)
 	}
 	if (vc->vc_tpm.t_set)
 		check_path(fd, "tpm", vc->vc_tpm.t_dev, R_OK | W_OK, 0, user);
+	if (vc->vc_backend != BACKEND_QEMU)
+		check_bhyve(fd, vc, user);
 	kvm = access("/dev/kvm", R_OK | W_OK) == 0;
 	if (vc->vc_accel == ACCEL_KVM && !kvm) {
 		dprintf(fd, "accel kvm: %s cannot open /dev/kvm (not in its "
@@ -192,15 +231,19 @@ owner_check(struct vm *vm)
 	pid_t pid;
 	int p[2], st, r;
 
-	if (!owner_unprivileged(vc))
+	if (vc->vc_owner == 0)
 		return 0;
-	if (vc->vc_vconsole_nc * vc->vc_vconsole_np > OWN_MAXSOCKS - 5)
-		return run_fail(vm, "a user's VM has at most %d virtio consoles",
-		    OWN_MAXSOCKS - 5);
-	free(vm->vm_run->rn_owner);
-	vm->vm_run->rn_owner = xcalloc(1, sizeof(struct vm_owner));
-	vm->vm_run->rn_owner->o_vars[0] = vm->vm_run->rn_owner->o_vars[1] = -1;
-	owner_cred(vc, &cr);
+	if (owner_unprivileged(vc)) {
+		if (vc->vc_vconsole_nc * vc->vc_vconsole_np > OWN_MAXSOCKS - 5)
+			return run_fail(vm, "a user's VM has at most %d virtio "
+			    "consoles", OWN_MAXSOCKS - 5);
+		free(vm->vm_run->rn_owner);
+		vm->vm_run->rn_owner = xcalloc(1, sizeof(struct vm_owner));
+		vm->vm_run->rn_owner->o_vars[0] = -1;
+		vm->vm_run->rn_owner->o_vars[1] = -1;
+	}
+	/* a user's bhyve VM too: bhyve, running as root, opens its files */
+	fill_cred(vc, &cr);
 	if (pipe2(p, O_CLOEXEC) == -1) {
 		owner_cred_free(&cr);
 		return run_fail(vm, "pipe: %s", strerror(errno));
@@ -227,7 +270,8 @@ owner_check(struct vm *vm)
 	while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
 		;
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 2) {
-		vm->vm_run->rn_owner->o_tcg = 1;
+		if (vm->vm_run->rn_owner != NULL)
+			vm->vm_run->rn_owner->o_tcg = 1;
 		return 0;
 	}
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
@@ -546,13 +590,7 @@ owner_open_log(const struct vm_conf *vc, const char *what, const char *path)
 		fd = -1;
 		goto out;
 	}
-	owner_cred(vc, &cr);
-	if (!cr.cr_set) {	/* a bhyve VM of a user: still as the owner */
-		cr.cr_uid = vc->vc_owner;
-		cr.cr_gid = vc->vc_group != (gid_t)-1 ? vc->vc_group :
-		    (gid_t)65534;
-		cr.cr_set = 1;
-	}
+	fill_cred(vc, &cr);	/* a bhyve VM of a user too: as the owner */
 	if ((pid = fork()) == -1) {
 		snprintf(err, sizeof(err), "fork: %s", strerror(errno));
 		close(sv[0]);

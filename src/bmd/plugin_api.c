@@ -29,7 +29,6 @@
 #include "log.h"
 #include "xmalloc.h"
 
-extern char **environ;
 
 #define VM(bvm)		((const struct vm *)(bvm))
 
@@ -572,6 +571,7 @@ child_reaped(pid_t pid, int status, void *arg)
 	struct plugin *prev;
 
 	LIST_REMOVE(w, w_entry);
+	spawn_reaped(pid);
 	prev = plugin_enter(w->w_plugin);
 	w->w_child_cb(pid, status, w->w_arg);
 	plugin_leave(prev);
@@ -607,6 +607,7 @@ static void
 reap_quietly(pid_t pid, int status, void *arg)
 {
 	log_debug("%s: plugin child %ld reaped", __func__, (long)pid);
+	spawn_reaped(pid);
 }
 
 struct bmd_watch *
@@ -656,78 +657,6 @@ int
 api_children(void)
 {
 	return nchildren;
-}
-
-/* ---- child processes ---- */
-
-static void
-drop_privileges(uid_t uid, gid_t gid)
-{
-	struct passwd *pw = getpwuid(uid);
-
-	if ((pw != NULL ? initgroups(pw->pw_name, gid) :
-	    setgroups(1, &gid)) == -1 || setgid(gid) == -1 ||
-	    setuid(uid) == -1 || (uid != 0 && setuid(0) != -1)) {
-		dprintf(2, "bmd: cannot switch to uid %lu gid %lu: %s\n",
-		    (unsigned long)uid, (unsigned long)gid, strerror(errno));
-		_exit(126);
-	}
-}
-
-/* In the child: a fresh program's process state, then exec. */
-static _Noreturn void
-spawn_child(const struct bmd_spawn *sp)
-{
-	static const int sigs[] = { SIGPIPE, SIGHUP, SIGINT, SIGTERM, SIGUSR1,
-	    SIGCHLD };
-	sigset_t none;
-	int nul, exe = -1, out;
-	size_t i;
-
-	setsid();
-	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		signal(sigs[i], SIG_DFL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	/* above the numbers they go to, so that no dup2 clobbers another */
-	if ((nul = fcntl(open("/dev/null", O_RDWR | O_CLOEXEC), F_DUPFD,
-	    10)) == -1 || (sp->sp_fd >= 0 && (exe = fcntl(sp->sp_fd, F_DUPFD,
-	    10)) == -1) || (out = sp->sp_out_fd >= 0 ? fcntl(sp->sp_out_fd,
-	    F_DUPFD, 10) : nul) == -1)
-		_exit(127);
-	if (dup2(nul, 0) == -1 || dup2(out, 1) == -1 || dup2(out, 2) == -1 ||
-	    (exe >= 0 && dup2(exe, 3) == -1))
-		_exit(127);
-	plat_closefrom(exe >= 0 ? 4 : 3);
-	plat_oom_unprotect();
-	if (sp->sp_uid != (uid_t)-1 && sp->sp_uid != 0)
-		drop_privileges(sp->sp_uid, sp->sp_gid);
-	for (i = 0; sp->sp_env != NULL && sp->sp_env[i] != NULL; i++)
-		putenv(sp->sp_env[i]);
-	if (exe >= 0)
-		fexecve(3, sp->sp_argv, environ);
-	else
-		execv(sp->sp_path, sp->sp_argv);
-	dprintf(2, "bmd: cannot execute %s: %s\n", sp->sp_path,
-	    strerror(errno));
-	_exit(127);
-}
-
-pid_t
-bmd_spawn(const struct bmd_spawn *sp)
-{
-	pid_t pid;
-
-	if (sp == NULL || sp->sp_argv == NULL || sp->sp_argv[0] == NULL ||
-	    (sp->sp_fd < 0 && sp->sp_path == NULL)) {
-		errno = EINVAL;
-		return -1;
-	}
-	if ((pid = fork()) == -1)
-		return -1;
-	if (pid == 0)
-		spawn_child(sp);
-	return pid;
 }
 
 /* ---- messages ---- */

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,6 +73,71 @@ child_setup(int out_fd, const int *keep, int nkeep)
 	plat_oom_unprotect();
 }
 
+/* PATH of the programs bmd starts: bmd's own never reaches them. */
+#define PATH_ROOT	"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:" \
+			"/sbin:/bin"
+#define PATH_USER	"/usr/local/bin:/usr/bin:/bin"
+
+static void
+env_set(char ***env, size_t *n, char *entry)
+{
+	size_t i, len = strcspn(entry, "=");
+
+	for (i = 0; i < *n; i++)
+		if (strncmp((*env)[i], entry, len + 1) == 0) {
+			free((*env)[i]);
+			(*env)[i] = entry;
+			return;
+		}
+	*env = xreallocarray(*env, *n + 2, sizeof(**env));
+	(*env)[(*n)++] = entry;
+	(*env)[*n] = NULL;
+}
+
+/*
+ * The whole environment of a program bmd runs as uid (a VM's process, a
+ * hook): PATH, HOME, USER, LOGNAME and SHELL of that user, then extra
+ * ("NAME=value", replacing one of those).  Nothing of bmd's own
+ * environment is passed on.  Built before the fork; free with
+ * proc_env_free().
+ */
+char **
+proc_env(uid_t uid, char *const *extra)
+{
+	struct passwd *pw = getpwuid(uid);
+	char **env = xcalloc(1, sizeof(*env));
+	size_t n = 0, i;
+
+	env_set(&env, &n, xprintf("PATH=%s", uid == 0 ? PATH_ROOT :
+	    PATH_USER));
+	if (pw != NULL) {
+		env_set(&env, &n, xprintf("HOME=%s", pw->pw_dir));
+		env_set(&env, &n, xprintf("USER=%s", pw->pw_name));
+		env_set(&env, &n, xprintf("LOGNAME=%s", pw->pw_name));
+		env_set(&env, &n, xprintf("SHELL=%s", pw->pw_shell != NULL &&
+		    pw->pw_shell[0] != '\0' ? pw->pw_shell : "/bin/sh"));
+	} else {
+		env_set(&env, &n, xstrdup("HOME=/"));
+		env_set(&env, &n, xprintf("USER=%lu", (unsigned long)uid));
+		env_set(&env, &n, xprintf("LOGNAME=%lu", (unsigned long)uid));
+		env_set(&env, &n, xstrdup("SHELL=/bin/sh"));
+	}
+	for (i = 0; extra != NULL && extra[i] != NULL; i++)
+		if (strchr(extra[i], '=') != NULL)
+			env_set(&env, &n, xstrdup(extra[i]));
+	return env;
+}
+
+void
+proc_env_free(char **env)
+{
+	size_t i;
+
+	for (i = 0; env != NULL && env[i] != NULL; i++)
+		free(env[i]);
+	free(env);
+}
+
 /* fork+exec pc; its stdout and stderr go to out_fd (-1: /dev/null). */
 pid_t
 proc_spawn(const struct proc_cmd *pc, int out_fd)
@@ -92,24 +158,27 @@ pid_t
 proc_spawn_cred(const struct proc_cmd *pc, int out_fd, const int *keep,
     int nkeep, const struct proc_cred *cr)
 {
+	char **env;
 	pid_t pid;
-	size_t i;
 
 	if (nkeep < 0 || nkeep > PROC_MAXFDS) {
 		log_warnx("%s: %d descriptors to pass", __func__, nkeep);
 		return -1;
 	}
+	env = proc_env(cr != NULL && cr->cr_set ? cr->cr_uid : getuid(),
+	    pc->pc_env.a_v);
 	if ((pid = fork()) == -1) {
 		log_warn("%s: fork", __func__);
+		proc_env_free(env);
 		return -1;
 	}
-	if (pid > 0)
+	if (pid > 0) {
+		proc_env_free(env);
 		return pid;
+	}
 	child_setup(out_fd, keep, nkeep);
 	owner_become(cr);
-	for (i = 0; i < pc->pc_env.a_n; i++)
-		putenv(pc->pc_env.a_v[i]);
-	execv(pc->pc_path, pc->pc_argv.a_v);
+	execve(pc->pc_path, pc->pc_argv.a_v, env);
 	dprintf(2, "bmd: cannot execute %s: %s\n", pc->pc_path,
 	    strerror(errno));
 	_exit(127);

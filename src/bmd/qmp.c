@@ -208,6 +208,14 @@ pin_vcpus(struct qmp *q, json_t *cpus)
 			cp = CLIST_AT(&vc->vc_cpu_pin, struct conf_cpupin, j);
 			if (cp->cp_vcpu != idx || tid <= 0)
 				continue;
+			/* QEMU may be the user's program: only its own threads */
+			if (!plat_is_thread_of(q->q_vm->vm_pid, (pid_t)tid)) {
+				log_warnx("vm %s: vCPU %d: thread %lld is not a "
+				    "thread of the VM's process %d; not pinned",
+				    qname(q), cp->cp_vcpu, (long long)tid,
+				    (int)q->q_vm->vm_pid);
+				continue;
+			}
 			if (plat_pin_thread((pid_t)tid, cp->cp_hostcpu) == -1)
 				log_warn("vm %s: cannot pin vCPU %d to host CPU "
 				    "%d", qname(q), cp->cp_vcpu, cp->cp_hostcpu);

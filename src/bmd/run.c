@@ -67,6 +67,18 @@ build_cmdline(struct vm *vm)
 	return 0;
 }
 
+/* The device map of the run's loader: gone once the loader is. */
+static void
+aux_remove(struct vm_run *rn)
+{
+	if (rn == NULL || rn->rn_aux_path == NULL)
+		return;
+	if (unlink(rn->rn_aux_path) == -1 && errno != ENOENT)
+		log_warn("unlink %s", rn->rn_aux_path);
+	free(rn->rn_aux_path);
+	rn->rn_aux_path = NULL;
+}
+
 /* Why the last start failed, for bmdctl boot; "" when it did not. */
 static char	start_error[512];
 
@@ -167,28 +179,44 @@ with_lock(const struct vm_run *rn, const int *fds, int n, int *out)
 	return n + 1;
 }
 
-/* A file a process needs (grub's device map), written before it runs. */
+/*
+ * A file a process needs (grub's device map), written before it runs.
+ * pc_file_path is a template in bmd's run directory (root, 0700): the
+ * file is created exclusively (mkstemp), so nothing planted there (a
+ * FIFO, a symlink) is ever opened, and its real name replaces the
+ * template in the argv.  It is removed when the process has exited.
+ */
 static int
-write_aux_file(const struct proc_cmd *pc)
+write_aux_file(struct vm *vm, struct proc_cmd *pc)
 {
-	size_t len;
+	struct vm_run *rn = vm->vm_run;
+	char *path;
+	size_t i, len;
 	int fd;
 
 	if (pc->pc_file_path == NULL || pc->pc_file_data == NULL)
 		return 0;
-	fd = open(pc->pc_file_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
-	    O_NOFOLLOW, 0600);
-	if (fd == -1) {
-		log_warn("%s", pc->pc_file_path);
+	aux_remove(rn);
+	path = xstrdup(pc->pc_file_path);
+	if ((fd = mkstemp(path)) == -1) {
+		run_fail(vm, "%s: %s", pc->pc_file_path, strerror(errno));
+		free(path);
 		return -1;
 	}
+	rn->rn_aux_path = path;
 	len = strlen(pc->pc_file_data);
 	if (write(fd, pc->pc_file_data, len) != (ssize_t)len) {
-		log_warn("%s", pc->pc_file_path);
+		run_fail(vm, "%s: %s", path, strerror(errno));
 		close(fd);
+		aux_remove(rn);
 		return -1;
 	}
 	close(fd);
+	for (i = 0; i < pc->pc_argv.a_n; i++)
+		if (strcmp(pc->pc_argv.a_v[i], pc->pc_file_path) == 0) {
+			free(pc->pc_argv.a_v[i]);
+			pc->pc_argv.a_v[i] = xstrdup(path);
+		}
 	return 0;
 }
 
@@ -217,6 +245,7 @@ proc_exited(pid_t pid, int st, void *arg)
 
 	vm->vm_pid = 0;
 	rn->rn_status = st;
+	aux_remove(rn);
 	log_exit(vm, pid, st);
 	logfile_drain(vm);
 	if (rn->rn_nextproc >= rn->rn_cmd.cl_nprocs) {
@@ -234,7 +263,7 @@ int
 run_spawn_next(struct vm *vm)
 {
 	struct vm_run *rn = vm->vm_run;
-	const struct proc_cmd *pc;
+	struct proc_cmd *pc;
 	const int *taps = NULL;
 	struct proc_cred cr;
 	int out = -1, last, ntaps, keep[PROC_MAXFDS];
@@ -242,12 +271,13 @@ run_spawn_next(struct vm *vm)
 
 	if (rn->rn_nextproc >= rn->rn_cmd.cl_nprocs) {
 		cmdline_free(&rn->rn_cmd);
-		if (build_cmdline(vm) == -1)
+		/* a restart is a start: the owner's rights are checked again */
+		if (owner_check(vm) == -1 || build_cmdline(vm) == -1)
 			return -1;
 	}
 	pc = &rn->rn_cmd.cl_procs[rn->rn_nextproc];
 	last = rn->rn_nextproc == rn->rn_cmd.cl_nprocs - 1;
-	if (write_aux_file(pc) == -1)
+	if (write_aux_file(vm, pc) == -1)
 		return -1;
 	if (last && rn->rn_drv->d_prepare(vm) == -1)
 		return -1;
@@ -267,6 +297,7 @@ run_spawn_next(struct vm *vm)
 	if (out != -1)
 		close(out);
 	if (pid == -1) {
+		aux_remove(rn);
 		logfile_drain(vm);
 		return -1;
 	}
@@ -310,6 +341,7 @@ run_end(struct vm *vm)
 	owner_run_end(vm);
 	if (rn->rn_lock_fd != -1)
 		close(rn->rn_lock_fd);	/* the process is gone: free */
+	aux_remove(rn);
 	cmdline_free(&rn->rn_cmd);
 	free(rn->rn_reason);
 	free(rn);

@@ -362,3 +362,17 @@ plat_self_path(char *buf, size_t size)
 	buf[n] = '\0';
 	return 0;
 }
+
+/* /proc/PID/task/TID exists only for the threads of PID. */
+int
+plat_is_thread_of(pid_t pid, pid_t tid)
+{
+	char path[64];
+	struct stat st;
+
+	if (pid <= 0 || tid <= 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%ld/task/%ld", (long)pid,
+	    (long)tid);
+	return stat(path, &st) == 0;
+}

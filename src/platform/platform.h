@@ -14,6 +14,8 @@
  *                                      xucred (uid, groups, cr_pid)
  *   plat_pin_thread                    cpuset_setaffinity(CPU_WHICH_TID)
  *                                      (bhyve itself takes -p V:H)
+ *   plat_is_thread_of                  sysctl kern.proc.pid.PID with
+ *                                      KERN_PROC_INC_THREAD, ki_tid
  *   plat_ncpu                          sysctl hw.ncpu
  *   plat_closefrom                     closefrom(2)
  *   plat_trim_memory                   nothing (jemalloc returns memory)
@@ -26,6 +28,8 @@
  *                                      ki_uid
  *   plat_proc_watch_open               kqueue EVFILT_PROC NOTE_EXIT
  *   plat_self_path                     sysctl KERN_PROC_PATHNAME
+ *   plat_tree_*                        procctl(PROC_REAP_ACQUIRE) in a
+ *                                      forked reaper, PROC_REAP_KILL
  */
 #ifndef BMD_PLATFORM_H
 #define BMD_PLATFORM_H
@@ -51,6 +55,8 @@ struct peercred {
 int	plat_peercred(int fd, struct peercred *);
 /* Run one thread (a QEMU vCPU) on one host CPU only. */
 int	plat_pin_thread(pid_t tid, int cpu);
+/* Is tid a thread of process pid (not merely some process's id)? */
+int	plat_is_thread_of(pid_t pid, pid_t tid);
 /* Host CPUs online. */
 int	plat_ncpu(void);
 /* In a child about to exec: undo plat_oom_protect (inherited). */
@@ -74,7 +80,8 @@ int	plat_if_exists(const char *name);
 /*
  * A process's identity: its start time (an opaque number, the same for
  * the whole life of the process and different for a later process that
- * reuses the pid) and its real uid.  -1 if the process does not exist.
+ * reuses the pid) and the uid that owns it.  -1 if it does not exist or
+ * is a zombie.
  */
 int	plat_proc_identity(pid_t, unsigned long long *start, uid_t *uid);
 /*
@@ -84,5 +91,19 @@ int	plat_proc_identity(pid_t, unsigned long long *start, uid_t *uid);
 int	plat_proc_watch_open(pid_t);
 /* The absolute path of the running program; -1 if unknown. */
 int	plat_self_path(char *buf, size_t size);
+/*
+ * Process trees: a program (a hook) and everything it starts, even what
+ * leaves its session.  plat_tree_new (before the fork) makes one, NULL
+ * if the OS cannot (then plat_tree_kill still finds the descendants it
+ * can see); the child calls plat_tree_join before exec;
+ * plat_tree_kill(t, leader, SIGKILL) kills the whole tree;
+ * plat_tree_free, once the leader is reaped, lets the survivors of a
+ * tree that was not killed go on outside it, and releases it.
+ */
+struct plat_tree;
+struct plat_tree *plat_tree_new(void);
+int	plat_tree_join(const struct plat_tree *);
+void	plat_tree_kill(struct plat_tree *, pid_t leader, int sig);
+void	plat_tree_free(struct plat_tree *);
 
 #endif

@@ -288,6 +288,8 @@ class Bmd:
         # does; tests that break the configuration pass -s instead
         self.ctl_via_socket = False
         self.global_extra = ""          # more lines for the global section
+        self.env = None                 # bmd's environment; None: ours
+        self.wrap = []                  # a command bmd is run through
 
     # ---- configuration ----
     def global_section(self):
@@ -311,7 +313,8 @@ class Bmd:
         self.log = open(self.log_path, "ab")
         self.t_exec = time.monotonic()
         self.proc = subprocess.Popen(
-            [os.path.join(BUILD, "bmd"), "-F", "-f", self.conf] + list(args),
+            self.wrap + [os.path.join(BUILD, "bmd"), "-F", "-f", self.conf]
+            + list(args), env=self.env,
             stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT)
         if wait:
             self.wait_ready()

@@ -435,7 +435,7 @@ def test_hook_environment(pbmd, guest, hooks):
     assert "VM_LOADER" not in vars and "VM_PRESTART" not in vars
     # the bhyve-only keys of a qemu VM are left out, as in show config
     assert "VM_X2APIC" not in vars and "VM_NBHYVE_ENVS" not in vars
-    # the daemon's own environment is passed on
+    # a clean environment: PATH and the like, not the daemon's own
     with open(env + "RUN") as f:
         assert "PATH=" in f.read()
 

@@ -468,16 +468,18 @@ test_grub(void **state)
 	assert_string_equal(cl.cl_procs[0].pc_path,
 	    "/usr/local/sbin/grub-bhyve");
 	check_argv(&cl.cl_procs[0].pc_argv, "grub-bhyve -c /dev/pts/? "
-	    "-r hd0,1 -M 1G -m /tmp/bmd.obsd.PID.XXXXXX obsd");
+	    "-r hd0,1 -M 1G -m /run/bmd/obsd.devmap.XXXXXX obsd");
 	check_argv(&cl.cl_procs[0].pc_env, "TERM=vt100");
 	assert_string_equal(cl.cl_procs[0].pc_file_path,
-	    "/tmp/bmd.obsd.PID.XXXXXX");
+	    "/run/bmd/obsd.devmap.XXXXXX");
 	assert_string_equal(cl.cl_procs[0].pc_file_data,
 	    "(hd0) /vm/obsd.img\n(hd1) /vm/second.img\n"
 	    "(cd0) /iso/install75.iso\n");
 	cmdline_free(&cl);
 
+	/* the daemon's run directory, never /tmp */
 	bp.bp_daemon_pid = 4242;
+	bp.bp_run_dir = "/var/run/b";
 	bp.bp_localbase = "/opt/local";
 	vc->vc_grub_run_partition = xstrdup("gpt4");
 	vc->vc_wired_memory = 1;
@@ -485,13 +487,13 @@ test_grub(void **state)
 	assert_string_equal(cl.cl_procs[0].pc_path,
 	    "/opt/local/sbin/grub-bhyve");
 	check_argv(&cl.cl_procs[0].pc_argv, "grub-bhyve -S -c /dev/pts/? "
-	    "-r hd0,gpt4 -M 1G -m /tmp/bmd.obsd.4242.XXXXXX obsd");
+	    "-r hd0,gpt4 -M 1G -m /var/run/b/obsd.devmap.XXXXXX obsd");
 	cmdline_free(&cl);
 
 	bp.bp_install = 1;
 	build(vc, &bp, &cl, 2);
 	check_argv(&cl.cl_procs[0].pc_argv, "grub-bhyve -S -c /dev/pts/? "
-	    "-r cd0 -M 1G -m /tmp/bmd.obsd.4242.XXXXXX obsd");
+	    "-r cd0 -M 1G -m /var/run/b/obsd.devmap.XXXXXX obsd");
 	cmdline_free(&cl);
 	vc_free(vc);
 }

@@ -1,0 +1,359 @@
+"""What root processes do for users (issue 11, items 1, 4, 5, 12, 13, 16),
+with real users, real QEMU guests and, for bhyve, stand-in programs.
+
+bhyve, bhyveload and grub-bhyve cannot run on this Linux host.  Their
+stand-ins are small shell scripts, named stand-in-*, that follow the
+documented interface (argv as bhyve(8), bhyveload(8) and grub-bhyve take
+it; bhyve runs until SIGTERM, its ACPI power button) and record their uid,
+argv and environment.  bmd runs them from the paths it always uses
+(/usr/sbin/bhyve, /usr/sbin/bhyveload, /usr/local/sbin/grub-bhyve): the
+test's daemon runs in a private mount namespace where a read-only overlay
+adds the stand-ins to those directories, so nothing on the host changes.
+"""
+
+import json
+import os
+import re
+import signal
+import socket
+import stat
+import subprocess
+import time
+
+import pytest
+
+import bmdtest
+from bmdtest import wait_until
+from test_conf_owner import users  # noqa: F401  (fixture)
+from test_plugins import plugin_dir, pbmd  # noqa: F401  (fixtures)
+from test_users import Setup, chown, ctl, uid
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0,
+                                reason="creates users and namespaces: needs root")
+
+LEAK = "BMD_TEST_LEAK"
+
+
+@pytest.fixture
+def setup(bmd, users):  # noqa: F811
+    return Setup(bmd)
+
+
+def environ_of(pid):
+    with open("/proc/%d/environ" % pid, "rb") as f:
+        return dict(e.decode().split("=", 1) for e in f.read().split(b"\0") if b"=" in e)
+
+
+def script(path, body, owner="root", mode=0o755):
+    with open(path, "w") as f:
+        f.write("#!/bin/sh\n" + body + "\n")
+    os.chmod(path, mode)
+    chown(path, owner)
+    return path
+
+
+# ---- bhyve stand-ins in a private mount namespace ----
+
+class Standins:
+    """Stand-in bhyve programs in an overlay only the test's daemon sees.
+    Each records "uid", "argv" and "env" as JSON in OUT/NAME.N.json."""
+
+    def __init__(self, bmd):
+        self.bmd = bmd
+        self.top = os.path.join(bmd.dir, "standin")
+        self.out = os.path.join(bmd.dir, "standin-out")
+        for d in (self.top, self.out):
+            os.makedirs(d)
+        os.chmod(self.out, 0o777)
+        record = ('/usr/bin/python3 -c \'import json,os,sys; '
+                  'json.dump({"uid": os.getuid(), "argv": sys.argv[1:], '
+                  '"env": dict(os.environ)}, open(sys.argv[1], "w"))\' '
+                  '"%s/$(basename "$0").$$.json" "$@"\n' % self.out)
+        sbin = os.path.join(self.top, "usr-sbin")
+        lsbin = os.path.join(self.top, "usr-local-sbin")
+        os.makedirs(sbin)
+        os.makedirs(lsbin)
+        script(os.path.join(sbin, "bhyve"),
+               "# stand-in-bhyve: records, then runs until SIGTERM\n" + record
+               + "trap 'exit 0' TERM\nwhile :; do sleep 0.2; done")
+        script(os.path.join(sbin, "bhyveload"),
+               "# stand-in-bhyveload: records and exits 0\n" + record)
+        script(os.path.join(lsbin, "grub-bhyve"),
+               "# stand-in-grub-bhyve: records, with the device map (-m)\n"
+               + record + 'while [ $# -gt 1 ]; do [ "$1" = -m ] && '
+               '{ stat -c "%%a %%U" "$2"; cat "$2"; } > "%s/devmap.$$"; shift; done'
+               % self.out)
+        mount = ("mount -t overlay -o ro,lowerdir=%s:/usr/sbin overlay /usr/sbin && "
+                 "mount -t overlay -o ro,lowerdir=%s:/usr/local/sbin overlay "
+                 "/usr/local/sbin && exec \"$@\"" % (sbin, lsbin))
+        bmd.wrap = ["unshare", "--mount", "--propagation", "private",
+                    "sh", "-c", mount, "sh"]
+
+    def records(self, prog):
+        found = []
+        for n in sorted(os.listdir(self.out)):
+            if n.startswith(prog + ".") and n.endswith(".json"):
+                with open(os.path.join(self.out, n)) as f:
+                    found.append(json.load(f))
+        return found
+
+    def devmaps(self):
+        found = []
+        for n in sorted(os.listdir(self.out)):
+            if n.startswith("devmap."):
+                with open(os.path.join(self.out, n)) as f:
+                    found.append(f.read())
+        return found
+
+
+def bhyve_vm(name, **keys):
+    k = {"backend": "bhyve", "loader": "bhyveload", "memory": "128M",
+         "boot": "no", "stop_timeout": "10"}
+    k.update({a: b for a, b in keys.items() if b is not None})
+    return "vm %s {\n%s}\n" % (name, "".join("\t%s = %s;\n" % kv for kv in k.items()))
+
+
+# ---- item 13: commas in values QEMU parses as options ----
+
+def test_comma_in_disk_path_cannot_inject_options(bmd):
+    """A disk "x,file.locking=off" is that file, not x with an option."""
+    d = os.path.join(bmd.dir, "disks")
+    os.makedirs(d)
+    plain, comma = os.path.join(d, "x"), os.path.join(d, "x,file.locking=off")
+    for p in (plain, comma):
+        with open(p, "wb") as f:
+            f.truncate(1 << 20)
+    bmd.start(bmdtest.guest_vm("c", "yes", disk='"%s"' % comma))
+    pid = bmd.wait_running("c")
+
+    def opened():
+        try:
+            return {os.readlink("/proc/%d/fd/%s" % (pid, fd))
+                    for fd in os.listdir("/proc/%d/fd" % pid)}
+        except OSError:
+            return set()
+    wait_until(lambda: comma in opened() or plain in opened(), 30, "QEMU to open the disk")
+    assert comma in opened() and plain not in opened()
+    argv = bmdtest.proc_cmdline(pid)
+    assert "file=%s,if=none" % comma.replace(",", ",,") in " ".join(argv)
+
+
+# ---- item 12: bmd's environment stays bmd's ----
+
+def test_users_qemu_and_hook_get_a_clean_environment(setup, pbmd):
+    pw = __import__("pwd").getpwnam("alice")
+    out = os.path.join(pbmd.dir, "hook-out")
+    os.makedirs(out)
+    os.chmod(out, 0o777)
+    hook = script(os.path.join(setup.adir, "hook"), "env > %s/env.$2" % out, owner="alice")
+    pbmd.env = dict(os.environ, **{LEAK: "secret-of-bmd", "LD_LIBRARY_PATH": "/nonexistent"})
+    setup.start("", setup.vm("e", hookcmd=hook))
+    rc, _, err = ctl(pbmd, "alice", "boot", "e")
+    assert rc == 0, err
+    pid = pbmd.wait_running("e")
+    env = environ_of(pid)
+    assert LEAK not in env and "LD_LIBRARY_PATH" not in env
+    assert {k: env.get(k) for k in ("HOME", "USER", "LOGNAME", "SHELL")} == {
+        "HOME": pw.pw_dir, "USER": "alice", "LOGNAME": "alice", "SHELL": pw.pw_shell}
+    assert env.get("PATH")
+    wait_until(lambda: os.path.exists(os.path.join(out, "env.RUN")), 30, "the hook's RUN run")
+    time.sleep(0.3)
+    with open(os.path.join(out, "env.RUN")) as f:
+        henv = dict(l.split("=", 1) for l in f.read().splitlines() if "=" in l)
+    assert LEAK not in henv and "LD_LIBRARY_PATH" not in henv
+    assert henv.get("USER") == "alice" and henv.get("HOME") == pw.pw_dir
+    assert henv.get("VM_NAME") == "e" and henv.get("PATH")
+
+
+# ---- item 4: only the VM's own threads are pinned ----
+
+QMP_STANDIN = r'''#!/usr/bin/python3
+# stand-in-qemu: the user's own qemu_binary.  Answers QMP on the descriptor
+# bmd passes (-chardev socket,id=qmp,fd=N) and reports a foreign thread id
+# as vCPU 0 and its own as vCPU 1.
+import json, os, signal, socket, sys
+signal.signal(signal.SIGTERM, lambda *a: os._exit(0))
+fd = None
+for a in sys.argv:
+    if a.startswith("socket,id=qmp,fd="):
+        fd = int(a.split("fd=")[1].split(",")[0])
+srv = socket.socket(fileno=fd)
+c, _ = srv.accept()
+f = c.makefile("rwb", buffering=0)
+def send(o):
+    f.write(json.dumps(o).encode() + b"\r\n")
+send({"QMP": {"version": {"qemu": {"major": 8, "minor": 0, "micro": 0}}, "capabilities": []}})
+for line in f:
+    try:
+        req = json.loads(line)
+    except ValueError:
+        continue
+    cmd = req.get("execute")
+    if cmd == "query-cpus-fast":
+        ret = [{"cpu-index": 0, "thread-id": FOREIGN, "qom-path": "/c0", "target": "x86_64"},
+               {"cpu-index": 1, "thread-id": os.getpid(), "qom-path": "/c1", "target": "x86_64"}]
+    elif cmd == "query-status":
+        ret = {"status": "running", "running": True}
+    elif cmd == "quit":
+        send({"return": {}})
+        os._exit(0)
+    else:
+        ret = {}
+    r = {"return": ret}
+    if "id" in req:
+        r["id"] = req["id"]
+    send(r)
+'''
+
+
+def test_cpu_pin_only_touches_the_vms_own_threads(setup, bmd):
+    victim = subprocess.Popen(["sleep", "1000"])
+    try:
+        before = os.sched_getaffinity(victim.pid)
+        assert len(before) > 1
+        host = max(before)
+        standin = os.path.join(setup.adir, "stand-in-qemu")
+        with open(standin, "w") as f:
+            f.write(QMP_STANDIN.replace("FOREIGN", str(victim.pid)))
+        os.chmod(standin, 0o755)
+        chown(standin, "alice")
+        setup.start("", setup.vm("p", qemu_binary=standin, ncpu=2, com1=None,
+                                 cpu_pin="0:%d, 1:%d" % (host, host)))
+        rc, _, err = ctl(bmd, "alice", "boot", "p")
+        assert rc == 0, err
+        pid = bmd.wait_running("p")
+        # the stand-in's own thread is pinned: the check is not vacuous
+        bmd.wait_log(r"vm p: vCPU 1 pinned to host CPU %d" % host)
+        assert os.sched_getaffinity(pid) == {host}
+        # vCPU 0 came first in the reply: root's process was left alone
+        assert os.sched_getaffinity(victim.pid) == before
+        bmd.wait_log(r"vm p: vCPU 0: thread %d is not a thread of the VM's process %d; "
+                     r"not pinned" % (victim.pid, pid))
+    finally:
+        victim.kill()
+        victim.wait()
+
+
+# ---- item 5: grub's device map ----
+
+def test_grub_device_map_is_private_and_removed(bmd):
+    si = Standins(bmd)
+    disk = os.path.join(bmd.dir, "g.img")
+    with open(disk, "wb") as f:
+        f.truncate(1 << 20)
+    bmd.start(bhyve_vm("g", loader="grub", disk=disk))
+    # a FIFO where the map used to be created (any user can make one)
+    fifo = "/tmp/bmd.g.%d.XXXXXX" % bmd.proc.pid
+    os.mkfifo(fifo, 0o666)
+    try:
+        rc, _, err = bmd.bmdctl("boot", "g", timeout=20)
+        assert rc == 0, err
+        bmd.wait_running("g")
+        assert bmd.answers()
+        wait_until(si.devmaps, 10, "the stand-in grub-bhyve's record")
+        mode_owner, text = si.devmaps()[0].split("\n", 1)
+        assert mode_owner == "600 root" and text == "(hd0) %s\n" % disk
+        grub = si.records("grub-bhyve")[0]["argv"]
+        path = grub[grub.index("-m") + 1]
+        assert os.path.dirname(path) == bmd.run_dir
+        assert re.fullmatch(r"g\.devmap\.[A-Za-z0-9]{6}", os.path.basename(path))
+        assert not os.path.exists(path)             # removed after the loader ran
+        assert stat.S_ISFIFO(os.lstat(fifo).st_mode)  # never touched
+        assert bmd.bmdctl("poweroff", "g")[0] == 0
+        bmd.wait_state("g", "STOP")
+        assert [n for n in os.listdir(bmd.run_dir) if ".devmap." in n] == []
+    finally:
+        # a daemon blocked on the FIFO is released
+        try:
+            os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))
+        except OSError:
+            pass
+        os.unlink(fifo)
+
+
+# ---- item 16: a hook's whole tree dies at its timeout ----
+
+def test_hook_timeout_kills_children_that_left_the_session(pbmd):
+    d = os.path.join(pbmd.dir, "hooks")
+    os.makedirs(d)
+    pidfile = os.path.join(d, "escaped.pid")
+    pre = script(os.path.join(d, "pre"),
+                 "setsid sleep 1000 &\necho $! > %s\nsleep 100 & wait" % pidfile)
+    pbmd.start(bmdtest.guest_vm("h", "no", prestart=pre, hook_timeout=2))
+    escaped = None
+    try:
+        rc, out, err = pbmd.bmdctl("boot", "h")
+        assert rc == 1 and "did not finish within 2 s" in err, err
+        with open(pidfile) as f:
+            escaped = int(f.read())
+        wait_until(lambda: not bmdtest.pid_alive(escaped), 10,
+                   "the setsid'd child of the hook to be killed")
+        leftovers = subprocess.run(["pgrep", "-f", "sleep 1000"], capture_output=True,
+                                   text=True).stdout.split()
+        assert str(escaped) not in leftovers
+    finally:
+        if escaped is not None and bmdtest.pid_alive(escaped):
+            os.kill(escaped, signal.SIGKILL)
+
+
+# ---- item 1: a user's bhyve VM and root's bhyve ----
+
+def test_users_bhyve_vm_hands_root_nothing_unsafe(setup, bmd):
+    si = Standins(bmd)
+    bmd.env = dict(os.environ, **{LEAK: "secret-of-bmd"})
+    mine = os.path.join(setup.adir, "mine.img")
+    with open(mine, "wb") as f:
+        f.truncate(1 << 20)
+    chown(mine, "alice")
+    os.chmod(mine, 0o600)
+    evil = os.path.join(setup.adir, "evil.so")
+    with open(evil, "wb") as f:
+        f.write(b"\x7fELF")
+    chown(evil, "alice")
+    # a device node only root may open (it is /dev/null's)
+    node = os.path.join(bmd.dir, "rootonly")
+    os.mknod(node, stat.S_IFCHR | 0o600, os.makedev(1, 3))
+    alice = (bhyve_vm("ok", disk=mine)
+             + bhyve_vm("env1", disk=mine, bhyve_env='"LD_PRELOAD=%s"' % evil)
+             + bhyve_vm("env2", disk=mine, bhyveload_env='"LD_PRELOAD=%s"' % evil)
+             + bhyve_vm("ldr", disk=mine, bhyveload_loader=evil)
+             + bhyve_vm("dev", disk=node)
+             + bhyve_vm("tty", disk=mine, com1=node))
+    setup.start(bhyve_vm("rootvm", disk=mine, bhyve_env='"FOO=bar"'), alice)
+    log = bmd.log_text()
+    for vm, key in (("env1", "bhyve_env"), ("env2", "bhyveload_env")):
+        assert re.search(r'alice\.conf:\d+:\d+: %s: bhyve runs as root: only root\'s VMs '
+                         r'may set it \(this VM belongs to uid %d\)' % (key, uid("alice")),
+                         log), log
+        assert 'vm "%s" is not loaded' % vm in log
+        assert ctl(bmd, "alice", "boot", vm)[2].strip() == "bmdctl: VM not found"
+    for vm, why in (("ldr", "bhyveload_loader %s: it runs in bhyveload as root: it must "
+                             "be a file owned by root that only root may write" % evil),
+                    ("dev", "disk %s: alice cannot read/write it" % node),
+                    ("tty", "com1 %s: alice cannot read/write it" % node)):
+        rc, _, err = ctl(bmd, "alice", "boot", vm)
+        assert rc != 0 and why in err, (vm, err)
+    assert si.records("bhyveload") == [] and si.records("bhyve") == []
+    # a good one runs; the loader and bhyve get a clean environment
+    rc, _, err = ctl(bmd, "alice", "boot", "ok")
+    assert rc == 0, err
+    bmd.wait_running("ok")
+    wait_until(lambda: si.records("bhyve"), 10, "the stand-in bhyve's record")
+    ld, hv = si.records("bhyveload"), si.records("bhyve")
+    assert len(ld) == 1 and len(hv) == 1
+    for r in ld + hv:
+        assert r["uid"] == 0                      # bhyve needs root on FreeBSD
+        assert LEAK not in r["env"] and not any(k.startswith("LD_") for k in r["env"])
+        assert r["env"].get("USER") == "root" and r["env"].get("PATH")
+    assert ld[0]["env"].get("TERM") == "vt100"
+    # root's own VM may still set bhyve's environment
+    assert bmd.bmdctl("boot", "rootvm")[0] == 0
+    bmd.wait_running("rootvm")
+    wait_until(lambda: len(si.records("bhyve")) == 2, 10, "root's bhyve record")
+    assert [r["env"].get("FOO") for r in si.records("bhyve")].count("bar") == 1
+    # every start checks again: the disk is no longer alice's
+    assert ctl(bmd, "alice", "poweroff", "ok")[0] == 0
+    bmd.wait_state("ok", "STOP")
+    os.chown(mine, 0, 0)
+    rc, _, err = ctl(bmd, "alice", "boot", "ok")
+    assert rc != 0 and "disk %s: alice cannot read/write it" % mine in err, err

@@ -283,7 +283,7 @@ signal_cb(int sig, short what, void *arg)
 		daemon_stop();
 		break;
 	case SIGHUP:
-		reload_all();
+		reload_all(NULL);
 		break;
 	case SIGUSR1:
 		log_info("reopen err_logfiles");

@@ -317,7 +317,7 @@ void		 why_exit(struct vm *, int status);
 json_t		*why_json(const struct vm *);
 
 /* reload.c */
-int		 reload_all(void);
+int		 reload_all(json_t *errors);
 int		 reload_one(struct vm *, const struct peercred *,
 		    const char **err);
 void		 start_all(void);

@@ -148,9 +148,15 @@ cmd_status(const struct peercred *pc, json_t *req, struct vm *vm)
 static json_t *
 cmd_reload(const struct peercred *pc, json_t *req, struct vm *unused)
 {
-	if (reload_all() == -1)
-		return proto_reply_error("failed to load config file");
-	return proto_reply_ok();
+	json_t *errors = json_array(), *r;
+
+	if (reload_all(errors) == -1)
+		r = proto_reply_error("%s has errors; nothing changed",
+		    bmd.b_conf_path);
+	else
+		r = proto_reply_ok();
+	json_object_set_new(r, "errors", errors);
+	return r;
 }
 
 static const struct command commands[] = {

@@ -187,9 +187,24 @@ reload_vms(struct conf *c)
 	free(old);
 }
 
-/* SIGHUP and `reload`.  A configuration with a syntax error changes nothing. */
+/* The load's errors, for the person who asked (bmdctl reload). */
+static void
+collect_errors(const struct diags *ds, json_t *errors)
+{
+	size_t i;
+
+	for (i = 0; errors != NULL && i < ds->ds_n; i++)
+		if (ds->ds_v[i].d_level == DIAG_ERROR)
+			json_array_append_new(errors,
+			    json_string(ds->ds_v[i].d_text));
+}
+
+/*
+ * SIGHUP and `reload`.  A configuration with a syntax error changes
+ * nothing.  errors (NULL: nobody asks) gets the text of every error.
+ */
 int
-reload_all(void)
+reload_all(json_t *errors)
 {
 	struct diags ds;
 	struct conf *c;
@@ -200,6 +215,7 @@ reload_all(void)
 	diags_init(&ds);
 	c = load(&ds);
 	log_diags(&ds);
+	collect_errors(&ds, errors);
 	if (c->c_fatal) {
 		log_warnx("reload: %s has errors; nothing changed",
 		    bmd.b_conf_path);
@@ -220,6 +236,47 @@ reload_all(void)
  * `boot` and `install`: re-read the configuration and keep only this
  * VM's part.  Other VMs' errors stay in the daemon's log.
  */
+/*
+ * Why boot found no usable section for name: the first error of the
+ * load when it failed as a whole, else the first error reported for the
+ * VM (the errors before its "is not loaded" line, after the previous
+ * VM's), else that the section is gone.
+ */
+static const char *
+why_missing(const struct conf *c, const struct diags *ds, const char *name)
+{
+	static char why[1024];
+	const char *first = NULL, *t;
+	char *mark = xprintf("vm \"%s\" is not loaded", name);
+	size_t i;
+	int found = 0;
+
+	for (i = 0; i < ds->ds_n && !found; i++) {
+		t = ds->ds_v[i].d_text;
+		if (ds->ds_v[i].d_level != DIAG_ERROR)
+			continue;
+		if (strstr(t, mark) != NULL)
+			found = 1;
+		else if (strstr(t, "is not loaded because") != NULL)
+			first = NULL;	/* another VM's errors end here */
+		else if (first == NULL)
+			first = t;
+	}
+	free(mark);
+	for (i = 0; c->c_fatal && i < ds->ds_n; i++)
+		if (ds->ds_v[i].d_level == DIAG_ERROR) {
+			snprintf(why, sizeof(why), "%s", ds->ds_v[i].d_text);
+			return why;
+		}
+	if (found && first != NULL)
+		snprintf(why, sizeof(why), "%s", first);
+	else if (conf_rejected(c, name))
+		snprintf(why, sizeof(why), "its configuration has errors");
+	else
+		snprintf(why, sizeof(why), "no longer in the configuration");
+	return why;
+}
+
 int
 reload_one(struct vm *vm, const struct peercred *pc, const char **err)
 {
@@ -232,18 +289,18 @@ reload_one(struct vm *vm, const struct peercred *pc, const char **err)
 	diags_init(&ds);
 	c = load(&ds);
 	log_diags(&ds);
-	diags_free(&ds);
 	for (i = 0; !c->c_fatal && i < c->c_nvms; i++)
 		if (strcmp(c->c_vms[i]->vc_name, name) == 0) {
 			vc = c->c_vms[i];
 			c->c_vms[i] = c->c_vms[--c->c_nvms];
 			break;
 		}
+	if (vc == NULL)
+		*err = why_missing(c, &ds, name);
+	diags_free(&ds);
 	conf_free(c);
-	if (vc == NULL) {
-		*err = "failed to load config file";
+	if (vc == NULL)
 		return -1;
-	}
 	if (!conf_may_access(vc, pc)) {
 		vm_conf_free(vc);
 		*err = "VM not found";

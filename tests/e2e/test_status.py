@@ -150,3 +150,26 @@ def test_log_file_option_and_reopen_on_sigusr1(bmd):
                         bmd.conf, "-l", "/nonexistent/dir/bmd.log"],
                        capture_output=True, text=True, timeout=10)
     assert p.returncode == 1 and "cannot open log file" in p.stderr
+
+
+def test_errors_reach_the_person_who_asked(bmd):
+    """reload prints the load's errors and exits 1 when a VM is rejected;
+    boot of a rejected VM gives its first error with FILE:LINE:COL; a
+    missing disk is named."""
+    bmd.start(bmdtest.guest_vm("vm1", boot="no"), bmdtest.guest_vm("vm2", boot="no"))
+    bmd.write_config(bmdtest.guest_vm("vm1", boot="no", memory="lots"),
+                     bmdtest.guest_vm("vm2", boot="no", disk="/nonexistent/d.img"))
+    rc, out, err = bmd.bmdctl("reload")
+    assert rc == 1, (rc, out, err)
+    assert re.search(r"bmd\.conf:\d+:\d+: .*lots", err), err
+    rc, out, err = bmd.bmdctl("boot", "vm1")
+    assert rc == 1 and re.search(r"vm1: .*bmd\.conf:\d+:\d+: .*lots", err), err
+    rc, out, err = bmd.bmdctl("boot", "vm2")
+    assert rc == 1 and "/nonexistent/d.img" in err, err
+    # a syntax error: nothing changes, and the error says where
+    with open(bmd.conf, "a") as f:
+        f.write("vm broken {\n")
+    bmd.ctl_via_socket = True       # bmdctl cannot read the file either
+    rc, out, err = bmd.bmdctl("reload")
+    assert rc == 1 and "nothing changed" in err, err
+    assert re.search(r"bmd\.conf:\d+:\d+: ", err), err

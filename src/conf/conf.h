@@ -209,6 +209,11 @@ struct conf {
 	size_t			  c_nbadfiles;
 };
 
+/* VM names (vmname.c): NULL when valid, else the reason. */
+#define CONF_NAME_MAX		64
+#define CONF_NAME_MAX_STR	"64"
+const char	*conf_vm_name_problem(const char *);
+
 /* Name -> ID map kept by the daemon for its lifetime (IDs never reused). */
 struct idmap;
 struct idmap	*idmap_new(void);

@@ -48,6 +48,7 @@ collect_templates(struct evalctx *e)
 	const struct eval_file *f;
 	const struct section *s;
 	struct tmpl *t, *old;
+	const char *why;
 	size_t i, j;
 
 	for (i = 0; i < e->e_in->ei_nfiles; i++) {
@@ -56,6 +57,12 @@ collect_templates(struct evalctx *e)
 			s = &f->ef_ast->af_sects[j];
 			if (s->sc_type != SC_TEMPLATE)
 				continue;
+			if ((why = conf_vm_name_problem(s->sc_name)) != NULL) {
+				diag_error(e->e_ds, &s->sc_pos, "template "
+				    "\"%s\" is not a valid name: %s",
+				    s->sc_name, why);
+				continue;
+			}
 			if ((old = strmap_get(&e->e_tmpls, s->sc_name)) != NULL) {
 				diag_error(e->e_ds, &s->sc_pos, "template \"%s\" "
 				    "is already defined at %s:%d:%d", s->sc_name,
@@ -190,11 +197,11 @@ eval_globals(struct evalctx *e)
 static void
 set_name(struct evalctx *e, struct vmctx *v, const struct stmt *st)
 {
-	const char *name = buf_str(&e->e_val);
+	const char *name = buf_str(&e->e_val), *why;
 
-	if (*name == '\0' || strchr(name, '/') != NULL) {
+	if ((why = conf_vm_name_problem(name)) != NULL) {
 		diag_error(e->e_ds, &st->s_valpos, "\"name\": \"%s\" is not a "
-		    "valid VM name", name);
+		    "valid VM name: %s", name, why);
 		return;
 	}
 	free(v->v_vc->vc_name);
@@ -437,8 +444,15 @@ eval_vm(struct evalctx *e, const struct eval_file *f, const struct section *s)
 	struct vmctx v;
 	struct vm_conf *vc;
 	const struct pos *other;
+	const char *why;
 	size_t nerr = e->e_ds->ds_nerrors;
 
+	if ((why = conf_vm_name_problem(s->sc_name)) != NULL) {
+		diag_error(e->e_ds, &s->sc_pos, "vm \"%s\" is not a valid VM "
+		    "name: %s; not loaded", s->sc_name, why);
+		conf_add_rejected(e->e_conf, s->sc_name);
+		return;
+	}
 	memset(&v, 0, sizeof(v));
 	v.v_file = f;
 	v.v_vc = vc = vm_start(e, &v, s);

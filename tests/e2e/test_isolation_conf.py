@@ -1,0 +1,152 @@
+"""Users' configuration files cannot reach past themselves (issue 11): unsafe
+VM names, users' syntax errors, shadowing root's VMs, IDs, expansion bombs,
+sizes and what a load reveals about a user's paths.
+
+Users alice, bob and carol come from test_conf_owner's `users` fixture; a
+root file includes alice's file (and sometimes bob's); bmdctl runs as the
+users through setpriv.  Guests are the real test guest, booted only where a
+test needs QEMU.
+"""
+
+import json
+import os
+import pwd
+import shutil
+import stat
+import subprocess
+import tempfile
+
+import pytest
+
+import bmdtest
+from bmdtest import wait_until
+from test_conf_owner import users  # noqa: F401  (fixture)
+from test_users import as_user, chown, ctl
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0,
+                                reason="creates users and runs QEMU as them: needs root")
+
+NF = "VM not found"
+
+
+class Setup:
+    """bmd's dir traversable, 0666 socket; users' directories and files."""
+
+    def __init__(self, bmd):
+        self.bmd = bmd
+        os.chmod(bmd.dir, 0o755)
+        bmd.global_extra = "\tcmd_socket_mode = 0666;\n"
+        self.dirs = {}
+        for u in ("alice", "bob"):
+            d = os.path.join(bmd.dir, u)
+            os.mkdir(d, 0o755)
+            chown(d, u)
+            self.dirs[u] = d
+        self.kernel = os.path.join(self.dirs["alice"], "vmlinuz")
+        self.initrd = os.path.join(self.dirs["alice"], "initrd.gz")
+        for src, dst in ((bmdtest.KERNEL, self.kernel), (bmdtest.INITRD, self.initrd)):
+            shutil.copy(src, dst)
+            os.chmod(dst, 0o644)
+            chown(dst, "alice")
+
+    def vm(self, section, **keys):
+        keys.setdefault("kernel", self.kernel)
+        keys.setdefault("initrd", self.initrd)
+        keys.setdefault("boot", "no")
+        return bmdtest.guest_vm(section, **keys)
+
+    def user_file(self, user, text, name=None):
+        p = os.path.join(self.dirs[user], name or user + ".conf")
+        with open(p, "w") as f:
+            f.write(text)
+        os.chmod(p, 0o644)
+        chown(p, user)
+        return p
+
+    def root_text(self, root_vms, includes):
+        return "".join(root_vms) + "".join('.include "%s";\n' % p for p in includes)
+
+    def start(self, root_vms, includes, wait=True):
+        self.bmd.write_config(self.root_text(root_vms, includes))
+        self.bmd.start(wait=wait)
+
+    def rewrite(self, root_vms, includes):
+        self.bmd.write_config(self.root_text(root_vms, includes))
+
+    def check(self, as_who=None):
+        """bmd -n on the daemon's file: (status, stderr)."""
+        argv = [os.path.join(bmdtest.BUILD, "bmd"), "-n", "-f", self.bmd.conf]
+        if as_who is not None:
+            argv = as_user(as_who, argv)
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+        return p.returncode, p.stderr
+
+    def show(self, user):
+        """bmdctl show config --json as user: (status, {name: vm}, stderr)."""
+        p = subprocess.run(as_user(user, [os.path.join(bmdtest.BUILD, "bmdctl"),
+                                          "-f", self.bmd.conf, "show", "config",
+                                          "--json"]),
+                           capture_output=True, text=True, timeout=120)
+        vms = {v["name"]: v for v in json.loads(p.stdout)} if p.stdout.strip() else {}
+        return p.returncode, vms, p.stderr
+
+
+@pytest.fixture
+def setup(bmd, users):  # noqa: F811
+    return Setup(bmd)
+
+
+def listed(bmd, user="root"):
+    rc, out, err = ctl(bmd, user, "list", "--json")
+    assert rc == 0, err
+    return {v["name"]: v for v in json.loads(out)}
+
+
+def with_key(section, key, value):
+    """A vm section with one more key (guest_vm's own arguments cannot be
+    called "name")."""
+    return section.replace("{\n", "{\n\t%s = %s;\n" % (key, value), 1)
+
+
+def bmdtest_has(text, *parts):
+    """True when one line of text contains every part."""
+    return any(all(p in line for p in parts) for line in text.splitlines())
+
+
+# ---- 11.2: unsafe VM names ----
+
+def test_unsafe_vm_names_are_rejected_and_create_nothing(setup, bmd):
+    outside = tempfile.mkdtemp(prefix="bmd-escape.", dir="/tmp")
+    try:
+        rel = os.path.relpath(os.path.join(outside, "x"), bmd.run_dir)
+        assert rel.startswith("../")
+        bad = [rel, "-daemonize", "evil\nbmd[1]: forged line", "..", "a" * 65]
+        blocks = [setup.vm('"%s"' % n.replace("\n", "\\n")) for n in bad]
+        starts = [1 + sum(b.count("\n") for b in blocks[:i]) for i in range(len(bad))]
+        text = "".join(blocks) + with_key(setup.vm("renamed"), "name", '"%s"' % rel)
+        text += setup.vm("good")
+        afile = setup.user_file("alice", text)
+        setup.start([setup.vm("rootvm")], [afile])
+        vms = listed(bmd)
+        assert sorted(vms) == ["good", "rootvm"], vms
+        log = bmd.log_text()
+        base = os.path.basename(afile)
+        # one FILE:LINE:COL error per bad name, with the reason
+        whys = ('"/"', '"-"', "control character", '".."', "longer than 64 bytes")
+        for line, why in zip(starts, whys):
+            assert bmdtest_has(log, "%s:%d:1: vm " % (base, line),
+                               "is not a valid VM name: ", why), (line, log)
+        assert '"name": "%s" is not a valid VM name' % rel in log
+        # a name cannot forge a daemon log line
+        assert "\nbmd[1]: forged line" not in log
+        assert "evil\\nbmd[1]: forged line" in log
+        # booting any of them reaches nothing outside bmd's directories
+        for n in bad:
+            for u in ("alice", "root"):
+                rc, out, err = ctl(bmd, u, "boot", "--", n)
+                assert rc != 0 and NF in err, (u, n, err)
+        assert os.listdir(outside) == []
+        rc, err = setup.check()
+        assert rc == 1 and "is not a valid VM name" in err
+    finally:
+        shutil.rmtree(outside, ignore_errors=True)

@@ -206,7 +206,9 @@ struct conf {
 	char			**c_rejected;	/* names and section names */
 	size_t			  c_nrejected;
 	char			**c_badfiles;	/* files that could not be read */
-	size_t			  c_nbadfiles;
+	size_t			  c_nbadfiles;	/* (or users' that did not parse) */
+	/* Errors of users' files that were left out whole (not fatal). */
+	size_t			  c_nusererrors;
 };
 
 /* VM names (vmname.c): NULL when valid, else the reason. */
@@ -232,8 +234,9 @@ struct conf_load_opts {
 
 /*
  * Load and resolve a configuration.  Every problem goes to diags.  A
- * syntax error anywhere sets c_fatal (nothing may be applied); otherwise
- * a VM with any error is left out and the others are returned.
+ * syntax error in root's files sets c_fatal (nothing may be applied); a
+ * user's file that does not parse is left out whole (c_badfiles);
+ * otherwise a VM with any error is left out and the others are returned.
  */
 struct conf	*conf_load(const struct conf_load_opts *, struct diags *);
 struct conf	*conf_load_buffer(const char *path, const char *data,

@@ -150,3 +150,56 @@ def test_unsafe_vm_names_are_rejected_and_create_nothing(setup, bmd):
         assert rc == 1 and "is not a valid VM name" in err
     finally:
         shutil.rmtree(outside, ignore_errors=True)
+
+
+# ---- 11.7: a user's syntax error rejects only that file ----
+
+def test_user_syntax_error_rejects_only_that_file(setup, bmd):
+    good_alice = setup.vm("a1") + "template at { cmdline = x; }\n"
+    afile = setup.user_file("alice", good_alice)
+    bfile = setup.user_file("bob", setup.vm("b1"))
+    setup.start([setup.vm("rootvm")], [afile, bfile])
+    assert sorted(listed(bmd)) == ["a1", "b1", "rootvm"]
+    # alice breaks her file (and her template with it); root reloads
+    setup.user_file("alice", good_alice.replace("boot = no;", "boot = no") +
+                    setup.vm("a2"))
+    rc, out, err = ctl(bmd, "root", "reload")
+    assert rc == 0, err
+    bmd.wait_log(r"alice\.conf:\d+:\d+: .*syntax error")
+    # her running definitions are kept as for an unreadable file, bob's and
+    # root's are untouched, and nothing new of hers appears
+    assert sorted(listed(bmd)) == ["a1", "b1", "rootvm"]
+    # root's boot re-reads the configuration: it still works
+    rc, out, err = ctl(bmd, "root", "boot", "rootvm")
+    assert rc == 0, err
+    bmd.wait_running("rootvm")
+    rc, out, err = ctl(bmd, "root", "poweroff", "rootvm")
+    assert rc == 0, err
+    bmd.wait_state("rootvm", "STOP")
+    # bob's boot works too; alice's a1 cannot take her broken text
+    rc, out, err = ctl(bmd, "bob", "boot", "b1")
+    assert rc == 0, err
+    bmd.wait_running("b1")
+    rc, out, err = ctl(bmd, "bob", "poweroff", "b1")
+    assert rc == 0, err
+    bmd.wait_state("b1", "STOP")
+    # bmd -n reports her error but only root's files decide the status
+    rc, err = setup.check()
+    assert rc == 0, err
+    assert bmdtest_has(err, "alice.conf:", "syntax error")
+    # alice sees her error with bmdctl show config; the rest is shown
+    rc, vms, err = setup.show("alice")
+    assert bmdtest_has(err, "alice.conf:", "syntax error"), err
+    assert "rootvm" in vms and "b1" in vms and "a2" not in vms
+    # a fresh bmd starts, without her VMs
+    assert bmd.terminate() == 0
+    bmd.start()
+    assert sorted(listed(bmd)) == ["b1", "rootvm"]
+    # a syntax error in a root-owned file still rejects the whole load
+    with open(bmd.conf, "a") as f:
+        f.write("vm broken { memory = 1G }\n")
+    rc, err = setup.check()
+    assert rc == 1 and bmdtest_has(err, "bmd.conf:", "syntax error"), err
+    rc, out, err = ctl(bmd, "root", "reload")
+    assert rc != 0
+    assert sorted(listed(bmd)) == ["b1", "rootvm"]

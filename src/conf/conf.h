@@ -100,6 +100,7 @@ struct vm_conf {
 	char		*vc_name;
 	char		*vc_section;	/* the vm section's name */
 	int		 vc_id;
+	char		*vc_idkey;	/* what the ID is kept under */
 	const char	*vc_file;	/* interned path of the vm section */
 	struct pos	 vc_pos;	/* the vm keyword */
 	uid_t		 vc_owner;

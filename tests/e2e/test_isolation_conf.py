@@ -203,3 +203,52 @@ def test_user_syntax_error_rejects_only_that_file(setup, bmd):
     rc, out, err = ctl(bmd, "root", "reload")
     assert rc != 0
     assert sorted(listed(bmd)) == ["b1", "rootvm"]
+
+
+# ---- 11.8: root's VM always wins over a user's of the same name ----
+
+def test_root_vm_wins_whatever_the_include_order(setup, bmd):
+    afile = setup.user_file("alice", setup.vm("db") + setup.vm("a1"))
+    bfile = setup.user_file("bob", setup.vm("b1") + with_key(setup.vm("x"), "name", "db2"))
+    # alice's file comes first, root's db after it (and after bob's)
+    rfile = os.path.join(bmd.dir, "root-db.conf")
+    with open(rfile, "w") as f:
+        f.write(setup.vm("db") + setup.vm("db2"))
+    setup.rewrite([], [afile, bfile, rfile])
+    bmd.start()
+    vms = listed(bmd)
+    assert sorted(vms) == ["a1", "b1", "db", "db2"], vms
+    rc, out, err = bmd.bmdctl("show", "config", "--json")
+    owners = {v["name"]: (v["owner"], v["file"]) for v in json.loads(out)}
+    assert owners["db"] == ("root", rfile) and owners["db2"] == ("root", rfile)
+    log = bmd.log_text()
+    assert bmdtest_has(log, "alice.conf:1:1: ", 'vm "db" is already defined at %s:1:1' % rfile,
+                       "owned by root"), log
+    assert bmdtest_has(log, "bob.conf:13:1: ", 'vm "db2" is already defined at %s:13:1' % rfile,
+                       "owned by root"), log
+    assert "db" not in listed(bmd, "alice") and "db2" not in listed(bmd, "bob")
+    rc, out, err = ctl(bmd, "alice", "boot", "db")
+    assert rc != 0 and NF in err
+
+
+# ---- 11.9: one ID per VM, whatever "name =" says ----
+
+def test_ids_are_unique_per_vm(setup, bmd):
+    net = "none"
+    evil = with_key(setup.vm("rootvm", network=net), "name", "evil")
+    afile = setup.user_file("alice", evil + setup.vm("a1", network=net))
+    rfile = os.path.join(bmd.dir, "more.conf")
+    with open(rfile, "w") as f:      # root's own files: two sections "r2"
+        f.write(with_key(setup.vm("r2"), "name", "r2a") +
+                with_key(setup.vm("r2"), "name", "r2b"))
+    setup.start([setup.vm("rootvm", network=net)], [afile, rfile])
+    vms = listed(bmd)
+    assert sorted(vms) == ["a1", "evil", "r2a", "r2b", "rootvm"], vms
+    # taps are named bmd<ID>n<index>: distinct IDs, distinct taps
+    ids = [v["id"] for v in vms.values()]
+    assert len(set(ids)) == len(ids), vms
+    # the IDs stay with their VMs across a reload
+    rc, out, err = ctl(bmd, "root", "reload")
+    assert rc == 0, err
+    assert {n: v["id"] for n, v in listed(bmd).items()} == \
+        {n: v["id"] for n, v in vms.items()}

@@ -24,6 +24,12 @@ struct defined {
 	uid_t			 d_owner;
 };
 
+/* What one user's files may still expand in this load. */
+struct budget {
+	uid_t			 b_owner;
+	size_t			 b_left;
+};
+
 /* An accepted VM and where its section is, to restore the file order. */
 struct vmorder {
 	struct vm_conf		*o_vc;
@@ -39,6 +45,8 @@ struct evalctx {
 	struct strmap		 e_seccount;	/* "FILE\nSECTION" -> count */
 	struct vmorder		*e_order;
 	size_t			 e_norder, e_capord;
+	struct budget		*e_budgets;	/* per user owning files */
+	size_t			 e_nbudgets, e_capbudgets;
 	struct vars		 e_globals;
 	struct conf		*e_conf;
 	struct idmap		*e_ids;
@@ -51,6 +59,7 @@ struct vmctx {
 	struct vars		 v_local;
 	struct strmap		 v_applied;	/* name -> owner of its file */
 	int			 v_depth;
+	size_t			*v_budget;	/* NULL: root's file */
 };
 
 static void eval_stmts(struct evalctx *, struct vmctx *, const struct section *,
@@ -168,7 +177,7 @@ global_key(struct evalctx *e, const struct stmt *st, const struct scope *sc)
 static void
 eval_global_section(struct evalctx *e, const struct section *s)
 {
-	struct scope sc = { NULL, NULL, &e->e_globals };
+	struct scope sc = { NULL, NULL, &e->e_globals, NULL };
 	const struct stmt *st;
 	size_t i;
 
@@ -307,9 +316,14 @@ eval_var(struct evalctx *e, struct vmctx *v, const struct stmt *st,
 	if (st->s_nvals > 1)
 		diag_warn(e->e_ds, &st->s_vals[1].v_pos, "$%s takes one value; "
 		    "the others are ignored", st->s_name);
-	if (st->s_nvals == 0 || eval_value(&st->s_vals[0], sc, &e->e_val,
-	    e->e_ds) == -1)
+	if (st->s_nvals == 0)
 		return;
+	/*
+	 * On an error the variable is still set (empty): the VM is rejected
+	 * anyway, and its later uses need no errors of their own.
+	 */
+	if (eval_value(&st->s_vals[0], sc, &e->e_val, e->e_ds) == -1)
+		buf_reset(&e->e_val);
 	/* A VM variable assigned over an argument replaces the argument. */
 	if (sc->sc_args != NULL)
 		vars_del(sc->sc_args, st->s_name);
@@ -383,7 +397,7 @@ static void
 eval_stmts(struct evalctx *e, struct vmctx *v, const struct section *s,
     const struct eval_file *f, struct vars *args)
 {
-	struct scope sc = { args, &v->v_local, &e->e_globals };
+	struct scope sc = { args, &v->v_local, &e->e_globals, v->v_budget };
 	const struct stmt *st;
 	size_t i, j;
 
@@ -461,6 +475,27 @@ id_key(struct evalctx *e, const struct eval_file *f, const struct section *s)
 	return key;
 }
 
+/*
+ * Users' files share a budget of expanded text per owner: a user's
+ * expansion bomb ends as errors in that user's files, in bounded time.
+ */
+static size_t *
+user_budget(struct evalctx *e, uid_t owner)
+{
+	size_t i;
+
+	if (owner == 0)
+		return NULL;
+	for (i = 0; i < e->e_nbudgets; i++)
+		if (e->e_budgets[i].b_owner == owner)
+			return &e->e_budgets[i].b_left;
+	ARRAY_GROW(e->e_budgets, e->e_nbudgets, e->e_capbudgets);
+	e->e_budgets[i].b_owner = owner;
+	e->e_budgets[i].b_left = MAX_USER_EVAL;
+	e->e_nbudgets++;
+	return &e->e_budgets[i].b_left;
+}
+
 /* The first definition of a name wins, but root's always win (pass 1). */
 static void
 check_defined(struct evalctx *e, const struct eval_file *f,
@@ -523,6 +558,14 @@ eval_vm(struct evalctx *e, size_t fi, size_t si)
 	}
 	memset(&v, 0, sizeof(v));
 	v.v_file = f;
+	if ((v.v_budget = user_budget(e, f->ef_owner)) != NULL &&
+	    *v.v_budget == 0) {
+		diag_error(e->e_ds, &s->sc_pos, "vm \"%s\" is not loaded: the "
+		    "evaluation limit of its owner's files was reached",
+		    s->sc_name);
+		conf_add_rejected(e->e_conf, s->sc_name);
+		return;
+	}
 	v.v_vc = vc = vm_start(e, &v, s);
 	eval_stmts(e, &v, s, f, NULL);
 	check_template_owners(e, &v);
@@ -610,6 +653,7 @@ conf_eval(const struct eval_in *in, struct diags *ds)
 	strmap_free(&e.e_tmpls, free);
 	strmap_free(&e.e_names, free);
 	strmap_free(&e.e_idkeys, NULL);
+	free(e.e_budgets);
 	strmap_free(&e.e_seccount, NULL);
 	vars_free(&e.e_globals);
 	buf_free(&e.e_val);

@@ -231,7 +231,7 @@ expand_includes(const char *self, uid_t owner, struct parsed *pd,
 {
 	const struct ast_file *af = pd->p_ast;
 	struct vars globals = { 0 };
-	struct scope sc = { NULL, NULL, &globals };
+	struct scope sc = { NULL, NULL, &globals, NULL };
 	const struct section *s;
 	struct buf b;
 	size_t i, j;

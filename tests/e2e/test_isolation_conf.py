@@ -252,3 +252,55 @@ def test_ids_are_unique_per_vm(setup, bmd):
     assert rc == 0, err
     assert {n: v["id"] for n, v in listed(bmd).items()} == \
         {n: v["id"] for n, v in vms.items()}
+
+
+# ---- 11.6: expansion bombs are errors in the user's file ----
+
+def bomb(name, levels=8):
+    """A VM whose variables nest 16-fold (64 * 16^8 bytes = 4 GiB)."""
+    text = 'vm %s {\n\tmemory = 128M;\n\t$v0 = "%s";\n' % (name, "0123456789abcdef" * 4)
+    for i in range(1, levels + 1):
+        text += '\t$v%d = "%s";\n' % (i, ("${v%d}" % (i - 1)) * 16)
+    return text + "\tkeymap = $v%d;\n}\n" % levels
+
+
+def worker(name, n):
+    """A VM that expands 48 KiB n times: under every value limit."""
+    return ('vm %s {\n\tmemory = 128M;\n\t$a = "%s";\n\t$b = "%s";\n\t$c = "%s";\n'
+            '\t$d = "${c}${c}${c}";\n%s}\n'
+            % (name, "0123456789abcdef" * 4, "${a}" * 16, "${b}" * 16, "\tkeymap = $d;\n" * n))
+
+
+def test_expansion_bomb_is_an_error_of_its_file(setup, bmd):
+    text = bomb("b")
+    assert len(text) < 1000
+    afile = setup.user_file("alice", text + setup.vm("a1"))
+    bfile = setup.user_file("bob", setup.vm("b1"))
+    setup.start([setup.vm("rootvm")], [afile, bfile])
+    assert sorted(listed(bmd)) == ["a1", "b1", "rootvm"]
+    log = bmd.log_text()
+    assert bmdtest_has(log, "alice.conf:6:29: ", "expands to more than 65536 bytes"), log
+    assert bmdtest_has(log, "alice.conf:1:1: ", 'vm "b" is not loaded'), log
+    # the work of all of one user's files is bounded too: 1,400 x 48 KiB
+    # is more than alice's 64 MiB; bob and root are not affected
+    a2 = setup.user_file("alice", worker("w", 1400), name="work.conf")
+    a3 = setup.user_file("alice", setup.vm("late"), name="late.conf")
+    setup.rewrite([setup.vm("rootvm")], [afile, a2, a3, bfile])
+    mark = len(bmd.log_text())
+    rc, out, err = ctl(bmd, "root", "reload")
+    assert rc == 0, err
+    log = bmd.log_text()[mark:]
+    assert bmdtest_has(log, "work.conf:", "evaluation limit reached", "64 MiB"), log
+    assert bmdtest_has(log, "late.conf:1:1: ", 'vm "late" is not loaded: the evaluation limit'), log
+    assert sorted(listed(bmd)) == ["a1", "b1", "rootvm"]
+    rc, out, err = ctl(bmd, "bob", "boot", "b1")
+    assert rc == 0, err
+    bmd.wait_running("b1")
+    rc, out, err = ctl(bmd, "bob", "poweroff", "b1")
+    assert rc == 0, err
+    bmd.wait_state("b1", "STOP")
+    # a worker within the budget is accepted
+    setup.user_file("alice", worker("w", 100), name="work.conf")
+    rc, out, err = ctl(bmd, "root", "reload")
+    assert rc == 0, err
+    assert sorted(listed(bmd)) == ["a1", "b1", "late", "rootvm", "w"]

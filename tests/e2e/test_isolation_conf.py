@@ -11,6 +11,7 @@ test needs QEMU.
 import json
 import os
 import pwd
+import re
 import shutil
 import stat
 import subprocess
@@ -304,3 +305,35 @@ def test_expansion_bomb_is_an_error_of_its_file(setup, bmd):
     rc, out, err = ctl(bmd, "root", "reload")
     assert rc == 0, err
     assert sorted(listed(bmd)) == ["a1", "b1", "late", "rootvm", "w"]
+
+
+# ---- 11.14: a user's paths are checked with the user's rights ----
+
+def test_user_paths_answer_alike_exists_or_not(setup, bmd):
+    hidden = os.path.join(bmd.dir, "rootonly")
+    os.mkdir(hidden, 0o700)
+    secret = os.path.join(hidden, "secret.img")
+    with open(secret, "w") as f:
+        f.write("x" * 4096)
+    missing = os.path.join(hidden, "missing.img")
+    text = (setup.vm("exists", disk=secret) + setup.vm("nothere", disk=missing) +
+            setup.vm("iso1", iso=secret) + setup.vm("iso2", iso=missing) +
+            setup.vm("k1", kernel=secret) + setup.vm("k2", kernel=missing) +
+            setup.vm("a1"))
+    afile = setup.user_file("alice", text)
+    # root's own VM may use root's file
+    setup.start([setup.vm("rootvm", disk=secret)], [afile])
+    assert sorted(listed(bmd)) == ["a1", "rootvm"]
+
+    def errors(text, path):
+        return [re.sub(r"^.*?\.conf:\d+:\d+: ", "", l).replace(path, "PATH")
+                for l in text.splitlines() if path in l and "alice.conf:" in l]
+    for who, rc_want in ((None, 1), ("alice", 1)):
+        rc, err = setup.check(who)
+        assert rc == rc_want, err
+        e1, e2 = errors(err, secret), errors(err, missing)
+        assert e1 and e1 == e2, (who, e1, e2)
+    log = bmd.log_text()
+    e1, e2 = errors(log, secret), errors(log, missing)
+    assert len(e1) == 3 and e1 == e2, (e1, e2)
+    assert "Permission denied" in e1[0]

@@ -53,18 +53,6 @@ esc_run_path(const struct vm_conf *vc, const struct be_params *bp,
 	return e;
 }
 
-char *
-qemu_qmp_path(const char *rundir, const char *name)
-{
-	return xprintf("%s/%s.qmp", rundir, name);
-}
-
-char *
-qemu_com_path(const char *rundir, const char *name, int com)
-{
-	return xprintf("%s/%s.com%d", rundir, name, com + 1);
-}
-
 static void
 add_machine(const struct vm_conf *vc, const struct be_params *bp,
     struct argv *av)

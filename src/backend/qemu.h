@@ -5,8 +5,11 @@
 #include "backend.h"
 
 int	 qemu_validate(const struct vm_conf *, struct diags *);
-/* Socket paths inside the daemon's run directory. */
+/* Paths built from a VM name (vmpaths.c): sockets in the run directory. */
 char	*qemu_qmp_path(const char *rundir, const char *name);
 char	*qemu_com_path(const char *rundir, const char *name, int com);
+char	*qemu_vc_path(const char *rundir, const char *name, long long port);
+/* The UEFI variable store in the vars directory. */
+char	*vm_vars_path(const char *varsdir, const char *name);
 
 #endif

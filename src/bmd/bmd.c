@@ -61,7 +61,10 @@ usage(FILE *fp)
 	    "  -V, --version  print the version and exit\n", BMD_CONF_PATH);
 }
 
-/* bmd -n: exit 0 only when the whole configuration is valid. */
+/*
+ * bmd -n: exit 0 only when the configuration is valid; errors of users'
+ * files that were left out whole are printed but do not count.
+ */
 static int
 check_config(const char *path)
 {
@@ -73,10 +76,11 @@ check_config(const char *path)
 	diags_init(&ds);
 	c = conf_load(&lo, &ds);
 	diags_print(&ds, stderr);
-	rc = c->c_fatal || ds.ds_nerrors > 0 ? 1 : 0;
+	rc = c->c_fatal || ds.ds_nerrors > c->c_nusererrors ? 1 : 0;
 	if (rc == 0)
-		fprintf(stderr, "%s: configuration OK (%zu VM%s)\n", path,
-		    c->c_nvms, c->c_nvms == 1 ? "" : "s");
+		fprintf(stderr, "%s: configuration OK (%zu VM%s%s)\n", path,
+		    c->c_nvms, c->c_nvms == 1 ? "" : "s", c->c_nusererrors ?
+		    "; users' files with errors are left out" : "");
 	conf_free(c);
 	diags_free(&ds);
 	return rc;

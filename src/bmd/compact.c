@@ -61,10 +61,10 @@ compact_load(struct conf *c, struct idmap *tmp)
 			maxid = dj.dj_out[i]->vc_id;
 	byid = xcalloc((size_t)maxid + 2, sizeof(*byid));
 	for (i = 0; i < n; i++)
-		byid[dj.dj_out[i]->vc_id] = dj.dj_out[i]->vc_section;
+		byid[dj.dj_out[i]->vc_id] = dj.dj_out[i]->vc_idkey;
 	bmd.b_ids = idmap_new();
 	for (id = 0; id <= maxid; id++) {
-		/* A newline cannot appear in a section name. */
+		/* A VM name cannot begin with a newline: no key does. */
 		ph = byid[id] == NULL ? xprintf("\n%d", id) : NULL;
 		if (idmap_get(bmd.b_ids, ph != NULL ? ph : byid[id]) != id)
 			fatalx("%s: ID map out of order", __func__);

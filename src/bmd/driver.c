@@ -46,8 +46,7 @@ qemu_unlink_sockets(const struct vm_conf *vc)
 			unlink_quiet(qemu_com_path(bmd.b_run_dir, vc->vc_name,
 			    c));
 	for (i = 0; i < n; i++)
-		unlink_quiet(xprintf("%s/%s.vc%lld", bmd.b_run_dir,
-		    vc->vc_name, i));
+		unlink_quiet(qemu_vc_path(bmd.b_run_dir, vc->vc_name, i));
 }
 
 static int
@@ -86,8 +85,8 @@ qemu_uefi_vars(const struct vm *vm)
 		return;
 	if (mkdir(bmd.b_vars_dir, 0700) == -1 && errno != EEXIST)
 		log_warn("vm %s: mkdir %s", vc->vc_name, bmd.b_vars_dir);
-	path = xprintf("%s/%s.vars", bmd.b_vars_dir, vc->vc_name);
-	if ((vm->vm_install || vc->vc_install || stat(path, &st) == -1) &&
+	path = vm_vars_path(bmd.b_vars_dir, vc->vc_name);
+	if ((vm->vm_install || vc->vc_install || lstat(path, &st) == -1) &&
 	    copy_file(OVMF_VARS_TEMPLATE, path) == -1)
 		log_warn("vm %s: cannot copy %s to %s", vc->vc_name,
 		    OVMF_VARS_TEMPLATE, path);

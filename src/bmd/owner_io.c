@@ -412,13 +412,13 @@ owner_spawn_fds(struct vm *vm, const int *taps, int ntaps, const int **pass)
 		o->o_sock[o->o_nsock++] = fd;
 	}
 	for (i = 0; i < nvcons(vc) && i < OWN_MAXSOCKS - 5; i++) {
-		if ((fd = listen_at(vm, xprintf("%s/%s.vc%lld", bmd.b_run_dir,
+		if ((fd = listen_at(vm, qemu_vc_path(bmd.b_run_dir,
 		    vc->vc_name, i))) == -1)
 			goto fail;
 		o->o_sock[o->o_nsock++] = fd;
 	}
 	if (vc->vc_loader != NULL && strcmp(vc->vc_loader, "uefi") == 0) {
-		vars = xprintf("%s/%s.vars", bmd.b_vars_dir, vc->vc_name);
+		vars = vm_vars_path(bmd.b_vars_dir, vc->vc_name);
 		o->o_vars[0] = open(vars, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 		o->o_vars[1] = open(vars, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 		if (o->o_vars[0] == -1 || o->o_vars[1] == -1) {

@@ -100,6 +100,7 @@ struct vm_conf {
 	char		*vc_name;
 	char		*vc_section;	/* the vm section's name */
 	int		 vc_id;
+	char		*vc_idkey;	/* what the ID is kept under */
 	const char	*vc_file;	/* interned path of the vm section */
 	struct pos	 vc_pos;	/* the vm keyword */
 	uid_t		 vc_owner;
@@ -209,8 +210,15 @@ struct conf {
 	char			**c_rejected;	/* names and section names */
 	size_t			  c_nrejected;
 	char			**c_badfiles;	/* files that could not be read */
-	size_t			  c_nbadfiles;
+	size_t			  c_nbadfiles;	/* (or users' that did not parse) */
+	/* Errors of users' files that were left out whole (not fatal). */
+	size_t			  c_nusererrors;
 };
+
+/* VM names (vmname.c): NULL when valid, else the reason. */
+#define CONF_NAME_MAX		64
+#define CONF_NAME_MAX_STR	"64"
+const char	*conf_vm_name_problem(const char *);
 
 /* Name -> ID map kept by the daemon for its lifetime (IDs never reused). */
 struct idmap;
@@ -230,8 +238,9 @@ struct conf_load_opts {
 
 /*
  * Load and resolve a configuration.  Every problem goes to diags.  A
- * syntax error anywhere sets c_fatal (nothing may be applied); otherwise
- * a VM with any error is left out and the others are returned.
+ * syntax error in root's files sets c_fatal (nothing may be applied); a
+ * user's file that does not parse is left out whole (c_badfiles);
+ * otherwise a VM with any error is left out and the others are returned.
  */
 struct conf	*conf_load(const struct conf_load_opts *, struct diags *);
 struct conf	*conf_load_buffer(const char *path, const char *data,

@@ -21,6 +21,7 @@ struct loader {
 	size_t		  l_nfiles, l_capfiles;
 	char		**l_bad;		/* files that could not be read */
 	size_t		  l_nbad, l_capbad;
+	size_t		  l_usererrs;	/* errors of users' rejected files */
 	int		  l_fatal;
 };
 
@@ -74,20 +75,39 @@ add_file(struct loader *l, struct ast_file *af, uid_t owner)
 	l->l_nfiles++;
 }
 
-/* Parse one queued file (as its owner when bmd is root) and queue more. */
+static void
+add_bad(struct loader *l, const char *path)
+{
+	ARRAY_GROW(l->l_bad, l->l_nbad, l->l_capbad);
+	l->l_bad[l->l_nbad++] = xstrdup(path);
+}
+
+/*
+ * Parse one queued file (as its owner when bmd is root) and queue more.
+ * A file that does not parse rejects the whole load only when it is
+ * root's text: the main file, or a root-owned file that root's files
+ * included.  Any other file is left out alone (its VMs, templates and
+ * includes), as if it could not be read, so that no user stops root.
+ */
 static void
 load_one(struct loader *l, size_t qi, const char *data, size_t len,
     uid_t owner, struct diags *ds)
 {
 	struct parsed pd;
 	struct qfile q = l->l_q[qi];
+	size_t nerr = ds->ds_nerrors;
 
 	if (geteuid() == 0 && owner != 0)
 		load_parse_as(owner, &q, data, len, &pd, ds);
 	else
 		load_parse_here(&q, data, len, owner, &pd, ds);
 	if (pd.p_ast == NULL) {
-		l->l_fatal = 1;
+		if (qi == 0 || (owner == 0 && q.q_reader == 0))
+			l->l_fatal = 1;
+		else {
+			l->l_usererrs += ds->ds_nerrors - nerr;
+			add_bad(l, q.q_path);
+		}
 		parsed_free_incl(&pd);
 		return;
 	}
@@ -107,8 +127,7 @@ load_queue(struct loader *l, size_t from, struct diags *ds)
 		if (load_read_file(&l->l_q[i], &data, &len, &st, ds) == -1) {
 			if (i == 0)
 				l->l_fatal = 1;
-			ARRAY_GROW(l->l_bad, l->l_nbad, l->l_capbad);
-			l->l_bad[l->l_nbad++] = xstrdup(l->l_q[i].q_path);
+			add_bad(l, l->l_q[i].q_path);
 			continue;
 		}
 		load_one(l, i, data, len, st.st_uid, ds);
@@ -134,6 +153,7 @@ load_finish(struct loader *l, const struct conf_load_opts *opts,
 		c->c_fatal = 1;
 	c->c_badfiles = l->l_bad;
 	c->c_nbadfiles = l->l_nbad;
+	c->c_nusererrors = l->l_usererrs;
 	if (c->c_fatal) {
 		for (i = 0; i < c->c_nvms; i++)
 			vm_conf_free(c->c_vms[i]);

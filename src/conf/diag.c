@@ -46,6 +46,32 @@ diags_free(struct diags *ds)
 	diags_init(ds);
 }
 
+/*
+ * A diagnostic is one line of the daemon's log: control characters that
+ * came from the text (names, values, a parser child's reply) are written
+ * as C escapes, so that a file cannot forge log lines.
+ */
+static char *
+diag_escape(const char *text)
+{
+	const unsigned char *p;
+	struct buf b;
+
+	buf_init(&b);
+	buf_adds(&b, "");
+	for (p = (const unsigned char *)text; *p != '\0'; p++) {
+		if (*p == '\n')
+			buf_adds(&b, "\\n");
+		else if (*p == '\t')
+			buf_adds(&b, "\\t");
+		else if (*p < 0x20 || *p == 0x7f)
+			buf_printf(&b, "\\%03o", *p);
+		else
+			buf_addc(&b, (char)*p);
+	}
+	return buf_release(&b);
+}
+
 void
 diag_add_raw(struct diags *ds, enum diag_level lvl, const char *text)
 {
@@ -53,7 +79,7 @@ diag_add_raw(struct diags *ds, enum diag_level lvl, const char *text)
 		return;
 	ARRAY_GROW(ds->ds_v, ds->ds_n, ds->ds_cap);
 	ds->ds_v[ds->ds_n].d_level = lvl;
-	ds->ds_v[ds->ds_n].d_text = xstrdup(text);
+	ds->ds_v[ds->ds_n].d_text = diag_escape(text);
 	ds->ds_n++;
 	if (lvl == DIAG_ERROR)
 		ds->ds_nerrors++;

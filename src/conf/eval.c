@@ -1,4 +1,5 @@
 /* Evaluation pass: global sections, templates and vm sections to vm_confs. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,16 +18,39 @@ struct tmpl {
 	const struct eval_file	*t_file;
 };
 
+/* Where an accepted VM name was defined, and by whom. */
+struct defined {
+	const struct pos	*d_pos;
+	uid_t			 d_owner;
+};
+
+/* What one user's files may still expand in this load. */
+struct budget {
+	uid_t			 b_owner;
+	size_t			 b_left;
+};
+
+/* An accepted VM and where its section is, to restore the file order. */
+struct vmorder {
+	struct vm_conf		*o_vc;
+	size_t			 o_file, o_sect;
+};
+
 struct evalctx {
 	const struct eval_in	*e_in;
 	struct diags		*e_ds;
 	struct strmap		 e_tmpls;	/* name -> struct tmpl */
-	struct strmap		 e_names;	/* VM name -> its section pos */
+	struct strmap		 e_names;	/* VM name -> struct defined */
+	struct strmap		 e_idkeys;	/* ID keys taken in this load */
+	struct strmap		 e_seccount;	/* "FILE\nSECTION" -> count */
+	struct vmorder		*e_order;
+	size_t			 e_norder, e_capord;
+	struct budget		*e_budgets;	/* per user owning files */
+	size_t			 e_nbudgets, e_capbudgets;
 	struct vars		 e_globals;
 	struct conf		*e_conf;
 	struct idmap		*e_ids;
 	struct buf		 e_val, e_err;
-	size_t			 e_nvmcap;
 };
 
 struct vmctx {
@@ -35,6 +59,7 @@ struct vmctx {
 	struct vars		 v_local;
 	struct strmap		 v_applied;	/* name -> owner of its file */
 	int			 v_depth;
+	size_t			*v_budget;	/* NULL: root's file */
 };
 
 static void eval_stmts(struct evalctx *, struct vmctx *, const struct section *,
@@ -48,6 +73,7 @@ collect_templates(struct evalctx *e)
 	const struct eval_file *f;
 	const struct section *s;
 	struct tmpl *t, *old;
+	const char *why;
 	size_t i, j;
 
 	for (i = 0; i < e->e_in->ei_nfiles; i++) {
@@ -56,6 +82,12 @@ collect_templates(struct evalctx *e)
 			s = &f->ef_ast->af_sects[j];
 			if (s->sc_type != SC_TEMPLATE)
 				continue;
+			if ((why = conf_vm_name_problem(s->sc_name)) != NULL) {
+				diag_error(e->e_ds, &s->sc_pos, "template "
+				    "\"%s\" is not a valid name: %s",
+				    s->sc_name, why);
+				continue;
+			}
 			if ((old = strmap_get(&e->e_tmpls, s->sc_name)) != NULL) {
 				diag_error(e->e_ds, &s->sc_pos, "template \"%s\" "
 				    "is already defined at %s:%d:%d", s->sc_name,
@@ -145,7 +177,7 @@ global_key(struct evalctx *e, const struct stmt *st, const struct scope *sc)
 static void
 eval_global_section(struct evalctx *e, const struct section *s)
 {
-	struct scope sc = { NULL, NULL, &e->e_globals };
+	struct scope sc = { NULL, NULL, &e->e_globals, NULL };
 	const struct stmt *st;
 	size_t i;
 
@@ -190,11 +222,11 @@ eval_globals(struct evalctx *e)
 static void
 set_name(struct evalctx *e, struct vmctx *v, const struct stmt *st)
 {
-	const char *name = buf_str(&e->e_val);
+	const char *name = buf_str(&e->e_val), *why;
 
-	if (*name == '\0' || strchr(name, '/') != NULL) {
+	if ((why = conf_vm_name_problem(name)) != NULL) {
 		diag_error(e->e_ds, &st->s_valpos, "\"name\": \"%s\" is not a "
-		    "valid VM name", name);
+		    "valid VM name: %s", name, why);
 		return;
 	}
 	free(v->v_vc->vc_name);
@@ -284,9 +316,14 @@ eval_var(struct evalctx *e, struct vmctx *v, const struct stmt *st,
 	if (st->s_nvals > 1)
 		diag_warn(e->e_ds, &st->s_vals[1].v_pos, "$%s takes one value; "
 		    "the others are ignored", st->s_name);
-	if (st->s_nvals == 0 || eval_value(&st->s_vals[0], sc, &e->e_val,
-	    e->e_ds) == -1)
+	if (st->s_nvals == 0)
 		return;
+	/*
+	 * On an error the variable is still set (empty): the VM is rejected
+	 * anyway, and its later uses need no errors of their own.
+	 */
+	if (eval_value(&st->s_vals[0], sc, &e->e_val, e->e_ds) == -1)
+		buf_reset(&e->e_val);
 	/* A VM variable assigned over an argument replaces the argument. */
 	if (sc->sc_args != NULL)
 		vars_del(sc->sc_args, st->s_name);
@@ -360,7 +397,7 @@ static void
 eval_stmts(struct evalctx *e, struct vmctx *v, const struct section *s,
     const struct eval_file *f, struct vars *args)
 {
-	struct scope sc = { args, &v->v_local, &e->e_globals };
+	struct scope sc = { args, &v->v_local, &e->e_globals, v->v_budget };
 	const struct stmt *st;
 	size_t i, j;
 
@@ -410,6 +447,77 @@ check_template_owners(struct evalctx *e, struct vmctx *v)
 
 /* ---- vm sections ---- */
 
+/*
+ * The key of a VM's ID: its section name in root's files, the section
+ * name and the owner in a user's, so that no user's section takes the ID
+ * (and so the taps) of root's VM or another user's.  A section name met
+ * again in the same load (name = makes such VMs distinct) gets a key of
+ * its own: the file and its count in that file.
+ */
+static char *
+id_key(struct evalctx *e, const struct eval_file *f, const struct section *s)
+{
+	char *key, *sk;
+	intptr_t n;
+
+	key = f->ef_owner == 0 ? xstrdup(s->sc_name) : xprintf("%s\n%lu",
+	    s->sc_name, (unsigned long)f->ef_owner);
+	sk = xprintf("%s\n%s", f->ef_ast->af_path, s->sc_name);
+	n = (intptr_t)strmap_get(&e->e_seccount, sk);
+	strmap_put(&e->e_seccount, sk, (void *)(n + 1));
+	if (strmap_has(&e->e_idkeys, key)) {
+		free(key);
+		key = xprintf("%s\n%lu\n%s\n%ld", s->sc_name,
+		    (unsigned long)f->ef_owner, f->ef_ast->af_path, (long)n);
+	}
+	strmap_put(&e->e_idkeys, key, (void *)1);
+	free(sk);
+	return key;
+}
+
+/*
+ * Users' files share a budget of expanded text per owner: a user's
+ * expansion bomb ends as errors in that user's files, in bounded time.
+ */
+static size_t *
+user_budget(struct evalctx *e, uid_t owner)
+{
+	size_t i;
+
+	if (owner == 0)
+		return NULL;
+	for (i = 0; i < e->e_nbudgets; i++)
+		if (e->e_budgets[i].b_owner == owner)
+			return &e->e_budgets[i].b_left;
+	ARRAY_GROW(e->e_budgets, e->e_nbudgets, e->e_capbudgets);
+	e->e_budgets[i].b_owner = owner;
+	e->e_budgets[i].b_left = MAX_USER_EVAL;
+	e->e_nbudgets++;
+	return &e->e_budgets[i].b_left;
+}
+
+/* The first definition of a name wins, but root's always win (pass 1). */
+static void
+check_defined(struct evalctx *e, const struct eval_file *f,
+    const struct section *s, const char *name)
+{
+	struct defined *d;
+
+	if ((d = strmap_get(&e->e_names, name)) == NULL) {
+		d = xcalloc(1, sizeof(*d));
+		d->d_pos = &s->sc_pos;
+		d->d_owner = f->ef_owner;
+		strmap_put(&e->e_names, name, d);
+	} else if (d->d_owner == 0 && f->ef_owner != 0)
+		diag_error(e->e_ds, &s->sc_pos, "vm \"%s\" is already defined "
+		    "at %s:%d:%d, in a file owned by root", name,
+		    d->d_pos->file, d->d_pos->line, d->d_pos->col);
+	else
+		diag_error(e->e_ds, &s->sc_pos, "vm \"%s\" is already defined "
+		    "at %s:%d:%d", name, d->d_pos->file, d->d_pos->line,
+		    d->d_pos->col);
+}
+
 static struct vm_conf *
 vm_start(struct evalctx *e, struct vmctx *v, const struct section *s)
 {
@@ -420,8 +528,9 @@ vm_start(struct evalctx *e, struct vmctx *v, const struct section *s)
 	vc->vc_name = xstrdup(s->sc_name);
 	vc->vc_file = v->v_file->ef_ast->af_path;
 	vc->vc_pos = s->sc_pos;
-	vc->vc_id = idmap_get(e->e_ids, s->sc_name);
 	vc->vc_owner = v->v_file->ef_owner;
+	vc->vc_idkey = id_key(e, v->v_file, s);
+	vc->vc_id = idmap_get(e->e_ids, vc->vc_idkey);
 	vc->vc_owner_name = xstrdup(owner_user_name(vc->vc_owner));
 	snprintf(id, sizeof(id), "%d", vc->vc_id);
 	vars_set(&v->v_local, "NAME", vc->vc_name);
@@ -432,26 +541,37 @@ vm_start(struct evalctx *e, struct vmctx *v, const struct section *s)
 }
 
 static void
-eval_vm(struct evalctx *e, const struct eval_file *f, const struct section *s)
+eval_vm(struct evalctx *e, size_t fi, size_t si)
 {
+	const struct eval_file *f = &e->e_in->ei_files[fi];
+	const struct section *s = &f->ef_ast->af_sects[si];
 	struct vmctx v;
 	struct vm_conf *vc;
-	const struct pos *other;
+	const char *why;
 	size_t nerr = e->e_ds->ds_nerrors;
 
+	if ((why = conf_vm_name_problem(s->sc_name)) != NULL) {
+		diag_error(e->e_ds, &s->sc_pos, "vm \"%s\" is not a valid VM "
+		    "name: %s; not loaded", s->sc_name, why);
+		conf_add_rejected(e->e_conf, s->sc_name);
+		return;
+	}
 	memset(&v, 0, sizeof(v));
 	v.v_file = f;
+	if ((v.v_budget = user_budget(e, f->ef_owner)) != NULL &&
+	    *v.v_budget == 0) {
+		diag_error(e->e_ds, &s->sc_pos, "vm \"%s\" is not loaded: the "
+		    "evaluation limit of its owner's files was reached",
+		    s->sc_name);
+		conf_add_rejected(e->e_conf, s->sc_name);
+		return;
+	}
 	v.v_vc = vc = vm_start(e, &v, s);
 	eval_stmts(e, &v, s, f, NULL);
 	check_template_owners(e, &v);
 	conf_validate_vm(vc, e->e_in->ei_opts, e->e_ds);
 	conf_check_user_bridges(vc, &e->e_conf->c_global, e->e_ds);
-	if ((other = strmap_get(&e->e_names, vc->vc_name)) != NULL)
-		diag_error(e->e_ds, &s->sc_pos, "vm \"%s\" is already defined "
-		    "at %s:%d:%d", vc->vc_name, other->file, other->line,
-		    other->col);
-	else
-		strmap_put(&e->e_names, vc->vc_name, (void *)&s->sc_pos);
+	check_defined(e, f, s, vc->vc_name);
 	vars_free(&v.v_local);
 	strmap_free(&v.v_applied, NULL);
 	if (e->e_ds->ds_nerrors != nerr) {
@@ -462,17 +582,58 @@ eval_vm(struct evalctx *e, const struct eval_file *f, const struct section *s)
 		vm_conf_free(vc);
 		return;
 	}
-	ARRAY_GROW(e->e_conf->c_vms, e->e_conf->c_nvms, e->e_nvmcap);
-	e->e_conf->c_vms[e->e_conf->c_nvms++] = vc;
+	ARRAY_GROW(e->e_order, e->e_norder, e->e_capord);
+	e->e_order[e->e_norder].o_vc = vc;
+	e->e_order[e->e_norder].o_file = fi;
+	e->e_order[e->e_norder].o_sect = si;
+	e->e_norder++;
+}
+
+static int
+order_cmp(const void *a, const void *b)
+{
+	const struct vmorder *x = a, *y = b;
+
+	if (x->o_file != y->o_file)
+		return x->o_file < y->o_file ? -1 : 1;
+	return x->o_sect < y->o_sect ? -1 : x->o_sect > y->o_sect;
+}
+
+/*
+ * Root's VM sections are evaluated first, so that a name in a root-owned
+ * file always wins over a user's, whatever the include order; the
+ * accepted VMs are then put back in file order.
+ */
+static void
+eval_vms(struct evalctx *e)
+{
+	const struct eval_in *in = e->e_in;
+	const struct eval_file *f;
+	struct conf *c = e->e_conf;
+	size_t i, j;
+	int pass;
+
+	for (pass = 0; pass < 2; pass++)
+		for (i = 0; i < in->ei_nfiles && !c->c_fatal; i++) {
+			f = &in->ei_files[i];
+			if ((f->ef_owner == 0) != (pass == 0))
+				continue;
+			for (j = 0; j < f->ef_ast->af_nsects; j++)
+				if (f->ef_ast->af_sects[j].sc_type == SC_VM)
+					eval_vm(e, i, j);
+		}
+	qsort(e->e_order, e->e_norder, sizeof(*e->e_order), order_cmp);
+	c->c_vms = xreallocarray(NULL, e->e_norder + 1, sizeof(*c->c_vms));
+	for (i = 0; i < e->e_norder; i++)
+		c->c_vms[i] = e->e_order[i].o_vc;
+	c->c_nvms = e->e_norder;
+	free(e->e_order);
 }
 
 struct conf *
 conf_eval(const struct eval_in *in, struct diags *ds)
 {
 	struct evalctx e;
-	const struct eval_file *f;
-	size_t i, j;
-
 	memset(&e, 0, sizeof(e));
 	e.e_in = in;
 	e.e_ds = ds;
@@ -485,49 +646,17 @@ conf_eval(const struct eval_in *in, struct diags *ds)
 	eval_globals(&e);
 	/* plugin_directory is known: their keys come before any VM */
 	conf_plugins_load(&e.e_conf->c_global);
-	for (i = 0; i < in->ei_nfiles && !e.e_conf->c_fatal &&
-	    !in->ei_opts->lo_globals_only; i++) {
-		f = &in->ei_files[i];
-		for (j = 0; j < f->ef_ast->af_nsects; j++)
-			if (f->ef_ast->af_sects[j].sc_type == SC_VM)
-				eval_vm(&e, f, &f->ef_ast->af_sects[j]);
-	}
+	if (!in->ei_opts->lo_globals_only)
+		eval_vms(&e);
 	if (e.e_ids != in->ei_opts->lo_ids)
 		idmap_free(e.e_ids);
 	strmap_free(&e.e_tmpls, free);
-	strmap_free(&e.e_names, NULL);
+	strmap_free(&e.e_names, free);
+	strmap_free(&e.e_idkeys, NULL);
+	free(e.e_budgets);
+	strmap_free(&e.e_seccount, NULL);
 	vars_free(&e.e_globals);
 	buf_free(&e.e_val);
 	buf_free(&e.e_err);
 	return e.e_conf;
-}
-
-/* ---- IDs: per vm section name, never reused while the map lives ---- */
-
-struct idmap {
-	struct strmap	im_map;
-	int		im_next;
-};
-
-struct idmap *
-idmap_new(void)
-{
-	return xcalloc(1, sizeof(struct idmap));
-}
-
-void
-idmap_free(struct idmap *im)
-{
-	if (im == NULL)
-		return;
-	strmap_free(&im->im_map, NULL);
-	free(im);
-}
-
-int
-idmap_get(struct idmap *im, const char *name)
-{
-	if (!strmap_has(&im->im_map, name))
-		strmap_put(&im->im_map, name, (void *)(intptr_t)im->im_next++);
-	return (int)(intptr_t)strmap_get(&im->im_map, name);
 }

@@ -29,9 +29,21 @@ struct scope {
 	struct vars	*sc_args;
 	struct vars	*sc_local;
 	struct vars	*sc_global;
+	size_t		*sc_budget;	/* bytes left to expand; NULL: no limit */
 };
 
-/* Concatenate a value's pieces; -1 (with a diagnostic) on error. */
+/* No expanded value is longer (nested ${v} would grow exponentially). */
+#define MAX_VALUE_LEN		65536
+#define MAX_VALUE_LEN_STR	"65536"
+/* The text all of one user's files may expand in one load. */
+#define MAX_USER_EVAL		(64 * 1024 * 1024)
+#define MAX_USER_EVAL_STR	"64 MiB"
+
+/*
+ * Concatenate a value's pieces; -1 (with a diagnostic) on error.  The
+ * value's length counts against sc_budget; once that is spent, -1 with
+ * one diagnostic, then -1 without any.
+ */
 int	 eval_value(const struct value *, const struct scope *, struct buf *,
 	    struct diags *);
 int	 eval_arith(const struct arith *, const struct scope *, long long *,

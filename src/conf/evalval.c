@@ -179,6 +179,34 @@ eval_arith(const struct arith *a, const struct scope *sc, long long *out,
 	}
 }
 
+static int
+too_long(const struct piece *p, struct diags *ds)
+{
+	diag_error(ds, &p->p_pos, "the value expands to more than "
+	    MAX_VALUE_LEN_STR " bytes");
+	return -1;
+}
+
+/* Charge the value to the budget; 0 if it was within it. */
+static int
+charge(const struct value *v, const struct scope *sc, size_t len,
+    struct diags *ds)
+{
+	if (sc->sc_budget == NULL)
+		return 0;
+	if (*sc->sc_budget == 0)
+		return -1;
+	if (len + 1 >= *sc->sc_budget) {
+		*sc->sc_budget = 0;
+		diag_error(ds, &v->v_pos, "evaluation limit reached: the "
+		    "files of this owner expand more than " MAX_USER_EVAL_STR
+		    " of text in one load; the rest of them is not loaded");
+		return -1;
+	}
+	*sc->sc_budget -= len + 1;
+	return 0;
+}
+
 int
 eval_value(const struct value *v, const struct scope *sc, struct buf *out,
     struct diags *ds)
@@ -187,22 +215,29 @@ eval_value(const struct value *v, const struct scope *sc, struct buf *out,
 	const char *s;
 	long long n;
 	size_t i;
-	int rc = 0;
+	int rc = 0, toolong = 0;
 
 	buf_reset(out);
 	buf_adds(out, "");
-	for (i = 0; i < v->v_npieces; i++) {
+	if (sc->sc_budget != NULL && *sc->sc_budget == 0)
+		return -1;
+	for (i = 0; i < v->v_npieces && !toolong; i++) {
 		p = &v->v_pieces[i];
 		switch (p->p_type) {
 		case PC_TEXT:
-			buf_adds(out, p->p_text);
+			if (out->b_len + strlen(p->p_text) > MAX_VALUE_LEN)
+				rc = toolong = too_long(p, ds);
+			else
+				buf_adds(out, p->p_text);
 			break;
 		case PC_VAR:
 			if ((s = scope_get(sc, p->p_text)) == NULL) {
 				diag_error(ds, &p->p_pos, "${%s} is undefined",
 				    p->p_text);
 				rc = -1;
-			} else
+			} else if (out->b_len + strlen(s) > MAX_VALUE_LEN)
+				rc = toolong = too_long(p, ds);
+			else
 				buf_adds(out, s);
 			break;
 		case PC_ARITH:
@@ -213,5 +248,7 @@ eval_value(const struct value *v, const struct scope *sc, struct buf *out,
 			break;
 		}
 	}
+	if (charge(v, sc, out->b_len, ds) == -1)
+		rc = -1;
 	return rc;
 }

@@ -407,6 +407,7 @@ vm_conf_dup(const struct vm_conf *src)
 	vc->vc_group = src->vc_group;
 	vc->vc_single_user = src->vc_single_user;
 	vc->vc_section = src->vc_section ? xstrdup(src->vc_section) : NULL;
+	vc->vc_idkey = src->vc_idkey ? xstrdup(src->vc_idkey) : NULL;
 	for (i = 0; i < nvkeys; i++)
 		key_copy(&vkeys[i], vc, src);
 	memcpy(vc->vc_set, src->vc_set, nvkeys);
@@ -449,6 +450,7 @@ vm_conf_free(struct vm_conf *vc)
 	for (i = 0; i < nvkeys; i++)
 		key_clear(&vkeys[i], vc);
 	free(vc->vc_section);
+	free(vc->vc_idkey);
 	free(vc->vc_group_name);
 	free(vc->vc_set);
 	free(vc->vc_kpos);

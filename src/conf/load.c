@@ -30,34 +30,58 @@ same_file(const struct stat *a, const struct stat *b)
 }
 
 /*
- * Open with the rights of the reader (the owner of the including file),
- * so that a user's .include never makes bmd read what that user cannot.
+ * Run fn with the effective rights of user (and group, (gid_t)-1: the
+ * user's primary group): a user's text never makes bmd reach what that
+ * user cannot, nor tells "exists" from "may not be read" where the user
+ * could not.  Not switching when bmd is not root or the user is.
  */
-static int
-open_as(uid_t reader, const char *path)
+int
+conf_as_user(uid_t user, gid_t group, int (*fn)(void *), void *arg)
 {
 	struct passwd *pw;
 	gid_t saved[NGROUPS_MAX];
-	int n = 0, fd, err;
+	int n = 0, rc, err;
 
-	if (geteuid() != 0 || reader == 0)
-		return open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-	if ((pw = getpwuid(reader)) == NULL) {
+	if (geteuid() != 0 || user == 0)
+		return fn(arg);
+	if ((pw = getpwuid(user)) == NULL) {
 		errno = EACCES;
 		return -1;
 	}
 	if ((n = getgroups(NGROUPS_MAX, saved)) == -1 ||
 	    initgroups(pw->pw_name, pw->pw_gid) == -1 ||
-	    setegid(pw->pw_gid) == -1 || seteuid(reader) == -1)
+	    setegid(group != (gid_t)-1 ? group : pw->pw_gid) == -1 ||
+	    seteuid(user) == -1)
 		fatal("%s: cannot switch to uid %lu", __func__,
-		    (unsigned long)reader);
-	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+		    (unsigned long)user);
+	rc = fn(arg);
 	err = errno;
 	if (seteuid(0) == -1 || setegid(0) == -1 || setgroups((size_t)n,
 	    saved) == -1)
 		fatal("%s: cannot switch back to root", __func__);
 	errno = err;
-	return fd;
+	return rc;
+}
+
+struct openarg {
+	const char	*oa_path;
+};
+
+static int
+do_open(void *arg)
+{
+	const struct openarg *oa = arg;
+
+	return open(oa->oa_path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+}
+
+/* Open with the rights of the reader (the owner of the including file). */
+static int
+open_as(uid_t reader, const char *path)
+{
+	struct openarg oa = { path };
+
+	return conf_as_user(reader, (gid_t)-1, do_open, &oa);
 }
 
 /*
@@ -231,7 +255,7 @@ expand_includes(const char *self, uid_t owner, struct parsed *pd,
 {
 	const struct ast_file *af = pd->p_ast;
 	struct vars globals = { 0 };
-	struct scope sc = { NULL, NULL, &globals };
+	struct scope sc = { NULL, NULL, &globals, NULL };
 	const struct section *s;
 	struct buf b;
 	size_t i, j;

@@ -40,5 +40,7 @@ int	load_read_file(const struct qfile *, char **, size_t *, struct stat *,
 int	load_parse_as(uid_t owner, const struct qfile *, const char *data,
 	    size_t len, struct parsed *, struct diags *);
 void	parsed_free_incl(struct parsed *);
+/* fn(arg) with the effective rights of user:group (load.c) */
+int	conf_as_user(uid_t user, gid_t group, int (*fn)(void *), void *arg);
 
 #endif

@@ -7,6 +7,7 @@
 
 #include "eval.h"
 #include "keys.h"
+#include "load.h"
 
 /* Keys whose presence turns graphics on unless graphics itself is set. */
 static void
@@ -32,13 +33,40 @@ finalize(struct vm_conf *vc)
 		vc->vc_vconsole_nc = 1;
 }
 
+struct statarg {
+	const char	*sa_path;
+	struct stat	*sa_st;
+};
+
+static int
+do_stat(void *arg)
+{
+	struct statarg *sa = arg;
+
+	return stat(sa->sa_path, sa->sa_st);
+}
+
+/*
+ * A VM's files are checked with its owner's rights: for a user's VM,
+ * a file the user may not reach answers as the user would see it, never
+ * as root does ("exists" and "does not exist" alike behind a closed
+ * directory).
+ */
+static int
+stat_owner(const struct vm_conf *vc, const char *path, struct stat *st)
+{
+	struct statarg sa = { path, st };
+
+	return conf_as_user(vc->vc_owner, vc->vc_group, do_stat, &sa);
+}
+
 static void
-check_image(const char *what, const char *path, const struct pos *p,
-    struct diags *ds)
+check_image(const struct vm_conf *vc, const char *what, const char *path,
+    const struct pos *p, struct diags *ds)
 {
 	struct stat st;
 
-	if (stat(path, &st) == -1)
+	if (stat_owner(vc, path, &st) == -1)
 		diag_error(ds, p, "%s %s: %s", what, path, strerror(errno));
 	else if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode) &&
 	    !S_ISBLK(st.st_mode))
@@ -56,18 +84,18 @@ check_images(const struct vm_conf *vc, struct diags *ds)
 	for (i = 0; i < vc->vc_disk.l_n; i++) {
 		d = CLIST_AT(&vc->vc_disk, struct conf_disk, i);
 		if (!(d->d_flags & DISK_NOEXIST))
-			check_image("disk", d->d_path, &vc->vc_disk.l_pos[i], ds);
+			check_image(vc, "disk", d->d_path, &vc->vc_disk.l_pos[i], ds);
 	}
 	for (i = 0; i < vc->vc_iso.l_n; i++) {
 		iso = CLIST_AT(&vc->vc_iso, struct conf_iso, i);
 		if (!iso->i_noexist)
-			check_image("iso", iso->i_path, &vc->vc_iso.l_pos[i], ds);
+			check_image(vc, "iso", iso->i_path, &vc->vc_iso.l_pos[i], ds);
 	}
 	if (vc->vc_kernel != NULL)
-		check_image("kernel", vc->vc_kernel,
+		check_image(vc, "kernel", vc->vc_kernel,
 		    key_pos(keys_find("kernel"), vc), ds);
 	if (vc->vc_initrd != NULL)
-		check_image("initrd", vc->vc_initrd,
+		check_image(vc, "initrd", vc->vc_initrd,
 		    key_pos(keys_find("initrd"), vc), ds);
 }
 
@@ -92,11 +120,13 @@ check_cpu_pin(const struct vm_conf *vc, struct diags *ds)
 }
 
 static void
-check_chardev(const char *path, const struct pos *p, struct diags *ds)
+check_chardev(const struct vm_conf *vc, const char *path, const struct pos *p,
+    struct diags *ds)
 {
 	struct stat st;
 
-	if (path != NULL && (stat(path, &st) == -1 || !S_ISCHR(st.st_mode)))
+	if (path != NULL && (stat_owner(vc, path, &st) == -1 ||
+	    !S_ISCHR(st.st_mode)))
 		diag_error(ds, p, "\"hda\": %s is not a device file", path);
 }
 
@@ -116,8 +146,8 @@ conf_validate_vm(struct vm_conf *vc, const struct conf_load_opts *opts,
 	check_cpu_pin(vc, ds);
 	for (i = 0; i < vc->vc_hda.l_n; i++) {
 		h = CLIST_AT(&vc->vc_hda, struct conf_hda, i);
-		check_chardev(h->h_play, &vc->vc_hda.l_pos[i], ds);
-		check_chardev(h->h_rec, &vc->vc_hda.l_pos[i], ds);
+		check_chardev(vc, h->h_play, &vc->vc_hda.l_pos[i], ds);
+		check_chardev(vc, h->h_rec, &vc->vc_hda.l_pos[i], ds);
 	}
 	if (opts->lo_validate != NULL)
 		opts->lo_validate(vc, ds);

@@ -441,14 +441,18 @@ def test_symlink_with_matching_owner_is_followed(confs):
     assert vms["fromroot"]["file"] == confs.path("root.conf")
 
 
-def test_syntax_error_in_user_file_rejects_the_load(confs):
+def test_syntax_error_in_user_file_rejects_only_that_file(confs):
+    """Issue 11.7: a user's syntax error leaves out her file alone."""
     confs.write("main.conf", '.include "alice.conf";\nvm r { memory = 1G; }\n')
     confs.write("alice.conf", "vm a { memory = 1G }\n", owner="alice")
-    rc, lines, _ = confs.check("main.conf")
-    assert rc == 1
+    rc, lines, raw = confs.check("main.conf")
+    assert rc == 0
     assert has(lines, "alice.conf:1:20: ", "syntax error")
-    rc, vms, _, _ = confs.show("main.conf")
-    assert rc != 0 and not vms
+    assert "users' files with errors are left out" in raw
+    for who in (None, "alice"):
+        rc, vms, lines, _ = confs.show("main.conf", as_user=who)
+        assert rc != 0 and sorted(vms) == ["r"], who
+        assert has(lines, "alice.conf:1:20: ", "syntax error"), who
 
 
 # ---- templates across owners ----

@@ -1,0 +1,339 @@
+"""Users' configuration files cannot reach past themselves (issue 11): unsafe
+VM names, users' syntax errors, shadowing root's VMs, IDs, expansion bombs,
+sizes and what a load reveals about a user's paths.
+
+Users alice, bob and carol come from test_conf_owner's `users` fixture; a
+root file includes alice's file (and sometimes bob's); bmdctl runs as the
+users through setpriv.  Guests are the real test guest, booted only where a
+test needs QEMU.
+"""
+
+import json
+import os
+import pwd
+import re
+import shutil
+import stat
+import subprocess
+import tempfile
+
+import pytest
+
+import bmdtest
+from bmdtest import wait_until
+from test_conf_owner import users  # noqa: F401  (fixture)
+from test_users import as_user, chown, ctl
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0,
+                                reason="creates users and runs QEMU as them: needs root")
+
+NF = "VM not found"
+
+
+class Setup:
+    """bmd's dir traversable, 0666 socket; users' directories and files."""
+
+    def __init__(self, bmd):
+        self.bmd = bmd
+        os.chmod(bmd.dir, 0o755)
+        bmd.global_extra = "\tcmd_socket_mode = 0666;\n"
+        self.dirs = {}
+        for u in ("alice", "bob"):
+            d = os.path.join(bmd.dir, u)
+            os.mkdir(d, 0o755)
+            chown(d, u)
+            self.dirs[u] = d
+        self.kernel = os.path.join(self.dirs["alice"], "vmlinuz")
+        self.initrd = os.path.join(self.dirs["alice"], "initrd.gz")
+        for src, dst in ((bmdtest.KERNEL, self.kernel), (bmdtest.INITRD, self.initrd)):
+            shutil.copy(src, dst)
+            os.chmod(dst, 0o644)
+            chown(dst, "alice")
+
+    def vm(self, section, **keys):
+        keys.setdefault("kernel", self.kernel)
+        keys.setdefault("initrd", self.initrd)
+        keys.setdefault("boot", "no")
+        return bmdtest.guest_vm(section, **keys)
+
+    def user_file(self, user, text, name=None):
+        p = os.path.join(self.dirs[user], name or user + ".conf")
+        with open(p, "w") as f:
+            f.write(text)
+        os.chmod(p, 0o644)
+        chown(p, user)
+        return p
+
+    def root_text(self, root_vms, includes):
+        return "".join(root_vms) + "".join('.include "%s";\n' % p for p in includes)
+
+    def start(self, root_vms, includes, wait=True):
+        self.bmd.write_config(self.root_text(root_vms, includes))
+        self.bmd.start(wait=wait)
+
+    def rewrite(self, root_vms, includes):
+        self.bmd.write_config(self.root_text(root_vms, includes))
+
+    def check(self, as_who=None):
+        """bmd -n on the daemon's file: (status, stderr)."""
+        argv = [os.path.join(bmdtest.BUILD, "bmd"), "-n", "-f", self.bmd.conf]
+        if as_who is not None:
+            argv = as_user(as_who, argv)
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+        return p.returncode, p.stderr
+
+    def show(self, user):
+        """bmdctl show config --json as user: (status, {name: vm}, stderr)."""
+        p = subprocess.run(as_user(user, [os.path.join(bmdtest.BUILD, "bmdctl"),
+                                          "-f", self.bmd.conf, "show", "config",
+                                          "--json"]),
+                           capture_output=True, text=True, timeout=120)
+        vms = {v["name"]: v for v in json.loads(p.stdout)} if p.stdout.strip() else {}
+        return p.returncode, vms, p.stderr
+
+
+@pytest.fixture
+def setup(bmd, users):  # noqa: F811
+    return Setup(bmd)
+
+
+def listed(bmd, user="root"):
+    rc, out, err = ctl(bmd, user, "list", "--json")
+    assert rc == 0, err
+    return {v["name"]: v for v in json.loads(out)}
+
+
+def with_key(section, key, value):
+    """A vm section with one more key (guest_vm's own arguments cannot be
+    called "name")."""
+    return section.replace("{\n", "{\n\t%s = %s;\n" % (key, value), 1)
+
+
+def bmdtest_has(text, *parts):
+    """True when one line of text contains every part."""
+    return any(all(p in line for p in parts) for line in text.splitlines())
+
+
+# ---- 11.2: unsafe VM names ----
+
+def test_unsafe_vm_names_are_rejected_and_create_nothing(setup, bmd):
+    outside = tempfile.mkdtemp(prefix="bmd-escape.", dir="/tmp")
+    try:
+        rel = os.path.relpath(os.path.join(outside, "x"), bmd.run_dir)
+        assert rel.startswith("../")
+        bad = [rel, "-daemonize", "evil\nbmd[1]: forged line", "..", "a" * 65]
+        blocks = [setup.vm('"%s"' % n.replace("\n", "\\n")) for n in bad]
+        starts = [1 + sum(b.count("\n") for b in blocks[:i]) for i in range(len(bad))]
+        text = "".join(blocks) + with_key(setup.vm("renamed"), "name", '"%s"' % rel)
+        text += setup.vm("good")
+        afile = setup.user_file("alice", text)
+        setup.start([setup.vm("rootvm")], [afile])
+        vms = listed(bmd)
+        assert sorted(vms) == ["good", "rootvm"], vms
+        log = bmd.log_text()
+        base = os.path.basename(afile)
+        # one FILE:LINE:COL error per bad name, with the reason
+        whys = ('"/"', '"-"', "control character", '".."', "longer than 64 bytes")
+        for line, why in zip(starts, whys):
+            assert bmdtest_has(log, "%s:%d:1: vm " % (base, line),
+                               "is not a valid VM name: ", why), (line, log)
+        assert '"name": "%s" is not a valid VM name' % rel in log
+        # a name cannot forge a daemon log line
+        assert "\nbmd[1]: forged line" not in log
+        assert "evil\\nbmd[1]: forged line" in log
+        # booting any of them reaches nothing outside bmd's directories
+        for n in bad:
+            for u in ("alice", "root"):
+                rc, out, err = ctl(bmd, u, "boot", "--", n)
+                assert rc != 0 and NF in err, (u, n, err)
+        assert os.listdir(outside) == []
+        rc, err = setup.check()
+        assert rc == 1 and "is not a valid VM name" in err
+    finally:
+        shutil.rmtree(outside, ignore_errors=True)
+
+
+# ---- 11.7: a user's syntax error rejects only that file ----
+
+def test_user_syntax_error_rejects_only_that_file(setup, bmd):
+    good_alice = setup.vm("a1") + "template at { cmdline = x; }\n"
+    afile = setup.user_file("alice", good_alice)
+    bfile = setup.user_file("bob", setup.vm("b1"))
+    setup.start([setup.vm("rootvm")], [afile, bfile])
+    assert sorted(listed(bmd)) == ["a1", "b1", "rootvm"]
+    # alice breaks her file (and her template with it); root reloads
+    setup.user_file("alice", good_alice.replace("boot = no;", "boot = no") +
+                    setup.vm("a2"))
+    rc, out, err = ctl(bmd, "root", "reload")
+    assert rc == 0, err
+    bmd.wait_log(r"alice\.conf:\d+:\d+: .*syntax error")
+    # her running definitions are kept as for an unreadable file, bob's and
+    # root's are untouched, and nothing new of hers appears
+    assert sorted(listed(bmd)) == ["a1", "b1", "rootvm"]
+    # root's boot re-reads the configuration: it still works
+    rc, out, err = ctl(bmd, "root", "boot", "rootvm")
+    assert rc == 0, err
+    bmd.wait_running("rootvm")
+    rc, out, err = ctl(bmd, "root", "poweroff", "rootvm")
+    assert rc == 0, err
+    bmd.wait_state("rootvm", "STOP")
+    # bob's boot works too; alice's a1 cannot take her broken text
+    rc, out, err = ctl(bmd, "bob", "boot", "b1")
+    assert rc == 0, err
+    bmd.wait_running("b1")
+    rc, out, err = ctl(bmd, "bob", "poweroff", "b1")
+    assert rc == 0, err
+    bmd.wait_state("b1", "STOP")
+    # bmd -n reports her error but only root's files decide the status
+    rc, err = setup.check()
+    assert rc == 0, err
+    assert bmdtest_has(err, "alice.conf:", "syntax error")
+    # alice sees her error with bmdctl show config; the rest is shown
+    rc, vms, err = setup.show("alice")
+    assert bmdtest_has(err, "alice.conf:", "syntax error"), err
+    assert "rootvm" in vms and "b1" in vms and "a2" not in vms
+    # a fresh bmd starts, without her VMs
+    assert bmd.terminate() == 0
+    bmd.start()
+    assert sorted(listed(bmd)) == ["b1", "rootvm"]
+    # a syntax error in a root-owned file still rejects the whole load
+    with open(bmd.conf, "a") as f:
+        f.write("vm broken { memory = 1G }\n")
+    rc, err = setup.check()
+    assert rc == 1 and bmdtest_has(err, "bmd.conf:", "syntax error"), err
+    rc, out, err = ctl(bmd, "root", "reload")
+    assert rc != 0
+    assert sorted(listed(bmd)) == ["b1", "rootvm"]
+
+
+# ---- 11.8: root's VM always wins over a user's of the same name ----
+
+def test_root_vm_wins_whatever_the_include_order(setup, bmd):
+    afile = setup.user_file("alice", setup.vm("db") + setup.vm("a1"))
+    bfile = setup.user_file("bob", setup.vm("b1") + with_key(setup.vm("x"), "name", "db2"))
+    # alice's file comes first, root's db after it (and after bob's)
+    rfile = os.path.join(bmd.dir, "root-db.conf")
+    with open(rfile, "w") as f:
+        f.write(setup.vm("db") + setup.vm("db2"))
+    setup.rewrite([], [afile, bfile, rfile])
+    bmd.start()
+    vms = listed(bmd)
+    assert sorted(vms) == ["a1", "b1", "db", "db2"], vms
+    rc, out, err = bmd.bmdctl("show", "config", "--json")
+    owners = {v["name"]: (v["owner"], v["file"]) for v in json.loads(out)}
+    assert owners["db"] == ("root", rfile) and owners["db2"] == ("root", rfile)
+    log = bmd.log_text()
+    assert bmdtest_has(log, "alice.conf:1:1: ", 'vm "db" is already defined at %s:1:1' % rfile,
+                       "owned by root"), log
+    assert bmdtest_has(log, "bob.conf:13:1: ", 'vm "db2" is already defined at %s:13:1' % rfile,
+                       "owned by root"), log
+    assert "db" not in listed(bmd, "alice") and "db2" not in listed(bmd, "bob")
+    rc, out, err = ctl(bmd, "alice", "boot", "db")
+    assert rc != 0 and NF in err
+
+
+# ---- 11.9: one ID per VM, whatever "name =" says ----
+
+def test_ids_are_unique_per_vm(setup, bmd):
+    net = "none"
+    evil = with_key(setup.vm("rootvm", network=net), "name", "evil")
+    afile = setup.user_file("alice", evil + setup.vm("a1", network=net))
+    rfile = os.path.join(bmd.dir, "more.conf")
+    with open(rfile, "w") as f:      # root's own files: two sections "r2"
+        f.write(with_key(setup.vm("r2"), "name", "r2a") +
+                with_key(setup.vm("r2"), "name", "r2b"))
+    setup.start([setup.vm("rootvm", network=net)], [afile, rfile])
+    vms = listed(bmd)
+    assert sorted(vms) == ["a1", "evil", "r2a", "r2b", "rootvm"], vms
+    # taps are named bmd<ID>n<index>: distinct IDs, distinct taps
+    ids = [v["id"] for v in vms.values()]
+    assert len(set(ids)) == len(ids), vms
+    # the IDs stay with their VMs across a reload
+    rc, out, err = ctl(bmd, "root", "reload")
+    assert rc == 0, err
+    assert {n: v["id"] for n, v in listed(bmd).items()} == \
+        {n: v["id"] for n, v in vms.items()}
+
+
+# ---- 11.6: expansion bombs are errors in the user's file ----
+
+def bomb(name, levels=8):
+    """A VM whose variables nest 16-fold (64 * 16^8 bytes = 4 GiB)."""
+    text = 'vm %s {\n\tmemory = 128M;\n\t$v0 = "%s";\n' % (name, "0123456789abcdef" * 4)
+    for i in range(1, levels + 1):
+        text += '\t$v%d = "%s";\n' % (i, ("${v%d}" % (i - 1)) * 16)
+    return text + "\tkeymap = $v%d;\n}\n" % levels
+
+
+def worker(name, n):
+    """A VM that expands 48 KiB n times: under every value limit."""
+    return ('vm %s {\n\tmemory = 128M;\n\t$a = "%s";\n\t$b = "%s";\n\t$c = "%s";\n'
+            '\t$d = "${c}${c}${c}";\n%s}\n'
+            % (name, "0123456789abcdef" * 4, "${a}" * 16, "${b}" * 16, "\tkeymap = $d;\n" * n))
+
+
+def test_expansion_bomb_is_an_error_of_its_file(setup, bmd):
+    text = bomb("b")
+    assert len(text) < 1000
+    afile = setup.user_file("alice", text + setup.vm("a1"))
+    bfile = setup.user_file("bob", setup.vm("b1"))
+    setup.start([setup.vm("rootvm")], [afile, bfile])
+    assert sorted(listed(bmd)) == ["a1", "b1", "rootvm"]
+    log = bmd.log_text()
+    assert bmdtest_has(log, "alice.conf:6:29: ", "expands to more than 65536 bytes"), log
+    assert bmdtest_has(log, "alice.conf:1:1: ", 'vm "b" is not loaded'), log
+    # the work of all of one user's files is bounded too: 1,400 x 48 KiB
+    # is more than alice's 64 MiB; bob and root are not affected
+    a2 = setup.user_file("alice", worker("w", 1400), name="work.conf")
+    a3 = setup.user_file("alice", setup.vm("late"), name="late.conf")
+    setup.rewrite([setup.vm("rootvm")], [afile, a2, a3, bfile])
+    mark = len(bmd.log_text())
+    rc, out, err = ctl(bmd, "root", "reload")
+    assert rc == 0, err
+    log = bmd.log_text()[mark:]
+    assert bmdtest_has(log, "work.conf:", "evaluation limit reached", "64 MiB"), log
+    assert bmdtest_has(log, "late.conf:1:1: ", 'vm "late" is not loaded: the evaluation limit'), log
+    assert sorted(listed(bmd)) == ["a1", "b1", "rootvm"]
+    rc, out, err = ctl(bmd, "bob", "boot", "b1")
+    assert rc == 0, err
+    bmd.wait_running("b1")
+    rc, out, err = ctl(bmd, "bob", "poweroff", "b1")
+    assert rc == 0, err
+    bmd.wait_state("b1", "STOP")
+    # a worker within the budget is accepted
+    setup.user_file("alice", worker("w", 100), name="work.conf")
+    rc, out, err = ctl(bmd, "root", "reload")
+    assert rc == 0, err
+    assert sorted(listed(bmd)) == ["a1", "b1", "late", "rootvm", "w"]
+
+
+# ---- 11.14: a user's paths are checked with the user's rights ----
+
+def test_user_paths_answer_alike_exists_or_not(setup, bmd):
+    hidden = os.path.join(bmd.dir, "rootonly")
+    os.mkdir(hidden, 0o700)
+    secret = os.path.join(hidden, "secret.img")
+    with open(secret, "w") as f:
+        f.write("x" * 4096)
+    missing = os.path.join(hidden, "missing.img")
+    text = (setup.vm("exists", disk=secret) + setup.vm("nothere", disk=missing) +
+            setup.vm("iso1", iso=secret) + setup.vm("iso2", iso=missing) +
+            setup.vm("k1", kernel=secret) + setup.vm("k2", kernel=missing) +
+            setup.vm("a1"))
+    afile = setup.user_file("alice", text)
+    # root's own VM may use root's file
+    setup.start([setup.vm("rootvm", disk=secret)], [afile])
+    assert sorted(listed(bmd)) == ["a1", "rootvm"]
+
+    def errors(text, path):
+        return [re.sub(r"^.*?\.conf:\d+:\d+: ", "", l).replace(path, "PATH")
+                for l in text.splitlines() if path in l and "alice.conf:" in l]
+    for who, rc_want in ((None, 1), ("alice", 1)):
+        rc, err = setup.check(who)
+        assert rc == rc_want, err
+        e1, e2 = errors(err, secret), errors(err, missing)
+        assert e1 and e1 == e2, (who, e1, e2)
+    log = bmd.log_text()
+    e1, e2 = errors(log, secret), errors(log, missing)
+    assert len(e1) == 3 and e1 == e2, (e1, e2)
+    assert "Permission denied" in e1[0]

@@ -27,7 +27,7 @@ from test_users import as_user, chown, ctl
 pytestmark = pytest.mark.skipif(os.geteuid() != 0,
                                 reason="creates users and runs QEMU as them: needs root")
 
-NF = "VM not found"
+NF = "no VM named"
 
 
 class Setup:

@@ -24,7 +24,7 @@ from test_users import Setup, ctl, as_user, listed, uid, proc_ids
 pytestmark = pytest.mark.skipif(os.geteuid() != 0,
                                 reason="creates users and runs QEMU as them: needs root")
 
-NF = "VM not found"
+NF = "no VM named"
 
 
 @pytest.fixture

@@ -326,7 +326,7 @@ def test_users_bhyve_vm_hands_root_nothing_unsafe(setup, bmd):
                          r'may set it \(this VM belongs to uid %d\)' % (key, uid("alice")),
                          log), log
         assert 'vm "%s" is not loaded' % vm in log
-        assert ctl(bmd, "alice", "boot", vm)[2].strip() == "bmdctl: VM not found"
+        assert ctl(bmd, "alice", "boot", vm)[2].strip() == "bmdctl: boot: no VM named '%s'" % vm
     for vm, why in (("ldr", "bhyveload_loader %s: it runs in bhyveload as root: it must "
                              "be a file owned by root that only root may write" % evil),
                     ("dev", "disk %s: alice cannot read/write it" % node),

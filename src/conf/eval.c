@@ -622,7 +622,9 @@ eval_vms(struct evalctx *e)
 				if (f->ef_ast->af_sects[j].sc_type == SC_VM)
 					eval_vm(e, i, j);
 		}
-	qsort(e->e_order, e->e_norder, sizeof(*e->e_order), order_cmp);
+	if (e->e_norder > 1)	/* qsort must not get NULL */
+		qsort(e->e_order, e->e_norder, sizeof(*e->e_order),
+		    order_cmp);
 	c->c_vms = xreallocarray(NULL, e->e_norder + 1, sizeof(*c->c_vms));
 	for (i = 0; i < e->e_norder; i++)
 		c->c_vms[i] = e->e_order[i].o_vc;

@@ -57,7 +57,7 @@ def test_commands_and_prefixes():
 
 def test_options_follow_each_commands_usage():
     assert complete("bmdctl boot -") == ["--help", "-c", "-q", "-t", "-w"]
-    assert complete("bmdctl stop -") == ["--help"]
+    assert complete("bmdctl stop -") == ["--help", "-q", "-t", "-w"]
     assert complete("bmdctl list -") == ["--help", "--json", "-r", "-s"]
     assert complete("bmdctl console --") == ["--dump", "--force", "--help", "--read-only"]
     assert complete("bmdctl run -") == ["--help", "-i", "-s"]

@@ -88,23 +88,31 @@ held(int fd, char *err, size_t errlen)
 		snprintf(err, errlen, "already running");
 }
 
-/* Open the lock file: a plain file of the owner's, never a link. */
+/*
+ * Open the lock file: a plain file of the owner's, never a link.  Only
+ * a file created here is given to the owner (root making it in the
+ * owner's directory); one found there must be the owner's already.
+ */
 static int
 open_file(int dfd, const char *path, const char *file, uid_t owner,
     char *err, size_t errlen)
 {
+	const int flags = O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
 	struct stat st;
-	int fd;
+	int fd, made = 1;
 
-	fd = openat(dfd, file, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK |
-	    O_CLOEXEC, 0600);
+	fd = openat(dfd, file, flags | O_CREAT | O_EXCL, 0600);
+	if (fd == -1 && errno == EEXIST) {
+		made = 0;
+		fd = openat(dfd, file, flags);
+	}
 	if (fd == -1) {
 		snprintf(err, errlen, "lock file %s/%s: %s", path, file,
 		    strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    st.st_nlink != 1 || (st.st_uid != owner && st.st_uid != 0) ||
+	    st.st_nlink != 1 || (st.st_uid != owner && !made) ||
 	    (st.st_uid != owner && fchown(fd, owner, (gid_t)-1) == -1)) {
 		snprintf(err, errlen, "lock file %s/%s: not a plain file of "
 		    "uid %u", path, file, (unsigned)owner);

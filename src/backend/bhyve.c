@@ -141,20 +141,46 @@ check_ndevices(const struct vm_conf *vc, struct diags *ds,
 	return -1;
 }
 
+/* The port of "[w][host:]port" (-G, tcp=), or -1. */
+static long
+port_of(const char *s)
+{
+	const char *c = strrchr(s, ':');
+	char *end;
+	long p;
+
+	c = c != NULL ? c + 1 : s + (s[0] == 'w');
+	p = strtol(c, &end, 10);
+	return end != c && *end == '\0' ? p : -1;
+}
+
+static void
+check_user_port(const struct vm_conf *vc, const char *key, long port,
+    struct diags *ds)
+{
+	if (port >= 0 && port < 1024)
+		diag_error(ds, key_pos(keys_find(key), vc), "%s: bhyve runs "
+		    "as root: a user's VM may not use port %ld (below 1024)",
+		    key, port);
+}
+
 /*
  * bhyve and its loaders run as root, even for a user's VM: what would
  * hand root's process to the user is refused there.  bhyve_env is bhyve's
- * own environment (LD_PRELOAD ...), bhyveload_env the loader's, and a
- * passed-through PCI device gives the guest the host's memory.
+ * own environment (LD_PRELOAD ...), bhyveload_env the loader's, a
+ * passed-through PCI device gives the guest the host's memory, a 9P
+ * share would serve the directory with root's rights, and root binds
+ * any port.  Paths are checked as the owner at each start (owner_io.c).
  */
 static int
 check_user_vm(const struct vm_conf *vc, struct diags *ds)
 {
 	static const char *const keys[] = { "bhyve_env", "bhyveload_env",
-	    "passthru" };
+	    "passthru", "sharefs" };
 	const struct clist *lists[] = { &vc->vc_bhyve_env,
-	    &vc->vc_bhyveload_env, &vc->vc_passthru };
+	    &vc->vc_bhyveload_env, &vc->vc_passthru, &vc->vc_sharefs };
 	size_t i, before = ds->ds_nerrors;
+	char key[8];
 
 	if (vc->vc_owner == 0)
 		return 0;
@@ -164,6 +190,17 @@ check_user_vm(const struct vm_conf *vc, struct diags *ds)
 			    "bhyve runs as root: only root's VMs may set it "
 			    "(this VM belongs to uid %lu)", keys[i],
 			    (unsigned long)vc->vc_owner);
+	if (vc->vc_debug_port != NULL)
+		check_user_port(vc, "debug_port", port_of(vc->vc_debug_port),
+		    ds);
+	if (vc->vc_graphics && vc->vc_graphics_path == NULL)
+		check_user_port(vc, "graphics_port",
+		    (long)vc->vc_graphics_port, ds);
+	for (i = 0; i < NCOMS; i++)
+		if (is_tcp(vc->vc_com[i])) {
+			snprintf(key, sizeof(key), "com%zu", i + 1);
+			check_user_port(vc, key, port_of(vc->vc_com[i]), ds);
+		}
 	return ds->ds_nerrors > before ? -1 : 0;
 }
 

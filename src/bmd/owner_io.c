@@ -143,16 +143,41 @@ check_path(int fd, const char *what, const char *path, int mode, int noexist,
 }
 
 /*
- * bhyve and its loaders open everything as root: the serial devices
- * (nmdm, ttys) must be the owner's to open, and the bhyveload -l library,
- * loaded into root's bhyveload, must be root's and writable by root only.
+ * bhyve's VNC socket, created by root: only where the owner could have
+ * created it, and never in place of a file that is not her socket.
+ */
+static void
+check_vnc_path(int fd, const char *path, const char *user)
+{
+	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
+	struct stat st;
+
+	if (slash != NULL)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	if ((slash != NULL && access(dir, W_OK | X_OK) == -1) ||
+	    (lstat(path, &st) == 0 && (!S_ISSOCK(st.st_mode) ||
+	    st.st_uid != getuid()))) {
+		dprintf(fd, "graphics_path %s: %s cannot create a socket "
+		    "there", path, user);
+		_exit(1);
+	}
+	free(dir);
+}
+
+/*
+ * bhyve and its loaders open everything as root: the devices (serial
+ * ports, sound) must be the owner's to open, the VNC socket goes only
+ * where she may create it, and the bhyveload -l library, loaded into
+ * root's bhyveload, must be root's and writable by root only.
  */
 static void
 check_bhyve(int fd, const struct vm_conf *vc, const char *user)
 {
 	const char *ldr = vc->vc_bhyveload_loader;
+	const struct conf_hda *h;
 	char what[8];
 	struct stat st;
+	size_t i;
 	int c;
 
 	for (c = 0; c < 4; c++) {
@@ -161,6 +186,13 @@ check_bhyve(int fd, const struct vm_conf *vc, const char *user)
 			check_path(fd, what, vc->vc_com[c], R_OK | W_OK, 0,
 			    user);
 	}
+	for (i = 0; i < vc->vc_hda.l_n; i++) {
+		h = CLIST_AT(&vc->vc_hda, struct conf_hda, i);
+		check_path(fd, "hda", h->h_play, R_OK | W_OK, 0, user);
+		check_path(fd, "hda", h->h_rec, R_OK | W_OK, 0, user);
+	}
+	if (vc->vc_graphics && vc->vc_graphics_path != NULL)
+		check_vnc_path(fd, vc->vc_graphics_path, user);
 	if (ldr == NULL)
 		return;
 	check_path(fd, "bhyveload_loader", ldr, R_OK, 0, user);

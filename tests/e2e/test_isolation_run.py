@@ -318,19 +318,31 @@ def test_users_bhyve_vm_hands_root_nothing_unsafe(setup, bmd):
              + bhyve_vm("env2", disk=mine, bhyveload_env='"LD_PRELOAD=%s"' % evil)
              + bhyve_vm("ldr", disk=mine, bhyveload_loader=evil)
              + bhyve_vm("dev", disk=node)
-             + bhyve_vm("tty", disk=mine, com1=node))
+             + bhyve_vm("tty", disk=mine, com1=node)
+             + bhyve_vm("share", disk=mine, sharefs="\"s=%s\"" % setup.adir)
+             + bhyve_vm("gdb", disk=mine, debug_port="w23")
+             + bhyve_vm("snd", disk=mine, hda=node)
+             + bhyve_vm("vnc", disk=mine, loader="uefi", graphics="yes",
+                        graphics_path="/root/alice-vnc.sock"))
     setup.start(bhyve_vm("rootvm", disk=mine, bhyve_env='"FOO=bar"'), alice)
     log = bmd.log_text()
-    for vm, key in (("env1", "bhyve_env"), ("env2", "bhyveload_env")):
+    for vm, key in (("env1", "bhyve_env"), ("env2", "bhyveload_env"), ("share", "sharefs")):
         assert re.search(r'alice\.conf:\d+:\d+: %s: bhyve runs as root: only root\'s VMs '
                          r'may set it \(this VM belongs to uid %d\)' % (key, uid("alice")),
                          log), log
+        assert 'vm "%s" is not loaded' % vm in log
+    assert re.search(r"alice\.conf:\d+:\d+: debug_port: bhyve runs as root: a user's VM "
+                     r"may not use port 23 \(below 1024\)", log), log
+    for vm in ("env1", "env2", "share", "gdb"):
         assert 'vm "%s" is not loaded' % vm in log
         assert ctl(bmd, "alice", "boot", vm)[2].strip() == "bmdctl: boot: no VM named '%s'" % vm
     for vm, why in (("ldr", "bhyveload_loader %s: it runs in bhyveload as root: it must "
                              "be a file owned by root that only root may write" % evil),
                     ("dev", "disk %s: alice cannot read/write it" % node),
-                    ("tty", "com1 %s: alice cannot read/write it" % node)):
+                    ("tty", "com1 %s: alice cannot read/write it" % node),
+                    ("snd", "hda %s: alice cannot read/write it" % node),
+                    ("vnc", "graphics_path /root/alice-vnc.sock: alice cannot create "
+                            "a socket there")):
         rc, _, err = ctl(bmd, "alice", "boot", vm)
         assert rc != 0 and why in err, (vm, err)
     assert si.records("bhyveload") == [] and si.records("bhyve") == []

@@ -16,6 +16,13 @@ enum proto_status
 proto_parse(const unsigned char *buf, size_t len, size_t *used, json_t **out,
     const char **why)
 {
+	return proto_parse_max(buf, len, PROTO_MAX_FRAME, used, out, why);
+}
+
+enum proto_status
+proto_parse_max(const unsigned char *buf, size_t len, size_t max, size_t *used,
+    json_t **out, const char **why)
+{
 	json_error_t jerr;
 	uint32_t n;
 
@@ -24,7 +31,7 @@ proto_parse(const unsigned char *buf, size_t len, size_t *used, json_t **out,
 		return PROTO_INCOMPLETE;
 	n = (uint32_t)buf[0] << 24 | (uint32_t)buf[1] << 16 |
 	    (uint32_t)buf[2] << 8 | buf[3];
-	if (n == 0 || n > PROTO_MAX_FRAME) {
+	if (n == 0 || n > max) {
 		*why = "frame length out of range";
 		return PROTO_BAD;
 	}
@@ -137,12 +144,12 @@ proto_recv(int fd, int *passed)
 		return NULL;
 	n = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 |
 	    (uint32_t)hdr[2] << 8 | hdr[3];
-	if (n == 0 || n > PROTO_MAX_FRAME)
+	if (n == 0 || n > PROTO_MAX_REPLY)
 		return NULL;
 	b = xmalloc(n + 4);
 	memcpy(b, hdr, 4);
 	if (read_full(fd, b + 4, n, NULL) == 0)
-		proto_parse(b, n + 4, &used, &msg, &why);
+		proto_parse_max(b, n + 4, PROTO_MAX_REPLY, &used, &msg, &why);
 	free(b);
 	return msg;
 }

@@ -2,8 +2,8 @@
  * The control protocol between bmdctl and bmd: length-prefixed JSON.
  *
  * A frame is a 4-byte big-endian length followed by that many bytes of
- * one JSON object (UTF-8).  Frames larger than PROTO_MAX_FRAME are
- * refused.  A descriptor, when one is passed (console), travels as
+ * one JSON object (UTF-8).  Requests larger than PROTO_MAX_FRAME are
+ * refused, and so are replies larger than PROTO_MAX_REPLY.  A descriptor, when one is passed (console), travels as
  * SCM_RIGHTS with the first byte of the reply frame.
  *
  * Request:  {"version": PROTO_VERSION, "command": "boot", "name": "vm1", ...}
@@ -37,7 +37,9 @@
 #include <jansson.h>
 
 #define PROTO_VERSION	1
-#define PROTO_MAX_FRAME	(1024 * 1024)
+#define PROTO_MAX_FRAME	(1024 * 1024)	/* requests */
+/* Replies bmdctl accepts: a list of every VM the daemon may hold. */
+#define PROTO_MAX_REPLY	(256 * 1024 * 1024)
 
 enum proto_status {
 	PROTO_OK,		/* *out holds a message */
@@ -52,6 +54,9 @@ enum proto_status {
  */
 enum proto_status proto_parse(const unsigned char *buf, size_t len,
 		    size_t *used, json_t **out, const char **why);
+/* The same with another frame limit. */
+enum proto_status proto_parse_max(const unsigned char *buf, size_t len,
+		    size_t max, size_t *used, json_t **out, const char **why);
 /* Encode a message as a frame (malloc'd). */
 unsigned char	*proto_encode(json_t *msg, size_t *len);
 

@@ -209,6 +209,7 @@ struct conf {
 	 */
 	char			**c_rejected;	/* names and section names */
 	size_t			  c_nrejected;
+	void			 *c_rejidx;	/* the same as a set */
 	char			**c_badfiles;	/* files that could not be read */
 	size_t			  c_nbadfiles;	/* (or users' that did not parse) */
 	/* Errors of users' files that were left out whole (not fatal). */

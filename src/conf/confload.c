@@ -13,6 +13,13 @@
 #include "strmap.h"
 #include "xmalloc.h"
 
+/* What one user's files have used of the bounds so far. */
+struct usage {
+	uid_t		 u_uid;
+	size_t		 u_files;
+	size_t		 u_bytes;
+};
+
 struct loader {
 	struct qfile	 *l_q;
 	size_t		  l_nq, l_capq;
@@ -22,6 +29,8 @@ struct loader {
 	char		**l_bad;		/* files that could not be read */
 	size_t		  l_nbad, l_capbad;
 	size_t		  l_usererrs;	/* errors of users' rejected files */
+	struct usage	 *l_use;
+	size_t		  l_nuse, l_capuse;
 	int		  l_fatal;
 };
 
@@ -116,6 +125,59 @@ load_one(struct loader *l, size_t qi, const char *data, size_t len,
 	parsed_free_incl(&pd);
 }
 
+static struct usage *
+usage_of(struct loader *l, uid_t uid)
+{
+	size_t i;
+
+	for (i = 0; i < l->l_nuse; i++)
+		if (l->l_use[i].u_uid == uid)
+			return &l->l_use[i];
+	ARRAY_GROW(l->l_use, l->l_nuse, l->l_capuse);
+	memset(&l->l_use[i], 0, sizeof(l->l_use[i]));
+	l->l_use[i].u_uid = uid;
+	l->l_nuse++;
+	return &l->l_use[i];
+}
+
+/*
+ * A user's files are bounded in size and number (charged to the file's
+ * owner, or for a root-owned file to the user who included it), so that
+ * no user makes a load slow for everyone.  A file past a bound is left
+ * out whole.  0: within the bounds.
+ */
+static int
+check_bounds(struct loader *l, const struct qfile *q, const struct stat *st,
+    size_t len, struct diags *ds)
+{
+	struct pos p = { pos_intern(q->q_path), 0, 0 };
+	uid_t uid = st->st_uid != 0 ? st->st_uid : q->q_reader;
+	struct usage *u;
+
+	if (uid == 0)
+		return 0;
+	u = usage_of(l, uid);
+	if (len > MAX_USER_FILE_SIZE)
+		diag_error(ds, &p, "file is larger than %d bytes, the limit "
+		    "for a file not owned by root; not loaded",
+		    MAX_USER_FILE_SIZE);
+	else if (u->u_files + 1 > MAX_USER_FILES)
+		diag_error(ds, &p, "more than %d files of uid %lu; not loaded",
+		    MAX_USER_FILES, (unsigned long)uid);
+	else if (u->u_bytes + len > MAX_USER_BYTES)
+		diag_error(ds, &p, "the files of uid %lu are larger than %d "
+		    "bytes in total; not loaded", (unsigned long)uid,
+		    MAX_USER_BYTES);
+	else {
+		u->u_files++;
+		u->u_bytes += len;
+		return 0;
+	}
+	l->l_usererrs++;
+	add_bad(l, q->q_path);
+	return -1;
+}
+
 static void
 load_queue(struct loader *l, size_t from, struct diags *ds)
 {
@@ -128,6 +190,10 @@ load_queue(struct loader *l, size_t from, struct diags *ds)
 			if (i == 0)
 				l->l_fatal = 1;
 			add_bad(l, l->l_q[i].q_path);
+			continue;
+		}
+		if (i > 0 && check_bounds(l, &l->l_q[i], &st, len, ds) == -1) {
+			free(data);
 			continue;
 		}
 		load_one(l, i, data, len, st.st_uid, ds);
@@ -165,6 +231,7 @@ load_finish(struct loader *l, const struct conf_load_opts *opts,
 		free(l->l_q[i].q_path);
 	free(l->l_files);
 	free(l->l_q);
+	free(l->l_use);
 	strmap_free(&l->l_seen, free);
 	return c;
 }
@@ -231,6 +298,9 @@ conf_free(struct conf *c)
 	for (i = 0; i < c->c_nrejected; i++)
 		free(c->c_rejected[i]);
 	free(c->c_rejected);
+	if (c->c_rejidx != NULL)
+		strmap_free(c->c_rejidx, NULL);
+	free(c->c_rejidx);
 	for (i = 0; i < c->c_nbadfiles; i++)
 		free(c->c_badfiles[i]);
 	free(c->c_badfiles);
@@ -243,6 +313,9 @@ conf_add_rejected(struct conf *c, const char *name)
 {
 	if (conf_rejected(c, name))
 		return;
+	if (c->c_rejidx == NULL)
+		c->c_rejidx = xcalloc(1, sizeof(struct strmap));
+	strmap_put(c->c_rejidx, name, (void *)1);
 	c->c_rejected = xreallocarray(c->c_rejected, c->c_nrejected + 1,
 	    sizeof(*c->c_rejected));
 	c->c_rejected[c->c_nrejected++] = xstrdup(name);
@@ -251,12 +324,7 @@ conf_add_rejected(struct conf *c, const char *name)
 int
 conf_rejected(const struct conf *c, const char *name)
 {
-	size_t i;
-
-	for (i = 0; i < c->c_nrejected; i++)
-		if (strcmp(c->c_rejected[i], name) == 0)
-			return 1;
-	return 0;
+	return c->c_rejidx != NULL && strmap_has(c->c_rejidx, name);
 }
 
 int

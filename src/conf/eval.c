@@ -28,6 +28,7 @@ struct defined {
 struct budget {
 	uid_t			 b_owner;
 	size_t			 b_left;
+	size_t			 b_nvms;	/* vm sections met */
 };
 
 /* An accepted VM and where its section is, to restore the file order. */
@@ -479,21 +480,50 @@ id_key(struct evalctx *e, const struct eval_file *f, const struct section *s)
  * Users' files share a budget of expanded text per owner: a user's
  * expansion bomb ends as errors in that user's files, in bounded time.
  */
-static size_t *
+static struct budget *
 user_budget(struct evalctx *e, uid_t owner)
 {
 	size_t i;
 
-	if (owner == 0)
-		return NULL;
 	for (i = 0; i < e->e_nbudgets; i++)
 		if (e->e_budgets[i].b_owner == owner)
-			return &e->e_budgets[i].b_left;
+			return &e->e_budgets[i];
 	ARRAY_GROW(e->e_budgets, e->e_nbudgets, e->e_capbudgets);
+	memset(&e->e_budgets[i], 0, sizeof(e->e_budgets[i]));
 	e->e_budgets[i].b_owner = owner;
 	e->e_budgets[i].b_left = MAX_USER_EVAL;
 	e->e_nbudgets++;
-	return &e->e_budgets[i].b_left;
+	return &e->e_budgets[i];
+}
+
+/*
+ * A user's files may define MAX_USER_VMS VMs and expand MAX_USER_EVAL
+ * bytes; past either bound the VM is rejected without being evaluated
+ * (one error for the whole rest).  0: go on.
+ */
+static int
+within_bounds(struct evalctx *e, const struct eval_file *f,
+    const struct section *s, struct vmctx *v)
+{
+	struct budget *b;
+
+	if (f->ef_owner == 0)
+		return 0;
+	b = user_budget(e, f->ef_owner);
+	v->v_budget = &b->b_left;
+	if (++b->b_nvms == MAX_USER_VMS + 1)
+		diag_error(e->e_ds, &s->sc_pos, "vm \"%s\": the files of %s "
+		    "define more than %d VMs; this one and those after it are "
+		    "not loaded", s->sc_name, owner_user_name(f->ef_owner),
+		    MAX_USER_VMS);
+	else if (b->b_nvms <= MAX_USER_VMS && b->b_left == 0)
+		diag_error(e->e_ds, &s->sc_pos, "vm \"%s\" is not loaded: the "
+		    "evaluation limit of its owner's files was reached",
+		    s->sc_name);
+	else if (b->b_nvms <= MAX_USER_VMS)
+		return 0;
+	conf_add_rejected(e->e_conf, s->sc_name);
+	return -1;
 }
 
 /* The first definition of a name wins, but root's always win (pass 1). */
@@ -558,14 +588,8 @@ eval_vm(struct evalctx *e, size_t fi, size_t si)
 	}
 	memset(&v, 0, sizeof(v));
 	v.v_file = f;
-	if ((v.v_budget = user_budget(e, f->ef_owner)) != NULL &&
-	    *v.v_budget == 0) {
-		diag_error(e->e_ds, &s->sc_pos, "vm \"%s\" is not loaded: the "
-		    "evaluation limit of its owner's files was reached",
-		    s->sc_name);
-		conf_add_rejected(e->e_conf, s->sc_name);
+	if (within_bounds(e, f, s, &v) == -1)
 		return;
-	}
 	v.v_vc = vc = vm_start(e, &v, s);
 	eval_stmts(e, &v, s, f, NULL);
 	check_template_owners(e, &v);

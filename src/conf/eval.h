@@ -38,6 +38,8 @@ struct scope {
 /* The text all of one user's files may expand in one load. */
 #define MAX_USER_EVAL		(64 * 1024 * 1024)
 #define MAX_USER_EVAL_STR	"64 MiB"
+/* The VMs all of one user's files may define. */
+#define MAX_USER_VMS		1000
 
 /*
  * Concatenate a value's pieces; -1 (with a diagnostic) on error.  The

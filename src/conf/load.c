@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "keys.h"
+#include "lex.h"
 #include "log.h"
 #include "load.h"
 #include "xmalloc.h"
@@ -282,6 +283,28 @@ expand_includes(const char *self, uid_t owner, struct parsed *pd,
 	buf_free(&b);
 }
 
+/*
+ * A user's files may define MAX_USER_VMS VMs in all: the vm sections of
+ * one file past the first MAX_USER_VMS + 1 (that one carries the error)
+ * are dropped here, before they cost the daemon anything.
+ */
+static void
+drop_extra_vms(struct ast_file *af)
+{
+	size_t i, n = 0, nvm = 0;
+
+	for (i = 0; i < af->af_nsects; i++) {
+		if (af->af_sects[i].sc_type == SC_VM && ++nvm > MAX_USER_VMS + 1) {
+			section_free(&af->af_sects[i]);
+			continue;
+		}
+		if (n != i)
+			af->af_sects[n] = af->af_sects[i];
+		n++;
+	}
+	af->af_nsects = n;
+}
+
 void
 load_parse_here(const struct qfile *q, const char *data, size_t len,
     uid_t owner, struct parsed *pd, struct diags *ds)
@@ -295,6 +318,8 @@ load_parse_here(const struct qfile *q, const char *data, size_t len,
 		ast_free(pd->p_ast);
 		pd->p_ast = NULL;
 	}
+	if (pd->p_ast != NULL && owner != 0)
+		drop_extra_vms(pd->p_ast);
 	if (pd->p_ast != NULL)
 		expand_includes(q->q_path, owner, pd, ds);
 }

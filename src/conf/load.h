@@ -9,6 +9,10 @@
 
 #define MAX_INCLUDE_DEPTH	16
 #define MAX_CONF_FILES		100000
+/* Bounds of the files of each user other than root, per load. */
+#define MAX_USER_FILE_SIZE	(1024 * 1024)
+#define MAX_USER_FILES		256
+#define MAX_USER_BYTES		(4 * 1024 * 1024)
 
 /* A file waiting in the FIFO of files to read. */
 struct qfile {

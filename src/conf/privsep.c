@@ -59,6 +59,23 @@ child_reply(const struct parsed *pd, const struct diags *ds)
 	return o;
 }
 
+static int
+write_all(int fd, const char *p, size_t len)
+{
+	ssize_t w;
+
+	while (len > 0) {
+		if ((w = write(fd, p, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
 static _Noreturn void
 child_main(int fd, uid_t owner, const struct qfile *q, const char *data,
     size_t len)
@@ -66,6 +83,7 @@ child_main(int fd, uid_t owner, const struct qfile *q, const char *data,
 	struct parsed pd;
 	struct diags ds;
 	json_t *o;
+	char *txt;
 
 	/*
 	 * Nothing of the daemon's (taps, QMP and client sockets) may reach
@@ -80,7 +98,9 @@ child_main(int fd, uid_t owner, const struct qfile *q, const char *data,
 	diags_init(&ds);
 	load_parse_here(q, data, len, owner, &pd, &ds);
 	o = child_reply(&pd, &ds);
-	if (json_dumpfd(o, fd, JSON_COMPACT) == -1)
+	/* one string, written in large pieces: json_dumpfd writes per token */
+	if ((txt = json_dumps(o, JSON_COMPACT)) == NULL ||
+	    write_all(fd, txt, strlen(txt)) == -1)
 		_exit(2);
 	_exit(0);
 }

@@ -339,3 +339,47 @@ def test_user_paths_answer_alike_exists_or_not(setup, bmd):
     e1, e2 = errors(log, secret), errors(log, missing)
     assert len(e1) == 3 and e1 == e2, (e1, e2)
     assert "Permission denied" in e1[0]
+
+
+# ---- 11.10: bounds of a user's files; list at any size ----
+
+def many(prefix, n):
+    return "".join("vm %s%05d { memory = 128M; }\n" % (prefix, i) for i in range(n))
+
+
+def test_list_works_with_20000_vms(setup, bmd):
+    rfile = os.path.join(bmd.dir, "many.conf")
+    with open(rfile, "w") as f:
+        f.write(many("r", 20000))
+    setup.start([], [rfile])
+    for user in ("root", "bob"):
+        vms = listed(bmd, user)
+        assert len(vms) == (20000 if user == "root" else 0), user
+    rc, out, err = ctl(bmd, "root", "list")
+    assert rc == 0, err
+    assert len(out.splitlines()) == 20002          # two header lines
+
+
+def test_user_file_bounds(setup, bmd):
+    # 20,000 VMs in one user's file: the first 1,000 are loaded
+    afile = setup.user_file("alice", many("a", 20000))
+    # a file above 1 MiB is left out whole
+    big = setup.user_file("bob", "# " + "x" * (1 << 20) + "\n" + setup.vm("bigvm"),
+                          name="big.conf")
+    bfile = setup.user_file("bob", setup.vm("b1"))
+    setup.start([setup.vm("rootvm")], [afile, big, bfile])
+    vms = listed(bmd)
+    assert len([n for n in vms if n.startswith("a")]) == 1000
+    assert "a00999" in vms and "a01000" not in vms
+    assert "rootvm" in vms and "b1" in vms and "bigvm" not in vms
+    log = bmd.log_text()
+    assert bmdtest_has(log, "alice.conf:1001:1: ", "more than 1000 VMs",
+                       "this one and those after it are not loaded"), log
+    assert len([l for l in log.splitlines() if "alice.conf:" in l]) == 1
+    assert bmdtest_has(log, "big.conf", "larger than 1048576 bytes"), log
+    # bob's listing and boot work; root's reload too
+    assert sorted(listed(bmd, "bob")) == ["b1"]
+    rc, out, err = ctl(bmd, "root", "reload")
+    assert rc == 0, err
+    rc, err = setup.check()
+    assert rc == 1 and "more than 1000 VMs" in err

@@ -29,6 +29,7 @@ struct loader {
 	char		**l_bad;		/* files that could not be read */
 	size_t		  l_nbad, l_capbad;
 	size_t		  l_usererrs;	/* errors of users' rejected files */
+	struct strmap	  l_foreign;	/* files charged to another user */
 	struct usage	 *l_use;
 	size_t		  l_nuse, l_capuse;
 	int		  l_fatal;
@@ -178,6 +179,34 @@ check_bounds(struct loader *l, const struct qfile *q, const struct stat *st,
 	return -1;
 }
 
+/*
+ * A file charged to a user other than root and other than the one who
+ * runs the load: its errors are that user's, not the caller's (bmd -n
+ * and bmdctl reload fail only for the caller's own and root's files).
+ */
+static void
+mark_foreign(struct loader *l, const struct qfile *q, const struct stat *st)
+{
+	uid_t uid = st->st_uid != 0 ? st->st_uid : q->q_reader;
+
+	if (uid != 0 && uid != geteuid())
+		strmap_put(&l->l_foreign, q->q_path, (void *)1);
+}
+
+/* The errors since diagnostic `from' that stand in foreign files. */
+static size_t
+foreign_errors(const struct loader *l, const struct diags *ds, size_t from)
+{
+	size_t i, n = 0;
+
+	for (i = from; i < ds->ds_n; i++)
+		if (ds->ds_v[i].d_level == DIAG_ERROR &&
+		    ds->ds_v[i].d_file != NULL &&
+		    strmap_has(&l->l_foreign, ds->ds_v[i].d_file))
+			n++;
+	return n;
+}
+
 static void
 load_queue(struct loader *l, size_t from, struct diags *ds)
 {
@@ -192,6 +221,7 @@ load_queue(struct loader *l, size_t from, struct diags *ds)
 			add_bad(l, l->l_q[i].q_path);
 			continue;
 		}
+		mark_foreign(l, &l->l_q[i], &st);
 		if (i > 0 && check_bounds(l, &l->l_q[i], &st, len, ds) == -1) {
 			free(data);
 			continue;
@@ -207,10 +237,11 @@ load_finish(struct loader *l, const struct conf_load_opts *opts,
 {
 	struct eval_in in = { l->l_files, l->l_nfiles, opts };
 	struct conf *c = NULL;
-	size_t i;
+	size_t i, before = ds->ds_n;
 
 	if (!l->l_fatal)
 		c = conf_eval(&in, ds);
+	l->l_usererrs += foreign_errors(l, ds, before);
 	if (c == NULL) {
 		c = xcalloc(1, sizeof(*c));
 		global_conf_init(&c->c_global);
@@ -233,6 +264,7 @@ load_finish(struct loader *l, const struct conf_load_opts *opts,
 	free(l->l_q);
 	free(l->l_use);
 	strmap_free(&l->l_seen, free);
+	strmap_free(&l->l_foreign, NULL);
 	return c;
 }
 

@@ -80,6 +80,7 @@ diag_add_raw(struct diags *ds, enum diag_level lvl, const char *text)
 	ARRAY_GROW(ds->ds_v, ds->ds_n, ds->ds_cap);
 	ds->ds_v[ds->ds_n].d_level = lvl;
 	ds->ds_v[ds->ds_n].d_text = diag_escape(text);
+	ds->ds_v[ds->ds_n].d_file = NULL;
 	ds->ds_n++;
 	if (lvl == DIAG_ERROR)
 		ds->ds_nerrors++;
@@ -108,6 +109,8 @@ diag_vadd(struct diags *ds, enum diag_level lvl, const struct pos *p,
 	buf_adds(&b, msg != NULL ? msg : "(out of memory)");
 	free(msg);
 	diag_add_raw(ds, lvl, buf_str(&b));
+	if (p != NULL)
+		ds->ds_v[ds->ds_n - 1].d_file = p->file;
 	buf_free(&b);
 }
 

@@ -16,6 +16,7 @@ enum diag_level { DIAG_ERROR, DIAG_WARNING };
 struct diag {
 	enum diag_level	 d_level;
 	char		*d_text;	/* "FILE:LINE:COL: message" */
+	const char	*d_file;	/* FILE (interned), or NULL */
 };
 
 /* Every diagnostic of one load, in the order found. */

@@ -377,9 +377,18 @@ def test_user_file_bounds(setup, bmd):
                        "this one and those after it are not loaded"), log
     assert len([l for l in log.splitlines() if "alice.conf:" in l]) == 1
     assert bmdtest_has(log, "big.conf", "larger than 1048576 bytes"), log
-    # bob's listing and boot work; root's reload too
+    # bob's listing works; root's reload reloads, shows both errors and
+    # says by exit 1 that VMs were rejected
     assert sorted(listed(bmd, "bob")) == ["b1"]
     rc, out, err = ctl(bmd, "root", "reload")
-    assert rc == 0, err
+    assert rc == 1 and "more than 1000 VMs" in err and "big.conf" in err, err
+    assert "rootvm" in listed(bmd)
+    # bmd -n reports them, but only root's files decide its status: a
+    # user cannot make root's configuration test fail
     rc, err = setup.check()
-    assert rc == 1 and "more than 1000 VMs" in err
+    assert rc == 0 and "more than 1000 VMs" in err and "big.conf" in err, err
+    # an error of root's own file still does
+    setup.rewrite([setup.vm("rootvm"), "vm r2 { memory = lots; }\n"],
+                  [afile, big, bfile])
+    rc, err = setup.check()
+    assert rc == 1 and "lots" in err, err

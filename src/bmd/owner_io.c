@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "bmd.h"
+#include "helper.h"
 #include "log.h"
 #include "qemu.h"
 #include "xmalloc.h"
@@ -253,15 +254,39 @@ check_child(int fd, const struct vm_conf *vc, const struct proc_cred *cr)
  * Before a start of a user's VM: check every path as the owner.  -1,
  * with run_error() saying why, refuses the start.
  */
+/* A helper's message, up to size - 1 bytes; *late: it took too long. */
+static ssize_t
+read_helper(int fd, char *msg, size_t size, int *late)
+{
+	struct timespec dl;
+	ssize_t n = 0, r;
+
+	*late = 0;
+	helper_deadline(&dl, HELPER_TIMEOUT_MS);
+	while ((size_t)n < size - 1) {
+		if (helper_wait(fd, &dl) == -1) {
+			*late = 1;
+			break;
+		}
+		r = read(fd, msg + n, size - 1 - (size_t)n);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += r;
+	}
+	msg[n] = '\0';
+	return n;
+}
+
 int
 owner_check(struct vm *vm)
 {
 	const struct vm_conf *vc = vm->vm_conf;
 	struct proc_cred cr;
 	char msg[512];
-	ssize_t n;
 	pid_t pid;
-	int p[2], st, r;
+	int p[2], st, late;
 
 	if (vc->vc_owner == 0)
 		return 0;
@@ -292,15 +317,13 @@ owner_check(struct vm *vm)
 	}
 	owner_cred_free(&cr);
 	close(p[1]);
-	n = 0;
-	while ((r = (int)read(p[0], msg + n, sizeof(msg) - 1 - (size_t)n)) > 0
-	    || (r == -1 && errno == EINTR))
-		if (r > 0)
-			n += r;
-	msg[n] = '\0';
+	read_helper(p[0], msg, sizeof(msg), &late);
 	close(p[0]);
-	while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
-		;
+	st = helper_reap(pid, late);
+	if (late)
+		return run_fail(vm, "the check of its files as %s did not "
+		    "answer within %d s; killed", vc->vc_owner_name != NULL ?
+		    vc->vc_owner_name : "its owner", HELPER_TIMEOUT_MS / 1000);
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 2) {
 		if (vm->vm_run->rn_owner != NULL)
 			vm->vm_run->rn_owner->o_tcg = 1;
@@ -608,9 +631,10 @@ int
 owner_open_log(const struct vm_conf *vc, const char *what, const char *path)
 {
 	struct proc_cred cr;
+	struct timespec dl;
 	char err[256];
 	pid_t pid;
-	int sv[2], fd, st;
+	int sv[2], fd, late;
 
 	err[0] = '\0';
 	if (vc->vc_owner == 0 || geteuid() != 0) {
@@ -641,10 +665,17 @@ owner_open_log(const struct vm_conf *vc, const char *what, const char *path)
 	}
 	owner_cred_free(&cr);
 	close(sv[1]);
-	fd = recv_fd(sv[0], err, sizeof(err));
+	helper_deadline(&dl, HELPER_TIMEOUT_MS);
+	late = helper_wait(sv[0], &dl) == -1;
+	if (late) {
+		snprintf(err, sizeof(err), "the opener running as uid %lu did "
+		    "not answer within %d s; killed", (unsigned long)vc->vc_owner,
+		    HELPER_TIMEOUT_MS / 1000);
+		fd = -1;
+	} else
+		fd = recv_fd(sv[0], err, sizeof(err));
 	close(sv[0]);
-	while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
-		;
+	helper_reap(pid, late);
 out:
 	if (fd == -1)
 		log_warnx("vm %s: %s %s: %s", vc->vc_name, what, path,

@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 
+#include "helper.h"
 #include "load.h"
 #include "xmalloc.h"
 
@@ -105,15 +106,23 @@ child_main(int fd, uid_t owner, const struct qfile *q, const char *data,
 	_exit(0);
 }
 
+/* *late is set when the child did not finish within its time. */
 static char *
-read_all(int fd, size_t *len)
+read_all(int fd, size_t *len, int *late)
 {
+	struct timespec dl;
 	size_t cap = 65536;
 	char *b = xmalloc(cap);
 	ssize_t r;
 
 	*len = 0;
+	*late = 0;
+	helper_deadline(&dl, HELPER_TIMEOUT_MS);
 	for (;;) {
+		if (helper_wait(fd, &dl) == -1) {
+			*late = 1;
+			break;
+		}
 		if (*len + 1 >= cap) {
 			if (cap >= MAX_REPLY)
 				break;
@@ -178,7 +187,7 @@ load_parse_as(uid_t owner, const struct qfile *q, const char *data,
     size_t len, struct parsed *pd, struct diags *ds)
 {
 	struct pos fp = { pos_intern(q->q_path), 0, 0 };
-	int pfd[2], status;
+	int pfd[2], status, late;
 	size_t rlen;
 	char *reply;
 	pid_t pid;
@@ -194,10 +203,16 @@ load_parse_as(uid_t owner, const struct qfile *q, const char *data,
 		child_main(pfd[1], owner, q, data, len);
 	}
 	close(pfd[1]);
-	reply = read_all(pfd[0], &rlen);
+	reply = read_all(pfd[0], &rlen, &late);
 	close(pfd[0]);
-	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
-		;
+	status = helper_reap(pid, late);
+	if (late) {
+		diag_error(ds, &fp, "the parser running as uid %lu did not "
+		    "answer within %d s; killed, file not loaded",
+		    (unsigned long)owner, HELPER_TIMEOUT_MS / 1000);
+		free(reply);
+		return -1;
+	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
 	    take_reply(reply, rlen, pd, ds) == -1) {
 		diag_error(ds, &fp, "the parser running as uid %lu failed",

@@ -392,3 +392,68 @@ def test_user_file_bounds(setup, bmd):
                   [afile, big, bfile])
     rc, err = setup.check()
     assert rc == 1 and "lots" in err, err
+
+
+# ---- 11.10/11.11: a helper that runs as a user cannot hang the daemon ----
+
+# Run as the user: SIGSTOP the first child of bmd that runs as her (the
+# parser of her file), print its pid and exit 0; 1 if none was seen.
+STOPPER = r'''
+import os, signal, sys, time
+bmd, end = int(sys.argv[1]), time.time() + float(sys.argv[2])
+me = str(os.getuid())
+while time.time() < end:
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/status" % d) as f:
+                st = dict(l.split(":", 1) for l in f.read().splitlines() if ":" in l)
+            if st["PPid"].strip() != str(bmd) or st["Uid"].split()[0] != me:
+                continue
+            os.kill(int(d), signal.SIGSTOP)
+            print(d, flush=True)
+            sys.exit(0)
+        except (OSError, KeyError, ValueError, IndexError):
+            pass
+sys.exit(1)
+'''
+
+
+def test_a_stopped_parser_of_a_users_file_does_not_hang_the_daemon(setup, bmd):
+    # a large file, so that her parser lives long enough to be caught
+    afile = setup.user_file("alice", "".join(
+        "vm a%04d { memory = 128M; $pad = \"%s\"; }\n" % (i, "x" * 600)
+        for i in range(1000)))
+    bfile = setup.user_file("bob", setup.vm("b1"))
+    setup.start([setup.vm("rootvm")], [afile, bfile])
+    stopper = subprocess.Popen(as_user("alice", ["/usr/bin/python3", "-c", STOPPER,
+                                                  str(bmd.proc.pid), "120"]),
+                               stdout=subprocess.PIPE, text=True)
+    try:
+        for _ in range(60):
+            if stopper.poll() is not None:
+                break
+            rc, out, err = ctl(bmd, "root", "reload", timeout=60)
+        else:
+            pytest.fail("alice's parser was never caught running")
+        assert stopper.wait(timeout=30) == 0
+        stopped = int(stopper.stdout.read().split()[0])
+    finally:
+        if stopper.poll() is None:
+            stopper.kill()
+            stopper.wait()
+    # the reload that met her stopped parser (maybe the last one, maybe
+    # one still running) ends; her parser was killed, not waited for
+    rc, out, err = ctl(bmd, "root", "reload", timeout=60)
+    wait_until(lambda: "did not answer within 10 s" in bmd.log_text(), 30,
+               "the daemon names the parser that did not answer")
+    log = bmd.log_text()
+    assert bmdtest_has(log, "alice.conf", "the parser running as uid",
+                       "did not answer within 10 s; killed"), log
+    assert not os.path.exists("/proc/%d" % stopped), "her parser still exists"
+    # everyone else was answered, and her VMs are back once her parser is not stopped
+    assert sorted(listed(bmd, "bob")) == ["b1"]
+    rc, out, err = ctl(bmd, "root", "reload", timeout=60)
+    assert rc == 0, err
+    assert len([n for n in listed(bmd) if n.startswith("a")]) == 1000

@@ -75,6 +75,21 @@ void	plat_trim_memory(void);
 int	plat_tap_open(const char *name);
 int	plat_tap_attach(const char *tap, const char *alias,
 	    const char *bridge, const char **step);
+/*
+ * A null-modem pair for a VM's serial port: returns bmd's descriptor
+ * (host side, O_RDWR|O_NOCTTY|O_NONBLOCK|O_CLOEXEC, raw 115200 8N1) and
+ * puts the path the hypervisor opens in vm_side; unit >= 0 asks for
+ * that pair number where the OS numbers pairs (FreeBSD nmdm:
+ * /dev/nmdmNA for bmd, /dev/nmdmNB for bhyve), -1 with errno (EBUSY
+ * when that pair is in use).
+ *
+ * Linux: a pty pair, unit ignored.  Bytes written before vm_side is
+ * first opened wait for it; once every descriptor of vm_side has been
+ * closed, the host side reads EIO and polls as hung up until vm_side is
+ * opened again.  FreeBSD: the host side survives the VM side's closes
+ * (CLOCAL), and the pair lives while either side is open.
+ */
+int	plat_nullmodem_open(int unit, char *vm_side, size_t size);
 /* Does a network interface of this name exist? */
 int	plat_if_exists(const char *name);
 /*

@@ -207,7 +207,8 @@ FUZZ_BMD_SRCS := $(filter-out src/bmd/bmd.c,$(BMD_SRCS))
 $(BUILD)/proto-fuzzer: tests/fuzz/proto_fuzz.c $(FUZZ_BMD_SRCS) $(LIB_SRCS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(ALL_CPPFLAGS) -Isrc/bmd -std=c17 $(FUZZ_FLAGS) -o $@ \
-	    tests/fuzz/proto_fuzz.c $(FUZZ_BMD_SRCS) $(LIB_SRCS) $(LIBS) $(DL_LIBS)
+	    tests/fuzz/proto_fuzz.c $(FUZZ_BMD_SRCS) $(LIB_SRCS) $(LIBS) \
+	    $(DL_LIBS)
 
 fuzz-proto: $(BUILD)/proto-fuzzer
 	mkdir -p $(BUILD)/proto-corpus

@@ -94,7 +94,8 @@ test_both_ways(void **state)
 	assert_true((vm = open(path, O_RDWR | O_NOCTTY)) >= 0);
 	read_exactly(vm, buf, sizeof(down) - 1);
 	assert_memory_equal(buf, down, sizeof(down) - 1);
-	assert_int_equal(write(vm, up, sizeof(up) - 1), (ssize_t)sizeof(up) - 1);
+	assert_int_equal(write(vm, up, sizeof(up) - 1),
+	    (ssize_t)sizeof(up) - 1);
 	read_exactly(host, buf, sizeof(up) - 1);
 	assert_memory_equal(buf, up, sizeof(up) - 1);
 	/* and after the VM side was opened */

@@ -19,10 +19,16 @@ INCLUDEDIR	?= $(PREFIX)/include
 PKGCONFIGDIR	?= $(PREFIX)/lib/pkgconfig
 DATADIR		?= $(PREFIX)/share
 UNAME		:= $(shell uname -s)
+# The platform layer of the build host (src/platform/PLATFORM*.c).
+# FreeBSD's libc has dlopen: there is no libdl.
 ifeq ($(UNAME),FreeBSD)
 RUNDIR		?= /var/run
+PLATFORM	:= freebsd
+DL_LIBS		:=
 else
 RUNDIR		?= /run
+PLATFORM	:= linux
+DL_LIBS		:= -ldl
 endif
 SYSTEMDUNITDIR	?= $(PREFIX)/lib/systemd/system
 BASHCOMPDIR	?= $(DATADIR)/bash-completion/completions
@@ -48,8 +54,9 @@ else
 BUILD		?= build
 endif
 
-WARN	:= -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
+WARN_FLAGS := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
 	   -Wpointer-arith -Wno-unused-parameter
+WARN	:= $(WARN_FLAGS)
 ifeq ($(WERROR),1)
 WARN	+= -Werror
 endif
@@ -57,14 +64,15 @@ PKGS	:= libevent jansson
 DIRS_CPPFLAGS := -DLOCALBASE=\"$(LOCALBASE)\" \
 	   -DBMD_SYSCONFDIR=\"$(SYSCONFDIR)\" -DBMD_LIBEXECDIR=\"$(LIBEXECDIR)\" \
 	   -DBMD_LOCALSTATEDIR=\"$(LOCALSTATEDIR)\" -DBMD_RUNDIR=\"$(RUNDIR)\"
-ALL_CPPFLAGS := -D_GNU_SOURCE $(DIRS_CPPFLAGS) \
-	   -Isrc/common -Isrc/conf -Isrc/backend -Isrc/platform -Iinclude \
-	   $(shell pkg-config --cflags $(PKGS)) $(CPPFLAGS)
+SRC_CPPFLAGS := -D_GNU_SOURCE $(DIRS_CPPFLAGS) \
+	   -Isrc/common -Isrc/conf -Isrc/backend -Isrc/platform -Iinclude
+ALL_CPPFLAGS := $(SRC_CPPFLAGS) $(shell pkg-config --cflags $(PKGS)) \
+	   $(CPPFLAGS)
 ALL_CFLAGS := -std=c17 $(WARN) $(CFLAGS)
 LIBS	:= $(shell pkg-config --libs $(PKGS)) $(LDLIBS)
 
-LIB_SRCS := $(wildcard src/common/*.c src/conf/*.c src/backend/*.c) \
-	    $(wildcard src/platform/linux*.c)
+PORTABLE_SRCS := $(wildcard src/common/*.c src/conf/*.c src/backend/*.c)
+LIB_SRCS := $(PORTABLE_SRCS) $(wildcard src/platform/$(PLATFORM)*.c)
 BMD_SRCS := $(wildcard src/bmd/*.c)
 CTL_SRCS := $(wildcard src/bmdctl/*.c)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
@@ -98,7 +106,7 @@ $(LIB): $(call obj,$(LIB_SRCS))
 $(BUILD)/bmd: $(call obj,$(BMD_SRCS)) $(LIB) src/bmd/plugin.exports
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) \
 	    -Wl,--dynamic-list=src/bmd/plugin.exports -o $@ \
-	    $(filter-out %.exports,$^) $(LIBS) -ldl
+	    $(filter-out %.exports,$^) $(LIBS) $(DL_LIBS)
 
 $(BUILD)/bmdctl: $(call obj,$(CTL_SRCS)) $(LIB)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
@@ -117,10 +125,11 @@ $(BUILD)/plugins/%.so: $$(wildcard plugins/$$*/*.c) include/bmd/plugin.h
 # ---- tests: every tier runs from `make check` ----
 .PHONY: check-sanitize
 .PHONY: all check check-unit check-conf check-bhyve check-man check-e2e fuzz \
-	fuzz-proto check-fuzz guest install uninstall clean bench FORCE
+	fuzz-proto check-fuzz check-freebsd guest install uninstall clean \
+	bench FORCE
 
-check: all check-unit check-conf check-bhyve check-man check-fuzz check-e2e \
-	check-sanitize
+check: all check-unit check-conf check-bhyve check-man check-freebsd \
+	check-fuzz check-e2e check-sanitize
 
 check-unit: $(UNITS)
 	@fail=0; for t in $(UNITS); do echo "== $$t"; $$t || fail=1; done; \
@@ -142,6 +151,31 @@ check-man:
 	        -e 'referenced manual not found' -e 'outdated mandoc.db'); \
 	    if [ -n "$$out" ]; then echo "$$out"; fail=1; \
 	    else echo "PASS $$m"; fi; done; exit $$fail
+
+# Every source file of the daemon, the client, libbmd and the plugins,
+# as built for FreeBSD (freebsd*.c for linux*.c), compiled against
+# FreeBSD 14's headers with the project's warnings and -Werror.  A
+# syntax and type check only: nothing is linked, nothing runs.  The
+# sysroot brings event2/ and jansson.h, so no pkg-config flags.
+FREEBSD_CC ?= ../shared/tools/freebsd-cc
+FBSD_SRCS := $(PORTABLE_SRCS) $(wildcard src/platform/freebsd*.c) \
+	    $(BMD_SRCS) $(CTL_SRCS)
+FBSD_PLUGIN_SRCS := $(wildcard plugins/*/*.c)
+FBSD_CFLAGS := -std=c17 $(WARN_FLAGS) -Werror
+check-freebsd:
+	@test -x $(FREEBSD_CC) || { echo "$(FREEBSD_CC): not found" \
+	    "(set FREEBSD_CC)"; exit 1; }
+	@fail=0; n=0; \
+	for f in $(FBSD_SRCS); do n=$$((n + 1)); \
+	    if $(FREEBSD_CC) $(SRC_CPPFLAGS) $(FBSD_CFLAGS) $$f; \
+	    then echo "PASS $$f"; else echo "FAIL $$f"; fail=$$((fail + 1)); \
+	    fi; done; \
+	for f in $(FBSD_PLUGIN_SRCS); do n=$$((n + 1)); \
+	    if $(FREEBSD_CC) -Iinclude $(FBSD_CFLAGS) $$f; \
+	    then echo "PASS $$f"; else echo "FAIL $$f"; fail=$$((fail + 1)); \
+	    fi; done; \
+	echo "check-freebsd: $$((n - fail)) of $$n files compile for FreeBSD"; \
+	test $$fail -eq 0
 
 guest:
 	$(MAKE) -C tests/guest
@@ -173,7 +207,8 @@ FUZZ_BMD_SRCS := $(filter-out src/bmd/bmd.c,$(BMD_SRCS))
 $(BUILD)/proto-fuzzer: tests/fuzz/proto_fuzz.c $(FUZZ_BMD_SRCS) $(LIB_SRCS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(ALL_CPPFLAGS) -Isrc/bmd -std=c17 $(FUZZ_FLAGS) -o $@ \
-	    tests/fuzz/proto_fuzz.c $(FUZZ_BMD_SRCS) $(LIB_SRCS) $(LIBS) -ldl
+	    tests/fuzz/proto_fuzz.c $(FUZZ_BMD_SRCS) $(LIB_SRCS) $(LIBS) \
+	    $(DL_LIBS)
 
 fuzz-proto: $(BUILD)/proto-fuzzer
 	mkdir -p $(BUILD)/proto-corpus

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>		/* getgrouplist(3) on FreeBSD (glibc: grp.h) */
 
 #include "owner.h"
 #include "strmap.h"

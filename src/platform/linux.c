@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "conf.h"
@@ -375,4 +376,58 @@ plat_is_thread_of(pid_t pid, pid_t tid)
 	snprintf(path, sizeof(path), "/proc/%ld/task/%ld", (long)pid,
 	    (long)tid);
 	return stat(path, &st) == 0;
+}
+
+/* ---- null-modem pairs: a pty ---- */
+
+/*
+ * Raw 115200 8N1.  Termios calls on a pty master act on its slave, so
+ * this is what the hypervisor finds when it opens vm_side.
+ */
+static int
+tty_raw(int fd)
+{
+	struct termios t;
+
+	if (tcgetattr(fd, &t) == -1)
+		return -1;
+	cfmakeraw(&t);
+	t.c_cflag &= ~(CSIZE | PARENB | CSTOPB);
+	t.c_cflag |= CS8 | CREAD | CLOCAL;
+	if (cfsetspeed(&t, B115200) == -1)
+		return -1;
+	return tcsetattr(fd, TCSANOW, &t);
+}
+
+/* The kernel numbers ptys itself: unit is ignored. */
+int
+plat_nullmodem_open(int unit, char *vm_side, size_t size)
+{
+	int fd, fl, e;
+
+	if (size == 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	if ((fd = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC)) == -1)
+		return -1;
+	if (grantpt(fd) == -1 || unlockpt(fd) == -1)
+		goto fail;
+	/* ptsname_r(3) returns an error number; -1 would leave it in errno */
+	if ((e = ptsname_r(fd, vm_side, size)) != 0) {
+		if (e > 0)
+			errno = e;
+		goto fail;
+	}
+	/* posix_openpt(3) need not honour O_CLOEXEC: set it for sure */
+	if (tty_raw(fd) == -1 || fcntl(fd, F_SETFD, FD_CLOEXEC) == -1 ||
+	    (fl = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1)
+		goto fail;
+	return fd;
+fail:
+	e = errno;
+	close(fd);
+	errno = e;
+	return -1;
 }

@@ -1,35 +1,12 @@
 /*
- * The operating-system services bmd uses, one implementation per OS:
- * linux.c here.  Everything else in bmd uses POSIX only (child exits,
- * for instance, come from SIGCHLD and waitpid in src/bmd/proc.c).
+ * The operating-system services bmd uses, one implementation per OS,
+ * picked by the Makefile from the build host: linux.c and linux_tree.c;
+ * freebsd.c, freebsd_net.c and freebsd_tree.c (FreeBSD 14).  Everything
+ * else in bmd uses POSIX only (child exits, for instance, come from
+ * SIGCHLD and waitpid in src/bmd/proc.c).
  *
- * A freebsd.c would implement the same list; it cannot be built or run
- * on this Linux host, so it is not provided rather than faked.  What it
- * would use, entry by entry:
- *   plat_kvm_usable, plat_accel_name  bhyve needs no accelerator choice:
- *                                      vmm.ko loaded (kldstat) or not
- *   plat_oom_protect, _unprotect       procctl(PROC_SPROTECT, PPROT_SET /
- *                                      PPROT_CLEAR)
- *   plat_peercred                      getsockopt(LOCAL_PEERCRED), struct
- *                                      xucred (uid, groups, cr_pid)
- *   plat_pin_thread                    cpuset_setaffinity(CPU_WHICH_TID)
- *                                      (bhyve itself takes -p V:H)
- *   plat_is_thread_of                  sysctl kern.proc.pid.PID with
- *                                      KERN_PROC_INC_THREAD, ki_tid
- *   plat_ncpu                          sysctl hw.ncpu
- *   plat_closefrom                     closefrom(2)
- *   plat_trim_memory                   nothing (jemalloc returns memory)
- *   plat_tap_open                      SIOCIFCREATE2 on "tap", open
- *                                      /dev/tapN
- *   plat_tap_attach                    SIOCSIFDESCR, SIOCSDRVSPEC with
- *                                      BRDGADD, SIOCSIFFLAGS IFF_UP
- *   plat_if_exists                     if_nametoindex(3)
- *   plat_proc_identity                 sysctl KERN_PROC_PID: ki_start,
- *                                      ki_uid
- *   plat_proc_watch_open               kqueue EVFILT_PROC NOTE_EXIT
- *   plat_self_path                     sysctl KERN_PROC_PATHNAME
- *   plat_tree_*                        procctl(PROC_REAP_ACQUIRE) in a
- *                                      forked reaper, PROC_REAP_KILL
+ * The FreeBSD files are compile-checked against FreeBSD's headers
+ * (make check-freebsd); nothing in this repository runs them.
  */
 #ifndef BMD_PLATFORM_H
 #define BMD_PLATFORM_H
@@ -38,7 +15,10 @@
 
 /* md interface */
 
-/* Can a KVM guest really run here (not only: does /dev/kvm open)? */
+/*
+ * Can a hardware-accelerated guest really run here?  Linux: KVM (not
+ * only: does /dev/kvm open); FreeBSD: bhyve's vmm(4).
+ */
 int	plat_kvm_usable(void);
 /* "kvm" or "tcg" for accel = auto/kvm/tcg (enum accel_type). */
 const char *plat_accel_name(int accel);
@@ -66,15 +46,40 @@ void	plat_closefrom(int lowfd);
 /* Return unused heap memory to the kernel after a large load. */
 void	plat_trim_memory(void);
 /*
- * Taps.  plat_tap_open creates tap NAME (it must not exist yet) and
- * returns its descriptor, or -1 with errno; the tap disappears when the
- * last descriptor of it is closed.  plat_tap_attach sets its alias,
- * adds it to bridge (NULL: none) and brings it up; on failure *step
- * names what failed ("alias", "bridge", "up") and errno says why.
+ * Taps.  plat_tap_open creates tap NAME (it must not exist yet: EBUSY)
+ * and returns its descriptor, or -1 with errno; on Linux the tap
+ * disappears when the last descriptor of it is closed.  plat_tap_attach
+ * sets its alias, adds it to bridge (NULL: none) and brings it up; on
+ * failure *step names what failed ("find", "alias", "bridge", "up") and
+ * errno says why.
+ *
+ * FreeBSD cannot give "disappears with its last descriptor": a tap
+ * lives until it is destroyed (tap(4)).  There the caller must
+ *  - close bmd's descriptor before bhyve starts: the tap's device is
+ *    exclusive-open and bhyve opens it by name (the tap stays up:
+ *    plat_tap_attach sets IFF_LINK0);
+ *  - destroy the tap when the run ends (SIOCIFDESTROY on NAME, as
+ *    `ifconfig NAME destroy`), and after a crash of bmd destroy the
+ *    taps its runtime records name, or their names stay EBUSY.
  */
 int	plat_tap_open(const char *name);
 int	plat_tap_attach(const char *tap, const char *alias,
 	    const char *bridge, const char **step);
+/*
+ * A null-modem pair for a VM's serial port: returns bmd's descriptor
+ * (host side, O_RDWR|O_NOCTTY|O_NONBLOCK|O_CLOEXEC, raw 115200 8N1) and
+ * puts the path the hypervisor opens in vm_side; unit >= 0 asks for
+ * that pair number where the OS numbers pairs (FreeBSD nmdm:
+ * /dev/nmdmNA for bmd, /dev/nmdmNB for bhyve), -1 with errno (EBUSY
+ * when that pair is in use).
+ *
+ * Linux: a pty pair, unit ignored.  Bytes written before vm_side is
+ * first opened wait for it; once every descriptor of vm_side has been
+ * closed, the host side reads EIO and polls as hung up until vm_side is
+ * opened again.  FreeBSD: the host side survives the VM side's closes
+ * (CLOCAL), and the pair lives while either side is open.
+ */
+int	plat_nullmodem_open(int unit, char *vm_side, size_t size);
 /* Does a network interface of this name exist? */
 int	plat_if_exists(const char *name);
 /*

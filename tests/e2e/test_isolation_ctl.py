@@ -441,3 +441,42 @@ def test_one_user_cannot_hold_every_console_session(setup, bmd):
     for v in ("a1", "a2"):
         ctl(bmd, "alice", "poweroff", v)
         bmd.wait_state(v, "STOP")
+
+
+def test_uefi_variables_never_pass_to_another_owner(setup, bmd):
+    """The variables file is kept by VM name: when the name passes from
+    root to alice, alice's VM starts from a fresh copy, never root's."""
+    setup.start(root_vm("efi", loader="uefi"), "")
+    rc, out, err = ctl(bmd, "root", "boot", "efi")
+    assert rc == 0, err
+    bmd.wait_running("efi")
+    rc, out, err = ctl(bmd, "root", "poweroff", "efi")
+    assert rc == 0, err
+    bmd.wait_state("efi", "STOP")
+    vars_path = os.path.join(bmd.vars_dir, "efi.vars")
+    st = os.stat(vars_path)
+    assert st.st_uid == 0
+    # what root's guest stored in its variables
+    with open(vars_path, "r+b") as f:
+        f.seek(st.st_size - 64)
+        f.write(b"ROOT-UEFI-SECRET")
+    bmd.write_config('.include "%s";\n' % setup.afile)
+    write_alice(setup, setup.vm("efi", loader="uefi"))
+    reload(bmd)
+    assert "efi" in listed(bmd, "alice")
+    rc, out, err = ctl(bmd, "alice", "boot", "efi")
+    assert rc == 0, err
+    bmd.wait_running("efi")
+    st = os.stat(vars_path)
+    with open(vars_path, "rb") as f:
+        data = f.read()
+    assert data.find(b"ROOT-UEFI-SECRET") == -1, "root's UEFI variables reached alice"
+    assert st.st_uid == uid("alice")
+    assert bmdtest_log_has(bmd, "vm efi: ", "UEFI variables", "another owner")
+    rc, out, err = ctl(bmd, "alice", "poweroff", "efi")
+    assert rc == 0, err
+    bmd.wait_state("efi", "STOP")
+
+
+def bmdtest_log_has(bmd, *parts):
+    return any(all(p in line for p in parts) for line in bmd.log_text().splitlines())

@@ -73,17 +73,24 @@ rec_json(const struct vm *vm)
 	const struct vm_run *rn = vm->vm_run;
 	/* the uid it runs as once executed (the child may not be there yet) */
 	uid_t uid = owner_unprivileged(vc) ? vc->vc_owner : 0;
-	char *digest = conf_digest(vc);
-	json_t *j;
+	char *digest = rn->rn_digest != NULL ? xstrdup(rn->rn_digest) :
+	    conf_digest(vc);
+	json_t *j, *times = json_array();
+	int i;
 
-	j = json_pack("{s:i,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:s,s:s,s:b,s:o,s:i}",
+	for (i = 0; i < vm->vm_ncrash; i++)
+		json_array_append_new(times, json_integer(vm->vm_crash[i]));
+	j = json_pack("{s:i,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:s,s:s,s:b,s:o,s:o,"
+	    "s:I,s:s}",
 	    "version", RUNREC_VERSION, "name", vc->vc_name, "backend",
 	    conf_backend_name(vc->vc_backend), "owner", (json_int_t)vc->vc_owner,
 	    "uid", (json_int_t)uid, "pid", (json_int_t)vm->vm_pid,
 	    "ident", (json_int_t)rn->rn_ident, "started",
 	    (json_int_t)rn->rn_started, "state", vm_state_name(vm->vm_state),
 	    "digest", digest, "install", vm->vm_install || vc->vc_install,
-	    "taps", net_tap_names(vm), "restarts", rn->rn_nrestarts);
+	    "taps", net_tap_names(vm), "crash_times", times, "restarts",
+	    (json_int_t)vm->vm_restarts, "boot",
+	    conf_boot_name(vc->vc_boot));
 	free(digest);
 	return j;
 }
@@ -110,8 +117,9 @@ runrec_update(struct vm *vm)
 	(void)unlink(tmp);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 	    0600);
+	/* on disk before the rename, so a crash leaves the old or the new */
 	ok = fd != -1 && write(fd, text, len) == (ssize_t)len &&
-	    write(fd, "\n", 1) == 1;
+	    write(fd, "\n", 1) == 1 && fsync(fd) == 0;
 	if (fd != -1 && close(fd) == -1)
 		ok = 0;
 	if (!ok || rename(tmp, path) == -1) {
@@ -189,6 +197,22 @@ rec_stale(const struct vm *vm, json_t *rec)
 	return NULL;
 }
 
+/* The restart counters go on where the earlier bmd left them. */
+static void
+adopt_counters(struct vm *vm, json_t *rec)
+{
+	json_t *times = json_object_get(rec, "crash_times"), *t;
+	long long total = rec_int(rec, "restarts");
+	size_t i;
+
+	if (total > 0 && total < 1000000000LL)
+		vm->vm_restarts = (unsigned)total;
+	json_array_foreach(times, i, t)
+		if (json_is_integer(t) && vm->vm_ncrash < CRASH_LIMIT)
+			vm->vm_crash[vm->vm_ncrash++] =
+			    (time_t)json_integer_value(t);
+}
+
 static void
 adopt_taken(struct vm *vm, json_t *rec)
 {
@@ -200,6 +224,10 @@ adopt_taken(struct vm *vm, json_t *rec)
 	free(digest);
 	net_adopt(vm, json_object_get(rec, "taps"));
 	vm->vm_install = json_is_true(json_object_get(rec, "install"));
+	adopt_counters(vm, rec);
+	/* until it restarts, the process runs what the record says */
+	if (was != NULL)
+		vm->vm_run->rn_digest = xstrdup(was);
 	log_info("vm %s: adopted process %d left by an earlier bmd",
 	    vc->vc_name, (int)vm->vm_pid);
 	vm_event(vm, VE_ADOPT);

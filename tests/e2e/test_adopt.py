@@ -184,6 +184,36 @@ def test_adopted_vm_crash_then_restart_with_boot_always(bmd):
     assert new != pid
     bmd.wait_log(r"vm1: process %d exited \(started by an earlier bmd" % pid)
     assert record(bmd, "vm1")["pid"] == new
+    assert bmd.vm("vm1")["restarts"] == 1
+    # the restart counters (and the crash-loop window) survive bmd's crash
+    wait_until(lambda: len(record(bmd, "vm1")["crash_times"]) == 1, 10,
+               "the restart in the record")
+    kill9(bmd)
+    bmd.start()
+    assert bmd.vm("vm1")["pid"] == new
+    assert bmd.vm("vm1")["restarts"] == 1
+    assert len(record(bmd, "vm1")["crash_times"]) == 1
+    assert record(bmd, "vm1")["boot"] == "always"
+
+
+def test_changed_configuration_is_remembered_until_the_vm_restarts(bmd):
+    """The record keeps the digest of what the process runs: a change made
+    while bmd was down is still seen after a second restart of bmd."""
+    bmd.start(bmdtest.guest_vm("vm1"))
+    pid, _ = bmd.boot_to_banner("vm1")
+    kill9(bmd)
+    bmd.serials[0].close()
+    bmd.serials = []
+    before = record(bmd, "vm1")["digest"]
+    bmd.write_config(bmdtest.guest_vm("vm1", memory="160M"))
+    for _ in range(2):
+        mark = len(bmd.log_text())
+        bmd.start()
+        bmd.wait_log(r"vm1: configuration changed since it started", start=mark)
+        assert bmd.vm("vm1")["pid"] == pid
+        assert record(bmd, "vm1")["digest"] == before
+        kill9(bmd)
+    bmd.start()
 
 
 def test_upgrade_by_sigusr2_keeps_vms_running(bmd):

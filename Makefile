@@ -71,9 +71,12 @@ ALL_CPPFLAGS := $(SRC_CPPFLAGS) $(shell pkg-config --cflags $(PKGS)) \
 ALL_CFLAGS := -std=c17 $(WARN) $(CFLAGS)
 LIBS	:= $(shell pkg-config --libs $(PKGS)) $(LDLIBS)
 
-PORTABLE_SRCS := $(wildcard src/common/*.c src/conf/*.c src/backend/*.c)
+# The backends' runtime halves (src/backend/NAME_run.c) are the daemon's.
+RUN_SRCS := $(wildcard src/backend/*_run.c) src/backend/runtime.c
+PORTABLE_SRCS := $(filter-out $(RUN_SRCS), \
+	    $(wildcard src/common/*.c src/conf/*.c src/backend/*.c))
 LIB_SRCS := $(PORTABLE_SRCS) $(wildcard src/platform/$(PLATFORM)*.c)
-BMD_SRCS := $(wildcard src/bmd/*.c)
+BMD_SRCS := $(wildcard src/bmd/*.c) $(RUN_SRCS)
 CTL_SRCS := $(wildcard src/bmdctl/*.c)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 # plugins/NAME/*.c -> build/plugins/NAME.so (include/bmd/plugin.h only)
@@ -98,6 +101,8 @@ $(DIRS_STAMP): FORCE
 $(BUILD)/%.o: %.c $(DIRS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(call obj,$(RUN_SRCS)): ALL_CPPFLAGS += -Isrc/bmd
 
 $(LIB): $(call obj,$(LIB_SRCS))
 	$(AR) rcs $@ $^
@@ -167,7 +172,7 @@ check-freebsd:
 	    "(set FREEBSD_CC)"; exit 1; }
 	@fail=0; n=0; \
 	for f in $(FBSD_SRCS); do n=$$((n + 1)); \
-	    if $(FREEBSD_CC) $(SRC_CPPFLAGS) $(FBSD_CFLAGS) $$f; \
+	    if $(FREEBSD_CC) $(SRC_CPPFLAGS) -Isrc/bmd $(FBSD_CFLAGS) $$f; \
 	    then echo "PASS $$f"; else echo "FAIL $$f"; fail=$$((fail + 1)); \
 	    fi; done; \
 	for f in $(FBSD_PLUGIN_SRCS); do n=$$((n + 1)); \

@@ -66,6 +66,10 @@ struct be_params {
 	int		 bp_fd_com[4];
 	const int	*bp_fd_vc;		/* per virtio console */
 	int		 bp_fd_vars[2];
+	/* bhyve: its programs (NULL: the FreeBSD paths), the loader's tty */
+	const char	*bp_bhyve_prog, *bp_bhyvectl_prog;
+	const char	*bp_bhyveload_prog, *bp_grub_prog;
+	const char	*bp_loader_tty;
 };
 
 struct backend {

@@ -61,6 +61,8 @@ struct bctx {
 	const char		*x_localbase;
 };
 
+/* bhyve_user.c: the values of a user's VM that reach root's processes. */
+int	bhyve_check_user_values(const struct vm_conf *, struct diags *);
 /* bhyve_slots.c (shared by these two files only, hence no header). */
 size_t	bhyve_ndevices(const struct vm_conf *);
 size_t	bhyve_slots(const struct vm_conf *, const struct be_params *,
@@ -201,6 +203,7 @@ check_user_vm(const struct vm_conf *vc, struct diags *ds)
 			snprintf(key, sizeof(key), "com%zu", i + 1);
 			check_user_port(vc, key, port_of(vc->vc_com[i]), ds);
 		}
+	(void)bhyve_check_user_values(vc, ds);
 	return ds->ds_nerrors > before ? -1 : 0;
 }
 
@@ -386,7 +389,8 @@ bhyve_cmd(const struct bctx *x, struct proc_cmd *pc)
 	const struct vm_conf *vc = x->x_vc;
 	size_t i;
 
-	proc_init(pc, xstrdup(BHYVE_PATH));
+	proc_init(pc, xstrdup(x->x_bp->bp_bhyve_prog != NULL ?
+	    x->x_bp->bp_bhyve_prog : BHYVE_PATH));
 	for (i = 0; i < vc->vc_bhyve_env.l_n; i++)
 		argv_add(&pc->pc_env, *CLIST_AT(&vc->vc_bhyve_env, char *, i));
 	argv_add(&pc->pc_argv, "bhyve");
@@ -406,7 +410,8 @@ bhyveload_cmd(const struct bctx *x, struct proc_cmd *pc)
 	struct argv *av = &pc->pc_argv;
 	size_t i;
 
-	proc_init(pc, xstrdup(BHYVELOAD_PATH));
+	proc_init(pc, xstrdup(x->x_bp->bp_bhyveload_prog != NULL ?
+	    x->x_bp->bp_bhyveload_prog : BHYVELOAD_PATH));
 	argv_add(&pc->pc_env, "TERM=vt100");
 	argv_add(av, "bhyveload");
 	if (x->x_wired)
@@ -424,7 +429,8 @@ bhyveload_cmd(const struct bctx *x, struct proc_cmd *pc)
 		argv_add(av, vc->vc_bhyveload_loader);
 	}
 	argv_add(av, "-c");
-	argv_add(av, PTY_UNKNOWN);
+	argv_add(av, x->x_bp->bp_loader_tty != NULL ?
+	    x->x_bp->bp_loader_tty : PTY_UNKNOWN);
 	argv_add(av, "-m");
 	memory_arg(vc, av);
 	argv_add(av, "-d");
@@ -466,7 +472,9 @@ grub_cmd(const struct bctx *x, struct proc_cmd *pc)
 	const struct vm_conf *vc = x->x_vc;
 	struct argv *av = &pc->pc_argv;
 
-	proc_init(pc, xprintf("%s" GRUB_PATH, x->x_localbase));
+	proc_init(pc, x->x_bp->bp_grub_prog != NULL ?
+	    xstrdup(x->x_bp->bp_grub_prog) :
+	    xprintf("%s" GRUB_PATH, x->x_localbase));
 	/* in bmd's own directory, never a shared one such as /tmp */
 	pc->pc_file_path = xprintf("%s/%s.devmap.XXXXXX",
 	    x->x_bp->bp_run_dir != NULL ? x->x_bp->bp_run_dir : RUN_DIR,
@@ -477,7 +485,8 @@ grub_cmd(const struct bctx *x, struct proc_cmd *pc)
 	if (x->x_wired)
 		argv_add(av, "-S");
 	argv_add(av, "-c");
-	argv_add(av, PTY_UNKNOWN);
+	argv_add(av, x->x_bp->bp_loader_tty != NULL ?
+	    x->x_bp->bp_loader_tty : PTY_UNKNOWN);
 	argv_add(av, "-r");
 	if (x->x_install)
 		argv_add(av, "cd0");

@@ -145,6 +145,12 @@ parse_options(int argc, char **argv, struct options *o)
 	return 0;
 }
 
+static char *
+nulldup(const char *s)
+{
+	return s != NULL ? xstrdup(s) : NULL;
+}
+
 /* Global settings: the command line wins over the file. */
 static void
 apply_globals(const struct options *o, const struct global_conf *gc)
@@ -158,6 +164,10 @@ apply_globals(const struct options *o, const struct global_conf *gc)
 	bmd.b_vars_dir = xstrdup(gc->gc_vars_directory);
 	bmd.b_freebsd_version = (long)gc->gc_freebsd_version;
 	bmd.b_nmdm_offset = gc->gc_nmdm_offset;
+	bmd.b_bhyve_prog[0] = nulldup(gc->gc_bhyve_program);
+	bmd.b_bhyve_prog[1] = nulldup(gc->gc_bhyvectl_program);
+	bmd.b_bhyve_prog[2] = nulldup(gc->gc_bhyveload_program);
+	bmd.b_bhyve_prog[3] = nulldup(gc->gc_grub_bhyve_program);
 	bmd.b_console_buffer = (size_t)gc->gc_console_buffer.m_bytes;
 	bmd.b_plugin_dir = xstrdup(o->o_plugin_dir ? o->o_plugin_dir :
 	    gc->gc_plugin_directory);

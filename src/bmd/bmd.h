@@ -12,6 +12,7 @@
 #include "backend.h"
 #include "conf.h"
 #include "platform.h"
+#include "runtime.h"
 
 struct event;
 struct event_base;
@@ -84,8 +85,6 @@ struct vm_run {
 	int		 rn_log_fd;	/* err_logfile, -1 if none */
 	int		 rn_out_fd;	/* read end of the output pipe */
 	struct event	*rn_out_ev;
-	time_t		 rn_restarts[CRASH_LIMIT];	/* monotonic */
-	int		 rn_nrestarts;
 	struct vm_taps	*rn_taps;	/* net.c; NULL: no networks */
 	struct vm_owner	*rn_owner;	/* owner_io.c; NULL: root's VM */
 	time_t		 rn_started;	/* wall clock, when the process began */
@@ -94,6 +93,11 @@ struct vm_run {
 	int		 rn_unresponsive;	/* its monitor does not answer */
 	int		 rn_lock_fd;	/* vmlock.h; every process inherits it */
 	char		*rn_aux_path;	/* grub's device map; NULL: none */
+	/* adopted: the digest of the configuration the process runs */
+	char		*rn_digest;
+	int		 rn_reboot;	/* its exit asks for a start in place */
+	/* bhyve_run.c: the run's serial ports and the loader's terminal */
+	struct bhyve_run *rn_bhyve;
 };
 
 struct vm {
@@ -115,6 +119,10 @@ struct vm {
 	char		*vm_why_text;
 	time_t		 vm_why_time;
 	unsigned	 vm_restarts;	/* boot = always restarts, in all */
+	/* the crash-loop window: the last restarts (monotonic), kept across
+	 * runs (an adopted VM restarts as a new run) until a user boots it */
+	time_t		 vm_crash[CRASH_LIMIT];
+	int		 vm_ncrash;
 };
 
 /* Global daemon state. */
@@ -127,6 +135,8 @@ struct bmd {
 	char		*b_vars_dir;
 	long		 b_freebsd_version;	/* bhyve target release */
 	long long	 b_nmdm_offset;
+	/* bhyve's programs: bhyve, bhyvectl, bhyveload, grub-bhyve */
+	char		*b_bhyve_prog[4];	/* NULL: unset */
 	char		*b_pid_file;	/* NULL: none written */
 	char		*b_plugin_dir;
 	unsigned	 b_sock_mode;
@@ -242,21 +252,6 @@ int		 proc_watch_adopted(pid_t, proc_exit_cb, void *);
 void		 proc_unwatch(pid_t);
 void		 proc_sigchld(void);
 
-/* driver.c: how to ask a VM's hypervisor to act */
-struct vm_driver {
-	const char	*d_name;
-	int		(*d_prepare)(struct vm *);	/* before spawn */
-	void		(*d_open)(struct vm *);	/* after spawn */
-	void		(*d_close)(struct vm *);
-	int		(*d_powerdown)(struct vm *);
-	int		(*d_quit)(struct vm *);
-	int		(*d_reset)(struct vm *);
-	/* Does the live process of a runtime record answer as the VM? */
-	int		(*d_adopt)(struct vm *);
-	/* list/status: make sure a hypervisor that stopped answering shows */
-	void		(*d_probe)(struct vm *);
-};
-const struct vm_driver *driver_for(const struct vm_conf *);
 
 /* qmp.c */
 struct qmp	*qmp_open(struct vm *, const char *path);
@@ -291,6 +286,8 @@ void		 logfile_reopen_all(void);
 struct console;
 void		 console_open(struct vm *);
 void		 console_close(struct vm *);
+void		 console_expect(struct vm *, int port, const char *prompt,
+		    const char *text);
 void		 console_run_end(struct vm *);
 void		 console_free(struct vm *);
 json_t		*console_attach(const struct peercred *, json_t *,
@@ -313,7 +310,9 @@ void		 why_forced(struct vm *);
 void		 why_clear(struct vm *);
 void		 why_set(struct vm *, const char *code, const char *fmt, ...)
 		    __attribute__((format(printf, 3, 4)));
-void		 why_exit(struct vm *, int status);
+int		 why_exit(struct vm *, int status);
+void		 why_requested(struct vm *);
+const char	*why_who(const struct vm *);
 json_t		*why_json(const struct vm *);
 
 /* reload.c */

@@ -50,7 +50,6 @@
 #include "bmd.h"
 #include "log.h"
 #include "proto.h"
-#include "qemu.h"
 #include "xmalloc.h"
 
 #ifndef TAILQ_FOREACH_SAFE	/* not in glibc's sys/queue.h */
@@ -96,7 +95,8 @@ TAILQ_HEAD(cons_clients, cons_client);
 struct cons_port {
 	struct vm	*cp_vm;
 	int		 cp_index;	/* 0: com1 */
-	char		*cp_path;	/* QEMU's chardev socket */
+	char		*cp_path;	/* a socket to connect to (QEMU) */
+	int		 cp_dev;	/* or a device bmd holds (bhyve), -1 */
 	int		 cp_fd;		/* -1: not connected */
 	struct event	*cp_rev, *cp_wev, *cp_retry;
 	int		 cp_retry_ms;
@@ -116,6 +116,9 @@ struct cons_port {
 	size_t		 cp_inlen;
 	struct cons_client *cp_writer;
 	struct cons_clients cp_clients;
+	/* console_expect: type cp_answer once cp_expect has been read */
+	char		*cp_expect, *cp_answer;
+	size_t		 cp_matched;
 };
 
 struct console {
@@ -125,6 +128,8 @@ struct console {
 static size_t	nclients;
 
 static void	port_connect(struct cons_port *);
+static void	port_use(struct cons_port *, int);
+static void	port_attach_dev(struct cons_port *);
 static void	port_flush_in(struct cons_port *);
 static void	port_flush_out(int, short, void *);
 static int	client_flush(struct cons_client *);
@@ -158,23 +163,15 @@ ring_add(struct cons_port *p, const unsigned char *d, size_t n)
 	p->cp_total += n;
 }
 
-/*
- * Does a VM's port i go through the broker?  QEMU's com = auto (anything
- * but stdio, tcp= or a device path: see add_com in qemu.c).
- */
+/* Does a VM's port i go through the broker?  Its driver says. */
 static const char *
 port_unmanaged(const struct vm_conf *vc, int i)
 {
-	const char *v = vc->vc_com[i];
+	const struct vm_driver *drv = driver_for(vc);
 
-	if (vc->vc_backend != BACKEND_QEMU)
-		return "the bhyve backend has no console broker";
-	if (v == NULL)
-		return "not configured";
-	if (strcmp(v, "stdio") == 0 || strncmp(v, "tcp=", 4) == 0 ||
-	    v[0] == '/')
-		return v;
-	return NULL;
+	if (drv->d_com_unmanaged == NULL)
+		return "this backend has no console broker";
+	return drv->d_com_unmanaged(vc, i);
 }
 
 static size_t
@@ -197,6 +194,7 @@ port_get(struct vm *vm, int i)
 	p->cp_vm = vm;
 	p->cp_index = i;
 	p->cp_fd = -1;
+	p->cp_dev = -1;
 	p->cp_log_fd = -1;
 	p->cp_cap = buffer_size();
 	p->cp_ring = xmalloc(p->cp_cap);
@@ -576,6 +574,61 @@ port_new_output(struct cons_port *p)
 	evtimer_add(p->cp_flush, &wait);
 }
 
+static void
+port_expect_clear(struct cons_port *p)
+{
+	free(p->cp_expect);
+	free(p->cp_answer);
+	p->cp_expect = p->cp_answer = NULL;
+	p->cp_matched = 0;
+}
+
+/* Did the prompt appear?  Then its answer is typed, once. */
+static void
+port_expect_scan(struct cons_port *p, const unsigned char *b, size_t n)
+{
+	const char *e = p->cp_expect;
+	size_t i, len;
+
+	for (i = 0; i < n && e[p->cp_matched] != '\0'; i++) {
+		if (b[i] == (unsigned char)e[p->cp_matched])
+			p->cp_matched++;
+		else
+			p->cp_matched = b[i] == (unsigned char)e[0] ? 1 : 0;
+	}
+	if (e[p->cp_matched] != '\0')
+		return;
+	len = strlen(p->cp_answer);
+	if (len > sizeof(p->cp_in) - p->cp_inlen)
+		len = sizeof(p->cp_in) - p->cp_inlen;
+	memcpy(p->cp_in + p->cp_inlen, p->cp_answer, len);
+	p->cp_inlen += len;
+	log_info("vm %s: com%d: typed %zu bytes at the prompt \"%s\"",
+	    vm_name(p), p->cp_index + 1, len, e);
+	port_expect_clear(p);
+	port_flush_in(p);
+}
+
+/*
+ * Type text into port i once prompt has been read from it (grub's
+ * first prompt); a NULL prompt cancels.  Only output read from now on
+ * counts.
+ */
+void
+console_expect(struct vm *vm, int i, const char *prompt, const char *text)
+{
+	struct cons_port *p;
+
+	if (vm->vm_console == NULL && prompt == NULL)
+		return;
+	p = port_get(vm, i);
+	port_expect_clear(p);
+	if (prompt == NULL || prompt[0] == '\0' || text == NULL)
+		return;
+	p->cp_expect = xstrdup(prompt);
+	p->cp_answer = xstrdup(text);
+}
+
 /* Guest output: into the ring and the log, then on to every client. */
 static void
 port_readable(int fd, short what, void *arg)
@@ -584,7 +637,7 @@ port_readable(int fd, short what, void *arg)
 	unsigned char b[CONS_READ_CHUNK];
 	ssize_t r;
 
-	r = recv(fd, b, sizeof(b), MSG_DONTWAIT);
+	r = read(fd, b, sizeof(b));
 	if (r == -1 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (r <= 0) {
@@ -599,6 +652,8 @@ port_readable(int fd, short what, void *arg)
 	clog_output(p, b, (size_t)r);
 	ring_add(p, b, (size_t)r);
 	port_new_output(p);
+	if (p->cp_expect != NULL)
+		port_expect_scan(p, b, (size_t)r);
 }
 
 /* Keystrokes to QEMU; the writer is paused while QEMU does not take them. */
@@ -613,8 +668,8 @@ port_flush_in(struct cons_port *p)
 		return;
 	}
 	while (p->cp_inlen > 0) {
-		w = send(p->cp_fd, p->cp_in, p->cp_inlen, MSG_DONTWAIT |
-		    MSG_NOSIGNAL);
+		/* non-blocking; SIGPIPE is ignored: EPIPE */
+		w = write(p->cp_fd, p->cp_in, p->cp_inlen);
 		if (w == -1 && errno == EINTR)
 			continue;
 		if (w <= 0)
@@ -655,6 +710,10 @@ port_connect(struct cons_port *p)
 
 	if (!p->cp_want || p->cp_fd != -1)
 		return;
+	if (p->cp_dev != -1) {
+		port_attach_dev(p);
+		return;
+	}
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	if (snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", p->cp_path) >=
@@ -681,15 +740,37 @@ port_connect(struct cons_port *p)
 		return;
 	}
 	p->cp_retry_ms = 0;
+	port_use(p, fd);
+	log_debug("%s: vm %s com%d: connected to %s", __func__, vm_name(p),
+	    p->cp_index + 1, p->cp_path);
+}
+
+static void
+port_use(struct cons_port *p, int fd)
+{
 	p->cp_fd = fd;
 	p->cp_rev = event_new(bmd.b_base, fd, EV_READ | EV_PERSIST,
 	    port_readable, p);
 	p->cp_wev = event_new(bmd.b_base, fd, EV_WRITE | EV_PERSIST,
 	    port_writable, p);
 	event_add(p->cp_rev, NULL);
-	log_debug("%s: vm %s com%d: connected to %s", __func__, vm_name(p),
-	    p->cp_index + 1, p->cp_path);
 	port_flush_in(p);
+}
+
+/* A device (a null-modem or pty side bmd holds): a duplicate of it. */
+static void
+port_attach_dev(struct cons_port *p)
+{
+	int fd;
+
+	if ((fd = fcntl(p->cp_dev, F_DUPFD_CLOEXEC, 3)) == -1) {
+		log_warn("vm %s: com%d: dup", vm_name(p), p->cp_index + 1);
+		return;
+	}
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == -1)
+		log_warn("vm %s: com%d: O_NONBLOCK", vm_name(p),
+		    p->cp_index + 1);
+	port_use(p, fd);
 }
 
 /* What QEMU wrote before it exited, up to what the socket holds. */
@@ -710,7 +791,7 @@ port_drain(struct cons_port *p)
 
 /* ---- the life of a run ---- */
 
-/* QEMU was started: connect every managed port. */
+/* A process of the run started: connect every managed port to it. */
 void
 console_open(struct vm *vm)
 {
@@ -722,8 +803,10 @@ console_open(struct vm *vm)
 			continue;
 		p = port_get(vm, i);
 		free(p->cp_path);
-		p->cp_path = qemu_com_path(bmd.b_run_dir, vm->vm_conf->vc_name,
-		    i);
+		p->cp_path = NULL;
+		if (vm->vm_run->rn_drv->d_com_endpoint(vm, i, &p->cp_path,
+		    &p->cp_dev) == -1)
+			continue;
 		p->cp_want = 1;
 		p->cp_retry_ms = 0;
 		if (p->cp_run_new)
@@ -750,6 +833,7 @@ console_close(struct vm *vm)
 		p->cp_want = 0;
 		port_drain(p);
 		port_disconnect(p);
+		p->cp_dev = -1;		/* the driver's, closed by it */
 		if (p->cp_retry != NULL)
 			evtimer_del(p->cp_retry);
 	}
@@ -818,6 +902,7 @@ console_free(struct vm *vm)
 		event_free(p->cp_flush);
 		free(p->cp_path);
 		free(p->cp_ring);
+		port_expect_clear(p);
 		free(p);
 	}
 	free(vm->vm_console);

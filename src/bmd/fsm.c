@@ -108,6 +108,8 @@ act_start(struct vm *vm, enum vm_event ev)
 	if (ev == VE_BOOT_TIMER && vm_latest(vm)->vc_boot == BOOT_NO)
 		return 0;
 	vm_timer_cancel(vm);
+	if (ev == VE_BOOT)
+		vm->vm_ncrash = 0;	/* a user's boot: a new window */
 	if (vm->vm_pending != NULL) {
 		vm_conf_free(vm->vm_conf);
 		vm->vm_conf = vm->vm_pending;
@@ -226,14 +228,19 @@ act_load_exited(struct vm *vm, enum vm_event ev)
 	return poststop(vm, AFTER_STOP, ev);
 }
 
-/* Spec 4.4: only boot = always restarts; install never does. */
+/*
+ * Spec 4.3, 4.4: boot = always restarts after any exit, and a guest
+ * reboot that the hypervisor cannot do in place (bhyve's exit 0) starts
+ * it again, loader first, unless the boot is oneshot; install never.
+ */
 static int
 act_run_exited(struct vm *vm, enum vm_event ev)
 {
 	const struct vm_conf *vc = vm->vm_conf;
+	int reboot = vm->vm_run->rn_reboot && vc->vc_boot != BOOT_ONESHOT;
 
 	if (bmd.b_stopping || vm->vm_install || vc->vc_install ||
-	    vc->vc_boot != BOOT_ALWAYS)
+	    (vc->vc_boot != BOOT_ALWAYS && !reboot))
 		return poststop(vm, AFTER_STOP, ev);
 	if (!run_crash_ok(vm)) {
 		log_warnx("vm %s: restarted %d times within %d s; giving up",
@@ -243,8 +250,13 @@ act_run_exited(struct vm *vm, enum vm_event ev)
 		    CRASH_WINDOW_SEC);
 		return poststop(vm, AFTER_FAIL, ev);
 	}
-	log_info("vm %s: restarting (boot = always)", name(vm));
-	vm->vm_restarts++;
+	if (reboot)
+		log_info("vm %s: the guest rebooted: starting it again",
+		    name(vm));
+	else {
+		log_info("vm %s: restarting (boot = always)", name(vm));
+		vm->vm_restarts++;
+	}
 	/* adopted: bmd holds none of its resources (taps, lock): a new run */
 	if (vm->vm_run->rn_adopted)
 		return poststop(vm, AFTER_RESTART, ev);

@@ -49,6 +49,8 @@ build_cmdline(struct vm *vm)
 	bp.bp_accel = plat_accel_name(vc->vc_accel);
 	net_params(vm, &bp);
 	owner_params(vm, &bp, net_pass_fds(vm, &taps));
+	if (rn->rn_drv->d_params != NULL)
+		rn->rn_drv->d_params(vm, &bp);
 	if (be == NULL) {
 		log_warnx("vm %s: no backend", vc->vc_name);
 		return -1;
@@ -155,7 +157,10 @@ run_begin(struct vm *vm)
 	rn->rn_drv = driver_for(vm->vm_conf);
 	vm->vm_run = rn;
 	if (take_lock(vm) == -1 || net_setup(vm) == -1 ||
-	    owner_check(vm) == -1 || build_cmdline(vm) == -1) {
+	    owner_check(vm) == -1 || (rn->rn_drv->d_begin != NULL &&
+	    rn->rn_drv->d_begin(vm) == -1) || build_cmdline(vm) == -1) {
+		if (rn->rn_drv->d_end != NULL)
+			rn->rn_drv->d_end(vm);
 		net_teardown(vm);
 		owner_run_end(vm);
 		if (rn->rn_lock_fd != -1)
@@ -248,8 +253,9 @@ proc_exited(pid_t pid, int st, void *arg)
 	aux_remove(rn);
 	log_exit(vm, pid, st);
 	logfile_drain(vm);
+	rn->rn_reboot = 0;
 	if (rn->rn_nextproc >= rn->rn_cmd.cl_nprocs) {
-		why_exit(vm, st);
+		rn->rn_reboot = why_exit(vm, st);
 		rn->rn_drv->d_close(vm);
 	}
 	vm_event(vm, VE_EXIT);
@@ -279,7 +285,8 @@ run_spawn_next(struct vm *vm)
 	last = rn->rn_nextproc == rn->rn_cmd.cl_nprocs - 1;
 	if (write_aux_file(vm, pc) == -1)
 		return -1;
-	if (last && rn->rn_drv->d_prepare(vm) == -1)
+	if (last && rn->rn_drv->d_prepare != NULL &&
+	    rn->rn_drv->d_prepare(vm) == -1)
 		return -1;
 	/* only the hypervisor gets the taps, not a loader */
 	ntaps = last ? net_pass_fds(vm, &taps) : 0;
@@ -314,8 +321,7 @@ run_spawn_next(struct vm *vm)
 	proc_watch(pid, proc_exited, vm);
 	log_info("vm %s: started %s (pid %d)", vm->vm_conf->vc_name,
 	    pc->pc_path, (int)pid);
-	if (last)
-		rn->rn_drv->d_open(vm);
+	rn->rn_drv->d_open(vm);
 	return 0;
 }
 
@@ -334,6 +340,8 @@ run_end(struct vm *vm)
 		vm->vm_pid = 0;
 	}
 	rn->rn_drv->d_close(vm);
+	if (rn->rn_drv->d_end != NULL)
+		rn->rn_drv->d_end(vm);
 	runrec_remove(vm);
 	logfile_close(vm);
 	console_run_end(vm);
@@ -344,6 +352,7 @@ run_end(struct vm *vm)
 	aux_remove(rn);
 	cmdline_free(&rn->rn_cmd);
 	free(rn->rn_reason);
+	free(rn->rn_digest);
 	free(rn);
 	vm->vm_run = NULL;
 }
@@ -361,17 +370,16 @@ now_mono(void)
 int
 run_crash_ok(struct vm *vm)
 {
-	struct vm_run *rn = vm->vm_run;
 	time_t now = now_mono();
 
-	if (rn->rn_nrestarts == CRASH_LIMIT) {
-		if (now - rn->rn_restarts[0] < CRASH_WINDOW_SEC)
+	if (vm->vm_ncrash == CRASH_LIMIT) {
+		if (now - vm->vm_crash[0] < CRASH_WINDOW_SEC)
 			return 0;
-		memmove(&rn->rn_restarts[0], &rn->rn_restarts[1],
-		    (CRASH_LIMIT - 1) * sizeof(rn->rn_restarts[0]));
-		rn->rn_nrestarts--;
+		memmove(&vm->vm_crash[0], &vm->vm_crash[1],
+		    (CRASH_LIMIT - 1) * sizeof(vm->vm_crash[0]));
+		vm->vm_ncrash--;
 	}
-	rn->rn_restarts[rn->rn_nrestarts++] = now;
+	vm->vm_crash[vm->vm_ncrash++] = now;
 	return 1;
 }
 

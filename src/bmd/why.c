@@ -67,16 +67,21 @@ user(uid_t uid, char *buf, size_t len)
 	return buf;
 }
 
-static int
-is(const char *qmp, const char *reason)
+/* Who asked for what the process was asked (for the drivers' reasons). */
+const char *
+why_who(const struct vm *vm)
 {
-	return qmp != NULL && strcmp(qmp, reason) == 0;
+	static char by[64];
+
+	return user(vm->vm_intent_uid, by, sizeof(by));
 }
 
 /* What a stop request that the guest obeyed is called. */
-static void
-why_requested(struct vm *vm, const char *by)
+void
+why_requested(struct vm *vm)
 {
+	const char *by = why_who(vm);
+
 	switch (vm->vm_intent) {
 	case VE_STOP_REQ:
 		why_set(vm, "shutdown", "shut down by %s", by);
@@ -96,34 +101,31 @@ why_requested(struct vm *vm, const char *by)
 	}
 }
 
-/* The process exited with wait status st: record why. */
-void
+/*
+ * The hypervisor exited with wait status st: record why, from what was
+ * asked of it, what its driver knows (QMP's reason, bhyve's exit
+ * status) or how it ended.  1: its driver asks for a start in place.
+ */
+int
 why_exit(struct vm *vm, int st)
 {
-	const char *qmp = vm->vm_run != NULL ? vm->vm_run->rn_reason : NULL;
-	char by[64];
+	const struct vm_driver *drv = vm->vm_run != NULL ?
+	    vm->vm_run->rn_drv : NULL;
+	int r;
 
-	user(vm->vm_intent_uid, by, sizeof(by));
 	if (vm->vm_intent == VE_QMP_ERROR)
 		why_set(vm, "failed", "the hypervisor stopped on an internal "
 		    "error");
 	else if (vm->vm_intent == VE_POWEROFF)
-		why_set(vm, "poweroff", "powered off by %s", by);
+		why_set(vm, "poweroff", "powered off by %s", why_who(vm));
 	else if (vm->vm_forced)
 		why_set(vm, "forced", "forced off: still running %lld s after "
 		    "the power button", vm->vm_conf->vc_stop_timeout);
-	else if (is(qmp, "guest-shutdown") || is(qmp, "host-qmp-system-"
-	    "powerdown") || is(qmp, "host-signal"))
-		why_requested(vm, by);
-	else if (is(qmp, "guest-reset") || is(qmp, "guest-panic"))
-		why_set(vm, "guest-reboot", "the guest %s, which ends a "
-		    "oneshot or install run", is(qmp, "guest-panic") ?
-		    "panicked" : "rebooted");
-	else if (is(qmp, "host-qmp-system-reset"))
-		why_set(vm, "reset", "reset by %s, which ends a oneshot or "
-		    "install run", by);
+	else if (drv != NULL && drv->d_exited != NULL &&
+	    (r = drv->d_exited(vm, st)) != -1)
+		return r;
 	else if (vm->vm_intent != VE_COUNT && vm->vm_intent != VE_RESET)
-		why_requested(vm, by);
+		why_requested(vm);
 	else if (st == PROC_STATUS_UNKNOWN)
 		why_set(vm, "crash", "the process exited (status unknown: it "
 		    "was started by an earlier bmd)");
@@ -133,6 +135,7 @@ why_exit(struct vm *vm, int st)
 	else
 		why_set(vm, "crash", "crashed: exited with status %d",
 		    WEXITSTATUS(st));
+	return 0;
 }
 
 /* "last_stop" of list --json and status: null until the first stop. */

@@ -74,6 +74,10 @@ fill_params(const struct conf *c, const struct vm_conf *vc,
 	bp->bp_nmdm_offset = c->c_global.gc_nmdm_offset;
 	bp->bp_install = vc->vc_install;
 	bp->bp_accel = plat_accel_name(vc->vc_accel);
+	bp->bp_bhyve_prog = c->c_global.gc_bhyve_program;
+	bp->bp_bhyvectl_prog = c->c_global.gc_bhyvectl_program;
+	bp->bp_bhyveload_prog = c->c_global.gc_bhyveload_program;
+	bp->bp_grub_prog = c->c_global.gc_grub_bhyve_program;
 }
 
 static int

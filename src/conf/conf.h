@@ -194,6 +194,9 @@ struct global_conf {
 	/* what peers may hold; each user other than root, and in all */
 	long long	 gc_max_connections, gc_max_connections_per_user;
 	long long	 gc_max_consoles, gc_max_consoles_per_user;
+	/* bhyve's programs; NULL: the FreeBSD paths (bhyve.c) */
+	char		*gc_bhyve_program, *gc_bhyvectl_program;
+	char		*gc_bhyveload_program, *gc_grub_bhyve_program;
 	unsigned char	*gc_set;
 };
 

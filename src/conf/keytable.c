@@ -187,6 +187,15 @@ const struct conf_key keytable_global[] = {
 { "max_console_sessions_per_user", NULL, &kt_int, GO(gc_max_consoles_per_user),
   KEY_GLOBAL, "64", 1, 32768, NULL,
   "console sessions of one user other than root", 0 },
+{ "bhyve_program", NULL, &kt_path, GO(gc_bhyve_program), KEY_GLOBAL, NULL, 0,
+  0, NULL, "bhyve(8) (default /usr/sbin/bhyve; on Linux it must be set)", 0 },
+{ "bhyvectl_program", NULL, &kt_path, GO(gc_bhyvectl_program), KEY_GLOBAL,
+  NULL, 0, 0, NULL, "bhyvectl(8) (default /usr/sbin/bhyvectl)", 0 },
+{ "bhyveload_program", NULL, &kt_path, GO(gc_bhyveload_program), KEY_GLOBAL,
+  NULL, 0, 0, NULL, "bhyveload(8) (default /usr/sbin/bhyveload)", 0 },
+{ "grub_bhyve_program", NULL, &kt_path, GO(gc_grub_bhyve_program),
+  KEY_GLOBAL, NULL, 0, 0, NULL,
+  "grub-bhyve (default LOCALBASE/sbin/grub-bhyve)", 0 },
 };
 const size_t keytable_nglobal = sizeof(keytable_global) /
     sizeof(keytable_global[0]);

@@ -397,3 +397,10 @@ plat_nullmodem_open(int unit, char *vm_side, size_t size)
 	errno = EBUSY;
 	return -1;
 }
+
+/* bhyve is FreeBSD's own hypervisor. */
+int
+plat_bhyve_native(void)
+{
+	return 1;
+}

@@ -431,3 +431,10 @@ fail:
 	errno = e;
 	return -1;
 }
+
+/* bhyve runs only on FreeBSD. */
+int
+plat_bhyve_native(void)
+{
+	return 0;
+}

@@ -80,6 +80,8 @@ int	plat_tap_attach(const char *tap, const char *alias,
  * (CLOCAL), and the pair lives while either side is open.
  */
 int	plat_nullmodem_open(int unit, char *vm_side, size_t size);
+/* Does bhyve(8) exist on this OS (else only a bhyve_program stands in)? */
+int	plat_bhyve_native(void);
 /* Does a network interface of this name exist? */
 int	plat_if_exists(const char *name);
 /*

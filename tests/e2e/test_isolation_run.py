@@ -74,8 +74,11 @@ class Standins:
         os.makedirs(sbin)
         os.makedirs(lsbin)
         script(os.path.join(sbin, "bhyve"),
-               "# stand-in-bhyve: records, then runs until SIGTERM\n" + record
-               + "trap 'exit 0' TERM\nwhile :; do sleep 0.2; done")
+               "# stand-in-bhyve: records, then runs until SIGTERM (the ACPI\n"
+               "# power button: bhyve's exit status 1, powered off)\n" + record
+               + "trap 'exit 1' TERM\nwhile :; do sleep 0.2; done")
+        script(os.path.join(sbin, "bhyvectl"),
+               "# stand-in-bhyvectl: records and exits 0\n" + record)
         script(os.path.join(sbin, "bhyveload"),
                "# stand-in-bhyveload: records and exits 0\n" + record)
         script(os.path.join(lsbin, "grub-bhyve"),
@@ -88,6 +91,9 @@ class Standins:
                  "/usr/local/sbin && exec \"$@\"" % (sbin, lsbin))
         bmd.wrap = ["unshare", "--mount", "--propagation", "private",
                     "sh", "-c", mount, "sh"]
+        # on Linux the bhyve backend runs only with bhyve_program set
+        bmd.global_extra += ("\tbhyve_program = /usr/sbin/bhyve;\n"
+                             "\tbhyvectl_program = /usr/sbin/bhyvectl;\n")
 
     def records(self, prog):
         found = []
@@ -277,23 +283,33 @@ def test_hook_timeout_kills_children_that_left_the_session(pbmd):
     d = os.path.join(pbmd.dir, "hooks")
     os.makedirs(d)
     pidfile = os.path.join(d, "escaped.pid")
+    orphanfile = os.path.join(d, "orphan.pid")
+    # one child leaves the session while the hook lives; another leaves it
+    # and loses its parent at once (only the hook's cgroup still holds it)
     pre = script(os.path.join(d, "pre"),
-                 "setsid sleep 1000 &\necho $! > %s\nsleep 100 & wait" % pidfile)
+                 "setsid sleep 1000 &\necho $! > %s\n"
+                 "sh -c 'setsid sleep 1001 & echo $! > %s'\n"
+                 "sleep 100 & wait" % (pidfile, orphanfile))
     pbmd.start(bmdtest.guest_vm("h", "no", prestart=pre, hook_timeout=2))
-    escaped = None
+    escaped = orphan = None
     try:
         rc, out, err = pbmd.bmdctl("boot", "h")
         assert rc == 1 and "did not finish within 2 s" in err, err
         with open(pidfile) as f:
             escaped = int(f.read())
+        with open(orphanfile) as f:
+            orphan = int(f.read())
         wait_until(lambda: not bmdtest.pid_alive(escaped), 10,
                    "the setsid'd child of the hook to be killed")
-        leftovers = subprocess.run(["pgrep", "-f", "sleep 1000"], capture_output=True,
+        wait_until(lambda: not bmdtest.pid_alive(orphan), 10,
+                   "the orphaned setsid'd grandchild of the hook to be killed")
+        leftovers = subprocess.run(["pgrep", "-f", "sleep 100[01]"], capture_output=True,
                                    text=True).stdout.split()
-        assert str(escaped) not in leftovers
+        assert str(escaped) not in leftovers and str(orphan) not in leftovers
     finally:
-        if escaped is not None and bmdtest.pid_alive(escaped):
-            os.kill(escaped, signal.SIGKILL)
+        for p in (escaped, orphan):
+            if p is not None and bmdtest.pid_alive(p):
+                os.kill(p, signal.SIGKILL)
 
 
 # ---- item 1: a user's bhyve VM and root's bhyve ----
@@ -313,7 +329,22 @@ def test_users_bhyve_vm_hands_root_nothing_unsafe(setup, bmd):
     # a device node only root may open (it is /dev/null's)
     node = os.path.join(bmd.dir, "rootonly")
     os.mknod(node, stat.S_IFCHR | 0o600, os.makedev(1, 3))
+    # a file whose name would add a line to grub's device map, and one
+    # whose comma would add an option to bhyve's -s
+    nl = os.path.join(setup.adir, "nl\n(hd1) x")
+    comma = os.path.join(setup.adir, "c,nocache")
+    for p in (nl, comma):
+        with open(p, "wb") as f:
+            f.truncate(1 << 20)
+        chown(p, "alice")
     alice = (bhyve_vm("ok", disk=mine)
+             + bhyve_vm("vga", disk=mine, loader="uefi", graphics="yes",
+                        graphics_vga='"io,tcp=0.0.0.0:80"')
+             + bhyve_vm("lsn", disk=mine, loader="uefi", graphics="yes",
+                        graphics_listen='"127.0.0.1,wait"')
+             + bhyve_vm("nl", disk='"%s"' % nl.replace("\n", "\\n"))
+             + bhyve_vm("cma", disk='"%s"' % comma)
+             + bhyve_vm("grb", disk=mine, loader="grub")
              + bhyve_vm("env1", disk=mine, bhyve_env='"LD_PRELOAD=%s"' % evil)
              + bhyve_vm("env2", disk=mine, bhyveload_env='"LD_PRELOAD=%s"' % evil)
              + bhyve_vm("ldr", disk=mine, bhyveload_loader=evil)
@@ -331,6 +362,18 @@ def test_users_bhyve_vm_hands_root_nothing_unsafe(setup, bmd):
                          r'may set it \(this VM belongs to uid %d\)' % (key, uid("alice")),
                          log), log
         assert 'vm "%s" is not loaded' % vm in log
+    assert re.search(r'alice\.conf:\d+:\d+: graphics_vga: "io,tcp=0\.0\.0\.0:80" is not on, '
+                     r'off or io', log), log
+    assert 'vm "vga" is not loaded' in log
+    for vm, key, what in (("lsn", "graphics_listen", "a comma"),
+                          ("nl", "disk", "a control character"),
+                          ("cma", "disk", "a comma")):
+        assert re.search(r"alice\.conf:\d+:\d+: %s: bhyve runs as root: in a user's VM a "
+                         r"value may not contain %s" % (key, what), log), (vm, log)
+        assert 'vm "%s" is not loaded' % vm in log
+    assert re.search(r"alice\.conf:\d+:\d+: loader: grub-bhyve runs as root and its "
+                     r"\(host\) device reads the host's files", log), log
+    assert 'vm "grb" is not loaded' in log
     assert re.search(r"alice\.conf:\d+:\d+: debug_port: bhyve runs as root: a user's VM "
                      r"may not use port 23 \(below 1024\)", log), log
     for vm in ("env1", "env2", "share", "gdb"):

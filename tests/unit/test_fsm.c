@@ -73,8 +73,15 @@ drv_nop(struct vm *vm)
 }
 
 static const struct vm_driver stub_driver = {
-	"stub", drv_ok, drv_open, drv_nop, drv_powerdown, drv_quit, drv_reset,
-	drv_ok, drv_nop
+	.d_name = "stub",
+	.d_prepare = drv_ok,
+	.d_open = drv_open,
+	.d_close = drv_nop,
+	.d_powerdown = drv_powerdown,
+	.d_quit = drv_quit,
+	.d_reset = drv_reset,
+	.d_adopt = drv_ok,
+	.d_probe = drv_nop,
 };
 
 static struct vm_run *

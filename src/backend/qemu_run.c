@@ -1,6 +1,7 @@
 /*
- * How the daemon asks a running hypervisor to act: QMP for QEMU, signals
- * for bhyve.  The life cycle (fsm.c) only calls these operations.
+ * The QEMU driver's runtime half: its sockets and UEFI variables before a
+ * start, QMP to ask it to act, its console sockets for the broker, the
+ * QMP reason of an exit, and re-adoption by its QMP socket.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -80,14 +81,24 @@ qemu_uefi_vars(const struct vm *vm)
 	const struct vm_conf *vc = vm->vm_conf;
 	struct stat st;
 	char *path;
+	int fresh;
 
 	if (vc->vc_loader == NULL || strcmp(vc->vc_loader, "uefi") != 0)
 		return;
 	if (mkdir(bmd.b_vars_dir, 0700) == -1 && errno != EEXIST)
 		log_warn("vm %s: mkdir %s", vc->vc_name, bmd.b_vars_dir);
 	path = vm_vars_path(bmd.b_vars_dir, vc->vc_name);
-	if ((vm->vm_install || vc->vc_install || lstat(path, &st) == -1) &&
-	    copy_file(OVMF_VARS_TEMPLATE, path) == -1)
+	fresh = vm->vm_install || vc->vc_install || lstat(path, &st) == -1;
+	/* the file goes by name; a name can pass to another owner */
+	if (!fresh && (!S_ISREG(st.st_mode) || st.st_uid != vc->vc_owner)) {
+		log_info("vm %s: the UEFI variables in %s are another owner's "
+		    "(uid %lu); starting from a fresh copy", vc->vc_name, path,
+		    (unsigned long)st.st_uid);
+		fresh = 1;
+	}
+	if (fresh && ((unlink(path) == -1 && errno != ENOENT) ||
+	    copy_file(OVMF_VARS_TEMPLATE, path) == -1 ||
+	    chown(path, vc->vc_owner, (gid_t)-1) == -1))
 		log_warn("vm %s: cannot copy %s to %s", vc->vc_name,
 		    OVMF_VARS_TEMPLATE, path);
 	free(path);
@@ -138,7 +149,11 @@ qemu_prepare(struct vm *vm)
 static void
 qemu_open(struct vm *vm)
 {
-	char *path = qemu_qmp_path(bmd.b_run_dir, vm->vm_conf->vc_name);
+	char *path;
+
+	if (vm->vm_run->rn_nextproc < vm->vm_run->rn_cmd.cl_nprocs)
+		return;		/* not the hypervisor */
+	path = qemu_qmp_path(bmd.b_run_dir, vm->vm_conf->vc_name);
 
 	vm->vm_run->rn_qmp = qmp_open(vm, path);
 	free(path);
@@ -191,44 +206,65 @@ qemu_probe(struct vm *vm)
 	qmp_probe(vm->vm_run->rn_qmp);
 }
 
-static const struct vm_driver drv_qemu = {
-	"qemu", qemu_prepare, qemu_open, qemu_close, qemu_powerdown,
-	qemu_quit, qemu_reset, qemu_adopt, qemu_probe
-};
-
-/* ---- bhyve: SIGTERM is its ACPI power button; nothing else exists ---- */
-
-static void
-sig_nop(struct vm *vm)
+/* QMP said why it stopped; -1 leaves the rest to why.c. */
+static int
+qemu_exited(struct vm *vm, int st)
 {
+	const char *r = vm->vm_run != NULL ? vm->vm_run->rn_reason : NULL;
+
+	if (r == NULL)
+		return -1;
+	if (strcmp(r, "guest-shutdown") == 0 ||
+	    strcmp(r, "host-qmp-system-powerdown") == 0 ||
+	    strcmp(r, "host-signal") == 0)
+		why_requested(vm);
+	else if (strcmp(r, "guest-reset") == 0 ||
+	    strcmp(r, "guest-panic") == 0)
+		why_set(vm, "guest-reboot", "the guest %s, which ends a "
+		    "oneshot or install run", strcmp(r, "guest-panic") == 0 ?
+		    "panicked" : "rebooted");
+	else if (strcmp(r, "host-qmp-system-reset") == 0)
+		why_set(vm, "reset", "reset by %s, which ends a oneshot or "
+		    "install run", why_who(vm));
+	else
+		return -1;
+	return 0;	/* QEMU reboots in place itself: never again here */
+}
+
+/* A managed port (com = auto) is a chardev socket in the run directory. */
+static const char *
+qemu_com_unmanaged(const struct vm_conf *vc, int i)
+{
+	const char *v = vc->vc_com[i];
+
+	if (v == NULL)
+		return "not configured";
+	if (strcmp(v, "stdio") == 0 || strncmp(v, "tcp=", 4) == 0 ||
+	    v[0] == '/')
+		return v;
+	return NULL;
 }
 
 static int
-sig_prepare(struct vm *vm)
+qemu_com_endpoint(struct vm *vm, int i, char **path, int *fd)
 {
+	*path = qemu_com_path(bmd.b_run_dir, vm->vm_conf->vc_name, i);
+	*fd = -1;
 	return 0;
 }
 
-static int
-sig_powerdown(struct vm *vm)
-{
-	run_kill(vm, SIGTERM);
-	return 0;
-}
-
-static int
-sig_unsupported(struct vm *vm)
-{
-	return -1;
-}
-
-static const struct vm_driver drv_signal = {
-	"signal", sig_prepare, sig_nop, sig_nop, sig_powerdown, sig_unsupported,
-	sig_unsupported, sig_unsupported, sig_nop
+const struct vm_driver drv_qemu = {
+	.d_name = "qemu",
+	.d_prepare = qemu_prepare,
+	.d_open = qemu_open,
+	.d_close = qemu_close,
+	.d_powerdown = qemu_powerdown,
+	.d_quit = qemu_quit,
+	.d_reset = qemu_reset,
+	.d_adopt = qemu_adopt,
+	.d_probe = qemu_probe,
+	.d_exited = qemu_exited,
+	.d_com_unmanaged = qemu_com_unmanaged,
+	.d_com_endpoint = qemu_com_endpoint,
 };
 
-const struct vm_driver *
-driver_for(const struct vm_conf *vc)
-{
-	return vc->vc_backend == BACKEND_QEMU ? &drv_qemu : &drv_signal;
-}

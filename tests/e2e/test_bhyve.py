@@ -1,0 +1,289 @@
+"""The bhyve driver's runtime (issue 13) against stand-ins.
+
+bhyve runs only on FreeBSD.  Here the daemon runs the stand-in programs of
+tests/bhyve-sim/ (NOT bhyve: small programs that take bhyve(8)'s,
+bhyvectl(8)'s, bhyveload(8)'s and grub-bhyve's command lines, talk on the
+console device they are given and exit with bhyve's documented statuses),
+named by the global keys bhyve_program, bhyvectl_program, bhyveload_program
+and grub_bhyve_program.  Every call they get is recorded in OUT/calls.jsonl.
+"""
+
+import json
+import os
+import signal
+import time
+
+import pytest
+
+import bmdtest
+from bmdtest import wait_until, pid_alive
+from test_console import Console, consoles  # noqa: F401  (fixture)
+
+SIM = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bhyve-sim")
+PROGS = ("bhyve", "bhyvectl", "bhyveload", "grub-bhyve")
+
+
+class Sim:
+    """The stand-ins linked into DIR/sim/bin; their record in DIR/sim/out."""
+
+    def __init__(self, bmd):
+        self.bin = os.path.join(bmd.dir, "sim", "bin")
+        self.out = os.path.join(bmd.dir, "sim", "out")
+        os.makedirs(self.bin)
+        os.makedirs(self.out)
+        for p in PROGS:
+            os.symlink(os.path.realpath(os.path.join(SIM, p)), os.path.join(self.bin, p))
+        bmd.global_extra += "".join(
+            "\t%s_program = %s;\n" % (p.replace("-", "_"), os.path.join(self.bin, p))
+            for p in PROGS)
+
+    def calls(self, prog=None, event=None, name=None):
+        try:
+            with open(os.path.join(self.out, "calls.jsonl")) as f:
+                lines = [json.loads(line) for line in f if line.strip()]
+        except OSError:
+            return []
+        return [c for c in lines if (prog is None or c["prog"] == prog)
+                and (event is None or c["event"] == event)
+                and (name is None or c.get("name") == name)]
+
+    def wait_calls(self, n, prog, event, name=None, timeout=20):
+        return wait_until(lambda: len(self.calls(prog, event, name)) >= n
+                          and self.calls(prog, event, name), timeout,
+                          "%d %s %s records" % (n, prog, event))
+
+
+@pytest.fixture
+def sim(bmd):
+    return Sim(bmd)
+
+
+def disk(bmd, name="disk.img", head=b""):
+    p = os.path.join(bmd.dir, name)
+    with open(p, "wb") as f:
+        f.write(head)
+        f.truncate(1 << 20)
+    return p
+
+
+def bvm(name, **keys):
+    k = {"backend": "bhyve", "loader": "bhyveload", "memory": "128M",
+         "com1": "auto", "boot": "no", "stop_timeout": "10"}
+    k.update({a: b for a, b in keys.items() if b is not None})
+    return "vm %s {\n%s}\n" % (name, "".join("\t%s = %s;\n" % kv for kv in k.items()))
+
+
+def dump(bmd, name):
+    rc, out, err = bmd.bmdctl("console", "--dump", name)
+    return out if rc == 0 else ""
+
+
+def wait_dump(bmd, name, needle, timeout=20):
+    return wait_until(lambda: needle in dump(bmd, name), timeout,
+                      "%r on the console of %s" % (needle, name), 0.2)
+
+
+def last_stop(bmd, name):
+    return (bmd.vm(name) or {}).get("last_stop") or {}
+
+
+def boot(bmd, name):
+    rc, out, err = bmd.bmdctl("boot", name)
+    assert rc == 0, err
+    return bmd.wait_running(name)
+
+
+def type_line(bmd, consoles, name, line):  # noqa: F811
+    c = consoles(bmd, "console", name)
+    c.wait_for(b"# ", 20)
+    start = c.mark()
+    c.send(line + "\r")
+    c.wait_for(line.encode(), 20, start)     # echoed: the guest has it
+    return c
+
+
+def test_without_bhyve_program_linux_says_why(bmd):
+    bmd.start(bvm("b1", disk=disk(bmd)))
+    rc, out, err = bmd.bmdctl("boot", "b1")
+    assert rc != 0
+    assert "bhyve runs only on FreeBSD" in err and "bhyve_program" in err, err
+    assert bmd.state("b1") == "STOP"
+
+
+def test_boot_loads_runs_and_serves_the_console(bmd, sim, consoles):  # noqa: F811
+    img = disk(bmd)
+    bmd.start(bvm("b1", disk=img))
+    pid = boot(bmd, "b1")
+    ld = sim.wait_calls(1, "bhyveload", "start", "b1")[0]
+    hv = sim.wait_calls(1, "bhyve", "start", "b1")[0]
+    assert hv["pid"] == pid and hv["uid"] == 0
+    # the loader got a terminal of its own, bhyve a null-modem pair
+    lcons = ld["argv"][ld["argv"].index("-c") + 1]
+    assert lcons.startswith("/dev/pts/") and ld["argv"][-1] == "b1"
+    assert ld["argv"][ld["argv"].index("-d") + 1] == img
+    com1 = hv["coms"]["com1"]
+    assert com1.startswith("/dev/pts/") and com1 != lcons
+    # both spoke on com1, through the broker
+    wait_dump(bmd, "b1", "bhyve-sim: b1 booting")
+    assert "bhyveload-sim: loading b1" in dump(bmd, "b1")
+    c = type_line(bmd, consoles, "b1", "echo hello-from-bmdctl")
+    c.wait_for(b"hello-from-bmdctl\r\n", 20)
+    c.close()
+    # stop: SIGTERM (the ACPI button), exit 1, then the VM is destroyed
+    rc, out, err = bmd.bmdctl("stop", "-w", "b1")
+    assert rc == 0, err
+    assert bmd.state("b1") == "STOP"
+    assert last_stop(bmd, "b1")["reason"] == "shutdown"
+    assert sim.calls("bhyve", "exit", "b1")[-1]["status"] == 1
+    d = sim.wait_calls(1, "bhyvectl", "call", "b1")
+    assert d[-1]["argv"] == ["--vm=b1", "--destroy"]
+    assert not pid_alive(pid)
+
+
+@pytest.mark.parametrize("typed,status,reason", [
+    ("poweroff", 1, "guest-poweroff"), ("halt", 2, "halt"),
+    ("triplefault", 3, "triple-fault"), ("fail", 4, "failed")])
+def test_exit_statuses_give_their_reason(bmd, sim, consoles, typed, status, reason):  # noqa: F811,E501
+    bmd.start(bvm("b1", disk=disk(bmd)))
+    boot(bmd, "b1")
+    type_line(bmd, consoles, "b1", typed)
+    bmd.wait_state("b1", "STOP")
+    assert sim.calls("bhyve", "exit", "b1")[-1]["status"] == status
+    assert last_stop(bmd, "b1")["reason"] == reason
+    # not started again, and destroyed
+    time.sleep(1)
+    assert len(sim.calls("bhyve", "start", "b1")) == 1
+    sim.wait_calls(1, "bhyvectl", "call", "b1")
+
+
+def test_guest_reboot_runs_the_loader_again(bmd, sim, consoles):  # noqa: F811
+    bmd.start(bvm("b1", disk=disk(bmd)), bvm("once", disk=disk(bmd, "o.img"),
+                                          boot="oneshot"))
+    pid = boot(bmd, "b1")
+    type_line(bmd, consoles, "b1", "reboot").close()
+    sim.wait_calls(2, "bhyveload", "start", "b1")
+    new = bmd.wait_new_pid("b1", pid)
+    assert sim.calls("bhyve", "start", "b1")[-1]["pid"] == new
+    assert last_stop(bmd, "b1")["reason"] == "guest-reboot"
+    # the console stays attached across the reboot, and no destroy yet
+    wait_until(lambda: dump(bmd, "b1").count("bhyve-sim: b1 booting") == 2, 20,
+               "the second boot on the console")
+    assert sim.calls("bhyvectl") == []
+    # a oneshot VM (started with bmd) ends its run when the guest reboots
+    bmd.wait_running("once")
+    type_line(bmd, consoles, "once", "reboot").close()
+    bmd.wait_state("once", "STOP")
+    assert len(sim.calls("bhyveload", "start", "once")) == 1
+
+
+def test_reset_and_poweroff_by_bmdctl(bmd, sim):
+    bmd.start(bvm("b1", disk=disk(bmd)))
+    pid = boot(bmd, "b1")
+    wait_dump(bmd, "b1", "login:")
+    rc, out, err = bmd.bmdctl("reset", "b1")
+    assert rc == 0, err
+    new = bmd.wait_new_pid("b1", pid)
+    assert last_stop(bmd, "b1")["reason"] == "reset"
+    assert ["--vm=b1", "--force-reset"] in [c["argv"] for c in sim.calls("bhyvectl")]
+    assert len(sim.calls("bhyveload", "start", "b1")) == 2
+    rc, out, err = bmd.bmdctl("poweroff", "-w", "b1")
+    assert rc == 0, err
+    assert bmd.state("b1") == "STOP" and not pid_alive(new)
+    assert last_stop(bmd, "b1")["reason"] == "poweroff"
+
+
+def test_grub_gets_its_command_typed_at_the_prompt(bmd, sim):
+    img = disk(bmd)
+    iso = disk(bmd, "cd.iso")
+    bmd.start(bvm("g", loader="grub", disk=img, iso=iso,
+                  loadcmd='"kopenbsd -h com0 -r sd0a (hd0,gpt4)/bsd"',
+                  installcmd='"kopenbsd -h com0 /7.5/amd64/bsd.rd"'))
+    boot(bmd, "g")
+    start = sim.wait_calls(1, "grub-bhyve", "start", "g")[0]
+    assert start["devmap"] == "(hd0) %s\n(cd0) %s\n" % (img, iso)
+    typed = [c["line"] for c in sim.calls("grub-bhyve", "typed", "g")]
+    assert typed == ["kopenbsd -h com0 -r sd0a (hd0,gpt4)/bsd", "boot"], typed
+    sim.wait_calls(1, "bhyve", "start", "g")
+    assert bmdtest_has(bmd.log_text(), "vm g: com1: typed", '"grub> "')
+    # install mode types installcmd, from cd0, and never restarts
+    rc, out, err = bmd.bmdctl("poweroff", "-w", "g")
+    assert rc == 0, err
+    rc, out, err = bmd.bmdctl("install", "g")
+    assert rc == 0, err
+    sim.wait_calls(2, "grub-bhyve", "start", "g")
+    inst = sim.calls("grub-bhyve", "start", "g")[-1]["argv"]
+    assert inst[inst.index("-r") + 1] == "cd0"
+    wait_until(lambda: [c["line"] for c in sim.calls("grub-bhyve", "typed", "g")][-2:]
+               == ["kopenbsd -h com0 /7.5/amd64/bsd.rd", "boot"], 20, "installcmd typed")
+
+
+def bmdtest_has(text, *parts):
+    return any(all(p in line for p in parts) for line in text.splitlines())
+
+
+def test_loader_timeout_kills_a_stuck_loader(bmd, sim):
+    bmd.start(bvm("stuck", disk=disk(bmd, head=b"HANG"), loader_timeout="2"))
+    rc, out, err = bmd.bmdctl("boot", "stuck")
+    assert rc == 0, err
+    bmd.wait_state("stuck", "LOAD", 10)
+    t0 = time.monotonic()
+    bmd.wait_state("stuck", "STOP", 20)
+    assert time.monotonic() - t0 < 10
+    assert bmdtest_has(bmd.log_text(), "vm stuck: the loader did not finish within 2 s")
+    assert last_stop(bmd, "stuck")["reason"] == "loader"
+    assert sim.calls("bhyve") == []
+
+
+def test_twenty_vms_get_distinct_consoles(bmd, sim):
+    names = ["v%02d" % i for i in range(20)]
+    img = disk(bmd)
+    bmd.start(*[bvm(n, disk=img, boot="yes") for n in names])
+    for n in names:
+        bmd.wait_running(n)
+    starts = {c["name"]: c for c in sim.wait_calls(20, "bhyve", "start")}
+    coms = [starts[n]["coms"]["com1"] for n in names]
+    assert len(set(coms)) == 20, coms
+    for n in names:
+        wait_dump(bmd, n, "bhyve-sim: %s booting" % n)
+        assert "bhyve-sim: v" not in dump(bmd, n).replace("bhyve-sim: %s" % n, "")
+
+
+def test_always_restarts_under_the_crash_loop_limit(bmd, sim, consoles):  # noqa: F811
+    bmd.start(bvm("a", disk=disk(bmd), boot="always"))
+    pid = bmd.wait_running("a")
+    # five restarts within a minute; the sixth exit is the end
+    for i in range(6):
+        type_line(bmd, consoles, "a", "fail").close()
+        if i < 5:
+            pid = bmd.wait_new_pid("a", pid)
+    bmd.wait_state("a", "FAILED", 30)
+    assert last_stop(bmd, "a")["reason"] == "crash-loop"
+    assert bmd.vm("a")["restarts"] == 5
+    assert len(sim.calls("bhyve", "start", "a")) == 6
+
+
+def test_kill9_of_bmd_then_the_bhyve_vm_is_adopted(bmd, sim):
+    bmd.start(bvm("b1", disk=disk(bmd), boot="yes"))
+    pid = bmd.wait_running("b1")
+    bmd.proc.send_signal(signal.SIGKILL)
+    bmd.proc.wait(10)
+    bmd.log.close()
+    assert pid_alive(pid)
+    bmd.start()
+    assert bmd.vm("b1")["pid"] == pid and bmd.state("b1") == "RUN"
+    assert len(sim.calls("bhyve", "start", "b1")) == 1
+    rc, out, err = bmd.bmdctl("stop", "-w", "b1")
+    assert rc == 0, err
+    assert not pid_alive(pid)
+    sim.wait_calls(1, "bhyvectl", "call", "b1")
+
+
+def test_sigterm_of_bmd_stops_bhyve_vms(bmd, sim):
+    bmd.start(bvm("b1", disk=disk(bmd), boot="yes"),
+              bvm("b2", disk=disk(bmd, "2.img"), boot="yes"))
+    pids = [bmd.wait_running(n) for n in ("b1", "b2")]
+    assert bmd.terminate() == 0
+    for p in pids:
+        assert not pid_alive(p)
+    assert sorted(c["name"] for c in sim.calls("bhyve", "exit")) == ["b1", "b2"]
+    assert sorted(c["name"] for c in sim.calls("bhyvectl")) == ["b1", "b2"]

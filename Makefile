@@ -72,10 +72,12 @@ ALL_CFLAGS := -std=c17 $(WARN) $(CFLAGS)
 LIBS	:= $(shell pkg-config --libs $(PKGS)) $(LDLIBS)
 
 # The backends' runtime halves (src/backend/NAME_run.c) are the daemon's.
-RUN_SRCS := $(wildcard src/backend/*_run.c) src/backend/runtime.c
+RUN_SRCS := $(wildcard src/backend/*_run.c) src/backend/qmp.c \
+	    src/backend/runtime.c
 PORTABLE_SRCS := $(filter-out $(RUN_SRCS), \
 	    $(wildcard src/common/*.c src/conf/*.c src/backend/*.c))
-LIB_SRCS := $(PORTABLE_SRCS) $(wildcard src/platform/$(PLATFORM)*.c)
+LIB_SRCS := $(PORTABLE_SRCS) src/platform/posix.c \
+	    $(wildcard src/platform/$(PLATFORM)*.c)
 BMD_SRCS := $(wildcard src/bmd/*.c) $(RUN_SRCS)
 CTL_SRCS := $(wildcard src/bmdctl/*.c)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
@@ -163,7 +165,8 @@ check-man:
 # syntax and type check only: nothing is linked, nothing runs.  The
 # sysroot brings event2/ and jansson.h, so no pkg-config flags.
 FREEBSD_CC ?= ../shared/tools/freebsd-cc
-FBSD_SRCS := $(PORTABLE_SRCS) $(wildcard src/platform/freebsd*.c) \
+FBSD_SRCS := $(PORTABLE_SRCS) src/platform/posix.c \
+	    $(wildcard src/platform/freebsd*.c) \
 	    $(BMD_SRCS) $(CTL_SRCS)
 FBSD_PLUGIN_SRCS := $(wildcard plugins/*/*.c)
 FBSD_CFLAGS := -std=c17 $(WARN_FLAGS) -Werror

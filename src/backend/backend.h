@@ -80,6 +80,13 @@ struct backend {
 	int		(*be_commands)(const struct vm_conf *,
 			    const struct be_params *, struct cmdline *,
 			    struct diags *);
+	/* Does the hypervisor of a user's VM run with the user's rights? */
+	int		 be_runs_as_owner;
+	/* Does it boot single-user (bmdctl run -s)? */
+	int		 be_single_user;
+	/* The socket of a managed com port (show console); NULL: none. */
+	char		*(*be_com_socket)(const struct vm_conf *,
+			    const char *rundir, int com);
 };
 
 extern const struct backend backend_bhyve;

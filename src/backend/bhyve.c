@@ -13,6 +13,7 @@
 #include "keys.h"
 #include "buf.h"
 #include "nmdm.h"
+#include "vmpaths.h"
 #include "xmalloc.h"
 
 #define BHYVE_PATH		"/usr/sbin/bhyve"
@@ -476,9 +477,8 @@ grub_cmd(const struct bctx *x, struct proc_cmd *pc)
 	    xstrdup(x->x_bp->bp_grub_prog) :
 	    xprintf("%s" GRUB_PATH, x->x_localbase));
 	/* in bmd's own directory, never a shared one such as /tmp */
-	pc->pc_file_path = xprintf("%s/%s.devmap.XXXXXX",
-	    x->x_bp->bp_run_dir != NULL ? x->x_bp->bp_run_dir : RUN_DIR,
-	    vc->vc_name);
+	pc->pc_file_path = vm_path(x->x_bp->bp_run_dir != NULL ?
+	    x->x_bp->bp_run_dir : RUN_DIR, vc->vc_name, "devmap.XXXXXX");
 	pc->pc_file_data = grub_device_map(vc);
 	argv_add(&pc->pc_env, "TERM=vt100");
 	argv_add(av, "grub-bhyve");
@@ -553,8 +553,12 @@ bhyve_commands(const struct vm_conf *vc, const struct be_params *bp,
 	return 0;
 }
 
+/* bhyve and its loaders run as root; com = auto is a null-modem pair. */
 const struct backend backend_bhyve = {
-	"bhyve",
-	bhyve_validate,
-	bhyve_commands,
+	.be_name = "bhyve",
+	.be_validate = bhyve_validate,
+	.be_commands = bhyve_commands,
+	.be_runs_as_owner = 0,
+	.be_single_user = 1,
+	.be_com_socket = NULL,
 };

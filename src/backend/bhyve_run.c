@@ -220,6 +220,13 @@ grub_text(const struct vm *vm)
 	if (vc->vc_loader == NULL || strcmp(vc->vc_loader, "grub") != 0 ||
 	    cmd == NULL)
 		return NULL;
+	if (strcasecmp(cmd, "auto") == 0) {
+		log_warnx("vm %s: %s = auto: inspecting the disk is not "
+		    "implemented; nothing is typed at grub's prompt",
+		    vc->vc_name, cmd == vc->vc_loadcmd ? "loadcmd" :
+		    "installcmd");
+		return NULL;
+	}
 	return xprintf("%s\nboot\n", cmd);
 }
 

@@ -7,6 +7,7 @@
 #include "keys.h"
 #include "paths.h"
 #include "qemu.h"
+#include "vmpaths.h"
 #include "xmalloc.h"
 
 #define QEMU_DEFAULT_BINARY	"/usr/bin/qemu-system-x86_64"
@@ -46,7 +47,7 @@ static char *
 esc_run_path(const struct vm_conf *vc, const struct be_params *bp,
     const char *suffix)
 {
-	char *p = xprintf("%s/%s.%s", run_dir(bp), vc->vc_name, suffix);
+	char *p = vm_path(run_dir(bp), vc->vc_name, suffix);
 	char *e = esc(p);
 
 	free(p);
@@ -106,7 +107,7 @@ add_firmware(const struct vm_conf *vc, const struct be_params *bp,
 			argv_add(av, "if=pflash,format=raw,unit=1,"
 			    "file=/dev/fdset/1");
 		} else {
-			path = xprintf("%s/%s.vars", vars, vc->vc_name);
+			path = vm_vars_path(vars, vc->vc_name);
 			e = esc(path);
 			argv_add(av, "-drive");
 			argv_addf(av, "if=pflash,format=raw,unit=1,file=%s", e);
@@ -493,6 +494,23 @@ qemu_commands(const struct vm_conf *vc, const struct be_params *bp,
 	return 0;
 }
 
+/* com = auto is a chardev socket in the run directory. */
+static char *
+qemu_com_socket(const struct vm_conf *vc, const char *rundir, int com)
+{
+	const char *v = vc->vc_com[com];
+
+	if (v == NULL || strcmp(v, "stdio") == 0 ||
+	    strncmp(v, "tcp=", 4) == 0 || v[0] == '/')
+		return NULL;
+	return qemu_com_path(rundir, vc->vc_name, com);
+}
+
 const struct backend backend_qemu = {
-	"qemu", qemu_validate, qemu_commands
+	.be_name = "qemu",
+	.be_validate = qemu_validate,
+	.be_commands = qemu_commands,
+	.be_runs_as_owner = 1,
+	.be_single_user = 0,
+	.be_com_socket = qemu_com_socket,
 };

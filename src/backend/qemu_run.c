@@ -17,6 +17,7 @@
 
 #include "bmd.h"
 #include "log.h"
+#include "qmp.h"
 #include "qemu.h"
 #include "xmalloc.h"
 

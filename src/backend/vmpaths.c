@@ -1,32 +1,34 @@
-/* Every file name bmd builds from a VM name, in one place. */
-#include "qemu.h"
-#include "xmalloc.h"
+/* The backends' files named after a VM, built by vm_path(). */
+#include <stdio.h>
 
-/*
- * The name is one path component: conf_vm_name_problem() rejected "/",
- * "..", control characters and leading "-" in every name a VM can have,
- * so these paths stay inside the directory given.
- */
+#include "qemu.h"
+#include "vmpaths.h"
 char *
 qemu_qmp_path(const char *rundir, const char *name)
 {
-	return xprintf("%s/%s.qmp", rundir, name);
+	return vm_path(rundir, name, "qmp");
 }
 
 char *
 qemu_com_path(const char *rundir, const char *name, int com)
 {
-	return xprintf("%s/%s.com%d", rundir, name, com + 1);
+	char sfx[16];
+
+	snprintf(sfx, sizeof(sfx), "com%d", com + 1);
+	return vm_path(rundir, name, sfx);
 }
 
 char *
 qemu_vc_path(const char *rundir, const char *name, long long port)
 {
-	return xprintf("%s/%s.vc%lld", rundir, name, port);
+	char sfx[32];
+
+	snprintf(sfx, sizeof(sfx), "vc%lld", port);
+	return vm_path(rundir, name, sfx);
 }
 
 char *
 vm_vars_path(const char *varsdir, const char *name)
 {
-	return xprintf("%s/%s.vars", varsdir, name);
+	return vm_path(varsdir, name, "vars");
 }

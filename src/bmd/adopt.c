@@ -26,17 +26,19 @@
 #include "buf.h"
 #include "keys.h"
 #include "vmlock.h"
+#include "vmpaths.h"
 #include "log.h"
 #include "xmalloc.h"
 
 #define RUNREC_VERSION	1
 #define RUNREC_MAX	(64 * 1024)
-#define RUNREC_SUFFIX	".run"
+#define RUNREC_EXT	"run"
+#define RUNREC_SUFFIX	"." RUNREC_EXT
 
 static char *
 rec_path(const char *name)
 {
-	return xprintf("%s/%s" RUNREC_SUFFIX, bmd.b_run_dir, name);
+	return vm_path(bmd.b_run_dir, name, RUNREC_EXT);
 }
 
 /* FNV-1a over the configuration's text: did it change since the start? */

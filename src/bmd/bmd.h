@@ -253,12 +253,6 @@ void		 proc_unwatch(pid_t);
 void		 proc_sigchld(void);
 
 
-/* qmp.c */
-struct qmp	*qmp_open(struct vm *, const char *path);
-void		 qmp_close(struct qmp *);
-/* Queue a command; -1 if the connection is dead. */
-int		 qmp_execute(struct qmp *, const char *cmd);
-void		 qmp_probe(struct qmp *);
 
 /* owner_io.c: what is done as, or for, a VM's owner (issue 5) */
 int		 owner_unprivileged(const struct vm_conf *);

@@ -60,7 +60,8 @@ struct vm_owner {
 int
 owner_unprivileged(const struct vm_conf *vc)
 {
-	return vc->vc_owner != 0 && vc->vc_backend == BACKEND_QEMU;
+	return vc->vc_owner != 0 &&
+	    backend_get(vc->vc_backend)->be_runs_as_owner;
 }
 
 /* The owner's credentials: owner, the VM's group, the owner's groups. */
@@ -239,8 +240,8 @@ check_child(int fd, const struct vm_conf *vc, const struct proc_cred *cr)
 	}
 	if (vc->vc_tpm.t_set)
 		check_path(fd, "tpm", vc->vc_tpm.t_dev, R_OK | W_OK, 0, user);
-	if (vc->vc_backend != BACKEND_QEMU)
-		check_bhyve(fd, vc, user);
+	if (!backend_get(vc->vc_backend)->be_runs_as_owner)
+		check_bhyve(fd, vc, user);	/* root opens them */
 	kvm = access("/dev/kvm", R_OK | W_OK) == 0;
 	if (vc->vc_accel == ACCEL_KVM && !kvm) {
 		dprintf(fd, "accel kvm: %s cannot open /dev/kvm (not in its "

@@ -9,8 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "backend.h"
 #include "bmdctl.h"
-#include "qemu.h"
 #include "xmalloc.h"
 
 static const char *const mode_names[] = {
@@ -149,12 +149,13 @@ const struct ctl_cmd cmd_com4 = {
 
 /*
  * show console|comN NAME: how the port is attached, computed from the
- * configuration (no request, no side effect): the chardev socket bmd
- * holds for a managed QEMU port, else the configured value.
+ * configuration (no request, no side effect): the socket bmd holds for
+ * a managed port where the backend has one, else the configured value.
  */
 int
 ctl_show_console(int com, const char *name)
 {
+	const struct backend *be;
 	struct vm_conf *vc;
 	struct conf *c;
 	const char *v;
@@ -169,12 +170,11 @@ ctl_show_console(int com, const char *name)
 		return 1;
 	}
 	v = vc->vc_com[com];
+	be = backend_get(vc->vc_backend);
 	if (v == NULL)
 		printf("no console\n");
-	else if (vc->vc_backend == BACKEND_QEMU && strcmp(v, "stdio") != 0 &&
-	    strncmp(v, "tcp=", 4) != 0 && v[0] != '/') {
-		path = qemu_com_path(c->c_global.gc_run_directory, vc->vc_name,
-		    com);
+	else if (be->be_com_socket != NULL && (path = be->be_com_socket(vc,
+	    c->c_global.gc_run_directory, com)) != NULL) {
 		printf("%s\n", path);
 		free(path);
 	} else

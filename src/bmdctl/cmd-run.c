@@ -131,11 +131,11 @@ run_proc(const struct proc_cmd *pc)
 static int
 adjust(struct vm_conf *vc, int install, int single)
 {
-	if (single && vc->vc_backend == BACKEND_QEMU) {
+	if (single && !backend_get(vc->vc_backend)->be_single_user) {
 		fprintf(stderr, "bmdctl: run -s: single-user boot is passed to "
-		    "a bhyve loader; %s uses the qemu backend, which has none "
+		    "a bhyve loader; %s uses the %s backend, which has none "
 		    "(add the guest's own single-user flag to cmdline)\n",
-		    vc->vc_name);
+		    vc->vc_name, backend_get(vc->vc_backend)->be_name);
 		return -1;
 	}
 	free(vc->vc_com[0]);

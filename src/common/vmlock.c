@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "vmlock.h"
+#include "vmpaths.h"
 #include "xmalloc.h"
 
 char *
@@ -134,7 +135,7 @@ vmlock_take(const char *root, uid_t owner, const char *name, int cloexec,
 		return -1;
 	}
 	dir = xprintf("%s/%u", root, (unsigned)owner);
-	file = xprintf("%s.lock", name);
+	file = vm_file_name(name, "lock");
 	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC)) == -1)
 		snprintf(err, errlen, "lock directory %s: %s", dir,
@@ -182,14 +183,16 @@ vmlock_note_pid(int fd, pid_t pid)
 int
 vmlock_holder(const char *root, uid_t owner, const char *name, pid_t *pid)
 {
-	char *path, buf[32];
+	char *dir, *path, buf[32];
 	ssize_t n;
 	int fd, held_by_other;
 
 	*pid = 0;
-	path = xprintf("%s/%u/%s.lock", root, (unsigned)owner, name);
+	dir = xprintf("%s/%u", root, (unsigned)owner);
+	path = vm_path(dir, name, "lock");
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	free(path);
+	free(dir);
 	if (fd == -1)
 		return 0;
 	held_by_other = flock(fd, LOCK_EX | LOCK_NB) == -1 &&

@@ -23,6 +23,7 @@
 
 #include "conf.h"
 #include "platform.h"
+#include "posix.h"
 
 /* Pairs tried by plat_nullmodem_open(-1, ...) before giving up. */
 #define NMDM_AUTO_MAX	1024
@@ -265,26 +266,6 @@ plat_self_path(char *buf, size_t size)
 }
 
 /* ---- null-modem pairs: nmdm(4) ---- */
-
-/*
- * Raw 115200 8N1.  CLOCAL as well: without it the tty layer treats
- * bhyve's close of the B side as a lost carrier and leaves bmd's side
- * hung up for good, while bmd keeps it across bhyve's restarts.
- */
-static int
-tty_raw(int fd)
-{
-	struct termios t;
-
-	if (tcgetattr(fd, &t) == -1)
-		return -1;
-	cfmakeraw(&t);
-	t.c_cflag &= ~(CSIZE | PARENB | CSTOPB);
-	t.c_cflag |= CS8 | CREAD | CLOCAL;
-	if (cfsetspeed(&t, B115200) == -1)
-		return -1;
-	return tcsetattr(fd, TCSANOW, &t);
-}
 
 /*
  * Close a pair's A side found in use by someone else, without HUPCL:

@@ -23,6 +23,7 @@
 
 #include "conf.h"
 #include "platform.h"
+#include "posix.h"
 
 /*
  * /dev/kvm may open on hosts that cannot run KVM guests (a software
@@ -380,24 +381,6 @@ plat_is_thread_of(pid_t pid, pid_t tid)
 
 /* ---- null-modem pairs: a pty ---- */
 
-/*
- * Raw 115200 8N1.  Termios calls on a pty master act on its slave, so
- * this is what the hypervisor finds when it opens vm_side.
- */
-static int
-tty_raw(int fd)
-{
-	struct termios t;
-
-	if (tcgetattr(fd, &t) == -1)
-		return -1;
-	cfmakeraw(&t);
-	t.c_cflag &= ~(CSIZE | PARENB | CSTOPB);
-	t.c_cflag |= CS8 | CREAD | CLOCAL;
-	if (cfsetspeed(&t, B115200) == -1)
-		return -1;
-	return tcsetattr(fd, TCSANOW, &t);
-}
 
 /* The kernel numbers ptys itself: unit is ignored. */
 int

@@ -20,6 +20,7 @@
 #include "bmd.h"
 #include "buf.h"
 #include "log.h"
+#include "qmp.h"
 #include "xmalloc.h"
 
 #define QMP_CONNECT_TRIES	200	/* x 50 ms: 10 s */

@@ -195,7 +195,7 @@ check-e2e: all guest
 # (faults, re-adoption, hostile users, the control socket), once more
 # with ASan and UBSan: any report fails the run.
 SAN_E2E ?= test_adopt.py test_status.py test_faults.py test_socket.py \
-	$(notdir $(wildcard tests/e2e/test_isolation_*.py))
+	test_bhyve.py $(notdir $(wildcard tests/e2e/test_isolation_*.py))
 check-sanitize: guest
 	$(MAKE) SANITIZE=1 all
 	# leaks of test scaffolding are not the daemon's: reported in e2e only

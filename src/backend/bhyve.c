@@ -223,8 +223,9 @@ bhyve_validate(const struct vm_conf *vc, struct diags *ds)
 		    vc->vc_loader);
 	if (uses_loader_process(ld)) {
 		if (is_tcp(vc->vc_com[0]))
-			diag_error(ds, key_pos(keys_find("com1"), vc), "the loader \"%s\" doesn't support "
-			    "a TCP com1", vc->vc_loader);
+			diag_error(ds, key_pos(keys_find("com1"), vc),
+			    "the loader \"%s\" doesn't support a TCP com1",
+			    vc->vc_loader);
 		(void)check_boot_media(vc, ld, vc->vc_install, ds, pos);
 	}
 	(void)check_ndevices(vc, ds, pos);
@@ -285,6 +286,7 @@ bhyve_bootrom(const struct bctx *x, struct argv *av)
 {
 	const struct be_params *bp = x->x_bp;
 	const char *lb = x->x_localbase;
+	char *dflt, *vars;
 
 	if (x->x_loader == LD_CSM) {
 		argv_add(av, "-l");
@@ -294,12 +296,14 @@ bhyve_bootrom(const struct bctx *x, struct argv *av)
 		/* The daemon copies the store in place before bhyve runs. */
 		if (!fbsd_at_least(bp, FBSD_UEFI_VARS))
 			argv_addf(av, "bootrom,%s" UEFI_ROM, lb);
-		else if (bp->bp_vars_dir != NULL)
-			argv_addf(av, "bootrom,%s" UEFI_ROM ",%s/%s.vars", lb,
-			    bp->bp_vars_dir, x->x_vc->vc_name);
-		else
-			argv_addf(av, "bootrom,%s" UEFI_ROM ",%s" VARS_DIR
-			    "/%s.vars", lb, lb, x->x_vc->vc_name);
+		else {
+			dflt = xprintf("%s" VARS_DIR, lb);
+			vars = vm_vars_path(bp->bp_vars_dir != NULL ?
+			    bp->bp_vars_dir : dflt, x->x_vc->vc_name);
+			argv_addf(av, "bootrom,%s" UEFI_ROM ",%s", lb, vars);
+			free(vars);
+			free(dflt);
+		}
 	}
 }
 

@@ -28,6 +28,8 @@
 #define BHYVECTL_PATH	"/usr/sbin/bhyvectl"
 #define MAX_UNIT_TRIES	1000
 #define DESTROY_WAIT_MS	5000
+/* edk2-bhyve's variable store template, below LOCALBASE */
+#define BHYVE_VARS_TEMPLATE	"/share/uefi-firmware/BHYVE_UEFI_VARS.fd"
 
 /* One end of a terminal pair: bmd's side and the side a program opens. */
 struct tty_pair {
@@ -150,6 +152,10 @@ bhyve_begin(struct vm *vm)
 		    "the bhyve backend needs the global key bhyve_program (a "
 		    "program that takes bhyve(8)'s command line)");
 	br = br_new(vm);
+	/* bhyve takes a variables file from FreeBSD 14 on (bhyve.c) */
+	if (vc->vc_loader != NULL && strcmp(vc->vc_loader, "uefi") == 0 &&
+	    bmd.b_freebsd_version >= 1400000)
+		runtime_uefi_vars(vm, LOCALBASE BHYVE_VARS_TEMPLATE);
 	for (c = 0; c < NCOMS; c++)
 		if (is_auto(vc->vc_com[c]) &&
 		    com_open(vm, c, &br->br_com[c]) == -1)

@@ -1,4 +1,4 @@
-/* What a user's bhyve VM may hand to bhyve and its loaders, which run as root. */
+/* What a user's bhyve VM may hand to bhyve and its loaders (root). */
 #include <stdio.h>
 #include <string.h>
 

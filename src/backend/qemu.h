@@ -3,13 +3,12 @@
 #define BMD_QEMU_H
 
 #include "backend.h"
+#include "vmpaths.h"
 
 int	 qemu_validate(const struct vm_conf *, struct diags *);
 /* Paths built from a VM name (vmpaths.c): sockets in the run directory. */
 char	*qemu_qmp_path(const char *rundir, const char *name);
 char	*qemu_com_path(const char *rundir, const char *name, int com);
 char	*qemu_vc_path(const char *rundir, const char *name, long long port);
-/* The UEFI variable store in the vars directory. */
-char	*vm_vars_path(const char *varsdir, const char *name);
 
 #endif

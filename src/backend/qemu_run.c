@@ -51,58 +51,14 @@ qemu_unlink_sockets(const struct vm_conf *vc)
 		unlink_quiet(qemu_vc_path(bmd.b_run_dir, vc->vc_name, i));
 }
 
-static int
-copy_file(const char *from, const char *to)
-{
-	char buf[65536];
-	ssize_t r;
-	int in, out, rc = 0;
-
-	if ((in = open(from, O_RDONLY | O_CLOEXEC)) == -1)
-		return -1;
-	out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-	    0600);
-	if (out == -1) {
-		close(in);
-		return -1;
-	}
-	while (rc == 0 && (r = read(in, buf, sizeof(buf))) != 0)
-		if (r == -1 || write(out, buf, (size_t)r) != r)
-			rc = -1;
-	close(in);
-	if (close(out) == -1)
-		rc = -1;
-	return rc;
-}
-
-/* UEFI: a per-VM copy of the variable store, fresh for an install. */
+/* UEFI: a per-VM copy of the variable store (OVMF's). */
 static void
 qemu_uefi_vars(const struct vm *vm)
 {
-	const struct vm_conf *vc = vm->vm_conf;
-	struct stat st;
-	char *path;
-	int fresh;
+	const char *ld = vm->vm_conf->vc_loader;
 
-	if (vc->vc_loader == NULL || strcmp(vc->vc_loader, "uefi") != 0)
-		return;
-	if (mkdir(bmd.b_vars_dir, 0700) == -1 && errno != EEXIST)
-		log_warn("vm %s: mkdir %s", vc->vc_name, bmd.b_vars_dir);
-	path = vm_vars_path(bmd.b_vars_dir, vc->vc_name);
-	fresh = vm->vm_install || vc->vc_install || lstat(path, &st) == -1;
-	/* the file goes by name; a name can pass to another owner */
-	if (!fresh && (!S_ISREG(st.st_mode) || st.st_uid != vc->vc_owner)) {
-		log_info("vm %s: the UEFI variables in %s are another owner's "
-		    "(uid %lu); starting from a fresh copy", vc->vc_name, path,
-		    (unsigned long)st.st_uid);
-		fresh = 1;
-	}
-	if (fresh && ((unlink(path) == -1 && errno != ENOENT) ||
-	    copy_file(OVMF_VARS_TEMPLATE, path) == -1 ||
-	    chown(path, vc->vc_owner, (gid_t)-1) == -1))
-		log_warn("vm %s: cannot copy %s to %s", vc->vc_name,
-		    OVMF_VARS_TEMPLATE, path);
-	free(path);
+	if (ld != NULL && strcmp(ld, "uefi") == 0)
+		runtime_uefi_vars(vm, OVMF_VARS_TEMPLATE);
 }
 
 /*

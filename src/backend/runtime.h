@@ -51,5 +51,7 @@ extern const struct vm_driver drv_qemu;
 extern const struct vm_driver drv_bhyve;
 
 const struct vm_driver *driver_for(const struct vm_conf *);
+/* The VM's UEFI variable store, copied from template when needed. */
+void	runtime_uefi_vars(const struct vm *, const char *template);
 
 #endif

@@ -26,9 +26,3 @@ qemu_vc_path(const char *rundir, const char *name, long long port)
 	snprintf(sfx, sizeof(sfx), "vc%lld", port);
 	return vm_path(rundir, name, sfx);
 }
-
-char *
-vm_vars_path(const char *varsdir, const char *name)
-{
-	return vm_path(varsdir, name, "vars");
-}

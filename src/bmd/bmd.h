@@ -157,12 +157,21 @@ void		 compact_load(struct conf *, struct idmap *);
 int		 control_listen(void);
 void		 control_start(void);
 void		 control_close(void);
-/* From dispatch: the current request is answered later (or NULL). */
+/*
+ * One request being answered: who asks, what, and what the command adds
+ * to its reply (a descriptor, sent with it and then closed here).
+ */
+struct conn;
+struct ctl_req {
+	const struct peercred	*rq_cred;
+	json_t			*rq_msg;
+	int			 rq_fd;		/* -1: none */
+	struct conn		*rq_conn;	/* control.c's; NULL: none */
+};
+/* From a command: its request is answered later (or NULL). */
 struct ctl_wait;
-struct ctl_wait	*control_defer(void);
+struct ctl_wait	*control_defer(struct ctl_req *);
 void		 control_answer(struct ctl_wait *, json_t *reply);
-/* Pass fd (then close it) with the reply being made. */
-void		 control_reply_fd(int);
 
 /* limit.c: what each peer uid may hold at once */
 enum limit_kind { LIM_CONN, LIM_CONSOLE, LIM_COUNT };
@@ -171,7 +180,7 @@ int		 limit_take(enum limit_kind, uid_t, char *why, size_t);
 void		 limit_release(enum limit_kind, uid_t);
 
 /* dispatch.c */
-json_t		*dispatch(const struct peercred *, json_t *req);
+json_t		*dispatch(struct ctl_req *);
 
 /* vm.c */
 struct vm	*vm_find(const char *name);
@@ -199,6 +208,9 @@ void		 vm_schedule_boot(struct vm *, long long delay);
 
 /* fsm.c */
 const char	*vm_event_name(enum vm_event);
+/* The table acted (0), its action failed (-1), or the event means
+ * nothing in the VM's state (VM_IGNORED): callers need not guess. */
+#define VM_IGNORED	1
 int		 vm_event(struct vm *, enum vm_event);
 
 /* run.c: processes of a run */
@@ -224,7 +236,7 @@ json_t		*net_tap_names(const struct vm *);
 void		 net_params(const struct vm *, struct be_params *);
 int		 net_pass_fds(const struct vm *, const int **);
 /* Why net_setup failed last (for bmdctl boot), or NULL. */
-json_t		*net_cmd(const struct peercred *, json_t *, struct vm *);
+json_t		*net_cmd(struct ctl_req *, struct vm *);
 
 /* proc.c */
 typedef void	(*proc_exit_cb)(pid_t, int status, void *);
@@ -284,8 +296,7 @@ void		 console_expect(struct vm *, int port, const char *prompt,
 		    const char *text);
 void		 console_run_end(struct vm *);
 void		 console_free(struct vm *);
-json_t		*console_attach(const struct peercred *, json_t *,
-		    struct vm *);
+json_t		*console_attach(struct ctl_req *, struct vm *);
 
 /* adopt.c: runtime records, and re-adoption of the VMs they describe */
 void		 runrec_update(struct vm *);
@@ -339,7 +350,7 @@ void		 plugin_reload(struct vm *);
 void		 plugin_vm_gone(struct vm *);
 /* bmdctl boot: VE_BOOT; then the reply, NULL when prestart decides. */
 int		 plugin_boot(struct vm *);
-json_t		*plugin_boot_reply(struct vm *);
+json_t		*plugin_boot_reply(struct vm *, struct ctl_req *);
 struct plugin	*plugin_enter(struct plugin *);
 void		 plugin_leave(struct plugin *prev);
 struct plugin	*plugin_current(void);

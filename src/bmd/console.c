@@ -987,8 +987,10 @@ claim_writer(struct cons_port *p, struct cons_client *c, int force)
  *  "replay": true}  ->  ok, "port", "path"; the session as an fd.
  */
 json_t *
-console_attach(const struct peercred *pc, json_t *req, struct vm *vm)
+console_attach(struct ctl_req *rq, struct vm *vm)
 {
+	const struct peercred *pc = rq->rq_cred;
+	json_t *req = rq->rq_msg;
 	const char *why, *ps = json_string_value(json_object_get(req, "port"));
 	char limit_why[128];
 	json_t *rv = json_object_get(req, "replay"), *r;
@@ -1018,7 +1020,7 @@ console_attach(const struct peercred *pc, json_t *req, struct vm *vm)
 	    vm->vm_console->cs_port[i] == NULL)) {
 		/* nothing was ever read from this port: an empty dump */
 		close(sv[0]);
-		control_reply_fd(sv[1]);
+		rq->rq_fd = sv[1];
 		return proto_reply_ok();
 	}
 	if (limit_take(LIM_CONSOLE, pc->pc_uid, limit_why,
@@ -1058,7 +1060,7 @@ console_attach(const struct peercred *pc, json_t *req, struct vm *vm)
 	    "dump");
 	/* the scrollback is replayed from here, as the client reads */
 	client_flush(c);
-	control_reply_fd(sv[1]);
+	rq->rq_fd = sv[1];
 	r = proto_reply_ok();
 	json_object_set_new(r, "port", json_sprintf("com%d", i + 1));
 	if (p->cp_path != NULL)

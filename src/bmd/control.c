@@ -49,13 +49,11 @@ static size_t		 nconns;
 static int		 big_replies;	/* since the last trim */
 static int		 listen_fd = -1;
 static struct event	*listen_ev, *pause_ev;
-static struct conn	*dispatching;	/* whose request dispatch() runs */
 
 /* A reply given later (control_defer); w_conn NULL: the peer is gone. */
 struct ctl_wait {
 	struct conn	*w_conn;
 };
-static int		 reply_fd = -1;	/* control_reply_fd() */
 
 static void	conn_update(struct conn *);
 
@@ -83,8 +81,9 @@ conn_free(struct conn *c)
 	}
 }
 
+/* A reply, and the descriptor to send with it (-1: none). */
 static void
-queue_reply(struct conn *c, json_t *msg)
+queue_reply(struct conn *c, json_t *msg, int fd)
 {
 	unsigned char *frame;
 	size_t len;
@@ -92,6 +91,8 @@ queue_reply(struct conn *c, json_t *msg)
 	frame = proto_encode(msg, &len);
 	json_decref(msg);
 	if (frame == NULL) {
+		if (fd != -1)
+			close(fd);
 		c->c_closing = 1;
 		return;
 	}
@@ -102,12 +103,11 @@ queue_reply(struct conn *c, json_t *msg)
 		c->c_passoff -= c->c_passfd != -1 ? c->c_outoff : 0;
 		c->c_outoff = 0;
 	}
-	if (reply_fd != -1 && c->c_passfd == -1) {
-		c->c_passfd = reply_fd;
+	if (fd != -1 && c->c_passfd == -1) {
+		c->c_passfd = fd;
 		c->c_passoff = c->c_outlen;
-	} else if (reply_fd != -1)
-		close(reply_fd);	/* one at a time: bmdctl waits */
-	reply_fd = -1;
+	} else if (fd != -1)
+		close(fd);	/* one at a time: bmdctl waits */
 	c->c_out = xreallocarray(c->c_out, c->c_outlen + len, 1);
 	memcpy(c->c_out + c->c_outlen, frame, len);
 	c->c_outlen += len;
@@ -192,6 +192,7 @@ handle_frames(struct conn *c)
 	enum proto_status st;
 	const char *why = NULL;
 	size_t used = 0, off = 0;
+	struct ctl_req rq;
 	json_t *req, *reply;
 
 	while (!c->c_closing && c->c_wait == NULL &&
@@ -204,19 +205,24 @@ handle_frames(struct conn *c)
 			log_debug("%s: uid %u: %s", __func__,
 			    (unsigned)c->c_cred.pc_uid, why);
 			queue_reply(c, proto_reply_error("bad request: %s",
-			    why));
+			    why), -1);
 			c->c_closing = 1;
 			break;
 		}
 		off += used;
-		dispatching = c;
-		reply = dispatch(&c->c_cred, req);
-		dispatching = NULL;
+		rq.rq_cred = &c->c_cred;
+		rq.rq_msg = req;
+		rq.rq_fd = -1;
+		rq.rq_conn = c;
+		reply = dispatch(&rq);
 		json_decref(req);
-		if (reply == NULL && c->c_wait != NULL)
+		if (reply == NULL && c->c_wait != NULL) {
+			if (rq.rq_fd != -1)
+				close(rq.rq_fd);
 			break;		/* control_defer(): comes later */
+		}
 		queue_reply(c, reply != NULL ? reply :
-		    proto_reply_error("internal error"));
+		    proto_reply_error("internal error"), rq.rq_fd);
 		idle_restart(c);
 	}
 	memmove(c->c_in, c->c_in + off, c->c_inlen - off);
@@ -237,7 +243,7 @@ conn_read(int fd, short what, void *arg)
 	}
 	if (c->c_inlen == c->c_incap) {
 		/* Cannot happen (a full buffer holds a frame): be safe. */
-		queue_reply(c, proto_reply_error("bad request: too large"));
+		queue_reply(c, proto_reply_error("bad request: too large"), -1);
 		c->c_closing = 1;
 		conn_update(c);
 		return;
@@ -447,19 +453,6 @@ control_listen(void)
 	return 0;
 }
 
-/*
- * A command handler (console) gives a descriptor to send with the reply
- * it is making; the connection sends it with the frame's first byte and
- * then closes its copy.
- */
-void
-control_reply_fd(int fd)
-{
-	if (reply_fd != -1)
-		close(reply_fd);
-	reply_fd = fd;
-}
-
 /* After the event base exists (and after daemon(3)). */
 void
 control_start(void)
@@ -495,16 +488,17 @@ control_close(void)
  * connection reads no other request meanwhile and is not timed out.
  */
 struct ctl_wait *
-control_defer(void)
+control_defer(struct ctl_req *rq)
 {
+	struct conn *c = rq->rq_conn;
 	struct ctl_wait *w;
 
-	if (dispatching == NULL || dispatching->c_wait != NULL)
+	if (c == NULL || c->c_wait != NULL)
 		return NULL;
 	w = xcalloc(1, sizeof(*w));
-	w->w_conn = dispatching;
-	dispatching->c_wait = w;
-	evtimer_del(dispatching->c_idle);
+	w->w_conn = c;
+	c->c_wait = w;
+	evtimer_del(c->c_idle);
 	return w;
 }
 
@@ -520,7 +514,7 @@ control_answer(struct ctl_wait *w, json_t *reply)
 		return;
 	}
 	c->c_wait = NULL;
-	queue_reply(c, reply);
+	queue_reply(c, reply, -1);
 	idle_restart(c);
 	handle_frames(c);
 	conn_update(c);

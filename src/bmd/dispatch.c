@@ -18,8 +18,8 @@
 #define CMD_VM		0x1	/* needs "name" and access to it */
 #define CMD_ROOT	0x2	/* root only */
 
-typedef json_t	*(*cmd_fn)(const struct peercred *, json_t *,
-		    struct vm *);
+/* A command: its reply, or NULL when control_defer() was called. */
+typedef json_t	*(*cmd_fn)(struct ctl_req *, struct vm *);
 
 struct command {
 	const char	*c_name;
@@ -28,7 +28,7 @@ struct command {
 };
 
 static json_t *
-start(const struct peercred *pc, struct vm *vm, int install)
+start(struct ctl_req *rq, struct vm *vm, int install)
 {
 	const char *err;
 
@@ -37,7 +37,7 @@ start(const struct peercred *pc, struct vm *vm, int install)
 	if (vm->vm_pid != 0 || (vm->vm_state != VS_TERMINATE &&
 	    vm->vm_state != VS_FAILED))
 		return proto_reply_error("already running");
-	if (reload_one(vm, pc, &err) == -1)
+	if (reload_one(vm, rq->rq_cred, &err) == -1)
 		return proto_reply_error("%s", err);
 	vm->vm_install = install;
 	if (plugin_boot(vm) == -1)
@@ -45,46 +45,53 @@ start(const struct peercred *pc, struct vm *vm, int install)
 		    plugin_refusal(vm) : run_error() != NULL ? run_error() :
 		    "failed to start");
 	/* NULL: answered once the prestart hooks have decided */
-	return plugin_boot_reply(vm);
+	return plugin_boot_reply(vm, rq);
 }
 
 static json_t *
-cmd_boot(const struct peercred *pc, json_t *req, struct vm *vm)
+cmd_boot(struct ctl_req *rq, struct vm *vm)
 {
-	return start(pc, vm, 0);
+	return start(rq, vm, 0);
 }
 
 static json_t *
-cmd_install(const struct peercred *pc, json_t *req, struct vm *vm)
+cmd_install(struct ctl_req *rq, struct vm *vm)
 {
-	return start(pc, vm, 1);
+	return start(rq, vm, 1);
 }
 
 /* Stopping a stopped VM succeeds and does nothing. */
 static json_t *
-cmd_shutdown(const struct peercred *pc, json_t *req, struct vm *vm)
+cmd_shutdown(struct ctl_req *rq, struct vm *vm)
 {
-	why_request(vm, VE_STOP_REQ, pc->pc_uid);
+	why_request(vm, VE_STOP_REQ, rq->rq_cred->pc_uid);
 	vm_event(vm, VE_STOP_REQ);
 	return proto_reply_ok();
 }
 
 static json_t *
-cmd_poweroff(const struct peercred *pc, json_t *req, struct vm *vm)
+cmd_poweroff(struct ctl_req *rq, struct vm *vm)
 {
-	why_request(vm, VE_POWEROFF, pc->pc_uid);
+	why_request(vm, VE_POWEROFF, rq->rq_cred->pc_uid);
 	vm_event(vm, VE_POWEROFF);
 	return proto_reply_ok();
 }
 
+/* The table says whether a reset means anything in the VM's state. */
 static json_t *
-cmd_reset(const struct peercred *pc, json_t *req, struct vm *vm)
+cmd_reset(struct ctl_req *rq, struct vm *vm)
 {
-	if (vm->vm_pid == 0 || vm->vm_state == VS_FAILED)
-		return proto_reply_error("not running");
-	why_request(vm, VE_RESET, pc->pc_uid);
-	if (vm_event(vm, VE_RESET) == -1)
+	why_request(vm, VE_RESET, rq->rq_cred->pc_uid);
+	switch (vm_event(vm, VE_RESET)) {
+	case VM_IGNORED:
+		why_clear(vm);
+		if (vm->vm_pid == 0)
+			return proto_reply_error("not running");
+		return proto_reply_error("cannot be reset while %s",
+		    vm_state_name(vm->vm_state));
+	case -1:
 		return proto_reply_error("failed to reset");
+	}
 	return proto_reply_ok();
 }
 
@@ -116,8 +123,10 @@ list_table(const struct peercred *pc, json_t *req)
 }
 
 static json_t *
-cmd_list(const struct peercred *pc, json_t *req, struct vm *unused)
+cmd_list(struct ctl_req *rq, struct vm *unused)
 {
+	const struct peercred *pc = rq->rq_cred;
+	json_t *req = rq->rq_msg;
 	json_t *r, *a;
 	struct vm *vm;
 	size_t i;
@@ -136,7 +145,7 @@ cmd_list(const struct peercred *pc, json_t *req, struct vm *unused)
 }
 
 static json_t *
-cmd_status(const struct peercred *pc, json_t *req, struct vm *vm)
+cmd_status(struct ctl_req *rq, struct vm *vm)
 {
 	json_t *r = proto_reply_ok();
 
@@ -146,7 +155,7 @@ cmd_status(const struct peercred *pc, json_t *req, struct vm *vm)
 }
 
 static json_t *
-cmd_reload(const struct peercred *pc, json_t *req, struct vm *unused)
+cmd_reload(struct ctl_req *rq, struct vm *unused)
 {
 	json_t *errors = json_array(), *r;
 
@@ -207,10 +216,15 @@ not_found(const struct peercred *pc, const char *name)
 	return proto_reply_error("no VM named '%.64s'", name);
 }
 
-/* Answer one request.  The peer's identity comes from the kernel only. */
+/*
+ * Answer one request.  The peer's identity comes from the kernel only;
+ * a command may add a descriptor to the reply (rq_fd) or defer it.
+ */
 json_t *
-dispatch(const struct peercred *pc, json_t *req)
+dispatch(struct ctl_req *rq)
 {
+	const struct peercred *pc = rq->rq_cred;
+	json_t *req = rq->rq_msg;
 	json_t *v = json_object_get(req, "version");
 	const struct command *c;
 	const char *cmd, *name = NULL;
@@ -234,5 +248,5 @@ dispatch(const struct peercred *pc, json_t *req)
 		if ((vm = vm_find(name)) == NULL || !vm_may_access(vm, pc))
 			return not_found(pc, name);
 	}
-	return c->c_fn(pc, req, vm);
+	return c->c_fn(rq, vm);
 }

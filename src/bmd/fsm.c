@@ -567,8 +567,10 @@ static const vm_action actions[VS_COUNT][VE_COUNT] = {
 };
 
 /*
- * Post an event.  The VM may be deleted by the time this returns (a
- * removed VM's last exit): callers must not touch it afterwards.
+ * Post an event: 0 the table acted, -1 its action failed, VM_IGNORED the
+ * event has no action in this state.  The VM may be deleted by the time
+ * this returns (a removed VM's last exit): callers must not touch it
+ * afterwards.
  */
 int
 vm_event(struct vm *vm, enum vm_event ev)
@@ -578,7 +580,7 @@ vm_event(struct vm *vm, enum vm_event ev)
 	if (a == NULL) {
 		log_debug("vm %s: %s ignored in %s", name(vm),
 		    vm_event_name(ev), vm_state_name(vm->vm_state));
-		return 0;
+		return VM_IGNORED;
 	}
-	return a(vm, ev);
+	return a(vm, ev) == -1 ? -1 : 0;
 }

@@ -221,7 +221,7 @@ net_pass_fds(const struct vm *vm, const int **fds)
  * while running, else the one the next start will use.
  */
 json_t *
-net_cmd(const struct peercred *pc, json_t *req, struct vm *vm)
+net_cmd(struct ctl_req *rq, struct vm *vm)
 {
 	const struct vm_conf *vc = vm->vm_run != NULL ? vm->vm_conf :
 	    vm_latest(vm);

@@ -463,12 +463,12 @@ plugin_boot(struct vm *vm)
 
 /* The reply to a boot that went well so far; NULL: it comes later. */
 json_t *
-plugin_boot_reply(struct vm *vm)
+plugin_boot_reply(struct vm *vm, struct ctl_req *rq)
 {
 	struct pvm *pv;
 
 	if (vm->vm_state != VS_PRESTART || (pv = pvm_find(vm)) == NULL ||
-	    pv->pv_wait != NULL || (pv->pv_wait = control_defer()) == NULL)
+	    pv->pv_wait != NULL || (pv->pv_wait = control_defer(rq)) == NULL)
 		return proto_reply_ok();
 	return NULL;
 }

@@ -13,3 +13,9 @@ vm_path(const char *dir, const char *name, const char *suffix)
 {
 	return xprintf("%s/%s.%s", dir, name, suffix);
 }
+
+char *
+vm_vars_path(const char *varsdir, const char *name)
+{
+	return vm_path(varsdir, name, "vars");
+}

@@ -11,5 +11,7 @@
 char	*vm_file_name(const char *name, const char *suffix);
 /* "DIR/NAME.SUFFIX". */
 char	*vm_path(const char *dir, const char *name, const char *suffix);
+/* The UEFI variable store, "VARSDIR/NAME.vars". */
+char	*vm_vars_path(const char *varsdir, const char *name);
 
 #endif

@@ -17,7 +17,10 @@ import pytest
 
 import bmdtest
 from bmdtest import wait_until, pid_alive
-from test_console import Console, consoles  # noqa: F401  (fixture)
+from test_conf_owner import users  # noqa: F401  (fixture)
+from test_console import consoles  # noqa: F401  (fixture)
+from test_network import BRIDGE, netns, start_in  # noqa: F401  (fixture)
+from test_users import Setup, chown, ctl, uid
 
 SIM = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bhyve-sim")
 PROGS = ("bhyve", "bhyvectl", "bhyveload", "grub-bhyve")
@@ -287,3 +290,83 @@ def test_sigterm_of_bmd_stops_bhyve_vms(bmd, sim):
         assert not pid_alive(p)
     assert sorted(c["name"] for c in sim.calls("bhyve", "exit")) == ["b1", "b2"]
     assert sorted(c["name"] for c in sim.calls("bhyvectl")) == ["b1", "b2"]
+
+
+def test_err_logfile_has_each_programs_command_line(bmd, sim):
+    logp = os.path.join(bmd.dir, "b1.log")
+    bmd.start(bvm("b1", disk=disk(bmd), err_logfile=logp))
+    boot(bmd, "b1")
+    sim.wait_calls(1, "bhyve", "start", "b1")
+    wait_until(lambda: os.path.exists(logp) and "bhyve" in open(logp).read()
+               and "bhyveload" in open(logp).read(), 20, "both command lines")
+    lines = open(logp).read().splitlines()
+    ld = [l for l in lines if "bhyveload" in l and "-m" in l]
+    hv = [l for l in lines if "/bin/bhyve " in l or l.startswith("bhyve ")]
+    assert ld and hv, lines
+    assert lines.index(ld[0]) < lines.index(hv[0])
+
+
+def test_reload_of_a_running_bhyve_vm(bmd, sim):
+    img = disk(bmd)
+    bmd.start(bvm("b1", disk=img, boot="yes"), bvm("b2", disk=img, boot="yes",
+                                                  reboot_on_change="yes"))
+    p1, p2 = bmd.wait_running("b1"), bmd.wait_running("b2")
+    # a change: pending for b1, a restart (ACPI, then start) for b2
+    bmd.write_config(bvm("b1", disk=img, boot="yes", memory="256M"),
+                     bvm("b2", disk=img, boot="yes", reboot_on_change="yes",
+                         memory="256M"))
+    bmd.reload()
+    new2 = bmd.wait_new_pid("b2", p2)
+    assert bmd.vm("b1")["pid"] == p1 and pid_alive(p1)
+    starts = sim.calls("bhyve", "start", "b2")
+    assert starts[-1]["pid"] == new2
+    assert starts[-1]["argv"][starts[-1]["argv"].index("-m") + 1] == "256M"
+    # gone from the file: stopped (ACPI), destroyed
+    bmd.write_config(bvm("b2", disk=img, boot="yes", reboot_on_change="yes",
+                         memory="256M"))
+    bmd.reload()
+    wait_until(lambda: bmd.vm("b1") is None, 30, "b1 to be removed")
+    assert not pid_alive(p1)
+    assert any(c["name"] == "b1" and "--destroy" in c["argv"]
+               for c in sim.calls("bhyvectl"))
+
+
+def test_taps_on_a_bridge(netns, bmd):  # noqa: F811
+    sim = Sim(bmd)
+    start_in(bmd, netns, bvm("n1", disk=disk(bmd), network=BRIDGE))
+    boot(bmd, "n1")
+    hv = sim.wait_calls(1, "bhyve", "start", "n1")[0]
+    taps = [a.split(",")[2] for a in hv["argv"] if "virtio-net" in a]
+    assert len(taps) == 1 and taps[0] in netns.on_bridge(), (hv["argv"], netns.on_bridge())
+    rc, out, err = bmd.bmdctl("stop", "-w", "n1")
+    assert rc == 0, err
+    netns.wait_no_tap(taps[0])
+
+
+def test_a_users_bhyve_vm(bmd, users, consoles):  # noqa: F811
+    setup = Setup(bmd)
+    sim = Sim(bmd)                      # after Setup: it sets global_extra
+    img = os.path.join(setup.adir, "a.img")
+    with open(img, "wb") as f:
+        f.truncate(1 << 20)
+    chown(img, "alice")
+    logp = os.path.join(setup.adir, "ab.log")
+    setup.start("", bvm("ab", disk=img, err_logfile=logp))
+    rc, out, err = ctl(bmd, "alice", "boot", "ab")
+    assert rc == 0, err
+    pid = bmd.wait_running("ab")
+    # bhyve runs as root (FreeBSD needs it); the VM stays alice's
+    assert sim.wait_calls(1, "bhyve", "start", "ab")[0]["uid"] == 0
+    assert [v["owner"] for v in json.loads(ctl(bmd, "alice", "list", "--json")[1])] == ["alice"]
+    # her console through the broker; bob sees nothing
+    wait_until(lambda: "bhyve-sim: ab booting" in ctl(bmd, "alice", "console", "--dump",
+                                                      "ab")[1], 20, "alice's console")
+    rc, out, err = ctl(bmd, "bob", "console", "--dump", "ab")
+    assert rc != 0 and "no VM named" in err
+    # the log is hers, with the command lines
+    wait_until(lambda: os.path.exists(logp) and os.path.getsize(logp) > 0, 20, "her log")
+    assert os.stat(logp).st_uid == uid("alice")
+    assert "bhyveload" in open(logp).read()
+    rc, out, err = ctl(bmd, "alice", "stop", "-w", "ab")
+    assert rc == 0, err
+    assert not pid_alive(pid)

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -76,6 +77,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	static int ready;
 	static const uid_t uids[] = { 0, 1000, 1001 };
 	struct peercred pc;
+	struct ctl_req rq;
 	enum proto_status st;
 	const char *why;
 	unsigned char *out;
@@ -99,15 +101,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		if (st != PROTO_OK)
 			break;
 		off += used;
-		reply = dispatch(&pc, req);
+		rq.rq_cred = &pc;
+		rq.rq_msg = req;
+		rq.rq_fd = -1;
+		rq.rq_conn = NULL;
+		reply = dispatch(&rq);
 		json_decref(req);
+		/* a descriptor a console reply would have passed */
+		if (rq.rq_fd != -1)
+			close(rq.rq_fd);
 		if (reply == NULL)
 			continue;	/* deferred (no plugin here defers) */
 		if ((out = proto_encode(reply, &olen)) != NULL)
 			free(out);
 		json_decref(reply);
 	}
-	/* a descriptor a console reply would have passed */
-	control_reply_fd(-1);
 	return 0;
 }

@@ -411,8 +411,8 @@ test_adopt_runs_without_spawning(void **state)
 	assert_int_equal(vm->vm_state, VS_RUN);
 	assert_int_equal(seen.spawned, 0);
 	assert_int_equal(seen.opens, 1);
-	/* adoption means nothing once the VM runs */
-	assert_int_equal(vm_event(vm, VE_ADOPT), 0);
+	/* adoption means nothing once the VM runs, and says so */
+	assert_int_equal(vm_event(vm, VE_ADOPT), VM_IGNORED);
 	assert_int_equal(seen.opens, 1);
 }
 
@@ -429,7 +429,8 @@ test_unhandled_events_change_nothing(void **state)
 				continue;
 			vm->vm_state = (enum vm_state)s;
 			memset(&seen, 0, sizeof(seen));
-			assert_int_equal(vm_event(vm, (enum vm_event)e), 0);
+			assert_int_equal(vm_event(vm, (enum vm_event)e),
+			    VM_IGNORED);
 			assert_int_equal(vm->vm_state, s);
 			assert_int_equal(seen.spawned + seen.ended +
 			    seen.killed_sig + seen.deleted + seen.powerdowns +

@@ -16,12 +16,15 @@
 #include <unistd.h>
 
 #include "bmd.h"
+#include "helper.h"
 #include "log.h"
 #include "qmp.h"
 #include "qemu.h"
 #include "xmalloc.h"
 
 #define OVMF_VARS_TEMPLATE	"/usr/share/OVMF/OVMF_VARS_4M.fd"
+/* How long a QEMU found at start-up has to say which VM it runs. */
+#define ADOPT_QMP_MS		2000
 
 /* ---- QEMU: QMP ---- */
 
@@ -146,15 +149,98 @@ qemu_reset(struct vm *vm)
 	return qmp_execute(vm->vm_run->rn_qmp, "system_reset");
 }
 
-/* Re-adoption: the QEMU of the record still listens on its QMP socket. */
+/* The next QMP message that is not an event; NULL past the deadline. */
+static json_t *
+qmp_next(int fd, char *buf, size_t size, size_t *len,
+    const struct timespec *dl)
+{
+	json_t *j;
+	char *nl;
+	ssize_t r;
+
+	for (;;) {
+		while ((nl = memchr(buf, '\n', *len)) != NULL) {
+			j = json_loadb(buf, (size_t)(nl - buf), 0, NULL);
+			*len -= (size_t)(nl + 1 - buf);
+			memmove(buf, nl + 1, *len);
+			if (j != NULL && json_object_get(j, "event") == NULL)
+				return j;
+			json_decref(j);
+		}
+		if (*len == size || helper_wait(fd, dl) == -1 ||
+		    (r = read(fd, buf + *len, size - *len)) <= 0)
+			return NULL;
+		*len += (size_t)r;
+	}
+}
+
+/*
+ * Who answers on a QMP socket: 1 QEMU says it runs name, 0 it runs
+ * another VM, -1 nobody answered in time (a stopped QEMU, or none).
+ */
+static int
+qemu_identify(const char *path, const char *name)
+{
+	static const char caps[] = "{\"execute\":\"qmp_capabilities\"}\n";
+	static const char query[] = "{\"execute\":\"query-name\"}\n";
+	struct sockaddr_un sun;
+	struct timespec dl;
+	char buf[4096];
+	const char *got = NULL;
+	json_t *j = NULL;
+	size_t len = 0;
+	int fd, rc = -1;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path) >=
+	    (int)sizeof(sun.sun_path) || (fd = socket(AF_UNIX, SOCK_STREAM |
+	    SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	helper_deadline(&dl, ADOPT_QMP_MS);
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0 &&
+	    (j = qmp_next(fd, buf, sizeof(buf), &len, &dl)) != NULL &&
+	    json_object_get(j, "QMP") != NULL &&
+	    write(fd, caps, sizeof(caps) - 1) == sizeof(caps) - 1) {
+		json_decref(j);
+		if ((j = qmp_next(fd, buf, sizeof(buf), &len, &dl)) != NULL &&
+		    write(fd, query, sizeof(query) - 1) == sizeof(query) - 1) {
+			json_decref(j);
+			j = qmp_next(fd, buf, sizeof(buf), &len, &dl);
+			if (json_unpack(j, "{s:{s:s}}", "return", "name",
+			    &got) == 0)
+				rc = strcmp(got, name) == 0;
+			else if (j != NULL)
+				rc = 0;		/* no name, or an error */
+		}
+	}
+	json_decref(j);
+	close(fd);
+	return rc;
+}
+
+/*
+ * Re-adoption: the QEMU of the record (whose pid and start time proved
+ * the process) answers on its QMP socket as this VM.  One that answers
+ * as another VM is refused; one that does not answer in time (stopped)
+ * is adopted, and shows as UNRESPONSIVE until it does.
+ */
 static int
 qemu_adopt(struct vm *vm)
 {
-	char *qmp = qemu_qmp_path(bmd.b_run_dir, vm->vm_conf->vc_name);
-	int alive = qemu_alive(qmp);
+	const char *name = vm->vm_conf->vc_name;
+	char *qmp = qemu_qmp_path(bmd.b_run_dir, name);
+	int alive = qemu_alive(qmp), who = alive ? qemu_identify(qmp, name) :
+	    -1;
 
+	if (alive && who == 0)
+		log_warnx("vm %s: the QEMU on %s does not answer as \"%s\"",
+		    name, qmp, name);
+	else if (alive && who == -1)
+		log_warnx("vm %s: the QEMU on %s does not answer yet", name,
+		    qmp);
 	free(qmp);
-	return alive ? 0 : -1;
+	return alive && who != 0 ? 0 : -1;
 }
 
 static void

@@ -141,6 +141,37 @@ def test_stale_record_is_never_mistaken_for_the_vm(bmd):
         sleeper.wait()
 
 
+def test_a_qemu_answering_as_another_vm_is_not_adopted(bmd):
+    """The record proves the process, but the QEMU on the VM's QMP socket
+    must also say that it runs this VM: here vm1's socket is swapped for
+    vm2's while bmd is down, so vm1 is neither adopted nor started, and
+    no second QEMU ever runs on its disks."""
+    bmd.start(bmdtest.guest_vm("vm1"), bmdtest.guest_vm("vm2"))
+    (p1, _), (p2, _) = bmd.boot_all_to_banner("vm1", "vm2")
+    kill9(bmd)
+    for s in bmd.serials:
+        s.close()
+    bmd.serials = []
+    q1, q2 = (os.path.join(bmd.run_dir, n + ".qmp") for n in ("vm1", "vm2"))
+    os.rename(q1, q1 + ".away")
+    os.rename(q2, q1)
+    mark = len(bmd.log_text())
+    bmd.start()
+    bmd.wait_log(r'vm1: the QEMU on .*vm1\.qmp does not answer as "vm1"', start=mark)
+    bmd.wait_log(r"vm1: process %d is alive but does not answer as the VM; "
+                 r"not adopted, not started" % p1, start=mark)
+    assert bmd.vm("vm1")["pid"] is None
+    assert sorted(bmd.qemus().values()) == sorted([p1, p2])
+    rc, out, err = bmd.bmdctl("boot", "vm1")
+    assert rc != 0
+    # put the sockets back, let a new bmd adopt both, and stop them
+    kill9(bmd)
+    os.rename(q1, q2)
+    os.rename(q1 + ".away", q1)
+    bmd.start()
+    assert bmd.vm("vm1")["pid"] == p1 and bmd.vm("vm2")["pid"] == p2
+
+
 @pytest.mark.parametrize("damage", ["corrupt", "deleted"])
 def test_damaged_record_under_a_running_vm(bmd, damage):
     """The record of a running VM is garbage, or gone, when bmd restarts:

@@ -118,6 +118,9 @@ $(BUILD)/bmd: $(call obj,$(BMD_SRCS)) $(LIB) src/bmd/plugin.exports
 $(BUILD)/bmdctl: $(call obj,$(CTL_SRCS)) $(LIB)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+# test_fsm includes the table itself
+$(BUILD)/tests/test_fsm: src/bmd/fsm.c src/bmd/bmd.h
+
 $(BUILD)/tests/%: tests/unit/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LIBS) -lcmocka

@@ -19,6 +19,8 @@ struct event_base;
 
 /* Grace after QMP quit before SIGKILL, and the QMP request deadline. */
 #define QUIT_GRACE_SEC		5
+/* After the hypervisor reports its shutdown, until it must be gone. */
+#define SHUTDOWN_GRACE_SEC	10
 #define QMP_DEADLINE_SEC	5
 /* boot = always: at most this many restarts within the window. */
 #define CRASH_LIMIT		5
@@ -203,6 +205,7 @@ json_t		*vm_to_json(const struct vm *);
 struct vt_row;
 void		 vm_to_row(const struct vm *, struct vt_row *);
 void		 vm_timer_set(struct vm *, long long sec, enum vm_event);
+int		 vm_timer_pending(const struct vm *, enum vm_event);
 void		 vm_timer_cancel(struct vm *);
 void		 vm_schedule_boot(struct vm *, long long delay);
 

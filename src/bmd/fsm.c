@@ -353,8 +353,8 @@ act_stop_timeout(struct vm *vm, enum vm_event ev)
 static int
 act_kill(struct vm *vm, enum vm_event ev)
 {
-	log_warnx("vm %s: did not quit within %d s; killing it", name(vm),
-	    QUIT_GRACE_SEC);
+	log_warnx("vm %s: still running after it was told to quit (or said "
+	    "it shuts down); killing it", name(vm));
 	run_kill(vm, SIGKILL);
 	return 0;
 }
@@ -385,11 +385,19 @@ act_reset(struct vm *vm, enum vm_event ev)
 	return vm->vm_run->rn_drv->d_reset(vm);
 }
 
+/*
+ * The hypervisor reported that it shuts down: its exit follows at once.
+ * One that hangs on its way out (seen: QEMU stuck after SHUTDOWN, its
+ * monitor silent) is killed after a grace, so the VM never stays
+ * UNRESPONSIVE for good; the reason it gave still names the stop.
+ */
 static int
 act_note_shutdown(struct vm *vm, enum vm_event ev)
 {
 	log_info("vm %s: shutdown (%s)", name(vm), vm->vm_run->rn_reason ?
 	    vm->vm_run->rn_reason : "unknown reason");
+	if (!vm_timer_pending(vm, VE_KILL_TIMEOUT))
+		vm_timer_set(vm, SHUTDOWN_GRACE_SEC, VE_KILL_TIMEOUT);
 	return 0;
 }
 
@@ -504,6 +512,7 @@ static const vm_action actions[VS_COUNT][VE_COUNT] = {
 		[VE_QMP_SHUTDOWN] = act_note_shutdown,
 		[VE_QMP_ERROR] = act_qmp_error,
 		[VE_GUEST_RESET] = act_guest_reset,
+		[VE_KILL_TIMEOUT] = act_kill,
 		[VE_STOP_REQ] = act_acpi_stop,
 		[VE_POWEROFF] = act_poweroff,
 		[VE_RESET] = act_reset,

@@ -227,6 +227,14 @@ vm_timer_set(struct vm *vm, long long sec, enum vm_event ev)
 	evtimer_add(vm->vm_timer, &tv);
 }
 
+/* Is the VM's timer armed, to post ev? */
+int
+vm_timer_pending(const struct vm *vm, enum vm_event ev)
+{
+	return vm->vm_timer != NULL && vm->vm_timer_ev == ev &&
+	    evtimer_pending(vm->vm_timer, NULL);
+}
+
 void
 vm_timer_cancel(struct vm *vm)
 {

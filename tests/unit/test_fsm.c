@@ -146,6 +146,12 @@ vm_timer_cancel(struct vm *vm)
 	seen.timer_ev = VE_COUNT;
 }
 
+int
+vm_timer_pending(const struct vm *vm, enum vm_event ev)
+{
+	return seen.timer_ev == ev;
+}
+
 void
 vm_schedule_boot(struct vm *vm, long long delay)
 {
@@ -400,6 +406,28 @@ test_reload_remove_running_then_deleted_on_exit(void **state)
 	assert_int_equal(seen.deleted, 1);
 }
 
+/* A hypervisor that reported its shutdown must exit: killed if it hangs. */
+static void
+test_shutdown_reported_then_hung_is_killed(void **state)
+{
+	struct vm *vm = *state;
+
+	vm->vm_run = new_run();
+	vm->vm_pid = 4242;
+	vm->vm_state = VS_RUN;
+	seen.timer_ev = VE_COUNT;
+	assert_int_equal(vm_event(vm, VE_QMP_SHUTDOWN), 0);
+	assert_int_equal(seen.timer_ev, VE_KILL_TIMEOUT);
+	assert_int_equal(seen.timer_sec, SHUTDOWN_GRACE_SEC);
+	assert_int_equal(vm_event(vm, VE_KILL_TIMEOUT), 0);
+	assert_int_equal(seen.killed_sig, SIGKILL);
+	/* a quit's shorter grace is left as it is */
+	vm->vm_state = VS_STOP;
+	seen.timer_sec = QUIT_GRACE_SEC;
+	assert_int_equal(vm_event(vm, VE_QMP_SHUTDOWN), 0);
+	assert_int_equal(seen.timer_sec, QUIT_GRACE_SEC);
+}
+
 static void
 test_adopt_runs_without_spawning(void **state)
 {
@@ -469,6 +497,9 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_reload_remove_running_then_deleted_on_exit, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_shutdown_reported_then_hung_is_killed, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_adopt_runs_without_spawning,
 		    setup, teardown),

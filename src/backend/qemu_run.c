@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bmd.h"
@@ -228,10 +229,15 @@ qemu_identify(const char *path, const char *name)
 static int
 qemu_adopt(struct vm *vm)
 {
+	const struct timespec nap = { 0, 50 * 1000000L };
 	const char *name = vm->vm_conf->vc_name;
 	char *qmp = qemu_qmp_path(bmd.b_run_dir, name);
-	int alive = qemu_alive(qmp), who = alive ? qemu_identify(qmp, name) :
-	    -1;
+	int alive, who, n;
+
+	/* a QEMU started just before bmd died may not listen yet */
+	for (n = 0; !(alive = qemu_alive(qmp)) && n < ADOPT_QMP_MS / 50; n++)
+		nanosleep(&nap, NULL);
+	who = alive ? qemu_identify(qmp, name) : -1;
 
 	if (alive && who == 0)
 		log_warnx("vm %s: the QEMU on %s does not answer as \"%s\"",

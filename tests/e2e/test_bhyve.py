@@ -96,9 +96,13 @@ def boot(bmd, name):
     return bmd.wait_running(name)
 
 
-def type_line(bmd, consoles, name, line):  # noqa: F811
+def type_line(bmd, consoles, name, line, boot=1):  # noqa: F811
+    """Type LINE at the shell prompt of the BOOT-th boot: the scrollback
+    replays the prompts of earlier boots, typing at one of those would
+    reach a guest that is not reading yet."""
     c = consoles(bmd, "console", name)
-    c.wait_for(b"# ", 20)
+    wait_until(lambda: c.text().count("# ") >= boot, 20,
+               "prompt %d on the console of %s" % (boot, name), 0.1)
     start = c.mark()
     c.send(line + "\r")
     c.wait_for(line.encode(), 20, start)     # echoed: the guest has it
@@ -166,7 +170,7 @@ def test_guest_reboot_runs_the_loader_again(bmd, sim, consoles):  # noqa: F811
     type_line(bmd, consoles, "b1", "reboot").close()
     sim.wait_calls(2, "bhyveload", "start", "b1")
     new = bmd.wait_new_pid("b1", pid)
-    assert sim.calls("bhyve", "start", "b1")[-1]["pid"] == new
+    assert sim.wait_calls(2, "bhyve", "start", "b1")[-1]["pid"] == new
     assert last_stop(bmd, "b1")["reason"] == "guest-reboot"
     # the console stays attached across the reboot, and no destroy yet
     wait_until(lambda: dump(bmd, "b1").count("bhyve-sim: b1 booting") == 2, 20,
@@ -256,7 +260,7 @@ def test_always_restarts_under_the_crash_loop_limit(bmd, sim, consoles):  # noqa
     pid = bmd.wait_running("a")
     # five restarts within a minute; the sixth exit is the end
     for i in range(6):
-        type_line(bmd, consoles, "a", "fail").close()
+        type_line(bmd, consoles, "a", "fail", boot=i + 1).close()
         if i < 5:
             pid = bmd.wait_new_pid("a", pid)
     bmd.wait_state("a", "FAILED", 30)

@@ -84,18 +84,6 @@ loader_of(const char *name)
 }
 
 static int
-is_auto(const char *com)
-{
-	return com != NULL && strcasecmp(com, "auto") == 0;
-}
-
-static int
-is_tcp(const char *com)
-{
-	return com != NULL && strncasecmp(com, "tcp=", 4) == 0;
-}
-
-static int
 uses_loader_process(enum loader ld)
 {
 	return ld == LD_BHYVELOAD || ld == LD_GRUB;
@@ -200,9 +188,9 @@ check_user_vm(const struct vm_conf *vc, struct diags *ds)
 		check_user_port(vc, "graphics_port",
 		    (long)vc->vc_graphics_port, ds);
 	for (i = 0; i < NCOMS; i++)
-		if (is_tcp(vc->vc_com[i])) {
+		if (vc->vc_com[i].cm_kind == COM_TCP) {
 			snprintf(key, sizeof(key), "com%zu", i + 1);
-			check_user_port(vc, key, port_of(vc->vc_com[i]), ds);
+			check_user_port(vc, key, vc->vc_com[i].cm_port, ds);
 		}
 	(void)bhyve_check_user_values(vc, ds);
 	return ds->ds_nerrors > before ? -1 : 0;
@@ -222,7 +210,7 @@ bhyve_validate(const struct vm_conf *vc, struct diags *ds)
 		    "bhyve backend (use bhyveload, grub, uefi or csm)",
 		    vc->vc_loader);
 	if (uses_loader_process(ld)) {
-		if (is_tcp(vc->vc_com[0]))
+		if (vc->vc_com[0].cm_kind == COM_TCP)
 			diag_error(ds, key_pos(keys_find("com1"), vc),
 			    "the loader \"%s\" doesn't support a TCP com1",
 			    vc->vc_loader);
@@ -234,13 +222,23 @@ bhyve_validate(const struct vm_conf *vc, struct diags *ds)
 	return ds->ds_nerrors > before ? -1 : 0;
 }
 
-/* What a com port is connected to, or NULL when it is not configured. */
-static const char *
-com_fixed(const struct bctx *x, int i)
+/* A port is used when configured or assigned (bmdctl run: stdio). */
+static int
+com_used(const struct bctx *x, int i)
 {
+	return x->x_bp->bp_com[i] != NULL ||
+	    x->x_vc->vc_com[i].cm_kind != COM_NONE;
+}
+
+/* The device of a used com port; NULL while "auto" is unassigned. */
+static const char *
+com_dev(const struct bctx *x, int i)
+{
+	const struct conf_com *cm = &x->x_vc->vc_com[i];
+
 	if (x->x_bp->bp_com[i] != NULL)
 		return x->x_bp->bp_com[i];
-	return x->x_vc->vc_com[i];
+	return cm->cm_kind == COM_AUTO ? NULL : cm->cm_text;
 }
 
 /*
@@ -257,14 +255,14 @@ bhyve_coms(const struct bctx *x, struct argv *av)
 	char *path;
 
 	for (i = 0; i < NCOMS; i++)
-		if ((dev = com_fixed(x, i)) != NULL && !is_auto(dev) &&
+		if (com_used(x, i) && (dev = com_dev(x, i)) != NULL &&
 		    (n = nmdm_number(dev)) >= 0)
 			used[nused++] = n;
 	for (i = 0; i < NCOMS; i++) {
-		if ((dev = com_fixed(x, i)) == NULL)
+		if (!com_used(x, i))
 			continue;
 		argv_add(av, "-l");
-		if (!is_auto(dev)) {
+		if ((dev = com_dev(x, i)) != NULL) {
 			argv_addf(av, "com%d,%s", i + 1, dev);
 			continue;
 		}

@@ -65,12 +65,6 @@ pair_hold(struct tty_pair *tp)
 	return tp->tp_hold == -1 ? -1 : 0;
 }
 
-static int
-is_auto(const char *com)
-{
-	return com != NULL && strcasecmp(com, "auto") == 0;
-}
-
 /* Is nmdm number unit already a port of a running bhyve VM? */
 static int
 unit_taken(int unit)
@@ -157,7 +151,7 @@ bhyve_begin(struct vm *vm)
 	    bmd.b_freebsd_version >= 1400000)
 		runtime_uefi_vars(vm, LOCALBASE BHYVE_VARS_TEMPLATE);
 	for (c = 0; c < NCOMS; c++)
-		if (is_auto(vc->vc_com[c]) &&
+		if (vc->vc_com[c].cm_kind == COM_AUTO &&
 		    com_open(vm, c, &br->br_com[c]) == -1)
 			return -1;
 	return 0;
@@ -438,9 +432,11 @@ bhyve_exited(struct vm *vm, int st)
 static const char *
 bhyve_com_unmanaged(const struct vm_conf *vc, int i)
 {
-	if (vc->vc_com[i] == NULL)
+	const struct conf_com *cm = &vc->vc_com[i];
+
+	if (cm->cm_kind == COM_NONE)
 		return "not configured";
-	return is_auto(vc->vc_com[i]) ? NULL : vc->vc_com[i];
+	return cm->cm_kind == COM_AUTO ? NULL : cm->cm_text;
 }
 
 static int

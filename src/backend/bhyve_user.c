@@ -79,7 +79,7 @@ bhyve_check_user_values(const struct vm_conf *vc, struct diags *ds)
 	check_lists(vc, ds);
 	for (i = 0; i < 4; i++) {
 		snprintf(key, sizeof(key), "com%zu", i + 1);
-		check_value(vc, key, vc->vc_com[i], ds);
+		check_value(vc, key, vc->vc_com[i].cm_text, ds);
 	}
 	check_value(vc, "graphics_path", vc->vc_graphics_path, ds);
 	check_value(vc, "graphics_listen", vc->vc_graphics_listen, ds);

@@ -172,22 +172,21 @@ static void
 add_com(const struct vm_conf *vc, const struct be_params *bp, int i,
     struct argv *av)
 {
-	const char *v = vc->vc_com[i];
-	const char *c;
+	const struct conf_com *cm = &vc->vc_com[i];
 	char *e, *sfx;
 
 	argv_add(av, "-chardev");
-	if (v == NULL)
+	if (cm->cm_kind == COM_NONE)
 		argv_addf(av, "null,id=com%d", i + 1);
-	else if (strcmp(v, "stdio") == 0)
+	else if (cm->cm_kind == COM_STDIO)
 		argv_addf(av, "stdio,id=com%d,signal=off", i + 1);
-	else if (strncmp(v, "tcp=", 4) == 0) {
-		c = strrchr(v, ':');
-		argv_addf(av, "socket,id=com%d,host=%.*s,port=%s,server=on,"
-		    "wait=off", i + 1, (int)(c - v - 4) - (v[4] == '[' ? 2 : 0),
-		    v + 4 + (v[4] == '['), c + 1);
-	} else if (v[0] == '/') {
-		e = esc(v);
+	else if (cm->cm_kind == COM_TCP) {
+		e = esc(cm->cm_host);
+		argv_addf(av, "socket,id=com%d,host=%s,port=%d,server=on,"
+		    "wait=off", i + 1, e, cm->cm_port);
+		free(e);
+	} else if (cm->cm_kind == COM_DEV) {
+		e = esc(cm->cm_text);
 		argv_addf(av, "serial,id=com%d,path=%s", i + 1, e);
 		free(e);
 	} else if (bp->bp_fd_com[i] > 0)
@@ -213,7 +212,7 @@ add_coms(const struct vm_conf *vc, const struct be_params *bp,
 	int i, last = -1;
 
 	for (i = 0; i < 4; i++)
-		if (vc->vc_com[i] != NULL)
+		if (vc->vc_com[i].cm_kind != COM_NONE)
 			last = i;
 	for (i = 0; i <= last; i++)
 		add_com(vc, bp, i, av);
@@ -498,10 +497,7 @@ qemu_commands(const struct vm_conf *vc, const struct be_params *bp,
 static char *
 qemu_com_socket(const struct vm_conf *vc, const char *rundir, int com)
 {
-	const char *v = vc->vc_com[com];
-
-	if (v == NULL || strcmp(v, "stdio") == 0 ||
-	    strncmp(v, "tcp=", 4) == 0 || v[0] == '/')
+	if (vc->vc_com[com].cm_kind != COM_AUTO)
 		return NULL;
 	return qemu_com_path(rundir, vc->vc_name, com);
 }

@@ -23,8 +23,8 @@ check_coms(const struct vm_conf *vc, struct diags *ds)
 	int i;
 
 	for (i = 0; i < 4; i++)
-		if (vc->vc_com[i] != NULL && strncmp(vc->vc_com[i], "/dev/nmdm",
-		    9) == 0)
+		if (vc->vc_com[i].cm_kind == COM_DEV &&
+		    strncmp(vc->vc_com[i].cm_text, "/dev/nmdm", 9) == 0)
 			refuse(vc, names[i], "names an nmdm device, which "
 			    "exists only on FreeBSD (use auto)", ds);
 }
@@ -110,6 +110,15 @@ qemu_validate(const struct vm_conf *vc, struct diags *ds)
 	if (vc->vc_vconsole_nc > 0 && vc->vc_vconsole_np == 0)
 		refuse(vc, "virt_console_ncontrollers", "needs "
 		    "virt_console_nports > 0 with the qemu backend", ds);
+	/* an address, not an option list: a comma would add QEMU options */
+	if (vc->vc_graphics && vc->vc_graphics_path == NULL &&
+	    vc->vc_graphics_listen != NULL &&
+	    strchr(vc->vc_graphics_listen, ',') != NULL)
+		refuse(vc, "graphics_listen", "is an address and cannot "
+		    "contain a comma", ds);
+	if (vc->vc_debug_port != NULL && strchr(vc->vc_debug_port, ',') != NULL)
+		refuse(vc, "debug_port", "is [HOST:]PORT and cannot contain a "
+		    "comma", ds);
 	check_coms(vc, ds);
 	check_passthru(vc, ds);
 	check_networks(vc, ds);

@@ -46,9 +46,7 @@ qemu_unlink_sockets(const struct vm_conf *vc)
 
 	unlink_quiet(qemu_qmp_path(bmd.b_run_dir, vc->vc_name));
 	for (c = 0; c < 4; c++)
-		if (vc->vc_com[c] != NULL && vc->vc_com[c][0] != '/' &&
-		    strncmp(vc->vc_com[c], "tcp=", 4) != 0 &&
-		    strcmp(vc->vc_com[c], "stdio") != 0)
+		if (vc->vc_com[c].cm_kind == COM_AUTO)
 			unlink_quiet(qemu_com_path(bmd.b_run_dir, vc->vc_name,
 			    c));
 	for (i = 0; i < n; i++)
@@ -284,14 +282,11 @@ qemu_exited(struct vm *vm, int st)
 static const char *
 qemu_com_unmanaged(const struct vm_conf *vc, int i)
 {
-	const char *v = vc->vc_com[i];
+	const struct conf_com *cm = &vc->vc_com[i];
 
-	if (v == NULL)
+	if (cm->cm_kind == COM_NONE)
 		return "not configured";
-	if (strcmp(v, "stdio") == 0 || strncmp(v, "tcp=", 4) == 0 ||
-	    v[0] == '/')
-		return v;
-	return NULL;
+	return cm->cm_kind == COM_AUTO ? NULL : cm->cm_text;
 }
 
 static int

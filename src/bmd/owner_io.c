@@ -184,8 +184,8 @@ check_bhyve(int fd, const struct vm_conf *vc, const char *user)
 
 	for (c = 0; c < 4; c++) {
 		snprintf(what, sizeof(what), "com%d", c + 1);
-		if (vc->vc_com[c] != NULL && vc->vc_com[c][0] == '/')
-			check_path(fd, what, vc->vc_com[c], R_OK | W_OK, 0,
+		if (vc->vc_com[c].cm_kind == COM_DEV)
+			check_path(fd, what, vc->vc_com[c].cm_text, R_OK | W_OK, 0,
 			    user);
 	}
 	for (i = 0; i < vc->vc_hda.l_n; i++) {
@@ -343,10 +343,7 @@ owner_check(struct vm *vm)
 static int
 managed_com(const struct vm_conf *vc, int c)
 {
-	const char *v = vc->vc_com[c];
-
-	return v != NULL && v[0] != '/' && strncmp(v, "tcp=", 4) != 0 &&
-	    strcmp(v, "stdio") != 0;
+	return vc->vc_com[c].cm_kind == COM_AUTO;
 }
 
 static long long

@@ -169,9 +169,9 @@ ctl_show_console(int com, const char *name)
 		conf_free(c);
 		return 1;
 	}
-	v = vc->vc_com[com];
+	v = vc->vc_com[com].cm_text;
 	be = backend_get(vc->vc_backend);
-	if (v == NULL)
+	if (vc->vc_com[com].cm_kind == COM_NONE)
 		printf("no console\n");
 	else if (be->be_com_socket != NULL && (path = be->be_com_socket(vc,
 	    c->c_global.gc_run_directory, com)) != NULL) {

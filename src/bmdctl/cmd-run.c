@@ -138,8 +138,7 @@ adjust(struct vm_conf *vc, int install, int single)
 		    vc->vc_name, backend_get(vc->vc_backend)->be_name);
 		return -1;
 	}
-	free(vc->vc_com[0]);
-	vc->vc_com[0] = xstrdup("stdio");
+	conf_com_set(&vc->vc_com[0], "stdio");
 	vc->vc_boot = BOOT_ONESHOT;
 	vc->vc_install = vc->vc_install || install;
 	vc->vc_single_user = single;

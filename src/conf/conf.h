@@ -82,6 +82,22 @@ struct conf_memory {
 	char		*m_text;	/* as written: bhyve gets it verbatim */
 };
 
+/* A serial port: what bmd does with it depends only on the kind. */
+enum com_kind {
+	COM_NONE,		/* not configured */
+	COM_AUTO,		/* bmd's console broker (QEMU socket, nmdm) */
+	COM_STDIO,		/* the hypervisor's own stdio (bmdctl run) */
+	COM_TCP,		/* a TCP server of the hypervisor */
+	COM_DEV			/* a device or socket path given by the user */
+};
+
+struct conf_com {
+	enum com_kind	 cm_kind;
+	char		*cm_text;	/* as written; COM_DEV: the path */
+	char		*cm_host;	/* COM_TCP, without [] */
+	int		 cm_port;	/* COM_TCP */
+};
+
 struct conf_res {
 	int		 r_width, r_height;
 };
@@ -147,7 +163,7 @@ struct vm_conf {
 	struct clist	 vc_sharefs;		/* struct conf_sharefs */
 
 	/* consoles */
-	char		*vc_com[4];		/* com1..com4; NULL: none */
+	struct conf_com	 vc_com[4];		/* com1..com4 */
 	long long	 vc_vconsole_nc;
 	long long	 vc_vconsole_np;
 	char		*vc_vconsole_tmpl;
@@ -258,6 +274,8 @@ int		 conf_file_failed(const struct conf *, const char *path);
 void		 conf_add_rejected(struct conf *, const char *name);
 
 void		 vm_conf_free(struct vm_conf *);
+void		 conf_com_set(struct conf_com *, const char *);
+void		 conf_com_clear(struct conf_com *);
 struct vm_conf	*vm_conf_dup(const struct vm_conf *);
 int		 vm_conf_equal(const struct vm_conf *, const struct vm_conf *);
 

@@ -193,51 +193,127 @@ const struct conf_type kt_ncpu = { "topology", sizeof(struct conf_ncpu),
 /* ---- com ports: auto, stdio, tcp=HOST:PORT, tcp=[V6]:PORT, /path ---- */
 
 static int
-tcp_port_ok(const char *p)
+tcp_port(const char *p)
 {
 	long long n;
 
-	return kt_parse_ll(p, &n) == 0 && n > 0 && n < 65536;
+	return kt_parse_ll(p, &n) == 0 && n > 0 && n < 65536 ? (int)n : -1;
+}
+
+/* "HOST:PORT" or "[V6]:PORT" into cm_host and cm_port; -1 if malformed. */
+static int
+com_tcp(const char *hp, struct conf_com *cm)
+{
+	const char *c, *h = hp;
+	size_t hl;
+
+	if (*hp == '[') {
+		if ((c = strchr(hp, ']')) == NULL || c[1] != ':' || c == hp + 1)
+			return -1;
+		h = hp + 1;
+		hl = (size_t)(c - h);
+		c++;
+	} else {
+		if ((c = strrchr(hp, ':')) == NULL || c == hp ||
+		    memchr(hp, ':', (size_t)(c - hp)) != NULL)
+			return -1;
+		hl = (size_t)(c - hp);
+	}
+	if ((cm->cm_port = tcp_port(c + 1)) < 0)
+		return -1;
+	cm->cm_host = xstrndup(h, hl);
+	return 0;
 }
 
 static int
-com_valid(const char *v)
+com_classify(const char *v, struct conf_com *cm)
 {
-	const char *hp, *c;
+	memset(cm, 0, sizeof(*cm));
+	if (strcasecmp(v, "auto") == 0)
+		cm->cm_kind = COM_AUTO;
+	else if (strcmp(v, "stdio") == 0)
+		cm->cm_kind = COM_STDIO;
+	else if (v[0] == '/')
+		cm->cm_kind = COM_DEV;
+	else if (strncmp(v, "tcp=", 4) == 0 && com_tcp(v + 4, cm) == 0)
+		cm->cm_kind = COM_TCP;
+	else
+		return -1;
+	cm->cm_text = xstrdup(v);
+	return 0;
+}
 
-	if (strcasecmp(v, "auto") == 0 || strcmp(v, "stdio") == 0)
-		return 1;
-	if (v[0] == '/')
-		return 1;
-	if (strncmp(v, "tcp=", 4) != 0)
-		return 0;
-	hp = v + 4;
-	if (*hp == '[') {
-		if ((c = strchr(hp, ']')) == NULL || c[1] != ':')
-			return 0;
-		return c > hp + 1 && tcp_port_ok(c + 2);
-	}
-	if ((c = strrchr(hp, ':')) == NULL || c == hp ||
-	    memchr(hp, ':', (size_t)(c - hp)) != NULL)
-		return 0;
-	return tcp_port_ok(c + 1);
+void
+conf_com_clear(struct conf_com *cm)
+{
+	free(cm->cm_text);
+	free(cm->cm_host);
+	memset(cm, 0, sizeof(*cm));
+}
+
+static void
+com_free(void *p)
+{
+	conf_com_clear(p);
 }
 
 static int
 com_parse(const struct conf_key *k, const char *v, void *dst, struct buf *err)
 {
-	if (!com_valid(v)) {
+	struct conf_com cm;
+
+	if (com_classify(v, &cm) == -1) {
 		buf_printf(err, "\"%s\": \"%s\" is not a serial port (expected "
 		    "auto, stdio, tcp=HOST:PORT or a device path)", k->k_name, v);
 		return -1;
 	}
-	free(*(char **)dst);
-	*(char **)dst = xstrdup(v);
+	com_free(dst);
+	*(struct conf_com *)dst = cm;
 	return 0;
 }
 
-const struct conf_type kt_com = { "com", sizeof(char *), com_parse,
-    kt_str_free, kt_str_copy, kt_str_equal, kt_str_text, kt_str_json };
+static void
+com_copy(void *dst, const void *src)
+{
+	const struct conf_com *s = src;
+	struct conf_com *d = dst;
+
+	*d = *s;
+	d->cm_text = s->cm_text != NULL ? xstrdup(s->cm_text) : NULL;
+	d->cm_host = s->cm_host != NULL ? xstrdup(s->cm_host) : NULL;
+}
+
+static int
+com_equal(const void *a, const void *b)
+{
+	const struct conf_com *x = a, *y = b;
+
+	return kt_str_equal(&x->cm_text, &y->cm_text);
+}
+
+static void
+com_text(const struct conf_key *k, const void *p, struct buf *b)
+{
+	kt_str_text(k, &((const struct conf_com *)p)->cm_text, b);
+}
+
+static json_t *
+com_json(const struct conf_key *k, const void *p)
+{
+	return kt_str_json(k, &((const struct conf_com *)p)->cm_text);
+}
+
+/* For a program that sets a port itself (bmdctl run: stdio). */
+void
+conf_com_set(struct conf_com *cm, const char *v)
+{
+	conf_com_clear(cm);
+	if (com_classify(v, cm) == -1)
+		abort();
+}
+
+const struct conf_type kt_com = { "com", sizeof(struct conf_com), com_parse,
+    com_free, com_copy, com_equal, com_text, com_json };
 
 /* ---- list items that are plain strings with a rule ---- */
 

@@ -174,7 +174,7 @@ vc_free(struct vm_conf *vc)
 	free_strs(&vc->vc_bhyve_env);
 	free_strs(&vc->vc_bhyveload_env);
 	for (i = 0; i < 4; i++)
-		free(vc->vc_com[i]);
+		conf_com_clear(&vc->vc_com[i]);
 	free(vc->vc_set);
 	free(vc->vc_kpos);
 	free(vc->vc_name);
@@ -282,7 +282,7 @@ test_spec_example(void **state)
 
 	(void)state;
 	set_ncpu(vc, 2, 1, 1);
-	vc->vc_com[0] = xstrdup("auto");
+	conf_com_set(&vc->vc_com[0], "auto");
 	add_disk(vc, DISK_VIRTIO_BLK, 0, "/dev/zvol/p/vm0");
 	add_iso(vc, "/iso/x.iso");
 	add_net(vc, NET_VIRTIO, "bridge0", NULL);
@@ -613,9 +613,9 @@ test_com_numbering(void **state)
 	struct cmdline cl;
 
 	(void)state;
-	vc->vc_com[0] = xstrdup("auto");
-	vc->vc_com[1] = xstrdup("AUTO");
-	vc->vc_com[3] = xstrdup("auto");
+	conf_com_set(&vc->vc_com[0], "auto");
+	conf_com_set(&vc->vc_com[1], "AUTO");
+	conf_com_set(&vc->vc_com[3], "auto");
 	build(vc, &bp, &cl, 1);
 	check_argv(bhyve_argv(&cl), "bhyve -H -w -u "
 	    "-c cpus=1,sockets=1,cores=1,threads=1 -m 1G "
@@ -627,9 +627,8 @@ test_com_numbering(void **state)
 	cmdline_free(&cl);
 
 	/* A device the VM already names raises the next number. */
-	free(vc->vc_com[1]);
-	vc->vc_com[1] = xstrdup("/dev/nmdm250B");
-	vc->vc_com[2] = xstrdup("tcp=0.0.0.0:4000");
+	conf_com_set(&vc->vc_com[1], "/dev/nmdm250B");
+	conf_com_set(&vc->vc_com[2], "tcp=0.0.0.0:4000");
 	build(vc, &bp, &cl, 1);
 	assert_true(has_arg(bhyve_argv(&cl), "com1,/dev/nmdm251B"));
 	assert_true(has_arg(bhyve_argv(&cl), "com2,/dev/nmdm250B"));
@@ -647,8 +646,7 @@ test_com_numbering(void **state)
 
 	/* bmdctl run puts com1 on stdio even when it is not configured. */
 	memset(bp.bp_com, 0, sizeof(bp.bp_com));
-	free(vc->vc_com[0]);
-	vc->vc_com[0] = NULL;
+	conf_com_clear(&vc->vc_com[0]);
 	bp.bp_com[0] = "stdio";
 	build(vc, &bp, &cl, 1);
 	assert_true(has_arg(bhyve_argv(&cl), "com1,stdio"));
@@ -674,7 +672,7 @@ test_full_order(void **state)
 	vc->vc_x2apic = 1;
 	vc->vc_utctime = 0;
 	vc->vc_debug_port = xstrdup("1234");
-	vc->vc_com[1] = xstrdup("auto");
+	conf_com_set(&vc->vc_com[1], "auto");
 	vc->vc_keymap = xstrdup("jp");
 	vc->vc_tpm.t_set = 1;
 	vc->vc_tpm.t_type = TPM_SWTPM;
@@ -853,7 +851,7 @@ test_validate(void **state)
 
 	free(vc->vc_loader);
 	vc->vc_loader = xstrdup("uefi");
-	vc->vc_com[0] = xstrdup("tcp=127.0.0.1:4000");
+	conf_com_set(&vc->vc_com[0], "tcp=127.0.0.1:4000");
 	assert_int_equal(validate(vc, msg, sizeof(msg)), 0);
 	assert_string_equal(msg, "");
 
@@ -869,8 +867,7 @@ test_validate(void **state)
 	    "/etc/bmd.conf:3:1: bhyveload needs a disk to boot from\n");
 	memset(&vc->vc_pos, 0, sizeof(vc->vc_pos));
 
-	free(vc->vc_com[0]);
-	vc->vc_com[0] = xstrdup("auto");
+	conf_com_set(&vc->vc_com[0], "auto");
 	add_disk(vc, DISK_VIRTIO_BLK, 0, "/vm/v.img");
 	assert_int_equal(validate(vc, msg, sizeof(msg)), 0);
 	vc->vc_install = 1;

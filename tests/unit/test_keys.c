@@ -337,7 +337,7 @@ test_vm_defaults(void **state)
 	assert_int_equal(vc->vc_vconsole_np, 0);
 	assert_null(vc->vc_vconsole_tmpl);
 	for (i = 0; i < 4; i++)
-		assert_null(vc->vc_com[i]);
+		assert_int_equal(vc->vc_com[i].cm_kind, COM_NONE);
 	assert_int_equal(vc->vc_disk.l_n, 0);
 	assert_int_equal(vc->vc_network.l_n, 0);
 	assert_int_equal(vc->vc_tpm.t_set, 0);
@@ -551,6 +551,35 @@ test_strings_and_paths(void **state)
 
 	(void)state;
 	check_cases(tc, sizeof(tc) / sizeof(tc[0]));
+}
+
+/* A port's kind decides what bmd does with it; the text stays as written. */
+static void
+test_com_kinds(void **state)
+{
+	struct vm_conf *vc = vm_conf_new();
+
+	(void)state;
+	assert_int_equal(set(vc, "com1", "AUTO", 0), 0);
+	assert_int_equal(vc->vc_com[0].cm_kind, COM_AUTO);
+	assert_text(vc, "com1", "AUTO");
+	assert_int_equal(set(vc, "com2", "tcp=[::1]:4000", 0), 0);
+	assert_int_equal(vc->vc_com[1].cm_kind, COM_TCP);
+	assert_string_equal(vc->vc_com[1].cm_host, "::1");
+	assert_int_equal(vc->vc_com[1].cm_port, 4000);
+	assert_int_equal(set(vc, "com2", "tcp=h.example:22", 0), 0);
+	assert_string_equal(vc->vc_com[1].cm_host, "h.example");
+	assert_int_equal(vc->vc_com[1].cm_port, 22);
+	assert_json(vc, "com2", "\"tcp=h.example:22\"");
+	assert_int_equal(set(vc, "com3", "/dev/ttyS0", 0), 0);
+	assert_int_equal(vc->vc_com[2].cm_kind, COM_DEV);
+	assert_string_equal(vc->vc_com[2].cm_text, "/dev/ttyS0");
+	assert_int_equal(set(vc, "com4", "stdio", 0), 0);
+	assert_int_equal(vc->vc_com[3].cm_kind, COM_STDIO);
+	/* a rejected value leaves the port as it was */
+	assert_int_not_equal(set(vc, "com4", "tcp=x", 0), 0);
+	assert_int_equal(vc->vc_com[3].cm_kind, COM_STDIO);
+	vm_conf_free(vc);
 }
 
 static void
@@ -976,6 +1005,7 @@ main(void)
 		cmocka_unit_test(test_ncpu),
 		cmocka_unit_test(test_int_bool_enum),
 		cmocka_unit_test(test_strings_and_paths),
+		cmocka_unit_test(test_com_kinds),
 		cmocka_unit_test(test_disk),
 		cmocka_unit_test(test_iso),
 		cmocka_unit_test(test_network),

@@ -85,8 +85,8 @@ test_commas_are_doubled(void **state)
 	clist_push(&vc->vc_disk, &d, sizeof(d));
 	clist_push(&vc->vc_iso, &iso, sizeof(iso));
 	clist_push(&vc->vc_sharefs, &sf, sizeof(sf));
-	vc->vc_com[0] = xstrdup("auto");
-	vc->vc_com[1] = xstrdup("/dev/tty,S1");
+	conf_com_set(&vc->vc_com[0], "auto");
+	conf_com_set(&vc->vc_com[1], "/dev/tty,S1");
 	vc->vc_loader = xstrdup("uefi");
 	vc->vc_graphics = 1;
 	vc->vc_graphics_path = xstrdup("/v,nc.sock");

@@ -73,7 +73,7 @@ LIBS	:= $(shell pkg-config --libs $(PKGS)) $(LDLIBS)
 
 # The backends' runtime halves (src/backend/NAME_run.c) are the daemon's.
 RUN_SRCS := $(wildcard src/backend/*_run.c) src/backend/qmp.c \
-	    src/backend/runtime.c
+	    src/backend/qemu_fds.c src/backend/runtime.c
 PORTABLE_SRCS := $(filter-out $(RUN_SRCS), \
 	    $(wildcard src/common/*.c src/conf/*.c src/backend/*.c))
 LIB_SRCS := $(PORTABLE_SRCS) src/platform/posix.c \

@@ -5,6 +5,7 @@
 #include "backend.h"
 #include "keys.h"
 #include "qemu.h"
+#include "qemu_fds.h"
 
 static void
 refuse(const struct vm_conf *vc, const char *key, const char *why,
@@ -107,6 +108,11 @@ qemu_validate(const struct vm_conf *vc, struct diags *ds)
 		refuse(vc, "initrd", "needs \"kernel\"", ds);
 	if (vc->vc_cmdline != NULL && vc->vc_kernel == NULL)
 		refuse(vc, "cmdline", "needs \"kernel\"", ds);
+	/* bmd binds a socket for each in the user's stead (qemu_fds.c) */
+	if (vc->vc_owner != 0 &&
+	    vc->vc_vconsole_nc * vc->vc_vconsole_np > QEMU_FDS_MAXVC)
+		refuse(vc, "virt_console_nports", "gives a user's VM more than "
+		    "43 virtio consoles (controllers x ports)", ds);
 	if (vc->vc_vconsole_nc > 0 && vc->vc_vconsole_np == 0)
 		refuse(vc, "virt_console_ncontrollers", "needs "
 		    "virt_console_nports > 0 with the qemu backend", ds);

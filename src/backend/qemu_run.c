@@ -21,6 +21,7 @@
 #include "log.h"
 #include "qmp.h"
 #include "qemu.h"
+#include "qemu_fds.h"
 #include "xmalloc.h"
 
 #define OVMF_VARS_TEMPLATE	"/usr/share/OVMF/OVMF_VARS_4M.fd"
@@ -299,7 +300,11 @@ qemu_com_endpoint(struct vm *vm, int i, char **path, int *fd)
 
 const struct vm_driver drv_qemu = {
 	.d_name = "qemu",
+	.d_params = qemu_fds_params,
 	.d_prepare = qemu_prepare,
+	.d_pass_fds = qemu_fds_open,
+	.d_spawned = qemu_fds_spawned,
+	.d_end = qemu_fds_free,
 	.d_open = qemu_open,
 	.d_close = qemu_close,
 	.d_powerdown = qemu_powerdown,

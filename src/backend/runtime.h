@@ -18,6 +18,14 @@ struct vm_driver {
 	/* The run-time facts of the command lines (com devices...). */
 	void		(*d_params)(struct vm *, struct be_params *);
 	int		(*d_prepare)(struct vm *);	/* before the hypervisor */
+	/*
+	 * The descriptors the hypervisor inherits: the taps and the
+	 * driver's own (*pass, the driver's array); the count, or -1.
+	 * d_spawned closes the driver's after the spawn.  NULL: the taps.
+	 */
+	int		(*d_pass_fds)(struct vm *, const int *taps, int ntaps,
+			    const int **pass);
+	void		(*d_spawned)(struct vm *);
 	/* After each spawn: a loader or the hypervisor. */
 	void		(*d_open)(struct vm *);
 	void		(*d_close)(struct vm *);	/* the hypervisor exited */

@@ -89,6 +89,7 @@ struct vm_run {
 	struct event	*rn_out_ev;
 	struct vm_taps	*rn_taps;	/* net.c; NULL: no networks */
 	struct vm_owner	*rn_owner;	/* owner_io.c; NULL: root's VM */
+	struct qemu_fds	*rn_qemu_fds;	/* qemu_fds.c; NULL: none made */
 	time_t		 rn_started;	/* wall clock, when the process began */
 	unsigned long long rn_ident;	/* plat_proc_identity start time */
 	int		 rn_adopted;	/* left by an earlier bmd */
@@ -275,10 +276,7 @@ int		 owner_cred(const struct vm_conf *, struct proc_cred *);
 void		 owner_cred_free(struct proc_cred *);
 void		 owner_become(const struct proc_cred *);
 int		 owner_check(struct vm *);
-void		 owner_params(const struct vm *, struct be_params *, int ntaps);
-int		 owner_spawn_fds(struct vm *, const int *taps, int ntaps,
-		    const int **pass);
-void		 owner_spawned(struct vm *);
+void		 owner_params(const struct vm *, struct be_params *);
 void		 owner_run_end(struct vm *);
 int		 owner_open_log(const struct vm_conf *, const char *what,
 		    const char *path);

@@ -1,15 +1,11 @@
 /*
- * What bmd does on behalf of a VM's owner (spec 3, 4.9; issue 5).
+ * What bmd does on behalf of a VM's owner (spec 3, 4.9).
  *
- * A VM owned by an ordinary user runs its QEMU as that user, with the
- * VM's group (else the user's primary group) and the user's
- * supplementary groups.  Everything that needs root is done first, by
- * bmd: the taps are opened (net.c) and the QMP and serial-console
- * sockets are bound by bmd, as root, in the run directory (root, 0700),
- * chmod 0600, and handed to QEMU as listening descriptors
- * (-chardev socket,fd=N,server=on).  QEMU, running as the user, could
- * not create them there, and nobody but root can reach them; bmd
- * connects to them by path as before.
+ * A VM owned by an ordinary user runs its hypervisor as that user when
+ * the backend allows (QEMU), with the VM's group (else the user's
+ * primary group) and the user's supplementary groups.  Everything that
+ * needs root is done first, by bmd: the taps are opened (net.c), and the
+ * driver binds its sockets (src/backend/qemu_fds.c).
  *
  * Paths a user's VM names (disks, ISOs, kernel, initrd, sharefs) are
  * opened by QEMU itself, so with the owner's rights only: a symlink
@@ -41,18 +37,11 @@
 #include "bmd.h"
 #include "helper.h"
 #include "log.h"
-#include "qemu.h"
 #include "xmalloc.h"
 
 #define OWN_MAXGROUPS	256
-#define OWN_MAXSOCKS	48
 
 struct vm_owner {
-	int		 o_nsock;		/* listening sockets, this spawn */
-	int		 o_sock[OWN_MAXSOCKS];
-	int		 o_vars[2];		/* rdwr, rdonly; -1: none */
-	int		 o_pass[PROC_MAXFDS];	/* taps, then ours */
-	int		 o_childfd_vc[OWN_MAXSOCKS];
 	int		 o_tcg;			/* accel auto, no /dev/kvm */
 };
 
@@ -292,13 +281,8 @@ owner_check(struct vm *vm)
 	if (vc->vc_owner == 0)
 		return 0;
 	if (owner_unprivileged(vc)) {
-		if (vc->vc_vconsole_nc * vc->vc_vconsole_np > OWN_MAXSOCKS - 5)
-			return run_fail(vm, "a user's VM has at most %d virtio "
-			    "consoles", OWN_MAXSOCKS - 5);
 		free(vm->vm_run->rn_owner);
 		vm->vm_run->rn_owner = xcalloc(1, sizeof(struct vm_owner));
-		vm->vm_run->rn_owner->o_vars[0] = -1;
-		vm->vm_run->rn_owner->o_vars[1] = -1;
 	}
 	/* a user's bhyve VM too: bhyve, running as root, opens its files */
 	fill_cred(vc, &cr);
@@ -338,174 +322,14 @@ owner_check(struct vm *vm)
 	    vc->vc_owner_name != NULL ? vc->vc_owner_name : "its owner");
 }
 
-/* ---- the sockets and descriptors QEMU gets ---- */
-
-static int
-managed_com(const struct vm_conf *vc, int c)
-{
-	return vc->vc_com[c].cm_kind == COM_AUTO;
-}
-
-static long long
-nvcons(const struct vm_conf *vc)
-{
-	return vc->vc_vconsole_nc * vc->vc_vconsole_np;
-}
-
-/*
- * The descriptor numbers in QEMU (3 + ntaps + k), decided when the
- * command line is built; owner_spawn_fds opens them in the same order:
- * QMP, com1..com4 (managed ones), virtio consoles, the vars file.
- */
+/* An owner without /dev/kvm gets TCG when accel = auto (owner_check). */
 void
-owner_params(const struct vm *vm, struct be_params *bp, int ntaps)
+owner_params(const struct vm *vm, struct be_params *bp)
 {
-	const struct vm_conf *vc = vm->vm_conf;
-	struct vm_owner *o = vm->vm_run->rn_owner;
-	int next = 3 + ntaps, c;
-	long long i;
+	const struct vm_owner *o = vm->vm_run->rn_owner;
 
-	if (o == NULL || !owner_unprivileged(vc))
-		return;
-	if (o->o_tcg && vc->vc_accel == ACCEL_AUTO)
+	if (o != NULL && o->o_tcg && vm->vm_conf->vc_accel == ACCEL_AUTO)
 		bp->bp_accel = "tcg";
-	bp->bp_fd_qmp = next++;
-	for (c = 0; c < 4; c++)
-		if (managed_com(vc, c))
-			bp->bp_fd_com[c] = next++;
-	for (i = 0; i < nvcons(vc) && i < OWN_MAXSOCKS - 5; i++)
-		o->o_childfd_vc[i] = next++;
-	bp->bp_fd_vc = nvcons(vc) > 0 ? o->o_childfd_vc : NULL;
-	if (vc->vc_loader != NULL && strcmp(vc->vc_loader, "uefi") == 0) {
-		bp->bp_fd_vars[0] = next++;
-		bp->bp_fd_vars[1] = next++;
-	}
-}
-
-/* A listening socket at path, bound by bmd (root) with mode 0600. */
-static int
-listen_at(const struct vm *vm, char *path)
-{
-	struct sockaddr_un sun;
-	mode_t old;
-	int fd;
-
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path) >=
-	    (int)sizeof(sun.sun_path)) {
-		run_fail(vm, "%s: path too long", path);
-		free(path);
-		return -1;
-	}
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
-		run_fail(vm, "socket: %s", strerror(errno));
-		free(path);
-		return -1;
-	}
-	(void)unlink(path);
-	old = umask(0077);
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
-	    chmod(path, 0600) == -1 || listen(fd, 4) == -1) {
-		umask(old);
-		run_fail(vm, "%s: %s", path, strerror(errno));
-		close(fd);
-		free(path);
-		return -1;
-	}
-	umask(old);
-	free(path);
-	return fd;
-}
-
-static void
-close_socks(struct vm_owner *o)
-{
-	int i;
-
-	for (i = 0; i < o->o_nsock; i++)
-		close(o->o_sock[i]);
-	o->o_nsock = 0;
-	for (i = 0; i < 2; i++)
-		if (o->o_vars[i] != -1) {
-			close(o->o_vars[i]);
-			o->o_vars[i] = -1;
-		}
-}
-
-/*
- * Right before the spawn (after the driver's prepare removed stale
- * sockets): bind the sockets and open the vars file.  *pass gets the
- * taps followed by ours, in the order owner_params numbered them.
- * Returns the count, or -1.
- */
-int
-owner_spawn_fds(struct vm *vm, const int *taps, int ntaps, const int **pass)
-{
-	const struct vm_conf *vc = vm->vm_conf;
-	struct vm_owner *o = vm->vm_run->rn_owner;
-	int c, fd, n;
-	long long i;
-	char *vars;
-
-	*pass = taps;
-	if (o == NULL || !owner_unprivileged(vc))
-		return ntaps;
-	close_socks(o);
-	if ((fd = listen_at(vm, qemu_qmp_path(bmd.b_run_dir, vc->vc_name))) ==
-	    -1)
-		goto fail;
-	o->o_sock[o->o_nsock++] = fd;
-	for (c = 0; c < 4; c++) {
-		if (!managed_com(vc, c))
-			continue;
-		if ((fd = listen_at(vm, qemu_com_path(bmd.b_run_dir,
-		    vc->vc_name, c))) == -1)
-			goto fail;
-		o->o_sock[o->o_nsock++] = fd;
-	}
-	for (i = 0; i < nvcons(vc) && i < OWN_MAXSOCKS - 5; i++) {
-		if ((fd = listen_at(vm, qemu_vc_path(bmd.b_run_dir,
-		    vc->vc_name, i))) == -1)
-			goto fail;
-		o->o_sock[o->o_nsock++] = fd;
-	}
-	if (vc->vc_loader != NULL && strcmp(vc->vc_loader, "uefi") == 0) {
-		vars = vm_vars_path(bmd.b_vars_dir, vc->vc_name);
-		o->o_vars[0] = open(vars, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-		o->o_vars[1] = open(vars, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-		if (o->o_vars[0] == -1 || o->o_vars[1] == -1) {
-			run_fail(vm, "%s: %s", vars, strerror(errno));
-			free(vars);
-			goto fail;
-		}
-		free(vars);
-	}
-	if (ntaps + o->o_nsock + 2 > PROC_MAXFDS) {
-		run_fail(vm, "too many descriptors to pass");
-		goto fail;
-	}
-	n = 0;
-	for (c = 0; c < ntaps; c++)
-		o->o_pass[n++] = taps[c];
-	for (c = 0; c < o->o_nsock; c++)
-		o->o_pass[n++] = o->o_sock[c];
-	for (c = 0; c < 2; c++)
-		if (o->o_vars[c] != -1)
-			o->o_pass[n++] = o->o_vars[c];
-	*pass = o->o_pass;
-	return n;
-fail:
-	close_socks(o);
-	return -1;
-}
-
-/* After the spawn: QEMU holds them now. */
-void
-owner_spawned(struct vm *vm)
-{
-	if (vm->vm_run != NULL && vm->vm_run->rn_owner != NULL)
-		close_socks(vm->vm_run->rn_owner);
 }
 
 void
@@ -513,7 +337,6 @@ owner_run_end(struct vm *vm)
 {
 	if (vm->vm_run == NULL || vm->vm_run->rn_owner == NULL)
 		return;
-	close_socks(vm->vm_run->rn_owner);
 	free(vm->vm_run->rn_owner);
 	vm->vm_run->rn_owner = NULL;
 }

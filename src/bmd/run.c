@@ -35,7 +35,6 @@ build_cmdline(struct vm *vm)
 	const struct backend *be = backend_get(vc->vc_backend);
 	struct be_params bp;
 	struct diags ds;
-	const int *taps;
 	int rc;
 
 	memset(&bp, 0, sizeof(bp));
@@ -48,7 +47,7 @@ build_cmdline(struct vm *vm)
 	bp.bp_daemon_pid = getpid();
 	bp.bp_accel = plat_accel_name(vc->vc_accel);
 	net_params(vm, &bp);
-	owner_params(vm, &bp, net_pass_fds(vm, &taps));
+	owner_params(vm, &bp);
 	if (rn->rn_drv->d_params != NULL)
 		rn->rn_drv->d_params(vm, &bp);
 	if (be == NULL) {
@@ -290,8 +289,9 @@ run_spawn_next(struct vm *vm)
 		return -1;
 	/* only the hypervisor gets the taps, not a loader */
 	ntaps = last ? net_pass_fds(vm, &taps) : 0;
-	/* a user's VM: and the sockets bmd binds for it (owner_io.c) */
-	if (last && (ntaps = owner_spawn_fds(vm, taps, ntaps, &taps)) == -1)
+	/* and what the driver opened for it (a user's QEMU: its sockets) */
+	if (last && rn->rn_drv->d_pass_fds != NULL &&
+	    (ntaps = rn->rn_drv->d_pass_fds(vm, taps, ntaps, &taps)) == -1)
 		return -1;
 	if ((ntaps = with_lock(rn, taps, ntaps, keep)) == -1)
 		return run_fail(vm, "too many descriptors to pass");
@@ -300,7 +300,8 @@ run_spawn_next(struct vm *vm)
 	owner_cred(vm->vm_conf, &cr);
 	pid = proc_spawn_cred(pc, out, keep, ntaps, &cr);
 	owner_cred_free(&cr);
-	owner_spawned(vm);
+	if (last && rn->rn_drv->d_spawned != NULL)
+		rn->rn_drv->d_spawned(vm);
 	if (out != -1)
 		close(out);
 	if (pid == -1) {

@@ -105,6 +105,12 @@ com_open(struct vm *vm, int c, struct tty_pair *tp)
 		if (tp->tp_fd == -1 || pair_hold(tp) == -1)
 			return run_fail(vm, "com%d: no null-modem pair: %s",
 			    c + 1, strerror(errno));
+		/* the owner may also use it directly (cu -l), as before */
+		if (vm->vm_conf->vc_owner != 0 && plat_nullmodem_give(tp->tp_fd,
+		    vm->vm_conf->vc_owner, vm->vm_conf->vc_group) == -1)
+			return run_fail(vm, "com%d: cannot give the host side of "
+			    "the null-modem pair to the VM's owner: %s", c + 1,
+			    strerror(errno));
 		tp->tp_unit = (int)unit;
 		return 0;
 	}
@@ -455,11 +461,19 @@ bhyve_com_endpoint(struct vm *vm, int i, char **path, int *fd)
 	return *fd == -1 ? -1 : 0;
 }
 
+/* bhyve opens its taps by name: bmd must not hold them (net.c). */
+static int
+bhyve_prepare(struct vm *vm)
+{
+	net_release(vm);
+	return 0;
+}
+
 const struct vm_driver drv_bhyve = {
 	.d_name = "bhyve",
 	.d_begin = bhyve_begin,
 	.d_params = bhyve_params,
-	.d_prepare = NULL,
+	.d_prepare = bhyve_prepare,
 	.d_open = bhyve_open,
 	.d_close = bhyve_close,
 	.d_end = bhyve_end,

@@ -301,6 +301,7 @@ adopt_vm(struct vm *vm)
 	if ((why = rec_stale(vm, rec)) != NULL) {
 		log_info("vm %s: runtime record %s is stale (%s); removed",
 		    vc->vc_name, path, why);
+		net_forget(json_object_get(rec, "taps"));
 		(void)unlink(path);
 		rc = adopt_by_lock(vm);
 	} else if (rec_int(rec, "owner") != (long long)vc->vc_owner) {

@@ -297,7 +297,7 @@ signal_cb(int sig, short what, void *arg)
 		daemon_stop();
 		break;
 	case SIGHUP:
-		reload_all(NULL);
+		(void)reload_all(NULL);
 		break;
 	case SIGUSR1:
 		log_info("reopen err_logfiles");
@@ -461,6 +461,7 @@ main(int argc, char **argv)
 	if ((bmd.b_base = event_base_new()) == NULL)
 		fatalx("cannot create the event loop");
 	add_signal_events();
+	loadjob_init();
 	plugin_init_all();
 	control_start();
 	write_pid_file();
@@ -475,6 +476,7 @@ main(int argc, char **argv)
 	block_signals(SIG_UNBLOCK);
 	event_base_dispatch(bmd.b_base);
 
+	loadjob_fini();
 	plugin_fini_all();
 	control_close();
 	if (bmd.b_pid_file != NULL)

@@ -234,6 +234,8 @@ void		 run_lock_dirs(void);
 /* net.c: the taps of a run */
 int		 net_setup(struct vm *);
 void		 net_teardown(struct vm *);
+void		 net_release(struct vm *);
+void		 net_forget(json_t *names);
 /* An adopted run: the taps exist (the hypervisor holds them); names only. */
 void		 net_adopt(struct vm *, json_t *names);
 json_t		*net_tap_names(const struct vm *);
@@ -322,8 +324,15 @@ const char	*why_who(const struct vm *);
 json_t		*why_json(const struct vm *);
 
 /* reload.c */
-int		 reload_all(json_t *errors);
-int		 reload_one(struct vm *, const struct peercred *,
+int		 reload_all(struct ctl_wait *);
+/* loadjob.c: configuration loads off the event loop */
+typedef void	(*loadjob_fn)(struct conf *, struct diags *, void *);
+void		 loadjob_init(void);
+void		 loadjob_submit(loadjob_fn, void *);
+int		 loadjob_busy(void);
+void		 loadjob_fini(void);
+int		 reload_one(struct vm *, struct conf *, struct diags *,
+		    const struct peercred *,
 		    const char **err);
 void		 start_all(void);
 
@@ -351,7 +360,7 @@ void		 plugin_reload(struct vm *);
 void		 plugin_vm_gone(struct vm *);
 /* bmdctl boot: VE_BOOT; then the reply, NULL when prestart decides. */
 int		 plugin_boot(struct vm *);
-json_t		*plugin_boot_reply(struct vm *, struct ctl_req *);
+int		 plugin_boot_wait(struct vm *, struct ctl_wait *);
 struct plugin	*plugin_enter(struct plugin *);
 void		 plugin_leave(struct plugin *prev);
 struct plugin	*plugin_current(void);

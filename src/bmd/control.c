@@ -484,8 +484,9 @@ control_close(void)
 
 /*
  * From a command handler in dispatch(): its reply comes later, through
- * control_answer() (bmdctl boot waits for the prestart hooks).  The
- * connection reads no other request meanwhile and is not timed out.
+ * control_answer() (a load, the prestart hooks).  The connection reads
+ * no other request meanwhile and is not timed out.  A request without a
+ * connection (the fuzzer's) gets a wait whose answer is dropped.
  */
 struct ctl_wait *
 control_defer(struct ctl_req *rq)
@@ -493,9 +494,11 @@ control_defer(struct ctl_req *rq)
 	struct conn *c = rq->rq_conn;
 	struct ctl_wait *w;
 
-	if (c == NULL || c->c_wait != NULL)
+	if (c != NULL && c->c_wait != NULL)
 		return NULL;
 	w = xcalloc(1, sizeof(*w));
+	if (c == NULL)
+		return w;
 	w->w_conn = c;
 	c->c_wait = w;
 	evtimer_del(c->c_idle);

@@ -27,25 +27,85 @@ struct command {
 	cmd_fn		 c_fn;
 };
 
-static json_t *
-start(struct ctl_req *rq, struct vm *vm, int install)
-{
-	const char *err;
+/* A boot or install waiting for the configuration it reads. */
+struct bootjob {
+	char		*bj_name;
+	struct peercred	 bj_cred;
+	int		 bj_install;
+	struct ctl_wait	*bj_wait;
+};
 
+static json_t *
+startable(const struct vm *vm)
+{
 	if (bmd.b_stopping)
 		return proto_reply_error("the daemon is shutting down");
 	if (vm->vm_pid != 0 || (vm->vm_state != VS_TERMINATE &&
 	    vm->vm_state != VS_FAILED))
 		return proto_reply_error("already running");
-	if (reload_one(vm, rq->rq_cred, &err) == -1)
+	return NULL;
+}
+
+/* NULL: answered once the prestart hooks have decided. */
+static json_t *
+boot_with(struct bootjob *bj, struct conf *c, struct diags *ds)
+{
+	const char *err;
+	struct vm *vm;
+	json_t *r;
+
+	if (c == NULL)
+		return proto_reply_error("the daemon is shutting down");
+	/* the table may have changed during the load */
+	if ((vm = vm_find(bj->bj_name)) == NULL)
+		return proto_reply_error("no longer in the configuration");
+	if ((r = startable(vm)) != NULL)
+		return r;
+	if (reload_one(vm, c, ds, &bj->bj_cred, &err) == -1)
 		return proto_reply_error("%s", err);
-	vm->vm_install = install;
+	vm->vm_install = bj->bj_install;
 	if (plugin_boot(vm) == -1)
 		return proto_reply_error("%s", plugin_refusal(vm) != NULL ?
 		    plugin_refusal(vm) : run_error() != NULL ? run_error() :
 		    "failed to start");
-	/* NULL: answered once the prestart hooks have decided */
-	return plugin_boot_reply(vm, rq);
+	return plugin_boot_wait(vm, bj->bj_wait) ? NULL : proto_reply_ok();
+}
+
+static void
+boot_loaded(struct conf *c, struct diags *ds, void *arg)
+{
+	struct bootjob *bj = arg;
+	json_t *r = boot_with(bj, c, ds);
+
+	if (c != NULL)
+		conf_free(c);
+	diags_free(ds);
+	if (r != NULL)
+		control_answer(bj->bj_wait, r);
+	free(bj->bj_name);
+	free(bj);
+}
+
+/* Boot reads the configuration first (loadjob.c): answered later. */
+static json_t *
+start(struct ctl_req *rq, struct vm *vm, int install)
+{
+	struct bootjob *bj;
+	json_t *r;
+
+	if ((r = startable(vm)) != NULL)
+		return r;
+	bj = xcalloc(1, sizeof(*bj));
+	if ((bj->bj_wait = control_defer(rq)) == NULL) {
+		free(bj);
+		return proto_reply_error("a request is pending on this "
+		    "connection");
+	}
+	bj->bj_name = xstrdup(vm->vm_conf->vc_name);
+	bj->bj_cred = *rq->rq_cred;
+	bj->bj_install = install;
+	loadjob_submit(boot_loaded, bj);
+	return NULL;
 }
 
 static json_t *
@@ -154,18 +214,19 @@ cmd_status(struct ctl_req *rq, struct vm *vm)
 	return r;
 }
 
+/* Answered once the load is done (reload.c). */
 static json_t *
 cmd_reload(struct ctl_req *rq, struct vm *unused)
 {
-	json_t *errors = json_array(), *r;
+	struct ctl_wait *w;
 
-	if (reload_all(errors) == -1)
-		r = proto_reply_error("%s has errors; nothing changed",
-		    bmd.b_conf_path);
-	else
-		r = proto_reply_ok();
-	json_object_set_new(r, "errors", errors);
-	return r;
+	if (bmd.b_stopping)
+		return proto_reply_error("the daemon is shutting down");
+	if ((w = control_defer(rq)) == NULL)
+		return proto_reply_error("a request is pending on this "
+		    "connection");
+	reload_all(w);
+	return NULL;
 }
 
 static const struct command commands[] = {

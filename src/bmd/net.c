@@ -127,7 +127,44 @@ net_setup(struct vm *vm)
 	return 0;
 }
 
-/* Close bmd's descriptors: the taps go once the hypervisor's are closed. */
+/*
+ * A hypervisor that opens its taps by name (bhyve): where a tap is
+ * exclusive-open and outlives its descriptors (FreeBSD), bmd closes its
+ * own before the start and destroys the taps when the run ends.
+ */
+void
+net_release(struct vm *vm)
+{
+	struct vm_taps *t = vm->vm_run != NULL ? vm->vm_run->rn_taps : NULL;
+	size_t i;
+
+	if (t == NULL || !plat_tap_persists())
+		return;
+	for (i = 0; i < t->t_n; i++)
+		if (t->t_fds[i] != -1) {
+			close(t->t_fds[i]);
+			t->t_fds[i] = -1;
+		}
+	t->t_npass = 0;
+}
+
+/* The taps named in a stale runtime record: gone on Linux already. */
+void
+net_forget(json_t *names)
+{
+	const char *nm;
+	size_t i;
+
+	for (i = 0; plat_tap_persists() && i < json_array_size(names); i++)
+		if ((nm = json_string_value(json_array_get(names, i))) != NULL &&
+		    strncmp(nm, "bmd", 3) == 0 && plat_tap_destroy(nm) == 0)
+			log_info("tap %s of a stale runtime record destroyed", nm);
+}
+
+/*
+ * Close bmd's descriptors: on Linux the taps go once the hypervisor's
+ * are closed too; on FreeBSD they are destroyed here.
+ */
 void
 net_teardown(struct vm *vm)
 {
@@ -136,12 +173,16 @@ net_teardown(struct vm *vm)
 
 	if (t == NULL)
 		return;
-	for (i = 0; i < t->t_n; i++)
+	for (i = 0; i < t->t_n; i++) {
 		if (t->t_fds[i] != -1) {
 			close(t->t_fds[i]);
 			log_debug("%s: vm %s: tap %s closed", __func__,
 			    vm->vm_conf->vc_name, t->t_names[i]);
 		}
+		/* t_namep: a tap this run made or adopted, never another's */
+		if (t->t_namep[i] != NULL && plat_tap_persists())
+			(void)plat_tap_destroy(t->t_namep[i]);
+	}
 	free(t->t_names);
 	free(t->t_namep);
 	free(t->t_fds);

@@ -461,14 +461,18 @@ plugin_boot(struct vm *vm)
 	return vm_event(vm, VE_BOOT);
 }
 
-/* The reply to a boot that went well so far; NULL: it comes later. */
-json_t *
-plugin_boot_reply(struct vm *vm, struct ctl_req *rq)
+/*
+ * A boot that went well so far: 1 if its reply (w) waits for the
+ * prestart hooks, which then answer it; 0: answer it now.
+ */
+int
+plugin_boot_wait(struct vm *vm, struct ctl_wait *w)
 {
 	struct pvm *pv;
 
 	if (vm->vm_state != VS_PRESTART || (pv = pvm_find(vm)) == NULL ||
-	    pv->pv_wait != NULL || (pv->pv_wait = control_defer(rq)) == NULL)
-		return proto_reply_ok();
-	return NULL;
+	    pv->pv_wait != NULL)
+		return 0;
+	pv->pv_wait = w;
+	return 1;
 }

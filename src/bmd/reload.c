@@ -9,21 +9,9 @@
 
 #include "bmd.h"
 #include "log.h"
+#include "proto.h"
 #include "strmap.h"
 #include "xmalloc.h"
-
-static struct conf *
-load(struct diags *ds)
-{
-	struct conf_load_opts lo;
-
-	memset(&lo, 0, sizeof(lo));
-	lo.lo_path = bmd.b_conf_path;
-	lo.lo_ids = bmd.b_ids;
-	lo.lo_check_files = 1;
-	lo.lo_validate = backend_validate_vm;
-	return conf_load(&lo, ds);
-}
 
 /* Configuration diagnostics go to the daemon's log only (defect 11.14). */
 static void
@@ -200,35 +188,60 @@ collect_errors(const struct diags *ds, json_t *errors)
 }
 
 /*
- * SIGHUP and `reload`.  A configuration with a syntax error changes
- * nothing.  errors (NULL: nobody asks) gets the text of every error.
+ * SIGHUP and `reload`, once the load is done (loadjob.c).  A
+ * configuration with a syntax error changes nothing.  The reply (w
+ * NULL: nobody asks) has the text of every error.
  */
-int
-reload_all(json_t *errors)
+static void
+reload_loaded(struct conf *c, struct diags *ds, void *arg)
 {
-	struct diags ds;
-	struct conf *c;
+	struct ctl_wait *w = arg;
+	json_t *errors = json_array(), *r;
+	int ok = 0;
 
+	if (c == NULL) {
+		json_decref(errors);
+		if (w != NULL)
+			control_answer(w, proto_reply_error("the daemon is "
+			    "shutting down"));
+		return;
+	}
+	log_diags(ds);
+	collect_errors(ds, errors);
+	if (bmd.b_stopping)
+		r = proto_reply_error("the daemon is shutting down");
+	else if (c->c_fatal) {
+		log_warnx("reload: %s has errors; nothing changed",
+		    bmd.b_conf_path);
+		r = proto_reply_error("%s has errors; nothing changed",
+		    bmd.b_conf_path);
+	} else {
+		reload_vms(c);
+		run_lock_dirs();
+		r = proto_reply_ok();
+		ok = 1;
+	}
+	conf_free(c);
+	diags_free(ds);
+	if (ok) {
+		logfile_reopen_all();
+		plat_trim_memory();
+	}
+	json_object_set_new(r, "errors", errors);
+	if (w != NULL)
+		control_answer(w, r);
+	else
+		json_decref(r);
+}
+
+/* -1: not started (the daemon is stopping). */
+int
+reload_all(struct ctl_wait *w)
+{
 	if (bmd.b_stopping)
 		return -1;
 	log_info("reload config file");
-	diags_init(&ds);
-	c = load(&ds);
-	log_diags(&ds);
-	collect_errors(&ds, errors);
-	if (c->c_fatal) {
-		log_warnx("reload: %s has errors; nothing changed",
-		    bmd.b_conf_path);
-		conf_free(c);
-		diags_free(&ds);
-		return -1;
-	}
-	reload_vms(c);
-	run_lock_dirs();
-	conf_free(c);
-	diags_free(&ds);
-	logfile_reopen_all();
-	plat_trim_memory();
+	loadjob_submit(reload_loaded, w);
 	return 0;
 }
 
@@ -277,30 +290,29 @@ why_missing(const struct conf *c, const struct diags *ds, const char *name)
 	return why;
 }
 
+/*
+ * The VM's part of a load made for its boot (c, ds: loadjob.c), taken
+ * out of c; the rest stays the caller's.
+ */
 int
-reload_one(struct vm *vm, const struct peercred *pc, const char **err)
+reload_one(struct vm *vm, struct conf *c, struct diags *ds,
+    const struct peercred *pc, const char **err)
 {
 	const char *name = vm->vm_conf->vc_name;
 	struct vm_conf *vc = NULL;
-	struct diags ds;
-	struct conf *c;
 	size_t i;
 
-	diags_init(&ds);
-	c = load(&ds);
-	log_diags(&ds);
+	log_diags(ds);
 	for (i = 0; !c->c_fatal && i < c->c_nvms; i++)
 		if (strcmp(c->c_vms[i]->vc_name, name) == 0) {
 			vc = c->c_vms[i];
 			c->c_vms[i] = c->c_vms[--c->c_nvms];
 			break;
 		}
-	if (vc == NULL)
-		*err = why_missing(c, &ds, name);
-	diags_free(&ds);
-	conf_free(c);
-	if (vc == NULL)
+	if (vc == NULL) {
+		*err = why_missing(c, ds, name);
 		return -1;
+	}
 	if (!conf_may_access(vc, pc)) {
 		vm_conf_free(vc);
 		*err = "VM not found";

@@ -73,6 +73,11 @@ upgrade_exec(void)
 		log_warnx("upgrade: bmd is stopping; not re-executed");
 		return;
 	}
+	if (loadjob_busy()) {
+		log_warnx("upgrade: a configuration load is running; try "
+		    "again in a moment");
+		return;
+	}
 	if ((vm = transient_vm()) != NULL || api_children() > 0) {
 		log_warnx("upgrade: %s%s%s; try again in a moment", vm != NULL ?
 		    "vm " : "plugin commands are running", vm != NULL ?

@@ -17,6 +17,7 @@
 #include "lex.h"
 #include "log.h"
 #include "load.h"
+#include "platform.h"
 #include "xmalloc.h"
 
 #define MAX_FILE_SIZE	(64 * 1024 * 1024)
@@ -36,25 +37,18 @@ same_file(const struct stat *a, const struct stat *b)
  * user cannot, nor tells "exists" from "may not be read" where the user
  * could not.  Not switching when bmd is not root or the user is.
  */
-int
-conf_as_user(uid_t user, gid_t group, int (*fn)(void *), void *arg)
+static int
+as_process(const struct passwd *pw, gid_t group, int (*fn)(void *),
+    void *arg)
 {
-	struct passwd *pw;
 	gid_t saved[NGROUPS_MAX];
-	int n = 0, rc, err;
+	int n, rc, err;
 
-	if (geteuid() != 0 || user == 0)
-		return fn(arg);
-	if ((pw = getpwuid(user)) == NULL) {
-		errno = EACCES;
-		return -1;
-	}
 	if ((n = getgroups(NGROUPS_MAX, saved)) == -1 ||
 	    initgroups(pw->pw_name, pw->pw_gid) == -1 ||
-	    setegid(group != (gid_t)-1 ? group : pw->pw_gid) == -1 ||
-	    seteuid(user) == -1)
+	    setegid(group) == -1 || seteuid(pw->pw_uid) == -1)
 		fatal("%s: cannot switch to uid %lu", __func__,
-		    (unsigned long)user);
+		    (unsigned long)pw->pw_uid);
 	rc = fn(arg);
 	err = errno;
 	if (seteuid(0) == -1 || setegid(0) == -1 || setgroups((size_t)n,
@@ -62,6 +56,48 @@ conf_as_user(uid_t user, gid_t group, int (*fn)(void *), void *arg)
 		fatal("%s: cannot switch back to root", __func__);
 	errno = err;
 	return rc;
+}
+
+/* This thread only: the event loop may run meanwhile (loadjob.c). */
+static int
+as_thread(const struct passwd *pw, gid_t group, int (*fn)(void *),
+    void *arg)
+{
+	gid_t saved[NGROUPS_MAX], groups[NGROUPS_MAX];
+	int n, ng = NGROUPS_MAX, rc, err;
+
+	if ((n = getgroups(NGROUPS_MAX, saved)) == -1 ||
+	    getgrouplist(pw->pw_name, pw->pw_gid, groups, &ng) == -1 ||
+	    plat_thread_creds_switch(pw->pw_uid, group, (size_t)ng,
+	    groups) == -1)
+		fatal("%s: cannot switch to uid %lu", __func__,
+		    (unsigned long)pw->pw_uid);
+	rc = fn(arg);
+	err = errno;
+	if (plat_thread_creds_switch(0, 0, (size_t)n, saved) == -1)
+		fatal("%s: cannot switch back to root", __func__);
+	errno = err;
+	return rc;
+}
+
+int
+conf_as_user(uid_t user, gid_t group, int (*fn)(void *), void *arg)
+{
+	struct passwd pwbuf, *pw = NULL;
+	char buf[4096];
+
+	if (geteuid() != 0 || user == 0)
+		return fn(arg);
+	if (getpwuid_r(user, &pwbuf, buf, sizeof(buf), &pw) != 0 ||
+	    pw == NULL) {
+		errno = EACCES;
+		return -1;
+	}
+	if (group == (gid_t)-1)
+		group = pw->pw_gid;
+	if (plat_thread_creds())
+		return as_thread(pw, group, fn, arg);
+	return as_process(pw, group, fn, arg);
 }
 
 struct openarg {

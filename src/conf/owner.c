@@ -10,20 +10,28 @@
 #include "strmap.h"
 #include "xmalloc.h"
 
-/* Name lookups can read /etc/passwd each time: cache them per process. */
+/*
+ * Name lookups can read /etc/passwd each time: cache them per process.
+ * Loads run in a thread of their own in the daemon (loadjob.c), which
+ * alone uses this file there: the reentrant lookups keep off the buffers
+ * that the event loop's getpwuid uses.
+ */
 static struct strmap	 uidnames;
+
+#define PWBUF	4096
 
 const char *
 owner_user_name(uid_t uid)
 {
-	char key[32];
-	struct passwd *pw;
+	char key[32], buf[PWBUF];
+	struct passwd pwbuf, *pw = NULL;
 	char *name;
 
 	snprintf(key, sizeof(key), "%lu", (unsigned long)uid);
 	if ((name = strmap_get(&uidnames, key)) != NULL)
 		return name;
-	pw = getpwuid(uid);
+	if (getpwuid_r(uid, &pwbuf, buf, sizeof(buf), &pw) != 0)
+		pw = NULL;
 	name = xstrdup(pw != NULL ? pw->pw_name : key);
 	strmap_put(&uidnames, key, name);
 	return name;
@@ -49,9 +57,11 @@ static int
 owner_group(struct vm_conf *vc, const struct passwd *pw, const char *gname,
     int restricted, struct buf *err)
 {
-	struct group *gr;
+	struct group grbuf, *gr = NULL;
+	char buf[PWBUF * 4];
 
-	if ((gr = getgrnam(gname)) == NULL) {
+	if (getgrnam_r(gname, &grbuf, buf, sizeof(buf), &gr) != 0 ||
+	    gr == NULL) {
 		buf_printf(err, "\"owner\": unknown group \"%s\"", gname);
 		return -1;
 	}
@@ -72,12 +82,14 @@ owner_apply(struct vm_conf *vc, const char *spec, int restricted,
     struct buf *err)
 {
 	char *user = xstrdup(spec), *gname = strchr(user, ':');
-	struct passwd *pw;
+	struct passwd pwbuf, *pw = NULL;
+	char buf[PWBUF];
 	int rc = -1;
 
 	if (gname != NULL)
 		*gname++ = '\0';
-	if ((pw = getpwnam(user)) == NULL) {
+	if (getpwnam_r(user, &pwbuf, buf, sizeof(buf), &pw) != 0 ||
+	    pw == NULL) {
 		buf_printf(err, "\"owner\": unknown user \"%s\"", user);
 		goto out;
 	}

@@ -6,6 +6,7 @@
 #include <sys/module.h>
 #include <sys/procctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/sysctl.h>
 #include <sys/time.h>
 #include <sys/ucred.h>
@@ -379,9 +380,34 @@ plat_nullmodem_open(int unit, char *vm_side, size_t size)
 	return -1;
 }
 
+int
+plat_nullmodem_give(int fd, uid_t uid, gid_t gid)
+{
+	return fchown(fd, uid, gid) == -1 || fchmod(fd, 0600) == -1 ? -1 : 0;
+}
+
 /* bhyve is FreeBSD's own hypervisor. */
 int
 plat_bhyve_native(void)
 {
 	return 1;
+}
+
+/* FreeBSD's credentials belong to the process: no switch per thread. */
+int
+plat_thread_creds(void)
+{
+	return 0;
+}
+
+int
+plat_thread_creds_switch(uid_t uid, gid_t gid, size_t ngroups,
+    const gid_t *groups)
+{
+	(void)uid;
+	(void)gid;
+	(void)ngroups;
+	(void)groups;
+	errno = ENOSYS;
+	return -1;
 }

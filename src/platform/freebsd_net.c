@@ -104,6 +104,25 @@ out:
 	return fd;
 }
 
+/* tap(4): a tap lives until it is destroyed. */
+int
+plat_tap_persists(void)
+{
+	return 1;
+}
+
+int
+plat_tap_destroy(const char *name)
+{
+	int s;
+
+	if ((s = if_socket()) == -1)
+		return -1;
+	if_destroy(s, name);
+	close(s);
+	return 0;
+}
+
 int
 plat_if_exists(const char *name)
 {

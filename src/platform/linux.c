@@ -415,9 +415,55 @@ fail:
 	return -1;
 }
 
+int
+plat_nullmodem_give(int fd, uid_t uid, gid_t gid)
+{
+	(void)fd;
+	(void)uid;
+	(void)gid;
+	return 0;
+}
+
 /* bhyve runs only on FreeBSD. */
 int
 plat_bhyve_native(void)
 {
+	return 0;
+}
+
+/*
+ * The raw system calls change this thread's credentials only; glibc's
+ * wrappers would change every thread's (POSIX semantics).
+ */
+int
+plat_thread_creds(void)
+{
+	return 1;
+}
+
+int
+plat_thread_creds_switch(uid_t uid, gid_t gid, size_t ngroups,
+    const gid_t *groups)
+{
+	/* back to root first: only root may set groups and ids */
+	if (syscall(SYS_setresuid, -1, 0, -1) == -1 ||
+	    syscall(SYS_setgroups, ngroups, groups) == -1 ||
+	    syscall(SYS_setresgid, -1, gid, -1) == -1 ||
+	    syscall(SYS_setresuid, -1, uid, -1) == -1)
+		return -1;
+	return 0;
+}
+
+/* A tap goes with the last descriptor of it (net.c relies on this). */
+int
+plat_tap_persists(void)
+{
+	return 0;
+}
+
+int
+plat_tap_destroy(const char *name)
+{
+	(void)name;
 	return 0;
 }

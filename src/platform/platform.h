@@ -63,6 +63,10 @@ void	plat_trim_memory(void);
  *    taps its runtime records name, or their names stay EBUSY.
  */
 int	plat_tap_open(const char *name);
+/* Do taps outlive their descriptors (FreeBSD: 1, Linux: 0)? */
+int	plat_tap_persists(void);
+/* Destroy tap NAME; 0 where taps go with their descriptors (Linux). */
+int	plat_tap_destroy(const char *name);
 int	plat_tap_attach(const char *tap, const char *alias,
 	    const char *bridge, const char **step);
 /*
@@ -80,6 +84,12 @@ int	plat_tap_attach(const char *tap, const char *alias,
  * (CLOCAL), and the pair lives while either side is open.
  */
 int	plat_nullmodem_open(int unit, char *vm_side, size_t size);
+/*
+ * Give the host side of a pair (fd) to a VM's owner, for direct access
+ * with cu(1) next to the broker.  FreeBSD: its /dev/nmdmNA node; Linux:
+ * a pty's host side has no node, nothing to do.
+ */
+int	plat_nullmodem_give(int fd, uid_t, gid_t);
 /* Does bhyve(8) exist on this OS (else only a bhyve_program stands in)? */
 int	plat_bhyve_native(void);
 /* Does a network interface of this name exist? */
@@ -98,6 +108,17 @@ int	plat_proc_identity(pid_t, unsigned long long *start, uid_t *uid);
 int	plat_proc_watch_open(pid_t);
 /* The absolute path of the running program; -1 if unknown. */
 int	plat_self_path(char *buf, size_t size);
+/*
+ * Effective user, group and supplementary groups of the calling thread
+ * only (Linux: credentials are per thread in the kernel), so that a
+ * thread loading the configuration can check a file as its owner while
+ * the event loop goes on as root.  plat_thread_creds_switch returns -1
+ * when the OS has only per-process credentials (FreeBSD): then loads
+ * run on the event loop and switch the whole process, as before.
+ */
+int	plat_thread_creds(void);
+int	plat_thread_creds_switch(uid_t, gid_t, size_t ngroups,
+	    const gid_t *groups);
 /*
  * Process trees: a program (a hook) and everything it starts, even what
  * leaves its session.  plat_tree_new (before the fork) makes one, NULL

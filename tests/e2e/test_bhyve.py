@@ -90,10 +90,23 @@ def last_stop(bmd, name):
     return (bmd.vm(name) or {}).get("last_stop") or {}
 
 
+def ready(bmd, name, pid):
+    """The stand-in bhyve of pid handles signals as bhyve does."""
+    calls = os.path.join(bmd.dir, "sim", "out", "calls.jsonl")
+
+    def seen():
+        with open(calls) as f:
+            return any(c["event"] == "ready" and c["pid"] == pid and
+                       c.get("name") == name
+                       for c in map(json.loads, filter(str.strip, f)))
+    wait_until(seen, 20, "bhyve stand-in %d of %s ready" % (pid, name), 0.05)
+    return pid
+
+
 def boot(bmd, name):
     rc, out, err = bmd.bmdctl("boot", name)
     assert rc == 0, err
-    return bmd.wait_running(name)
+    return ready(bmd, name, bmd.wait_running(name))
 
 
 def type_line(bmd, consoles, name, line, boot=1):  # noqa: F811
@@ -288,7 +301,7 @@ def test_kill9_of_bmd_then_the_bhyve_vm_is_adopted(bmd, sim):
 def test_sigterm_of_bmd_stops_bhyve_vms(bmd, sim):
     bmd.start(bvm("b1", disk=disk(bmd), boot="yes"),
               bvm("b2", disk=disk(bmd, "2.img"), boot="yes"))
-    pids = [bmd.wait_running(n) for n in ("b1", "b2")]
+    pids = [ready(bmd, n, bmd.wait_running(n)) for n in ("b1", "b2")]
     assert bmd.terminate() == 0
     for p in pids:
         assert not pid_alive(p)

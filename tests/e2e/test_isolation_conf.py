@@ -16,6 +16,7 @@ import shutil
 import stat
 import subprocess
 import tempfile
+import time
 
 import pytest
 
@@ -461,3 +462,51 @@ def test_a_stopped_parser_of_a_users_file_does_not_hang_the_daemon(setup, bmd):
     rc, out, err = ctl(bmd, "root", "reload", timeout=60)
     assert rc == 0, err
     assert len([n for n in listed(bmd) if n.startswith("a")]) == 1000
+
+
+def test_requests_are_answered_while_a_load_waits(setup, bmd):
+    """11.10: a load runs off the event loop.  Alice stops the parser of
+    her file during root's reload; until bmd gives up on it (10 s) the
+    reload waits, and everyone else is answered meanwhile."""
+    afile = setup.user_file("alice", "".join(
+        "vm a%04d { memory = 128M; $pad = \"%s\"; }\n" % (i, "x" * 600)
+        for i in range(1000)))
+    bfile = setup.user_file("bob", setup.vm("b1"))
+    setup.start([setup.vm("rootvm")], [afile, bfile])
+    stopper = subprocess.Popen(as_user("alice", ["/usr/bin/python3", "-c", STOPPER,
+                                                  str(bmd.proc.pid), "120"]),
+                               stdout=subprocess.PIPE, text=True)
+    argv = [os.path.join(bmdtest.BUILD, "bmdctl"), "-s", bmd.sock, "reload"]
+    reload = None
+    try:
+        for _ in range(200):
+            reload = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            while reload.poll() is None and stopper.poll() is None:
+                time.sleep(0.005)
+            if stopper.poll() is not None:
+                break
+        else:
+            pytest.fail("alice's parser was never caught running")
+        assert stopper.wait(timeout=30) == 0
+        # her parser is stopped and this reload waits for it; meanwhile:
+        assert sorted(listed(bmd, "bob")) == ["b1"]
+        rc, out, err = ctl(bmd, "root", "status", "rootvm")
+        assert rc == 3 and "rootvm" in out, (rc, out, err)
+        rc, out, err = ctl(bmd, "bob", "status", "b1")
+        assert rc == 3 and "b1" in out, (rc, out, err)
+        assert reload.poll() is None, "the requests waited behind the load"
+        # the reload ends once bmd gives up on her parser
+        reload.wait(timeout=60)
+        said = reload.stdout.read() + reload.stderr.read()
+        assert b"did not answer within 10 s" in said, said
+    finally:
+        for p in (stopper, reload):
+            if p is not None and p.poll() is None:
+                p.kill()
+                p.wait()
+    # a boot waits for a load of its own, which finds her parser running
+    rc, out, err = ctl(bmd, "bob", "boot", "b1")
+    assert rc == 0, err
+    assert bmd.state("b1") != "STOP"
+    rc, out, err = ctl(bmd, "bob", "poweroff", "b1")

@@ -1,0 +1,181 @@
+/*
+ * Configuration loads run in a thread of their own, one at a time, so
+ * that no request waits behind one: a big file, or a user's parser that
+ * does not answer (up to HELPER_TIMEOUT_MS), delays only the requests
+ * that need the new configuration (reload, boot, install).  The thread
+ * only reads files and builds a struct conf; everything it leads to
+ * (the VM table, replies) happens on the event loop, in the job's
+ * callback.  On a system whose credentials are per process (FreeBSD) a
+ * load checks users' files by switching the whole process, so it runs
+ * on the event loop as before.
+ */
+#include <sys/queue.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "bmd.h"
+#include "log.h"
+#include "xmalloc.h"
+
+struct loadjob {
+	loadjob_fn		 lj_done;
+	void			*lj_arg;
+	struct conf		*lj_conf;
+	struct diags		 lj_ds;
+	TAILQ_ENTRY(loadjob)	 lj_entry;
+};
+
+static TAILQ_HEAD(, loadjob) queue = TAILQ_HEAD_INITIALIZER(queue);
+static struct loadjob	*running;
+static pthread_t	 worker;
+static int		 wake[2] = { -1, -1 };
+static struct event	*wake_ev;
+
+static struct conf *
+load(struct diags *ds)
+{
+	struct conf_load_opts lo;
+
+	memset(&lo, 0, sizeof(lo));
+	lo.lo_path = bmd.b_conf_path;
+	lo.lo_ids = bmd.b_ids;
+	lo.lo_check_files = 1;
+	lo.lo_validate = backend_validate_vm;
+	return conf_load(&lo, ds);
+}
+
+static void *
+work(void *arg)
+{
+	struct loadjob *j = arg;
+	char c = 'x';
+
+	j->lj_conf = load(&j->lj_ds);
+	while (write(wake[1], &c, 1) == -1 && errno == EINTR)
+		;
+	return NULL;
+}
+
+static void
+finish(struct loadjob *j)
+{
+	j->lj_done(j->lj_conf, &j->lj_ds, j->lj_arg);
+	free(j);
+}
+
+static void start_next(void);
+
+static void
+woken(evutil_socket_t fd, short what, void *arg)
+{
+	struct loadjob *j = running;
+	char c;
+
+	(void)what;
+	(void)arg;
+	if (read(fd, &c, 1) != 1 || j == NULL)
+		return;
+	pthread_join(worker, NULL);
+	running = NULL;
+	finish(j);
+	start_next();
+}
+
+/* The thread gets no signal: they are the event loop's. */
+static int
+spawn(struct loadjob *j)
+{
+	sigset_t all, old;
+	int rc;
+
+	if (wake_ev == NULL || !plat_thread_creds())
+		return -1;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	rc = pthread_create(&worker, NULL, work, j);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc == 0 ? 0 : -1;
+}
+
+static void
+start_next(void)
+{
+	struct loadjob *j;
+
+	while (running == NULL && (j = TAILQ_FIRST(&queue)) != NULL) {
+		TAILQ_REMOVE(&queue, j, lj_entry);
+		running = j;
+		if (spawn(j) == 0)
+			return;
+		/* no thread: load here, as a single-threaded daemon would */
+		running = NULL;
+		j->lj_conf = load(&j->lj_ds);
+		finish(j);
+	}
+}
+
+void
+loadjob_init(void)
+{
+	if (pipe2(wake, O_CLOEXEC | O_NONBLOCK) == -1) {
+		log_warn("loadjob: pipe; configuration loads block requests");
+		return;
+	}
+	wake_ev = event_new(bmd.b_base, wake[0], EV_READ | EV_PERSIST, woken,
+	    NULL);
+	if (wake_ev == NULL || event_add(wake_ev, NULL) == -1)
+		fatalx("loadjob: cannot watch the pipe");
+}
+
+/*
+ * Load the configuration, then call done(c, ds, arg) on the event loop;
+ * done owns c and ds (c is NULL when bmd quit before the load ran).  Loads queued meanwhile start after this one, so
+ * each sees the files as they are when it starts.
+ */
+void
+loadjob_submit(loadjob_fn done, void *arg)
+{
+	struct loadjob *j = xcalloc(1, sizeof(*j));
+
+	j->lj_done = done;
+	j->lj_arg = arg;
+	diags_init(&j->lj_ds);
+	TAILQ_INSERT_TAIL(&queue, j, lj_entry);
+	start_next();
+}
+
+/*
+ * bmd quits: a running load ends first (within the helpers' deadline),
+ * so that no parser child it started outlives the daemon.
+ */
+void
+loadjob_fini(void)
+{
+	struct loadjob *j;
+
+	if ((j = running) != NULL) {
+		pthread_join(worker, NULL);
+		running = NULL;
+		finish(j);
+	}
+	/* never loaded: their callbacks get no configuration */
+	while ((j = TAILQ_FIRST(&queue)) != NULL) {
+		TAILQ_REMOVE(&queue, j, lj_entry);
+		finish(j);
+	}
+}
+
+/* Is a load running or waiting (an upgrade waits for it)? */
+int
+loadjob_busy(void)
+{
+	return running != NULL || !TAILQ_EMPTY(&queue);
+}

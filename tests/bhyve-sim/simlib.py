@@ -9,6 +9,7 @@ VM exists, which pid runs it) is kept in OUT/vmm/NAME.
 
 import json
 import os
+import sys
 import time
 
 def _main_file():
@@ -71,7 +72,16 @@ class Console:
         if dev in (None, "stdio"):
             self.rfd, self.wfd = (0, 1) if dev == "stdio" else (None, None)
         else:
-            fd = os.open(dev, os.O_RDWR | os.O_NOCTTY)
+            try:
+                fd = os.open(dev, os.O_RDWR | os.O_NOCTTY)
+            except OSError as e:
+                # a pty whose host side is gone (bmd died first): the
+                # guest runs on without a console, as with a lost nmdm
+                sys.stderr.write("stand-in: console %s: %s; running "
+                                 "without it\n" % (dev, e.strerror))
+                self.rfd = self.wfd = None
+                self.pending = b""
+                return
             try:
                 import termios
                 import tty

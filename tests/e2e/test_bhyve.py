@@ -284,7 +284,9 @@ def test_always_restarts_under_the_crash_loop_limit(bmd, sim, consoles):  # noqa
 
 def test_kill9_of_bmd_then_the_bhyve_vm_is_adopted(bmd, sim):
     bmd.start(bvm("b1", disk=disk(bmd), boot="yes"))
-    pid = bmd.wait_running("b1")
+    # (a stand-in that has not opened its console yet would find the pty
+    # gone with bmd: FreeBSD's nmdm pair outlives bmd, Linux's pty does not)
+    pid = ready(bmd, "b1", bmd.wait_running("b1"))
     bmd.proc.send_signal(signal.SIGKILL)
     bmd.proc.wait(10)
     bmd.log.close()

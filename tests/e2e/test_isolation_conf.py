@@ -425,16 +425,21 @@ sys.exit(1)
 '''
 
 
-def test_a_stopped_parser_of_a_users_file_does_not_hang_the_daemon(setup, bmd):
-    # a large file, so that her parser lives long enough to be caught
+def start_with_a_stopper(setup, bmd):
+    """Root's rootvm, bob's b1 and alice's large file (so that her parser
+    lives long enough to be caught); alice's STOPPER runs."""
     afile = setup.user_file("alice", "".join(
         "vm a%04d { memory = 128M; $pad = \"%s\"; }\n" % (i, "x" * 600)
         for i in range(1000)))
     bfile = setup.user_file("bob", setup.vm("b1"))
     setup.start([setup.vm("rootvm")], [afile, bfile])
-    stopper = subprocess.Popen(as_user("alice", ["/usr/bin/python3", "-c", STOPPER,
-                                                  str(bmd.proc.pid), "120"]),
-                               stdout=subprocess.PIPE, text=True)
+    return subprocess.Popen(as_user("alice", ["/usr/bin/python3", "-c", STOPPER,
+                                              str(bmd.proc.pid), "120"]),
+                            stdout=subprocess.PIPE, text=True)
+
+
+def test_a_stopped_parser_of_a_users_file_does_not_hang_the_daemon(setup, bmd):
+    stopper = start_with_a_stopper(setup, bmd)
     try:
         for _ in range(60):
             if stopper.poll() is not None:
@@ -468,14 +473,7 @@ def test_requests_are_answered_while_a_load_waits(setup, bmd):
     """11.10: a load runs off the event loop.  Alice stops the parser of
     her file during root's reload; until bmd gives up on it (10 s) the
     reload waits, and everyone else is answered meanwhile."""
-    afile = setup.user_file("alice", "".join(
-        "vm a%04d { memory = 128M; $pad = \"%s\"; }\n" % (i, "x" * 600)
-        for i in range(1000)))
-    bfile = setup.user_file("bob", setup.vm("b1"))
-    setup.start([setup.vm("rootvm")], [afile, bfile])
-    stopper = subprocess.Popen(as_user("alice", ["/usr/bin/python3", "-c", STOPPER,
-                                                  str(bmd.proc.pid), "120"]),
-                               stdout=subprocess.PIPE, text=True)
+    stopper = start_with_a_stopper(setup, bmd)
     argv = [os.path.join(bmdtest.BUILD, "bmdctl"), "-s", bmd.sock, "reload"]
     reload = None
     try:

@@ -90,10 +90,14 @@ class Console:
 
     def wait_exit(self, timeout=30):
         try:
-            return self.proc.wait(timeout)
+            rc = self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
             raise ConsoleError("bmdctl %d still running after %ss; tail:\n%s"
                             % (self.pid, timeout, self.text()[-1500:]))
+        # and its last words read (CI: text() was checked before them)
+        with self.cond:
+            self.cond.wait_for(lambda: self.eof, 5)
+        return rc
 
     def close(self):
         if self.proc.poll() is None:

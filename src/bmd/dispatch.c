@@ -77,8 +77,7 @@ boot_loaded(struct conf *c, struct diags *ds, void *arg)
 	struct bootjob *bj = arg;
 	json_t *r = boot_with(bj, c, ds);
 
-	if (c != NULL)
-		conf_free(c);
+	conf_free(c);		/* NULL: bmd quit before the load */
 	diags_free(ds);
 	if (r != NULL)
 		control_answer(bj->bj_wait, r);

@@ -135,7 +135,7 @@ $(BUILD)/plugins/%.so: $$(wildcard plugins/$$*/*.c) include/bmd/plugin.h
 # ---- tests: every tier runs from `make check` ----
 .PHONY: check-sanitize
 .PHONY: all check check-unit check-conf check-bhyve check-man check-e2e fuzz \
-	fuzz-proto check-fuzz check-freebsd guest install uninstall clean \
+	fuzz-proto fuzz-inspect check-fuzz check-freebsd guest install uninstall clean \
 	bench FORCE
 
 check: all check-unit check-conf check-bhyve check-man check-freebsd \
@@ -195,10 +195,11 @@ check-e2e: all guest
 	BMD_BUILD=$(abspath $(BUILD)) tests/e2e/run.sh
 
 # The unit tests, and the end-to-end files that drive the daemon hardest
-# (faults, re-adoption, hostile users, the control socket), once more
+# (faults, re-adoption, hostile users and images, the control socket), once more
 # with ASan and UBSan: any report fails the run.
 SAN_E2E ?= test_adopt.py test_status.py test_faults.py test_socket.py \
-	test_bhyve.py $(notdir $(wildcard tests/e2e/test_isolation_*.py))
+	test_bhyve.py test_bhyve_inspect.py \
+	$(notdir $(wildcard tests/e2e/test_isolation_*.py))
 check-sanitize: guest
 	$(MAKE) SANITIZE=1 all
 	# leaks of test scaffolding are not the daemon's: reported in e2e only
@@ -228,6 +229,19 @@ fuzz-proto: $(BUILD)/proto-fuzzer
 	    -dict=tests/fuzz/proto.dict $(BUILD)/proto-corpus \
 	    tests/fuzz/proto-seeds
 
+# The image readers of loadcmd/installcmd = auto (guests write the images).
+$(BUILD)/inspect-fuzzer: tests/fuzz/inspect_fuzz.c $(LIB_SRCS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(ALL_CPPFLAGS) -std=c17 $(FUZZ_FLAGS) -o $@ \
+	    tests/fuzz/inspect_fuzz.c $(LIB_SRCS) $(LIBS)
+
+fuzz-inspect: $(BUILD)/inspect-fuzzer
+	tests/fuzz/inspect-seeds $(BUILD)/inspect-seeds
+	mkdir -p $(BUILD)/inspect-corpus
+	$(BUILD)/inspect-fuzzer -max_total_time=$${FUZZ_SECONDS:-300} \
+	    -artifact_prefix=$(BUILD)/inspect- $(BUILD)/inspect-corpus \
+	    $(BUILD)/inspect-seeds
+
 fuzz: $(BUILD)/conf-fuzzer
 	mkdir -p $(BUILD)/fuzz-corpus
 	$(BUILD)/conf-fuzzer -max_total_time=$${FUZZ_SECONDS:-300} \
@@ -237,6 +251,7 @@ fuzz: $(BUILD)/conf-fuzzer
 check-fuzz:
 	$(MAKE) fuzz FUZZ_SECONDS=$${FUZZ_SECONDS:-60}
 	$(MAKE) fuzz-proto FUZZ_SECONDS=$${PROTO_FUZZ_SECONDS:-30}
+	$(MAKE) fuzz-inspect FUZZ_SECONDS=$${INSPECT_FUZZ_SECONDS:-30}
 
 bench: all
 	bench/conf-scale

@@ -21,6 +21,7 @@
 #include <event2/event.h>
 
 #include "bmd.h"
+#include "inspect.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -43,6 +44,7 @@ struct bhyve_run {
 	struct tty_pair	 br_com[NCOMS];	/* comN = auto */
 	struct tty_pair	 br_loader;	/* the loader's terminal */
 	struct event	*br_timer;	/* loader_timeout */
+	char		*br_grub;	/* typed at grub's prompt, or NULL */
 	int		 br_spawned;	/* a loader or bhyve ran: destroy */
 };
 
@@ -177,7 +179,41 @@ loader_tty(struct vm *vm, struct bhyve_run *br)
 	}
 }
 
-static void
+/*
+ * What is typed at grub's first prompt at this start: the command, then
+ * "boot"; auto is what the ISO (install) or the disk holds now, read
+ * again at each start (a sysupgrade leaves /bsd.upgrade for one boot).
+ */
+static int
+grub_text(struct vm *vm, struct bhyve_run *br)
+{
+	const struct vm_conf *vc = vm->vm_conf;
+	int install = vm->vm_install || vc->vc_install;
+	const char *cmd = install ? vc->vc_installcmd : vc->vc_loadcmd;
+	char err[512], *found;
+
+	free(br->br_grub);
+	br->br_grub = NULL;
+	if (vc->vc_loader == NULL || strcmp(vc->vc_loader, "grub") != 0 ||
+	    cmd == NULL)
+		return 0;
+	if (strcasecmp(cmd, "auto") != 0) {
+		br->br_grub = inspect_grub_text(cmd, vc->vc_single_user);
+		return 0;
+	}
+	found = install ? inspect_installcmd(vc, err, sizeof(err)) :
+	    inspect_loadcmd(vc, err, sizeof(err));
+	if (found == NULL)
+		return run_fail(vm, "%s = auto: %s", install ? "installcmd" :
+		    "loadcmd", err);
+	log_info("vm %s: %s = auto: %s", vc->vc_name, install ?
+	    "installcmd" : "loadcmd", found);
+	br->br_grub = inspect_grub_text(found, vc->vc_single_user);
+	free(found);
+	return 0;
+}
+
+static int
 bhyve_params(struct vm *vm, struct be_params *bp)
 {
 	struct bhyve_run *br = br_of(vm);
@@ -188,13 +224,14 @@ bhyve_params(struct vm *vm, struct be_params *bp)
 	bp->bp_bhyveload_prog = bmd.b_bhyve_prog[2];
 	bp->bp_grub_prog = bmd.b_bhyve_prog[3];
 	if (br == NULL)
-		return;
+		return 0;
 	for (c = 0; c < NCOMS; c++)
 		if (br->br_com[c].tp_fd != -1)
 			bp->bp_com[c] = br->br_com[c].tp_path;
 	loader_tty(vm, br);
 	if (br->br_loader.tp_fd != -1)
 		bp->bp_loader_tty = br->br_loader.tp_path;
+	return grub_text(vm, br);
 }
 
 static int
@@ -215,38 +252,15 @@ loader_timeout(int fd, short what, void *arg)
 	run_kill(vm, SIGKILL);
 }
 
-/* What is typed at grub's first prompt: the command, then "boot". */
-static char *
-grub_text(const struct vm *vm)
-{
-	const struct vm_conf *vc = vm->vm_conf;
-	const char *cmd = vm->vm_install || vc->vc_install ?
-	    vc->vc_installcmd : vc->vc_loadcmd;
-
-	if (vc->vc_loader == NULL || strcmp(vc->vc_loader, "grub") != 0 ||
-	    cmd == NULL)
-		return NULL;
-	if (strcasecmp(cmd, "auto") == 0) {
-		log_warnx("vm %s: %s = auto: inspecting the disk is not "
-		    "implemented; nothing is typed at grub's prompt",
-		    vc->vc_name, cmd == vc->vc_loadcmd ? "loadcmd" :
-		    "installcmd");
-		return NULL;
-	}
-	return xprintf("%s\nboot\n", cmd);
-}
-
 static void
 loader_started(struct vm *vm, struct bhyve_run *br)
 {
 	const struct vm_conf *vc = vm->vm_conf;
 	struct timeval tv = { 0, 0 };
-	char *text = grub_text(vm);
 
 	console_open(vm);
-	if (text != NULL)
-		console_expect(vm, 0, "grub> ", text);
-	free(text);
+	if (br->br_grub != NULL)
+		console_expect(vm, 0, "grub> ", br->br_grub);
 	if (vc->vc_loader_timeout <= 0)
 		return;
 	if (br->br_timer == NULL)
@@ -358,6 +372,7 @@ bhyve_end(struct vm *vm)
 		event_free(br->br_timer);
 	if (br->br_spawned)
 		(void)bhyvectl(vm, "--destroy");
+	free(br->br_grub);
 	free(br);
 	vm->vm_run->rn_bhyve = NULL;
 }

@@ -71,7 +71,7 @@ close_all(struct qemu_fds *f)
  * command line is built; qemu_fds_open opens them in the same order:
  * QMP, the managed com ports, virtio consoles, the vars file twice.
  */
-void
+int
 qemu_fds_params(struct vm *vm, struct be_params *bp)
 {
 	const struct vm_conf *vc = vm->vm_conf;
@@ -81,7 +81,7 @@ qemu_fds_params(struct vm *vm, struct be_params *bp)
 	long long i;
 
 	if (!owner_unprivileged(vc))
-		return;
+		return 0;
 	if ((f = vm->vm_run->rn_qemu_fds) == NULL) {
 		f = vm->vm_run->rn_qemu_fds = xcalloc(1, sizeof(*f));
 		f->f_vars[0] = f->f_vars[1] = -1;
@@ -98,6 +98,7 @@ qemu_fds_params(struct vm *vm, struct be_params *bp)
 		bp->bp_fd_vars[0] = next++;
 		bp->bp_fd_vars[1] = next++;
 	}
+	return 0;
 }
 
 /* A listening socket at path (freed here), bound by bmd with mode 0600. */

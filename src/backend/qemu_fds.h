@@ -9,7 +9,7 @@
 struct vm;
 struct be_params;
 
-void	qemu_fds_params(struct vm *, struct be_params *);
+int	qemu_fds_params(struct vm *, struct be_params *);
 int	qemu_fds_open(struct vm *, const int *taps, int ntaps,
 	    const int **pass);
 void	qemu_fds_spawned(struct vm *);

@@ -16,7 +16,7 @@ struct vm_driver {
 	/* Once per start, before anything is spawned (NULL: nothing). */
 	int		(*d_begin)(struct vm *);
 	/* The run-time facts of the command lines (com devices...). */
-	void		(*d_params)(struct vm *, struct be_params *);
+	int		(*d_params)(struct vm *, struct be_params *);
 	int		(*d_prepare)(struct vm *);	/* before the hypervisor */
 	/*
 	 * The descriptors the hypervisor inherits: the taps and the

@@ -44,6 +44,7 @@ static const struct ctl_cmd *const cmds[] = {
 	&cmd_com3,
 	&cmd_com4,
 	&cmd_run,
+	&cmd_inspect,
 	&cmd_help,
 };
 #define NCMDS	(sizeof(cmds) / sizeof(cmds[0]))

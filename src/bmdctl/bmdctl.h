@@ -51,6 +51,7 @@ extern const struct ctl_cmd cmd_console, cmd_com1, cmd_com2, cmd_com3,
     cmd_com4;
 extern const struct ctl_cmd cmd_run;
 extern const struct ctl_cmd cmd_status;
+extern const struct ctl_cmd cmd_inspect;
 
 /* bmdctl.c */
 int		 ctl_usage(const struct ctl_cmd *);

@@ -132,6 +132,9 @@ spawn(struct vm *vm, enum vm_event ev, enum vm_after on_failure)
 {
 	if (run_spawn_next(vm) == -1) {
 		log_warnx("vm %s: failed to start", name(vm));
+		/* a restart in place has nobody to answer: status says why */
+		why_set(vm, "failed", "could not start: %s", run_error() != NULL ?
+		    run_error() : "see the log");
 		poststop(vm, on_failure, ev);
 		return -1;
 	}

@@ -48,8 +48,8 @@ build_cmdline(struct vm *vm)
 	bp.bp_accel = plat_accel_name(vc->vc_accel);
 	net_params(vm, &bp);
 	owner_params(vm, &bp);
-	if (rn->rn_drv->d_params != NULL)
-		rn->rn_drv->d_params(vm, &bp);
+	if (rn->rn_drv->d_params != NULL && rn->rn_drv->d_params(vm, &bp) == -1)
+		return -1;
 	if (be == NULL) {
 		log_warnx("vm %s: no backend", vc->vc_name);
 		return -1;
@@ -274,6 +274,7 @@ run_spawn_next(struct vm *vm)
 	int out = -1, last, ntaps, keep[PROC_MAXFDS];
 	pid_t pid;
 
+	start_error[0] = '\0';
 	if (rn->rn_nextproc >= rn->rn_cmd.cl_nprocs) {
 		cmdline_free(&rn->rn_cmd);
 		/* a restart is a start: the owner's rights are checked again */

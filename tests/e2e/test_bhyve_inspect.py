@@ -149,3 +149,16 @@ def test_auto_refuses_to_start_without_a_kernel(bmd, sim):  # noqa: F811
     assert typed(sim, "k") == ["kopenbsd -h com0 -r sd0a (hd0,4)/bsd.upgrade",
                                "boot"]
 
+
+def test_a_reboot_onto_a_disk_without_a_kernel_says_why(bmd, sim, consoles):  # noqa: F811
+    disk = openbsd_disk(bmd)
+    bmd.start(vm("r", disk=disk, com1="auto"))
+    boot(bmd, "r")
+    os.rename(bsdimg.mbr_disk(path(bmd, "l.img"), [(1, "linux", None)]), disk)
+    type_line(bmd, consoles, "r", "reboot").close()
+    bmd.wait_state("r", "FAILED")     # as a crash loop ends
+    stop = bmd.vm("r")["last_stop"]
+    assert stop["reason"] == "failed", stop
+    assert ("loadcmd = auto: %s: no partition holds a UFS file system"
+            % disk) in stop["text"], stop
+    assert len(sim.calls("grub-bhyve", "start", "r")) == 1

@@ -397,15 +397,67 @@ bhyve_reset(struct vm *vm)
 	return bhyvectl(vm, "--force-reset");
 }
 
+/* The runtime record keeps each automatic port's pair number. */
+static json_t *
+bhyve_record(const struct vm *vm)
+{
+	const struct bhyve_run *br = br_of(vm);
+	json_t *units = json_array();
+	int c;
+
+	for (c = 0; c < NCOMS; c++)
+		json_array_append_new(units, json_integer(br != NULL ?
+		    br->br_com[c].tp_unit : -1));
+	return json_pack("{s:o}", "nmdm", units);
+}
+
+/* bmd's side of a pair whose other side the adopted bhyve still holds. */
+static void
+com_reopen(struct vm *vm, int c, struct tty_pair *tp, json_int_t unit)
+{
+	const char *name = vm->vm_conf->vc_name;
+
+	if (unit < 0 || unit > INT_MAX)
+		return;
+	tp->tp_unit = (int)unit;	/* taken, whatever happens next */
+	tp->tp_fd = plat_nullmodem_reopen((int)unit, tp->tp_path,
+	    sizeof(tp->tp_path));
+	if (tp->tp_fd != -1 && pair_hold(tp) == 0) {
+		log_info("vm %s: com%d: null-modem pair %d served again", name,
+		    c + 1, (int)unit);
+		return;
+	}
+	if (errno == ENOTSUP)
+		log_info("vm %s: com%d: null-modem pair %d: its host side went "
+		    "with the earlier bmd on this system; served again from "
+		    "the VM's next start", name, c + 1, (int)unit);
+	else
+		log_warnx("vm %s: com%d: null-modem pair %d: %s; served again "
+		    "from the VM's next start", name, c + 1, (int)unit,
+		    strerror(errno));
+	if (tp->tp_fd != -1)
+		close(tp->tp_fd);
+	tp->tp_fd = -1;
+}
+
 /*
- * The record proved the process; bhyve has no monitor to ask.  Its serial
- * ports were bmd's side of pairs that closed with the earlier bmd: the
- * broker serves them again from the VM's next start.
+ * The record proved the process; bhyve has no monitor to ask.  Its
+ * automatic ports are the pairs the record names, still held by bhyve on
+ * FreeBSD: the broker serves them again (d_open, after this).
  */
 static int
-bhyve_adopt(struct vm *vm)
+bhyve_adopt(struct vm *vm, json_t *drv)
 {
-	br_new(vm)->br_spawned = 1;	/* destroyed when it exits */
+	struct bhyve_run *br = br_new(vm);
+	json_t *units = json_object_get(drv, "nmdm");
+	int c;
+
+	br->br_spawned = 1;	/* destroyed when it exits */
+	for (c = 0; c < NCOMS; c++)
+		if (vm->vm_conf->vc_com[c].cm_kind == COM_AUTO &&
+		    json_is_integer(json_array_get(units, (size_t)c)))
+			com_reopen(vm, c, &br->br_com[c], json_integer_value(
+			    json_array_get(units, (size_t)c)));
 	return 0;
 }
 
@@ -496,6 +548,7 @@ const struct vm_driver drv_bhyve = {
 	.d_quit = bhyve_quit,
 	.d_reset = bhyve_reset,
 	.d_adopt = bhyve_adopt,
+	.d_record = bhyve_record,
 	.d_probe = bhyve_probe,
 	.d_exited = bhyve_exited,
 	.d_com_unmanaged = bhyve_com_unmanaged,

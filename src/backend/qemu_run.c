@@ -226,7 +226,7 @@ qemu_identify(const char *path, const char *name)
  * is adopted, and shows as UNRESPONSIVE until it does.
  */
 static int
-qemu_adopt(struct vm *vm)
+qemu_adopt(struct vm *vm, json_t *drv)
 {
 	const struct timespec nap = { 0, 50 * 1000000L };
 	const char *name = vm->vm_conf->vc_name;

@@ -7,6 +7,8 @@
 #ifndef BMD_RUNTIME_H
 #define BMD_RUNTIME_H
 
+#include <jansson.h>
+
 struct vm;
 struct vm_conf;
 struct be_params;
@@ -34,8 +36,13 @@ struct vm_driver {
 	int		(*d_powerdown)(struct vm *);
 	int		(*d_quit)(struct vm *);
 	int		(*d_reset)(struct vm *);
-	/* Does the live process of a runtime record answer as the VM? */
-	int		(*d_adopt)(struct vm *);
+	/*
+	 * Does the live process of a runtime record answer as the VM?  drv
+	 * is what d_record wrote in the record (NULL: none, or no record).
+	 */
+	int		(*d_adopt)(struct vm *, json_t *drv);
+	/* The driver's part of the runtime record (NULL: none). */
+	json_t		*(*d_record)(const struct vm *);
 	/* list/status: make sure a hypervisor that stopped answering shows */
 	void		(*d_probe)(struct vm *);
 	/*

@@ -93,6 +93,8 @@ rec_json(const struct vm *vm)
 	    "taps", net_tap_names(vm), "crash_times", times, "restarts",
 	    (json_int_t)vm->vm_restarts, "boot",
 	    conf_boot_name(vc->vc_boot));
+	if (j != NULL && rn->rn_drv->d_record != NULL)
+		json_object_set_new(j, "driver", rn->rn_drv->d_record(vm));
 	free(digest);
 	return j;
 }
@@ -267,7 +269,7 @@ adopt_by_lock(struct vm *vm)
 		    (long)pid);
 		return 1;
 	}
-	if (run_adopt(vm, pid, ident, 0) == -1) {
+	if (run_adopt(vm, pid, ident, 0, NULL) == -1) {
 		log_warnx("vm %s: process %ld holds its lock but does not "
 		    "answer as the VM; not adopted, not started", vc->vc_name,
 		    (long)pid);
@@ -310,7 +312,8 @@ adopt_vm(struct vm *vm)
 		    "not started", vc->vc_name, pid, rec_int(rec, "owner"),
 		    (unsigned long)vc->vc_owner);
 	} else if (run_adopt(vm, (pid_t)pid, (unsigned long long)rec_int(rec,
-	    "ident"), (time_t)rec_int(rec, "started")) == -1) {
+	    "ident"), (time_t)rec_int(rec, "started"),
+	    json_object_get(rec, "driver")) == -1) {
 		log_warnx("vm %s: process %lld is alive but does not answer "
 		    "as the VM; not adopted, not started", vc->vc_name, pid);
 	} else

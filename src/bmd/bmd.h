@@ -227,8 +227,9 @@ int		 run_spawn_next(struct vm *);
 void		 run_end(struct vm *);
 int		 run_crash_ok(struct vm *);
 void		 run_kill(struct vm *, int sig);
+/* drv: the driver's part of the runtime record (d_record), or NULL */
 int		 run_adopt(struct vm *, pid_t, unsigned long long ident,
-		    time_t started);
+		    time_t started, json_t *drv);
 void		 run_lock_dirs(void);
 
 /* net.c: the taps of a run */

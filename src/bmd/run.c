@@ -402,7 +402,8 @@ run_kill(struct vm *vm, int sig)
  * started.  Nothing is spawned; its exit comes through a watch.
  */
 int
-run_adopt(struct vm *vm, pid_t pid, unsigned long long ident, time_t started)
+run_adopt(struct vm *vm, pid_t pid, unsigned long long ident, time_t started,
+    json_t *drv)
 {
 	struct vm_run *rn = xcalloc(1, sizeof(*rn));
 
@@ -414,7 +415,7 @@ run_adopt(struct vm *vm, pid_t pid, unsigned long long ident, time_t started)
 	rn->rn_ident = ident;
 	rn->rn_started = started;
 	vm->vm_run = rn;
-	if (rn->rn_drv->d_adopt(vm) == -1 ||
+	if (rn->rn_drv->d_adopt(vm, drv) == -1 ||
 	    proc_watch_adopted(pid, proc_exited, vm) == -1) {
 		free(rn);
 		vm->vm_run = NULL;

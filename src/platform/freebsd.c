@@ -380,6 +380,40 @@ plat_nullmodem_open(int unit, char *vm_side, size_t size)
 	return -1;
 }
 
+/*
+ * The pair of a bhyve that outlived the bmd that started it: bhyve holds
+ * B, so the nodes exist and A opens; no carrier on A means nobody holds
+ * B (the pair had gone, and this open just created it): refused.
+ */
+int
+plat_nullmodem_reopen(int unit, char *vm_side, size_t size)
+{
+	char path[64];
+	int fd, bits = 0, rc;
+
+	if (unit < 0 || (size_t)snprintf(vm_side, size, "/dev/nmdm%dB", unit) >=
+	    size) {
+		errno = EINVAL;
+		return -1;
+	}
+	snprintf(path, sizeof(path), "/dev/nmdm%dA", unit);
+	if ((fd = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC)) ==
+	    -1)
+		return -1;
+	rc = ioctl(fd, TIOCMGET, &bits);
+	if (rc == 0 && !(bits & TIOCM_CD)) {
+		errno = ENXIO;
+		rc = -1;
+	}
+	if (rc == 0)
+		rc = tty_raw(fd);
+	if (rc == -1) {
+		close_quietly(fd);
+		return -1;
+	}
+	return fd;
+}
+
 int
 plat_nullmodem_give(int fd, uid_t uid, gid_t gid)
 {

@@ -416,6 +416,16 @@ fail:
 }
 
 int
+plat_nullmodem_reopen(int unit, char *vm_side, size_t size)
+{
+	(void)unit;
+	(void)vm_side;
+	(void)size;
+	errno = ENOTSUP;
+	return -1;
+}
+
+int
 plat_nullmodem_give(int fd, uid_t uid, gid_t gid)
 {
 	(void)fd;

@@ -85,6 +85,13 @@ int	plat_tap_attach(const char *tap, const char *alias,
  */
 int	plat_nullmodem_open(int unit, char *vm_side, size_t size);
 /*
+ * bmd's side of pair unit again, for a hypervisor an earlier bmd started
+ * (re-adoption): only while the VM side is still open (its carrier), so
+ * a pair that went away is never created anew for it.  Linux: -1 with
+ * ENOTSUP, a pty pair goes with its host side's last descriptor.
+ */
+int	plat_nullmodem_reopen(int unit, char *vm_side, size_t size);
+/*
  * Give the host side of a pair (fd) to a VM's owner, for direct access
  * with cu(1) next to the broker.  FreeBSD: its /dev/nmdmNA node; Linux:
  * a pty's host side has no node, nothing to do.

@@ -287,12 +287,21 @@ def test_kill9_of_bmd_then_the_bhyve_vm_is_adopted(bmd, sim):
     # (a stand-in that has not opened its console yet would find the pty
     # gone with bmd: FreeBSD's nmdm pair outlives bmd, Linux's pty does not)
     pid = ready(bmd, "b1", bmd.wait_running("b1"))
+    # the record keeps the pair's number, for the next bmd to open again
+    with open(os.path.join(bmd.run_dir, "b1.run")) as f:
+        units = json.load(f)["driver"]["nmdm"]
+    assert units[0] >= 200 and units[1:] == [-1, -1, -1], units
     bmd.proc.send_signal(signal.SIGKILL)
     bmd.proc.wait(10)
     bmd.log.close()
     assert pid_alive(pid)
+    mark = len(bmd.log_text())
     bmd.start()
     assert bmd.vm("b1")["pid"] == pid and bmd.state("b1") == "RUN"
+    # on FreeBSD bmd opens nmdmNA again; a Linux pty went with the old bmd
+    bmd.wait_log(r"vm b1: com1: null-modem pair %d: its host side went with "
+                 r"the earlier bmd on this system; served again from the "
+                 r"VM's next start" % units[0], start=mark)
     assert len(sim.calls("bhyve", "start", "b1")) == 1
     rc, out, err = bmd.bmdctl("stop", "-w", "b1")
     assert rc == 0, err

@@ -61,6 +61,13 @@ drv_reset(struct vm *vm)
 	return 0;
 }
 
+static int
+drv_adopt(struct vm *vm, json_t *drv)
+{
+	(void)drv;
+	return drv_ok(vm);
+}
+
 static void
 drv_open(struct vm *vm)
 {
@@ -80,7 +87,7 @@ static const struct vm_driver stub_driver = {
 	.d_powerdown = drv_powerdown,
 	.d_quit = drv_quit,
 	.d_reset = drv_reset,
-	.d_adopt = drv_ok,
+	.d_adopt = drv_adopt,
 	.d_probe = drv_nop,
 };
 

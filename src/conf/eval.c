@@ -104,6 +104,7 @@ collect_templates(struct evalctx *e)
 					e->e_conf->c_fatal = 1;
 				continue;
 			}
+			tmpl_check_params(s, e->e_ds);
 			t = xcalloc(1, sizeof(*t));
 			t->t_sect = s;
 			t->t_file = f;
@@ -349,16 +350,25 @@ template_args(struct evalctx *e, const struct apply_target *t,
 		    t->t_nargs);
 	for (i = 0; i < ts->sc_nargs; i++) {
 		ad = &ts->sc_args[i];
-		have = 0;
-		if (i < t->t_nargs && eval_value(&t->t_args[i], caller,
-		    &e->e_val, e->e_ds) == 0 && buf_str(&e->e_val)[0] != '\0')
-			have = 1;
+		/*
+		 * Given means written: t("") and t($empty) pass "", as the
+		 * original does; only no tokens at all (t(), t(,x)) is omitted.
+		 */
+		have = i < t->t_nargs && t->t_args[i].v_npieces > 0;
+		if (have && eval_value(&t->t_args[i], caller, &e->e_val,
+		    e->e_ds) == -1)
+			buf_reset(&e->e_val);
 		if (!have && ad->ad_default != NULL) {
 			if (eval_value(ad->ad_default, caller, &e->e_val,
 			    e->e_ds) == -1)
 				buf_reset(&e->e_val);
-		} else if (!have)
+		} else if (!have) {
+			diag_error(e->e_ds, &t->t_pos, "template \"%s\": "
+			    "parameter \"%s\" (%s:%d:%d) has no default and is "
+			    "not given", ts->sc_name, ad->ad_name,
+			    ad->ad_pos.file, ad->ad_pos.line, ad->ad_pos.col);
 			buf_reset(&e->e_val);
+		}
 		vars_set(args, ad->ad_name, buf_str(&e->e_val));
 	}
 }

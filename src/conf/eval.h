@@ -51,6 +51,9 @@ int	 eval_value(const struct value *, const struct scope *, struct buf *,
 int	 eval_arith(const struct arith *, const struct scope *, long long *,
 	    struct diags *);
 
+/* tmplcheck.c: warnings about a template's definition. */
+void	 tmpl_check_params(const struct section *, struct diags *);
+
 /* One parsed file with the identity it is read under. */
 struct eval_file {
 	struct ast_file	*ef_ast;

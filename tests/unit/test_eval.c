@@ -241,17 +241,20 @@ static void
 test_template_args(void **state)
 {
 	(void)state;
-	load("template t(a, b = def, c) { keymap = \"$a/$b/$c\"; }\n"
+	load("template t(a = A, b = def, c = C) { keymap = \"$a/$b/$c\"; }\n"
 	    "vm given { memory = 1G; .apply t(1, 2, 3); }\n"
 	    "vm empty { memory = 1G; .apply t(1, , \"\"); }\n"
 	    "vm bare { memory = 1G; .apply t; }\n"
 	    "vm paren { memory = 1G; .apply t(); }\n"
 	    "vm extra { memory = 1G; .apply t(1, 2, 3, 4); }\n"
-	    "vm caller { memory = 1G; $v = V; .apply t($v, $v$v); }\n");
+	    "vm caller { memory = 1G; $v = V; .apply t($v, $v$v, $e); "
+	    "$e = x; }\n"
+	    "global { $e = \"\"; }\n");
 	assert_val("given", "keymap", "1/2/3");
+	/* given empty is "" (as the original), omitted is the default */
 	assert_val("empty", "keymap", "1/def/");
-	assert_val("bare", "keymap", "/def/");
-	assert_val("paren", "keymap", "/def/");
+	assert_val("bare", "keymap", "A/def/C");
+	assert_val("paren", "keymap", "A/def/C");
 	assert_val("extra", "keymap", "1/2/3");
 	assert_val("caller", "keymap", "V/VV/");
 	assert_int_equal(nerrors, 0);
@@ -261,13 +264,34 @@ test_template_args(void **state)
 	reset();
 }
 
+/* A parameter with no default must be given; one never read warns. */
+static void
+test_template_param_checks(void **state)
+{
+	(void)state;
+	load("template t(a, b = B, unused, c = C) { keymap = \"$a$b$c\"; }\n"
+	    "vm bare { memory = 1G; .apply t; }\n"
+	    "vm skip { memory = 1G; .apply t(, 1, 2); }\n"
+	    "vm ok { memory = 1G; .apply t(1, , 2); }\n");
+	assert_val("ok", "keymap", "1BC");
+	assert_has("t.conf:2:1: vm \"bare\" is not loaded");
+	assert_has("t.conf:3:1: vm \"skip\" is not loaded");
+	assert_has("t.conf:1:22: warning: template \"t\": parameter \"unused\" "
+	    "is never used in its body");
+	assert_has("t.conf:2:31: template \"t\": parameter \"a\" (t.conf:1:12) "
+	    "has no default and is not given");
+	assert_has("t.conf:3:31: template \"t\": parameter \"a\" (t.conf:1:12) "
+	    "has no default and is not given");
+	reset();
+}
+
 static void
 test_template_default_in_caller_scope(void **state)
 {
 	(void)state;
-	load_ok("template t4(a, b = $hoge) { keymap = \"$a:$b\"; }\n"
+	load_ok("template t4(a = A, b = $hoge) { keymap = \"$a:$b\"; }\n"
 	    "vm a { memory = 1G; $hoge = load; .apply t4; }\n");
-	assert_val("a", "keymap", ":load");
+	assert_val("a", "keymap", "A:load");
 	reset();
 }
 
@@ -294,7 +318,7 @@ test_template_nested(void **state)
 	assert_val("a", "keymap", "outer:1");
 	assert_val("a", "qemu_cpu", "inner:1+B");
 	/* the inner template cannot see the outer one's arguments */
-	load("template outer(a) { .apply inner; }\n"
+	load("template outer(a) { .apply inner; cmdline = $a; }\n"
 	    "template inner { keymap = $a; }\n"
 	    "vm a { memory = 1G; .apply outer(1); }\n");
 	assert_errs("t.conf:2:27: ${a} is undefined\n"
@@ -876,6 +900,7 @@ main(void)
 		cmocka_unit_test(test_undefined),
 		cmocka_unit_test(test_predefined),
 		cmocka_unit_test(test_template_args),
+		cmocka_unit_test(test_template_param_checks),
 		cmocka_unit_test(test_template_default_in_caller_scope),
 		cmocka_unit_test(test_template_name_from_variable),
 		cmocka_unit_test(test_template_nested),

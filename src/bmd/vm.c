@@ -6,6 +6,7 @@
 #include <event2/event.h>
 
 #include "bmd.h"
+#include "jsontext.h"
 #include "vmtable.h"
 #include "log.h"
 #include "strmap.h"
@@ -163,11 +164,12 @@ vm_to_json(const struct vm *vm)
 
 	const struct vm_run *rn = vm->vm_run;
 
-	return json_pack("{s:i,s:s,s:s,s:s,s:s?,s:i,s:I,s:s,s:s,s:o,s:o,s:i,"
+	return json_pack("{s:i,s:s,s:s,s:o,s:o,s:i,s:I,s:s,s:s,s:o,s:o,s:i,"
 	    "s:o}",
 	    "id", vc->vc_id, "name", vc->vc_name,
 	    "state", vm_display(vm),
-	    "owner", id->vc_owner_name, "group", id->vc_group_name,
+	    "owner", json_text(id->vc_owner_name),
+	    "group", json_text(id->vc_group_name),
 	    "ncpu", vc->vc_ncpu.nc_cpus,
 	    "memory", (json_int_t)vc->vc_memory.m_bytes,
 	    "backend", conf_backend_name(vc->vc_backend), "loader", loader,

@@ -8,6 +8,7 @@
 #include "ast.h"
 #include "buf.h"
 #include "diag.h"
+#include "jsontext.h"
 #include "lex.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -196,23 +197,11 @@ struct jenc {
 	size_t		  je_n, je_cap;
 };
 
-/* Text may be any bytes; JSON strings must be UTF-8, so fall back to hex. */
+/* Text may be any bytes; JSON strings must be UTF-8 (jsontext.h). */
 static json_t *
 j_str(const char *s)
 {
-	json_t *j;
-	struct buf b;
-
-	if (s == NULL)		/* not from the parser; refused when read */
-		return json_null();
-	if ((j = json_string(s)) != NULL)
-		return j;
-	buf_init(&b);
-	for (; *s != '\0'; s++)
-		buf_printf(&b, "%02x", (unsigned char)*s);
-	j = json_pack("{s:s}", "hex", buf_str(&b));
-	buf_free(&b);
-	return j;
+	return json_text(s);	/* NULL: not from the parser; refused when read */
 }
 
 static json_t *

@@ -3,6 +3,7 @@
 
 #include <jansson.h>
 
+#include "jsontext.h"
 #include "keys.h"
 #include "xmalloc.h"
 
@@ -52,11 +53,10 @@ vm_conf_json(const struct vm_conf *vc)
 	json_t *o;
 	size_t i;
 
-	o = json_pack("{s:s,s:i,s:s,s:s,s:o}", "name", vc->vc_name,
-	    "id", vc->vc_id, "file", vc->vc_file ? vc->vc_file : "",
-	    "owner", vc->vc_owner_name ? vc->vc_owner_name : "",
-	    "group", vc->vc_group_name ? json_string(vc->vc_group_name) :
-	    json_null());
+	o = json_pack("{s:o,s:i,s:o,s:o,s:o}", "name", json_text(vc->vc_name),
+	    "id", vc->vc_id, "file", json_text(vc->vc_file ? vc->vc_file : ""),
+	    "owner", json_text(vc->vc_owner_name ? vc->vc_owner_name : ""),
+	    "group", json_text(vc->vc_group_name));
 	for (i = 0; i < keys_count(); i++) {
 		k = keys_at(i);
 		if (k->k_flags & KEY_HIDDEN)

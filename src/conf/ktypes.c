@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "jsontext.h"
 #include "ktypes.h"
 #include "xmalloc.h"
 
@@ -68,7 +69,7 @@ kt_str_json(const struct conf_key *k, const void *p)
 	const char *s = *(char *const *)p;
 
 	(void)k;
-	return s != NULL ? json_string(s) : json_null();
+	return json_text(s);
 }
 
 void

@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 
+#include "jsontext.h"
 #include "ktypes.h"
 #include "xmalloc.h"
 
@@ -125,8 +126,8 @@ disk_json(const struct conf_key *k, const void *p)
 	const struct conf_disk *d = p;
 
 	(void)k;
-	return json_pack("{s:s,s:s,s:b,s:b,s:b,s:b,s:b}",
-	    "type", disk_types[d->d_type], "path", d->d_path,
+	return json_pack("{s:s,s:o,s:b,s:b,s:b,s:b,s:b}",
+	    "type", disk_types[d->d_type], "path", json_text(d->d_path),
 	    "nocache", (d->d_flags & DISK_NOCACHE) != 0,
 	    "direct", (d->d_flags & DISK_DIRECT) != 0,
 	    "readonly", (d->d_flags & DISK_READONLY) != 0,
@@ -200,8 +201,8 @@ iso_json(const struct conf_key *k, const void *p)
 	const struct conf_iso *iso = p;
 
 	(void)k;
-	return json_pack("{s:s,s:s,s:b}", "type", "ahci-cd", "path",
-	    iso->i_path, "noexist", iso->i_noexist);
+	return json_pack("{s:s,s:o,s:b}", "type", "ahci-cd", "path",
+	    json_text(iso->i_path), "noexist", iso->i_noexist);
 }
 
 const struct conf_type kt_iso = { "iso", sizeof(struct conf_iso),
@@ -376,8 +377,8 @@ net_json(const struct conf_key *k, const void *p)
 
 	(void)k;
 	conf_mac_format(n->n_mac, mac);
-	return json_pack("{s:s,s:s,s:o,s:b}", "type",
-	    conf_net_type_name(n->n_type), "bridge", n->n_bridge,
+	return json_pack("{s:s,s:o,s:o,s:b}", "type",
+	    conf_net_type_name(n->n_type), "bridge", json_text(n->n_bridge),
 	    "mac", n->n_hasmac ? json_string(mac) : json_null(),
 	    "wol", n->n_wol);
 }

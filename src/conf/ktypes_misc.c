@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 
+#include "jsontext.h"
 #include "ktypes.h"
 #include "xmalloc.h"
 
@@ -23,7 +24,7 @@ strdup_null(const char *s)
 static json_t *
 json_str_null(const char *s)
 {
-	return s != NULL ? json_string(s) : json_null();
+	return json_text(s);
 }
 
 /* ---- sharefs: [readonly:]NAME=PATH ---- */
@@ -95,8 +96,8 @@ sharefs_json(const struct conf_key *k, const void *p)
 	const struct conf_sharefs *sf = p;
 
 	(void)k;
-	return json_pack("{s:s,s:s,s:b}", "name", sf->sf_name, "path",
-	    sf->sf_path, "readonly", sf->sf_readonly);
+	return json_pack("{s:o,s:o,s:b}", "name", json_text(sf->sf_name),
+	    "path", json_text(sf->sf_path), "readonly", sf->sf_readonly);
 }
 
 const struct conf_type kt_sharefs = { "sharefs", sizeof(struct conf_sharefs),
@@ -372,8 +373,9 @@ tpm_json(const struct conf_key *k, const void *p)
 	(void)k;
 	if (!t->t_set)
 		return json_null();
-	return json_pack("{s:s,s:s,s:o}", "type",
-	    t->t_type == TPM_SWTPM ? "swtpm" : "passthru", "dev", t->t_dev,
+	return json_pack("{s:s,s:o,s:o}", "type",
+	    t->t_type == TPM_SWTPM ? "swtpm" : "passthru", "dev",
+	    json_text(t->t_dev),
 	    "version", json_str_null(t->t_version));
 }
 

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "conf.h"
+#include "jsontext.h"
 
 /*
  * NULL when name is a valid VM name, else why not.  A name is a single
@@ -31,5 +32,8 @@ conf_vm_name_problem(const char *name)
 	for (p = (const unsigned char *)name; *p != '\0'; p++)
 		if (*p < 0x20 || *p == 0x7f)
 			return "it contains a control character";
+	/* bmdctl names VMs in JSON, which holds UTF-8 only */
+	if (!text_is_utf8(name))
+		return "it is not valid UTF-8";
 	return NULL;
 }

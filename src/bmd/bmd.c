@@ -176,6 +176,7 @@ apply_globals(const struct options *o, const struct global_conf *gc)
 		    gc->gc_pid_file);
 	if (conf_parse_mode(mode, &bmd.b_sock_mode) == -1)
 		fatalx("invalid socket mode \"%s\"", mode);
+	quota_set(gc);
 	if (limit_set(LIM_CONN, gc->gc_max_connections,
 	    gc->gc_max_connections_per_user) == -1 ||
 	    limit_set(LIM_CONSOLE, gc->gc_max_consoles,
@@ -478,6 +479,7 @@ main(int argc, char **argv)
 
 	loadjob_fini();
 	plugin_fini_all();
+	quota_free();
 	control_close();
 	if (bmd.b_pid_file != NULL)
 		unlink(bmd.b_pid_file);

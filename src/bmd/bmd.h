@@ -176,6 +176,17 @@ struct ctl_wait;
 struct ctl_wait	*control_defer(struct ctl_req *);
 void		 control_answer(struct ctl_wait *, json_t *reply);
 
+/* quota.c: what the running VMs of one owner may add up to */
+enum quota_kind { QUOTA_VMS, QUOTA_MEMORY, QUOTA_NCPU, QUOTA_COUNT };
+void		 quota_set(const struct global_conf *);
+void		 quota_free(void);
+long long	 quota_limit(enum quota_kind, uid_t);	/* LIMIT_NONE */
+void		 quota_usage(uid_t, const struct vm *except,
+		    long long use[QUOTA_COUNT]);
+void		 quota_size_text(long long, char *, size_t);
+int		 quota_check(const struct vm *, char *why, size_t);
+json_t		*quota_cmd(struct ctl_req *, struct vm *);	/* "limits" */
+
 /* limit.c: what each peer uid may hold at once */
 enum limit_kind { LIM_CONN, LIM_CONSOLE, LIM_COUNT };
 int		 limit_set(enum limit_kind, long long all, long long per_user);

@@ -237,6 +237,7 @@ static const struct command commands[] = {
 	{ "poweroff",	CMD_VM,		cmd_poweroff },
 	{ "reset",	CMD_VM,		cmd_reset },
 	{ "list",	0,		cmd_list },
+	{ "limits",	0,		quota_cmd },
 	{ "status",	CMD_VM,		cmd_status },
 	{ "network",	CMD_VM,		net_cmd },
 	{ "console",	CMD_VM,		console_attach },

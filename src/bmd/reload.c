@@ -216,6 +216,7 @@ reload_loaded(struct conf *c, struct diags *ds, void *arg)
 		r = proto_reply_error("%s has errors; nothing changed",
 		    bmd.b_conf_path);
 	} else {
+		quota_set(&c->c_global);	/* before the VMs it starts */
 		reload_vms(c);
 		run_lock_dirs();
 		r = proto_reply_ok();

@@ -143,6 +143,17 @@ run_lock_dirs(void)
 	free(seen);
 }
 
+/* The owner's quotas (quota.c) allow this start. */
+static int
+quota_ok(struct vm *vm)
+{
+	char why[512];
+
+	if (quota_check(vm, why, sizeof(why)) == 0)
+		return 0;
+	return run_fail(vm, "%s", why);
+}
+
 int
 run_begin(struct vm *vm)
 {
@@ -155,7 +166,7 @@ run_begin(struct vm *vm)
 	rn->rn_lock_fd = -1;
 	rn->rn_drv = driver_for(vm->vm_conf);
 	vm->vm_run = rn;
-	if (take_lock(vm) == -1 || net_setup(vm) == -1 ||
+	if (quota_ok(vm) == -1 || take_lock(vm) == -1 || net_setup(vm) == -1 ||
 	    owner_check(vm) == -1 || (rn->rn_drv->d_begin != NULL &&
 	    rn->rn_drv->d_begin(vm) == -1) || build_cmdline(vm) == -1) {
 		if (rn->rn_drv->d_end != NULL)
@@ -278,7 +289,8 @@ run_spawn_next(struct vm *vm)
 	if (rn->rn_nextproc >= rn->rn_cmd.cl_nprocs) {
 		cmdline_free(&rn->rn_cmd);
 		/* a restart is a start: the owner's rights are checked again */
-		if (owner_check(vm) == -1 || build_cmdline(vm) == -1)
+		if (quota_ok(vm) == -1 || owner_check(vm) == -1 ||
+		    build_cmdline(vm) == -1)
 			return -1;
 	}
 	pc = &rn->rn_cmd.cl_procs[rn->rn_nextproc];

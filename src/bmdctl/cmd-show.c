@@ -134,6 +134,8 @@ show_exec(const struct ctl_cmd *self, int argc, char **argv)
 		return ctl_show_network(argc - 1, argv + 1);
 	if (strcmp(argv[1], "keys") == 0)
 		return ctl_show_keys(argc - 1, argv + 1);
+	if (strcmp(argv[1], "limits") == 0)
+		return ctl_show_limits(argc - 1, argv + 1);
 	if (argc == 3 && (strcmp(argv[1], "console") == 0 || (strncmp(argv[1],
 	    "com", 3) == 0 && argv[1][3] >= '1' && argv[1][3] <= '4' &&
 	    argv[1][4] == '\0')))
@@ -145,7 +147,9 @@ show_exec(const struct ctl_cmd *self, int argc, char **argv)
 
 const struct ctl_cmd cmd_show = {
 	"show", NULL, "config [--json] [NAME] | command NAME | network "
-	"[--json] NAME | console|comN NAME | keys [--json]", 1, -1, show_exec,
+	"[--json] NAME | console|comN NAME | keys [--json] | limits [--json]", 1,
+	-1, show_exec,
 	"print the resolved configuration, the exact command lines of a VM,\n"
-	"      its NICs with their taps, bridges and MACs, or every configuration key"
+	"      its NICs with their taps, bridges and MACs, every configuration "
+	"key,\n      or each user's running VMs against the per-user limits"
 };

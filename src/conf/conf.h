@@ -82,6 +82,14 @@ struct conf_memory {
 	char		*m_text;	/* as written: bhyve gets it verbatim */
 };
 
+/* One value of a per-user limit: for everyone, a user or a @group. */
+#define LIMIT_NONE	(-1LL)
+struct conf_limit {
+	char		*lm_who;	/* NULL: every user; NAME or @GROUP */
+	long long	 lm_value;	/* LIMIT_NONE: unlimited */
+	char		*lm_text;	/* as written */
+};
+
 /* A serial port: what bmd does with it depends only on the kind. */
 enum com_kind {
 	COM_NONE,		/* not configured */
@@ -210,6 +218,10 @@ struct global_conf {
 	/* what peers may hold; each user other than root, and in all */
 	long long	 gc_max_connections, gc_max_connections_per_user;
 	long long	 gc_max_consoles, gc_max_consoles_per_user;
+	/* what the running VMs of one owner other than root may add up to */
+	struct clist	 gc_max_vms_pu;		/* struct conf_limit */
+	struct clist	 gc_max_memory_pu;	/* struct conf_limit, bytes */
+	struct clist	 gc_max_ncpu_pu;	/* struct conf_limit */
 	/* bhyve's programs; NULL: the FreeBSD paths (bhyve.c) */
 	char		*gc_bhyve_program, *gc_bhyvectl_program;
 	char		*gc_bhyveload_program, *gc_grub_bhyve_program;

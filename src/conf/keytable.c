@@ -187,6 +187,15 @@ const struct conf_key keytable_global[] = {
 { "max_console_sessions_per_user", NULL, &kt_int, GO(gc_max_consoles_per_user),
   KEY_GLOBAL, "64", 1, 32768, NULL,
   "console sessions of one user other than root", 0 },
+{ "max_vms_per_user", NULL, &kt_limit, GO(gc_max_vms_pu), KEY_GLOBAL | L,
+  NULL, 0, 0, NULL, "running VMs of one owner other than root "
+  "(N, USER:N, @GROUP:N, none)", 0 },
+{ "max_memory_per_user", NULL, &kt_limit_size, GO(gc_max_memory_pu),
+  KEY_GLOBAL | L, NULL, 0, 0, NULL, "memory of the running VMs of one "
+  "owner other than root (SIZE, USER:SIZE, @GROUP:SIZE, none)", 0 },
+{ "max_ncpu_per_user", NULL, &kt_limit, GO(gc_max_ncpu_pu), KEY_GLOBAL | L,
+  NULL, 0, 0, NULL, "vCPUs of the running VMs of one owner other than "
+  "root (N, USER:N, @GROUP:N, none)", 0 },
 { "bhyve_program", NULL, &kt_path, GO(gc_bhyve_program), KEY_GLOBAL, NULL, 0,
   0, NULL, "bhyve(8) (default /usr/sbin/bhyve; on Linux it must be set)", 0 },
 { "bhyvectl_program", NULL, &kt_path, GO(gc_bhyvectl_program), KEY_GLOBAL,

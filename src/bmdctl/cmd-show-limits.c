@@ -1,0 +1,82 @@
+/* bmdctl show limits [--json]: each owner's running VMs against the quotas. */
+#include <getopt.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "bmdctl.h"
+
+/* "USED/MAX", a size the way bmd.conf writes it, "none" for no limit. */
+static void
+cell(json_t *u, const char *used, const char *max, int size, char *out,
+    size_t len)
+{
+	static const char units[] = "TGMK";
+	json_t *m = json_object_get(u, max);
+	long long v[2] = { json_integer_value(json_object_get(u, used)),
+	    json_integer_value(m) };
+	char s[2][32];
+	int i, j, shift;
+
+	for (i = 0; i < 2; i++) {
+		snprintf(s[i], sizeof(s[i]), "%lld", v[i]);
+		for (j = 0, shift = 40; size && units[j] != '\0'; j++,
+		    shift -= 10)
+			if (v[i] != 0 && v[i] % (1LL << shift) == 0) {
+				snprintf(s[i], sizeof(s[i]), "%lld%c",
+				    v[i] >> shift, units[j]);
+				break;
+			}
+	}
+	snprintf(out, len, "%s/%s", s[0], json_is_null(m) ? "none" : s[1]);
+}
+
+static void
+print_table(json_t *users)
+{
+	char c[3][64];
+	json_t *u;
+	size_t i;
+
+	printf("%-16s %-12s %-16s %s\n", "USER", "VMS", "MEMORY", "NCPU");
+	json_array_foreach(users, i, u) {
+		cell(u, "vms", "max_vms", 0, c[0], sizeof(c[0]));
+		cell(u, "memory", "max_memory", 1, c[1], sizeof(c[1]));
+		cell(u, "ncpu", "max_ncpu", 0, c[2], sizeof(c[2]));
+		printf("%-16s %-12s %-16s %s\n", json_string_value(
+		    json_object_get(u, "user")), c[0], c[1], c[2]);
+	}
+}
+
+int
+ctl_show_limits(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' }, { NULL, 0, NULL, 0 } };
+	json_t *req, *reply;
+	int ch, json = 0, rc;
+
+	optind = 0;	/* a full reset: main() used getopt already */
+	while ((ch = getopt_long(argc, argv, "j", opts, NULL)) != -1) {
+		if (ch != 'j')
+			return ctl_usage(&cmd_show);
+		json = 1;
+	}
+	if (argc != optind)
+		return ctl_usage(&cmd_show);
+	req = json_pack("{s:s}", "command", "limits");
+	reply = ctl_request(req);
+	json_decref(req);
+	if (reply == NULL)
+		return 1;
+	if ((rc = ctl_reply_status_of("show limits", NULL, reply)) == 0) {
+		if (json) {
+			json_dumpf(json_object_get(reply, "users"), stdout,
+			    JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+			putchar('\n');
+		} else
+			print_table(json_object_get(reply, "users"));
+	}
+	json_decref(reply);
+	return rc;
+}

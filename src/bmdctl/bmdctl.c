@@ -19,7 +19,7 @@
 const char	*ctl_conf_path = BMD_CONF_PATH;
 const char	*ctl_socket_path;
 
-static struct conf *ctl_load(int, int *, int);
+static struct conf *ctl_load(int, int *, int, int);
 static int help_exec(const struct ctl_cmd *, int, char **);
 
 /* bmdctl help [COMMAND]: the same text as COMMAND --help. */
@@ -266,21 +266,27 @@ ctl_no_vm(const char *command, const struct conf *c, const char *name)
 struct conf *
 ctl_load_conf(int quiet, int *had_errors)
 {
-	return ctl_load(quiet, had_errors, 0);
+	return ctl_load(quiet, had_errors, 0, 0);
+}
+
+struct conf *
+ctl_load_origins(int *had_errors)
+{
+	return ctl_load(0, had_errors, 0, 1);
 }
 
 /* Global settings only: finding the socket must not cost a full load. */
 struct conf *
 ctl_load_globals(int *had_errors)
 {
-	return ctl_load(1, had_errors, 1);
+	return ctl_load(1, had_errors, 1, 0);
 }
 
 static struct conf *
-ctl_load(int quiet, int *had_errors, int globals_only)
+ctl_load(int quiet, int *had_errors, int globals_only, int origins)
 {
 	struct conf_load_opts lo = { ctl_conf_path, NULL, 1,
-	    backend_validate_vm, globals_only };
+	    backend_validate_vm, globals_only, origins };
 	struct diags ds;
 	struct conf *c;
 

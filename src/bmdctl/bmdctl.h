@@ -59,6 +59,8 @@ void		 ctl_getopts(const struct ctl_cmd *, struct ctl_opts *);
 /* Parse the configuration with the caller's rights; NULL on fatal. */
 struct conf	*ctl_load_conf(int quiet_errors, int *had_errors);
 struct conf	*ctl_load_globals(int *had_errors);
+/* ctl_load_conf, recording where each value comes from (--origin). */
+struct conf	*ctl_load_origins(int *had_errors);
 /* "bmdctl: COMMAND: no VM named 'x' (did you mean 'y'?)", from C's VMs. */
 void		 ctl_no_vm(const char *command, const struct conf *c,
 		    const char *name);

@@ -10,30 +10,36 @@
 #include "bmdctl.h"
 #include "buf.h"
 #include "keys.h"
+#include "origin.h"
 #include "platform.h"
 
 static int
 show_config(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' }, { NULL, 0, NULL, 0 } };
+		{ "json", no_argument, NULL, 'j' },
+		{ "origin", no_argument, NULL, 'o' }, { NULL, 0, NULL, 0 } };
 	struct conf *c;
 	json_t *arr;
 	struct buf b;
 	const char *name = NULL;
 	size_t i;
-	int ch, json = 0, errs, found = 0;
+	int ch, json = 0, origin = 0, errs, found = 0;
 
-	while ((ch = getopt_long(argc, argv, "j", opts, NULL)) != -1) {
-		if (ch != 'j')
+	while ((ch = getopt_long(argc, argv, "jo", opts, NULL)) != -1) {
+		if (ch == 'j')
+			json = 1;
+		else if (ch == 'o')
+			origin = 1;
+		else
 			return ctl_usage(&cmd_show);
-		json = 1;
 	}
 	if (argc - optind > 1)
 		return ctl_usage(&cmd_show);
 	if (optind < argc)
 		name = argv[optind];
-	if ((c = ctl_load_conf(0, &errs)) == NULL)
+	if ((c = origin ? ctl_load_origins(&errs) : ctl_load_conf(0, &errs)) ==
+	    NULL)
 		return 1;
 	arr = json_array();
 	buf_init(&b);
@@ -42,11 +48,16 @@ show_config(int argc, char **argv)
 			continue;
 		found++;
 		if (json)
-			json_array_append_new(arr, vm_conf_json(c->c_vms[i]));
+			json_array_append_new(arr, origin ?
+			    vm_conf_origin_json(c->c_vms[i]) :
+			    vm_conf_json(c->c_vms[i]));
 		else {
 			if (b.b_len > 0)
 				buf_addc(&b, '\n');
-			vm_conf_text(c->c_vms[i], &b);
+			if (origin)
+				vm_conf_origin_text(c->c_vms[i], &b);
+			else
+				vm_conf_text(c->c_vms[i], &b);
 		}
 	}
 	if (json) {
@@ -146,7 +157,7 @@ show_exec(const struct ctl_cmd *self, int argc, char **argv)
 }
 
 const struct ctl_cmd cmd_show = {
-	"show", NULL, "config [--json] [NAME] | command NAME | network "
+	"show", NULL, "config [--json] [--origin] [NAME] | command NAME | network "
 	"[--json] NAME | console|comN NAME | keys [--json] | limits [--json]", 1,
 	-1, show_exec,
 	"print the resolved configuration, the exact command lines of a VM,\n"

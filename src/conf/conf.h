@@ -200,6 +200,7 @@ struct vm_conf {
 
 	unsigned char	*vc_set;		/* per key index: explicitly set */
 	struct pos	*vc_kpos;		/* per key index: last assignment */
+	struct conf_origins *vc_origins;	/* lo_origins only, else NULL */
 	void		*vc_extra;		/* storage of run-time keys */
 };
 
@@ -266,6 +267,8 @@ struct conf_load_opts {
 	int		(*lo_validate)(const struct vm_conf *, struct diags *);
 	/* Only the global sections matter (bmdctl looking for the socket). */
 	int		 lo_globals_only;
+	/* Record where every value comes from (show config --origin). */
+	int		 lo_origins;
 };
 
 /*

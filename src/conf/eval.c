@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "eval.h"
+#include "origin.h"
 #include "keys.h"
 #include "owner.h"
 #include "plugin_keys.h"
@@ -61,6 +62,8 @@ struct vmctx {
 	struct strmap		 v_applied;	/* name -> owner of its file */
 	int			 v_depth;
 	size_t			*v_budget;	/* NULL: root's file */
+	/* the .apply chain, v_depth deep (kept for lo_origins) */
+	struct conf_via		 v_via[MAX_APPLY_DEPTH];
 };
 
 static void eval_stmts(struct evalctx *, struct vmctx *, const struct section *,
@@ -268,6 +271,16 @@ lookup_key(struct evalctx *e, const struct stmt *st)
 	return NULL;
 }
 
+/* show config --origin: where this value comes from, .apply chain and all. */
+static void
+note_origin(struct evalctx *e, struct vmctx *v, const struct conf_key *k,
+    int append, const char *value, const struct pos *pos)
+{
+	if (e->e_in->ei_opts->lo_origins)
+		origin_add(v->v_vc, k, append, value, pos, v->v_via,
+		    (size_t)v->v_depth);
+}
+
 static void
 eval_key(struct evalctx *e, struct vmctx *v, const struct stmt *st,
     const struct scope *sc, const struct eval_file *f)
@@ -287,11 +300,15 @@ eval_key(struct evalctx *e, struct vmctx *v, const struct stmt *st,
 	if ((k->k_flags & KEY_LIST) && !st->s_append && st->s_nvals == 1 &&
 	    st->s_vals[0].v_npieces == 0) {
 		key_clear(k, v->v_vc);
+		note_origin(e, v, k, 0, "", &st->s_vals[0].v_pos);
 		return;
 	}
 	for (i = 0; i < st->s_nvals; i++) {
 		if (eval_value(&st->s_vals[i], sc, &e->e_val, e->e_ds) == -1)
 			continue;
+		append = st->s_append || i > 0;
+		note_origin(e, v, k, append, buf_str(&e->e_val),
+		    &st->s_vals[i].v_pos);
 		if (strcmp(k->k_name, "name") == 0) {
 			set_name(e, v, st);
 			continue;
@@ -300,7 +317,6 @@ eval_key(struct evalctx *e, struct vmctx *v, const struct stmt *st,
 			set_owner(e, v, st, f);
 			continue;
 		}
-		append = st->s_append || i > 0;
 		buf_reset(&e->e_err);
 		if (key_set(k, v->v_vc, buf_str(&e->e_val), append,
 		    &st->s_vals[i].v_pos, &e->e_err) == -1 ||
@@ -396,6 +412,8 @@ apply_one(struct evalctx *e, struct vmctx *v, const struct apply_target *t,
 		memset(&args, 0, sizeof(args));
 		template_args(e, t, tp->t_sect, caller, &args);
 		strmap_put(&v->v_applied, name, (void *)tp->t_file);
+		v->v_via[v->v_depth].cv_template = name;
+		v->v_via[v->v_depth].cv_pos = t->t_pos;
 		v->v_depth++;
 		eval_stmts(e, v, tp->t_sect, tp->t_file, &args);
 		v->v_depth--;

@@ -10,6 +10,7 @@
 #include "keytable.h"
 #include "ktypes.h"
 #include "log.h"
+#include "origin.h"
 #include "strmap.h"
 #include "xmalloc.h"
 
@@ -454,6 +455,7 @@ vm_conf_free(struct vm_conf *vc)
 	free(vc->vc_group_name);
 	free(vc->vc_set);
 	free(vc->vc_kpos);
+	origins_free(vc->vc_origins);
 	free(vc->vc_extra);
 	free(vc);
 }

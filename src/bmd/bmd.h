@@ -337,6 +337,12 @@ json_t		*why_json(const struct vm *);
 
 /* reload.c */
 int		 reload_all(struct ctl_wait *);
+/* reload --dry-run: the plan, answered to w */
+int		 reload_dry_run(struct ctl_wait *);
+/* Does a reload with c keep vm, though c does not load it (invalid)? */
+int		 reload_keeps(const struct conf *, const struct vm *);
+/* reload_plan.c: what a reload with c would do, as a reply */
+json_t		*reload_plan(const struct conf *, const struct diags *);
 /* loadjob.c: configuration loads off the event loop */
 typedef void	(*loadjob_fn)(struct conf *, struct diags *, void *);
 void		 loadjob_init(void);

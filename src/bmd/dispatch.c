@@ -224,7 +224,10 @@ cmd_reload(struct ctl_req *rq, struct vm *unused)
 	if ((w = control_defer(rq)) == NULL)
 		return proto_reply_error("a request is pending on this "
 		    "connection");
-	reload_all(w);
+	if (json_is_true(json_object_get(rq->rq_msg, "dry_run")))
+		reload_dry_run(w);
+	else
+		reload_all(w);
 	return NULL;
 }
 
@@ -302,7 +305,8 @@ dispatch(struct ctl_req *rq)
 	log_debug("%s: uid %u: %s %s", __func__, (unsigned)pc->pc_uid,
 	    c->c_name, name != NULL ? name : "");
 	if ((c->c_flags & CMD_ROOT) && pc->pc_uid != 0)
-		return proto_reply_error("permission denied");
+		return proto_reply_error("permission denied: only root may %s",
+		    c->c_name);
 	if (c->c_flags & CMD_VM) {
 		if (name == NULL)
 			return proto_reply_error("missing \"name\"");

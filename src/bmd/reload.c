@@ -29,8 +29,8 @@ log_diags(const struct diags *ds)
  * still has it but rejected it, or when its file could not be read: a
  * typo or a file being rewritten must not stop a guest.
  */
-static int
-is_rejected(const struct conf *c, const struct vm *vm)
+int
+reload_keeps(const struct conf *c, const struct vm *vm)
 {
 	const struct vm_conf *vc = vm_latest(vm);
 
@@ -165,7 +165,7 @@ reload_vms(struct conf *c)
 		if ((vm = old[i]) == NULL ||
 		    strmap_get(&seen, vm->vm_conf->vc_name) != NULL)
 			continue;
-		if (is_rejected(c, vm))
+		if (reload_keeps(c, vm))
 			log_warnx("vm %s: the new configuration is invalid; "
 			    "keeping the current one", vm->vm_conf->vc_name);
 		else
@@ -233,6 +233,38 @@ reload_loaded(struct conf *c, struct diags *ds, void *arg)
 		control_answer(w, r);
 	else
 		json_decref(r);
+}
+
+/* reload --dry-run: the plan (reload_plan.c), nothing changed. */
+static void
+dry_run_loaded(struct conf *c, struct diags *ds, void *arg)
+{
+	struct ctl_wait *w = arg;
+	json_t *errors = json_array(), *r;
+
+	if (c == NULL || bmd.b_stopping)
+		r = proto_reply_error("the daemon is shutting down");
+	else if (c->c_fatal)
+		r = proto_reply_error("%s has errors; a reload would change "
+		    "nothing", bmd.b_conf_path);
+	else
+		r = reload_plan(c, ds);
+	if (c != NULL) {
+		collect_errors(ds, errors);
+		conf_free(c);
+		diags_free(ds);
+	}
+	json_object_set_new(r, "errors", errors);
+	control_answer(w, r);
+}
+
+int
+reload_dry_run(struct ctl_wait *w)
+{
+	if (bmd.b_stopping)
+		return -1;
+	loadjob_submit(dry_run_loaded, w);
+	return 0;
 }
 
 /* -1: not started (the daemon is stopping). */

@@ -18,22 +18,29 @@ show_config(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
-		{ "origin", no_argument, NULL, 'o' }, { NULL, 0, NULL, 0 } };
+		{ "origin", no_argument, NULL, 'o' },
+		{ "diff", no_argument, NULL, 'd' }, { NULL, 0, NULL, 0 } };
 	struct conf *c;
 	json_t *arr;
 	struct buf b;
 	const char *name = NULL;
 	size_t i;
-	int ch, json = 0, origin = 0, errs, found = 0;
+	int ch, json = 0, origin = 0, diff = 0, errs, found = 0;
 
-	while ((ch = getopt_long(argc, argv, "jo", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "jod", opts, NULL)) != -1) {
 		if (ch == 'j')
 			json = 1;
 		else if (ch == 'o')
 			origin = 1;
+		else if (ch == 'd')
+			diff = 1;
 		else
 			return ctl_usage(&cmd_show);
 	}
+	if (diff && (origin || optind < argc))
+		return ctl_usage(&cmd_show);
+	if (diff)	/* the daemon compares: it has what runs */
+		return ctl_reload(1, json);
 	if (argc - optind > 1)
 		return ctl_usage(&cmd_show);
 	if (optind < argc)
@@ -157,7 +164,8 @@ show_exec(const struct ctl_cmd *self, int argc, char **argv)
 }
 
 const struct ctl_cmd cmd_show = {
-	"show", NULL, "config [--json] [--origin] [NAME] | command NAME | network "
+	"show", NULL, "config [--json] [--origin] [--diff] [NAME] | command NAME "
+	"| network "
 	"[--json] NAME | console|comN NAME | keys [--json] | limits [--json]", 1,
 	-1, show_exec,
 	"print the resolved configuration, the exact command lines of a VM,\n"

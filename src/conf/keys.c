@@ -364,7 +364,7 @@ key_copy(const struct conf_key *k, void *dst, const void *src)
 	dl->l_n = sl->l_n;
 }
 
-static int
+int
 key_equal(const struct conf_key *k, const void *a, const void *b)
 {
 	const struct clist *la, *lb;

@@ -82,6 +82,9 @@ struct vm_conf	*vm_conf_new(void);
 void		 global_conf_init(struct global_conf *);
 void		 global_conf_clear(struct global_conf *);
 
+/* Do two VM confs (or two global confs) hold the same value of k? */
+int		 key_equal(const struct conf_key *, const void *, const void *);
+
 /* Text and JSON views driven by the table. */
 void		 key_text(const struct conf_key *, const void *base,
 		    struct buf *);

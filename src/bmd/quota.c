@@ -183,13 +183,13 @@ refuse(const struct vm *vm, enum quota_kind k, long long used,
 		quota_size_text(used, u, sizeof(u));
 		quota_size_text(want, w, sizeof(w));
 		quota_size_text(max, m, sizeof(m));
-		snprintf(why, len, "%s: %s of memory running and %s more for "
-		    "%s, %s is %s", vc->vc_owner_name, used == 0 ? "none" : u,
-		    w, vc->vc_name, quotas[k].qu_key, m);
+		snprintf(why, len, "%s: %s of memory in running VMs, %s needs "
+		    "%s more, %s is %s", vc->vc_owner_name, used == 0 ? "0" : u,
+		    vc->vc_name, w, quotas[k].qu_key, m);
 	} else
-		snprintf(why, len, "%s: %lld vCPU%s running and %lld more for "
-		    "%s, %s is %lld", vc->vc_owner_name, used, used == 1 ? "" :
-		    "s", want, vc->vc_name, quotas[k].qu_key, max);
+		snprintf(why, len, "%s: %lld vCPU%s in running VMs, %s needs "
+		    "%lld more, %s is %lld", vc->vc_owner_name, used, used == 1 ?
+		    "" : "s", vc->vc_name, want, quotas[k].qu_key, max);
 	return -1;
 }
 

@@ -6,6 +6,8 @@ test_conf_owner's `users` fixture; alice's VMs are in her own file.
 """
 
 import json
+import os
+import signal
 
 from test_conf_owner import users  # noqa: F401  (fixture)
 from test_users import Setup, ctl
@@ -65,7 +67,7 @@ def test_memory_and_ncpu_limits_follow_a_reload(bmd, users):  # noqa: F811
     assert rc == 0, err
     rc, out, err = ctl(bmd, "alice", "boot", "m2")
     assert rc == 1
-    assert ("alice: 128M of memory running and 128M more for m2, "
+    assert ("alice: 128M of memory in running VMs, m2 needs 128M more, "
             "max_memory_per_user is 200M") in err, err
     # root raises memory and limits vCPUs: the new figures apply at once
     bmd.global_extra = bmd.global_extra.replace(
@@ -76,8 +78,8 @@ def test_memory_and_ncpu_limits_follow_a_reload(bmd, users):  # noqa: F811
     assert rc == 0, err
     rc, out, err = ctl(bmd, "alice", "boot", "m2")
     assert rc == 1
-    assert ("alice: 1 vCPU running and 2 more for m2, max_ncpu_per_user "
-            "is 2") in err, err
+    assert ("alice: 1 vCPU in running VMs, m2 needs 2 more, "
+            "max_ncpu_per_user is 2") in err, err
     assert limits(bmd, "alice")["alice"]["max_memory"] == 1 << 30
 
 
@@ -88,3 +90,22 @@ def test_boot_yes_over_a_limit_is_not_started_and_logged(bmd, users):  # noqa: F
     bmd.wait_log(r"vm y2: alice: 1 VM running, max_vms_per_user is 1")
     assert bmd.state("y2") in ("STOP", "FAILED")
 
+
+
+def test_a_restart_over_a_lowered_limit_is_refused(bmd, users):  # noqa: F811
+    s = start(bmd, "\tmax_memory_per_user = alice:200M;\n",
+              [("x", {"boot": "always"})])
+    pid = bmd.wait_running("x")
+    # a lower limit never stops what runs...
+    bmd.global_extra = bmd.global_extra.replace("alice:200M", "alice:100M")
+    bmd.write_config('.include "%s";\n' % s.afile)
+    rc, out, err = bmd.bmdctl("reload")
+    assert rc == 0, err
+    assert bmd.state("x") == "RUN" and bmd.vm("x")["pid"] == pid
+    # ...but the restart after a crash is a start: refused, with why
+    os.kill(pid, signal.SIGKILL)
+    bmd.wait_state("x", "FAILED")
+    stop = bmd.vm("x")["last_stop"]
+    assert stop["reason"] == "failed", stop
+    assert ("could not start: alice: 0 of memory in running VMs, x needs "
+            "128M more, max_memory_per_user is 100M") in stop["text"], stop

@@ -71,6 +71,8 @@ int		 ctl_boot_common(const struct ctl_cmd *, const char *command,
 
 /* cmd-show-network.c: show network [--json] NAME */
 int		 ctl_show_network(int argc, char **argv);
+/* cmd-show.c: --json of show keys|limits|network, then operands (-1) */
+int		 ctl_show_json_opt(int argc, char **argv, int operands);
 /* cmd-reload.c: reload, or only what it would do (show config --diff) */
 int		 ctl_reload(int dry_run, int json);
 /* cmd-show-limits.c: show limits [--json] */

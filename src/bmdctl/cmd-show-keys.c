@@ -49,21 +49,13 @@ key_line(const struct conf_key *k, const char *section)
 int
 ctl_show_keys(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' }, { NULL, 0, NULL, 0 } };
 	struct conf *c;
 	json_t *arr;
 	size_t i;
-	int ch, json = 0, errs;
+	int json, errs;
 
-	optind = 0;	/* a full reset: main() used getopt already */
-	while ((ch = getopt_long(argc, argv, "j", opts, NULL)) != -1) {
-		if (ch != 'j')
-			return ctl_usage(&cmd_show);
-		json = 1;
-	}
-	if (optind != argc)
-		return ctl_usage(&cmd_show);
+	if ((json = ctl_show_json_opt(argc, argv, 0)) == -1)
+		return EXIT_USAGE;
 	/* the plugins of the configuration's plugin_directory add keys */
 	if ((c = ctl_load_globals(&errs)) != NULL)
 		conf_free(c);

@@ -35,19 +35,11 @@ print_table(json_t *nets)
 int
 ctl_show_network(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' }, { NULL, 0, NULL, 0 } };
 	json_t *req, *reply, *nets;
-	int ch, json = 0, rc;
+	int json, rc;
 
-	optind = 0;	/* a full reset: main() used getopt already */
-	while ((ch = getopt_long(argc, argv, "j", opts, NULL)) != -1) {
-		if (ch != 'j')
-			return ctl_usage(&cmd_show);
-		json = 1;
-	}
-	if (argc - optind != 1)
-		return ctl_usage(&cmd_show);
+	if ((json = ctl_show_json_opt(argc, argv, 1)) == -1)
+		return EXIT_USAGE;
 	req = json_pack("{s:s,s:s}", "command", "network", "name",
 	    argv[optind]);
 	reply = ctl_request(req);

@@ -139,6 +139,32 @@ show_command(int argc, char **argv)
 	return rc;
 }
 
+/*
+ * The one option of show keys, limits and network: --json.  1 or 0,
+ * with operands operands left after it; -1 after printing the usage.
+ */
+int
+ctl_show_json_opt(int argc, char **argv, int operands)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' }, { NULL, 0, NULL, 0 } };
+	int ch, json = 0;
+
+	optind = 0;	/* a full reset: main() used getopt already */
+	while ((ch = getopt_long(argc, argv, "j", opts, NULL)) != -1) {
+		if (ch != 'j') {
+			ctl_usage(&cmd_show);
+			return -1;
+		}
+		json = 1;
+	}
+	if (argc - optind != operands) {
+		ctl_usage(&cmd_show);
+		return -1;
+	}
+	return json;
+}
+
 static int
 show_exec(const struct ctl_cmd *self, int argc, char **argv)
 {

@@ -91,6 +91,10 @@ add_firmware(const struct vm_conf *vc, const struct be_params *bp,
 	    BMD_VARS_DIR;
 	char *path, *e;
 
+	if (vc->vc_qemu_bios != NULL) {
+		argv_add(av, "-bios");
+		argv_add(av, vc->vc_qemu_bios);
+	}
 	if (vc->vc_loader != NULL && strcmp(vc->vc_loader, "uefi") == 0) {
 		argv_add(av, "-drive");
 		e = esc(share);
@@ -462,8 +466,10 @@ qemu_commands(const struct vm_conf *vc, const struct be_params *bp,
     struct cmdline *cl, struct diags *ds)
 {
 	struct proc_cmd *pc = &cl->cl_procs[0];
+	char *arch = vc->vc_qemu_arch != NULL ?
+	    qemu_arch_binary(vc->vc_qemu_arch) : NULL;
 	const char *bin = vc->vc_qemu_binary ? vc->vc_qemu_binary :
-	    QEMU_DEFAULT_BINARY;
+	    arch != NULL ? arch : QEMU_DEFAULT_BINARY;
 	const char *base = strrchr(bin, '/');
 	char *e;
 
@@ -472,6 +478,7 @@ qemu_commands(const struct vm_conf *vc, const struct be_params *bp,
 	cl->cl_nprocs = 1;
 	pc->pc_path = xstrdup(bin);
 	argv_add(&pc->pc_argv, base != NULL ? base + 1 : bin);
+	free(arch);
 	/* -name takes options too (debug-threads=on): the name is escaped */
 	e = esc(vc->vc_name);
 	argv_add(&pc->pc_argv, "-name");
@@ -491,6 +498,16 @@ qemu_commands(const struct vm_conf *vc, const struct be_params *bp,
 	add_vconsoles(vc, bp, &pc->pc_argv);
 	add_display(vc, &pc->pc_argv);
 	return 0;
+}
+
+/* qemu_arch's program: qemu-system-ARCH next to the default one. */
+char *
+qemu_arch_binary(const char *arch)
+{
+	const char *dir = QEMU_DEFAULT_BINARY;
+
+	return xprintf("%.*s/qemu-system-%s", (int)(strrchr(dir, '/') - dir),
+	    dir, arch);
 }
 
 /* com = auto is a chardev socket in the run directory. */

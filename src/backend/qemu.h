@@ -8,6 +8,8 @@
 int	 qemu_validate(const struct vm_conf *, struct diags *);
 /* Paths built from a VM name (vmpaths.c): sockets in the run directory. */
 char	*qemu_qmp_path(const char *rundir, const char *name);
+/* /usr/bin/qemu-system-ARCH, for qemu_arch */
+char	*qemu_arch_binary(const char *arch);
 char	*qemu_com_path(const char *rundir, const char *name, int com);
 char	*qemu_vc_path(const char *rundir, const char *name, long long port);
 

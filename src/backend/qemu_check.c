@@ -1,6 +1,9 @@
 /* QEMU backend validation: every key either maps to QEMU or is refused. */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "backend.h"
 #include "keys.h"
@@ -48,6 +51,58 @@ check_passthru(const struct vm_conf *vc, struct diags *ds)
 			    "\"passthru\": %s is not BUS/SLOT/FUNCTION with bus "
 			    "0-255, slot 0-31, function 0-7", vc->vc_name, v);
 	}
+}
+
+/* QEMU's system emulators (qemu-system-TARGET), as of QEMU 7 and 8. */
+static const char *const arches[] = { "aarch64", "alpha", "arm", "avr",
+	"cris", "hppa", "i386", "loongarch64", "m68k", "microblaze",
+	"microblazeel", "mips", "mips64", "mips64el", "mipsel", "nios2",
+	"or1k", "ppc", "ppc64", "riscv32", "riscv64", "rx", "s390x", "sh4",
+	"sh4eb", "sparc", "sparc64", "tricore", "x86_64", "xtensa",
+	"xtensaeb", NULL };
+
+static void
+check_arch(const struct vm_conf *vc, struct diags *ds)
+{
+	const char *a = vc->vc_qemu_arch;
+	char *bin;
+	size_t i;
+
+	for (i = 0; arches[i] != NULL && strcmp(arches[i], a) != 0; i++)
+		;
+	if (arches[i] == NULL) {
+		diag_error(ds, key_pos(keys_find("qemu_arch"), vc), "vm \"%s\": "
+		    "\"qemu_arch\": \"%s\" is not a QEMU system target (such "
+		    "as x86_64, i386, aarch64, arm, riscv64, ppc64 or s390x)",
+		    vc->vc_name, a);
+		return;
+	}
+	if (vc->vc_qemu_binary != NULL)
+		refuse(vc, "qemu_arch", "and \"qemu_binary\" both choose the "
+		    "program: set one", ds);
+	else if ((bin = qemu_arch_binary(a)) != NULL) {
+		if (access(bin, X_OK) == -1)
+			diag_error(ds, key_pos(keys_find("qemu_arch"), vc),
+			    "vm \"%s\": \"qemu_arch\": %s: %s (is QEMU for %s "
+			    "installed?)", vc->vc_name, bin, strerror(errno), a);
+		free(bin);
+	}
+	/* "pc", bmd's default machine, exists only for the x86 targets */
+	if (strcmp(a, "x86_64") != 0 && strcmp(a, "i386") != 0 &&
+	    vc->vc_qemu_machine == NULL)
+		refuse(vc, "qemu_arch", "needs \"qemu_machine\" for a target "
+		    "other than x86_64 and i386", ds);
+}
+
+static void
+check_arch_bios(const struct vm_conf *vc, struct diags *ds)
+{
+	if (vc->vc_qemu_arch != NULL)
+		check_arch(vc, ds);
+	if (vc->vc_qemu_bios != NULL && vc->vc_loader != NULL &&
+	    strcmp(vc->vc_loader, "uefi") == 0)
+		refuse(vc, "qemu_bios", "and loader = uefi both give the "
+		    "firmware: set one", ds);
 }
 
 /* vale switches and Wake-on-LAN exist only with bhyve on FreeBSD. */
@@ -128,5 +183,6 @@ qemu_validate(const struct vm_conf *vc, struct diags *ds)
 	check_coms(vc, ds);
 	check_passthru(vc, ds);
 	check_networks(vc, ds);
+	check_arch_bios(vc, ds);
 	return ds->ds_nerrors == nerr ? 0 : -1;
 }

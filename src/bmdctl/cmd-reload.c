@@ -103,7 +103,9 @@ ctl_reload(int dry, int json)
 	size_t i;
 	int rc;
 
-	req = json_pack("{s:s,s:b}", "command", "reload", "dry_run", dry);
+	req = json_pack("{s:s}", "command", "reload");
+	if (dry)
+		json_object_set_new(req, "dry_run", json_true());
 	reply = ctl_request(req);
 	json_decref(req);
 	if (reply == NULL)

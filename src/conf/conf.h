@@ -139,6 +139,8 @@ struct vm_conf {
 	char		*vc_qemu_binary;
 	char		*vc_qemu_machine;
 	char		*vc_qemu_cpu;
+	char		*vc_qemu_arch;		/* qemu-system-ARCH */
+	char		*vc_qemu_bios;		/* -bios FILE */
 	char		*vc_kernel;
 	char		*vc_initrd;
 	char		*vc_cmdline;

@@ -97,6 +97,9 @@ check_images(const struct vm_conf *vc, struct diags *ds)
 	if (vc->vc_initrd != NULL)
 		check_image(vc, "initrd", vc->vc_initrd,
 		    key_pos(keys_find("initrd"), vc), ds);
+	if (vc->vc_qemu_bios != NULL)
+		check_image(vc, "qemu_bios", vc->vc_qemu_bios,
+		    key_pos(keys_find("qemu_bios"), vc), ds);
 }
 
 static void

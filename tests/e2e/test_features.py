@@ -23,6 +23,17 @@ def test_accel_auto_boots(bmd, guest):
     s.run("true")
 
 
+def test_qemu_arch_and_qemu_bios_boot(bmd, guest):
+    # the original's qemu plugin keys: qemu-system-ARCH and -bios FILE
+    bios = "/usr/share/seabios/bios.bin"
+    bmd.start(guest("old", "yes", qemu_arch="x86_64", qemu_bios=bios))
+    pid, s = bmd.boot_to_banner("old")
+    argv = proc_cmdline(pid)
+    assert os.path.basename(argv[0]) == "qemu-system-x86_64"
+    assert argv[argv.index("-bios") + 1] == bios
+    s.run("true")
+
+
 def test_uefi_direct_kernel_boot(bmd, guest):
     # OVMF needs more than 128M to start this kernel
     bmd.start(guest("efi", "yes", loader="uefi", memory="256M"))

@@ -138,8 +138,12 @@ $(BUILD)/plugins/%.so: $$(wildcard plugins/$$*/*.c) include/bmd/plugin.h
 	fuzz-proto fuzz-inspect check-fuzz check-freebsd guest install uninstall clean \
 	bench FORCE
 
-check: all check-unit check-conf check-bhyve check-man check-freebsd \
-	check-fuzz check-e2e check-sanitize
+# The builds use both cores (CI has 40 minutes); the tiers run one after
+# the other, in this order, and stop at the first that fails.
+check:
+	$(MAKE) -j2 all $(UNITS)
+	$(MAKE) check-unit check-conf check-bhyve check-man check-freebsd \
+	    check-fuzz check-e2e check-sanitize
 
 check-unit: $(UNITS)
 	@fail=0; for t in $(UNITS); do echo "== $$t"; $$t || fail=1; done; \
@@ -201,7 +205,7 @@ SAN_E2E ?= test_adopt.py test_status.py test_faults.py test_socket.py \
 	test_bhyve.py test_bhyve_inspect.py \
 	$(notdir $(wildcard tests/e2e/test_isolation_*.py))
 check-sanitize: guest
-	$(MAKE) SANITIZE=1 all
+	$(MAKE) -j2 SANITIZE=1 all
 	# leaks of test scaffolding are not the daemon's: reported in e2e only
 	ASAN_OPTIONS=detect_leaks=0 $(MAKE) SANITIZE=1 check-unit
 	BMD_BUILD=$(abspath build-san) tests/e2e/run.sh $(SAN_E2E)
@@ -249,9 +253,11 @@ fuzz: $(BUILD)/conf-fuzzer
 	    -dict=tests/fuzz/conf.dict $(BUILD)/fuzz-corpus tests/fuzz/seeds
 
 check-fuzz:
+	$(MAKE) -j2 $(BUILD)/conf-fuzzer $(BUILD)/proto-fuzzer \
+	    $(BUILD)/inspect-fuzzer
 	$(MAKE) fuzz FUZZ_SECONDS=$${FUZZ_SECONDS:-60}
 	$(MAKE) fuzz-proto FUZZ_SECONDS=$${PROTO_FUZZ_SECONDS:-30}
-	$(MAKE) fuzz-inspect FUZZ_SECONDS=$${INSPECT_FUZZ_SECONDS:-30}
+	$(MAKE) fuzz-inspect FUZZ_SECONDS=$${INSPECT_FUZZ_SECONDS:-20}
 
 bench: all
 	bench/conf-scale

@@ -105,7 +105,7 @@ check_arch_bios(const struct vm_conf *vc, struct diags *ds)
 		    "firmware: set one", ds);
 }
 
-/* vale switches and Wake-on-LAN exist only with bhyve on FreeBSD. */
+/* vale switches exist only with bhyve on FreeBSD. */
 static void
 check_networks(const struct vm_conf *vc, struct diags *ds)
 {
@@ -119,10 +119,6 @@ check_networks(const struct vm_conf *vc, struct diags *ds)
 			    "\"network\": %s is a vale switch (netmap), which "
 			    "only the bhyve backend supports", vc->vc_name,
 			    n->n_bridge);
-		if (n->n_wol)
-			diag_error(ds, &vc->vc_network.l_pos[i], "vm \"%s\": "
-			    "\"network\": wol (Wake-on-LAN) is supported only "
-			    "by the bhyve backend", vc->vc_name);
 	}
 }
 

@@ -475,10 +475,12 @@ main(int argc, char **argv)
 	}
 	log_info("start daemon");
 	start_all();
+	wol_update();
 	block_signals(SIG_UNBLOCK);
 	event_base_dispatch(bmd.b_base);
 
 	loadjob_fini();
+	wol_stop();
 	plugin_fini_all();
 	quota_free();
 	control_close();

@@ -335,6 +335,10 @@ void		 why_requested(struct vm *);
 const char	*why_who(const struct vm *);
 json_t		*why_json(const struct vm *);
 
+/* wol.c: Wake-on-LAN monitors */
+void		 wol_update(void);
+void		 wol_stop(void);
+
 /* reload.c */
 int		 reload_all(struct ctl_wait *);
 /* reload --dry-run: the plan, answered to w */

@@ -218,6 +218,7 @@ reload_loaded(struct conf *c, struct diags *ds, void *arg)
 	} else {
 		quota_set(&c->c_global);	/* before the VMs it starts */
 		reload_vms(c);
+		wol_update();
 		run_lock_dirs();
 		r = proto_reply_ok();
 		ok = 1;
@@ -360,11 +361,13 @@ reload_one(struct vm *vm, struct conf *c, struct diags *ds,
 		console_free(vm);
 		vm_conf_free(vm->vm_conf);
 		vm->vm_conf = vc;
+		wol_update();
 		return 0;
 	}
 	if (!vm_conf_equal(vm->vm_conf, vc)) {
 		log_info("changes are found. update %s configuration", name);
 		vm->vm_pending = vc;
+		wol_update();
 	} else {
 		log_info("no changes are found for %s. keep existing "
 		    "configurations.", name);

@@ -163,7 +163,8 @@ plat_tap_open(const char *name)
 	if ((fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC)) == -1)
 		return -1;
 	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_TUN_EXCL;
+	/* the flags fill a short: IFF_TUN_EXCL is its top bit */
+	ifr.ifr_flags = (short)(IFF_TAP | IFF_NO_PI | IFF_TUN_EXCL);
 	memcpy(ifr.ifr_name, name, strlen(name));
 	if (ioctl(fd, TUNSETIFF, &ifr) == -1) {
 		e = errno;

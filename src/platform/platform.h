@@ -92,6 +92,15 @@ int	plat_nullmodem_open(int unit, char *vm_side, size_t size);
  */
 int	plat_nullmodem_reopen(int unit, char *vm_side, size_t size);
 /*
+ * Wake-on-LAN capture on interface ifname (a bridge): a non-blocking
+ * descriptor that gives the frames the interface sees, broadcast and
+ * unicast (promiscuous), of at least WOL_FRAME_MIN bytes; -1 with errno.
+ * plat_wol_recv: the next frame into buf (truncated to len), its
+ * length; -1 with EAGAIN when there is none.
+ */
+int	plat_wol_open(const char *ifname);
+ssize_t	plat_wol_recv(int fd, unsigned char *buf, size_t len);
+/*
  * Give the host side of a pair (fd) to a VM's owner, for direct access
  * with cu(1) next to the broker.  FreeBSD: its /dev/nmdmNA node; Linux:
  * a pty's host side has no node, nothing to do.

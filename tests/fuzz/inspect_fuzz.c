@@ -1,10 +1,10 @@
 /*
  * libFuzzer harness: the ISO 9660, partition table and UFS readers of
- * loadcmd/installcmd = auto on hostile images.  An input is a list of
+ * loadcmd/installcmd = auto on hostile images, and the Wake-on-LAN frame
+ * parser on the same bytes.  An input is a list of
  * (sector, length, bytes) pieces written into a sparse image, so that a
  * few hundred bytes reach a superblock at 64 KiB or a partition at 1 MiB.
  */
-#define _GNU_SOURCE
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "inspect.h"
+#include "wolframe.h"
 
 #define MAX_SECTOR	(1u << 22)	/* images of 2 GiB at most */
 
@@ -21,6 +22,9 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 {
 	static int fd = -1;
+	const uint8_t *all = d;
+	unsigned char mac[6];
+	size_t whole = n;
 	char err[512];
 	uint32_t sector;
 	size_t len;
@@ -42,6 +46,8 @@ LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 		d += len;
 		n -= len;
 	}
+	/* the same bytes as an Ethernet frame for the Wake-on-LAN parser */
+	(void)wol_frame_mac(all, whole, mac);
 	free(inspect_iso_fd(fd, 1, err, sizeof(err)));
 	free(inspect_disk_fd(fd, 0, err, sizeof(err)));
 	return 0;

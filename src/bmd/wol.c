@@ -79,7 +79,8 @@ watch_list(void)
 
 	for (i = 0; (vm = vm_at(i)) != NULL; i++)
 		watch_add(vm_latest(vm), &v, &n, &cap);
-	qsort(v, n, sizeof(*v), cmp_str);
+	if (n > 1)	/* (qsort takes no NULL, even for nothing) */
+		qsort(v, n, sizeof(*v), cmp_str);
 	for (i = 0; i < n; i++)
 		len += strlen(v[i]);
 	s = xcalloc(1, len + 1);

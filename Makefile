@@ -266,7 +266,7 @@ bench: all
 VERSION	:= $(shell sed -n 's/^\#define BMD_VERSION[^"]*"\(.*\)"/\1/p' \
 	    src/common/version.h)
 MAN5	:= man/bmd.conf.5
-MAN8	:= man/bmd.8 man/bmdctl.8 man/bmd-hookcmd.8
+MAN8	:= man/bmd.8 man/bmdctl.8 man/bmd-hookcmd.8 man/bmd-avahi.8
 MAN3	:= man/bmd-plugin.3
 # The pages name the default (/usr/local) paths; installed ones name ours.
 SUBST	= sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@PREFIX@|$(PREFIX)|g' \

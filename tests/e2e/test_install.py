@@ -18,6 +18,7 @@ DEBIAN_FILES = {
     "etc/bmd.conf", "etc/bmd.conf.example",
     "usr/sbin/bmd", "usr/sbin/bmdctl",
     "usr/libexec/bmd/hookcmd.so",
+    "usr/libexec/bmd/avahi.so",
     "usr/include/bmd/plugin.h",
     "usr/lib/pkgconfig/bmd-plugin.pc",
     "usr/lib/systemd/system/bmd.service",
@@ -30,6 +31,7 @@ DEBIAN_FILES = {
     "usr/share/man/man8/bmd.8",
     "usr/share/man/man8/bmdctl.8",
     "usr/share/man/man8/bmd-hookcmd.8",
+    "usr/share/man/man8/bmd-avahi.8",
 }
 
 

@@ -20,6 +20,24 @@ def pytest_runtest_makereport(item, call):
     setattr(item, "rep_" + rep.when, rep)
 
 
+_file_seconds = {}
+
+
+def pytest_runtest_logreport(report):
+    f = report.nodeid.split("::")[0]
+    _file_seconds[f] = _file_seconds.get(f, 0.0) + report.duration
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Seconds per file, so that run.sh's two halves can be kept even."""
+    if not _file_seconds:
+        return
+    terminalreporter.write_sep("-", "seconds per file")
+    for f, t in sorted(_file_seconds.items(), key=lambda kv: -kv[1]):
+        terminalreporter.write_line("%7.1f %s" % (t, f))
+    terminalreporter.write_line("%7.1f total" % sum(_file_seconds.values()))
+
+
 def pytest_report_header(config):
     return "bmd build: %s, accel: %s" % (bmdtest.BUILD, bmdtest.ACCEL)
 

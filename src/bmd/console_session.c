@@ -1,0 +1,414 @@
+/* Console clients: attach, the one writer, viewers, dumps, notices. */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "console.h"
+#include "log.h"
+#include "proto.h"
+#include "xmalloc.h"
+
+static size_t	nclients;
+
+/* ---- clients ---- */
+
+void
+client_free(struct cons_client *c)
+{
+	struct cons_port *p = c->cc_port;
+
+	log_debug("%s: vm %s com%d: %s (pid %d) detached", __func__,
+	    vm_name(p), p->cp_index + 1, c->cc_user, (int)c->cc_pid);
+	TAILQ_REMOVE(&p->cp_clients, c, cc_entry);
+	if (p->cp_writer == c)
+		p->cp_writer = NULL;
+	event_free(c->cc_rev);
+	event_free(c->cc_wev);
+	if (c->cc_grace != NULL)
+		event_free(c->cc_grace);
+	close(c->cc_fd);
+	free(c->cc_user);
+	free(c->cc_note);
+	free(c->cc_final);
+	limit_release(LIM_CONSOLE, c->cc_uid);
+	free(c);
+	nclients--;
+}
+
+static void
+client_grace_over(int fd, short what, void *arg)
+{
+	client_free(arg);
+}
+
+/*
+ * Queue a notice (sent before more output).  The last one ends the
+ * session, once it is read or CLOSE_GRACE_SEC later.  1 if c was freed.
+ */
+int
+client_note(struct cons_client *c, int last, const char *fmt, ...)
+{
+	struct timeval tv = { CLOSE_GRACE_SEC, 0 };
+	va_list ap;
+	char *s, *n;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		fatal("%s", __func__);
+	va_end(ap);
+	if (last) {
+		/* the output up to now, then this, then the end */
+		free(c->cc_final);
+		c->cc_final = xprintf("\r\n[bmd: %s]\r\n", s);
+		c->cc_end = c->cc_port->cp_total;
+		c->cc_closing = 1;
+		if (c->cc_port->cp_writer == c)
+			c->cc_port->cp_writer = NULL;
+		event_del(c->cc_rev);
+	} else {
+		n = xprintf("%.*s\r\n[bmd: %s]\r\n", (int)(c->cc_notelen -
+		    c->cc_noteoff), c->cc_note != NULL ? c->cc_note +
+		    c->cc_noteoff : "", s);
+		free(c->cc_note);
+		c->cc_note = n;
+		c->cc_notelen = strlen(n);
+		c->cc_noteoff = 0;
+	}
+	free(s);
+	if (client_flush(c))
+		return 1;
+	if (last && c->cc_grace == NULL) {
+		c->cc_grace = evtimer_new(bmd.b_base, client_grace_over, c);
+		evtimer_add(c->cc_grace, &tv);
+	}
+	return 0;
+}
+
+/* Send one buffer; 1 if all of it went, 0 if the socket is full, -1 gone. */
+static int
+client_send(struct cons_client *c, const void *d, size_t n, size_t *sent)
+{
+	ssize_t w;
+
+	*sent = 0;
+	while (*sent < n) {
+		w = send(c->cc_fd, (const char *)d + *sent, n - *sent,
+		    MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (w <= 0)
+			return -1;
+		*sent += (size_t)w;
+	}
+	return 1;
+}
+
+/*
+ * Send what the client has not seen yet, as far as its socket takes it.
+ * 1 if the client was freed (gone, or its session is over).
+ */
+int
+client_flush(struct cons_client *c)
+{
+	struct cons_port *p = c->cc_port;
+	uint64_t end, low, lost;
+	size_t off, len, sent;
+	int rc;
+
+	for (;;) {
+		if (c->cc_note != NULL) {
+			rc = client_send(c, c->cc_note + c->cc_noteoff,
+			    c->cc_notelen - c->cc_noteoff, &sent);
+			c->cc_noteoff += sent;
+			if (rc <= 0)
+				break;
+			free(c->cc_note);
+			c->cc_note = NULL;
+			c->cc_notelen = c->cc_noteoff = 0;
+			continue;
+		}
+		low = ring_low(p);
+		if (c->cc_pos < low) {
+			/* fell behind by more than the ring: skip ahead */
+			lost = low - c->cc_pos;
+			c->cc_pos = low;
+			if (c->cc_mode != CM_DUMP)
+				return client_note(c, 0, "%llu bytes of "
+				    "output skipped (client too slow); bmdctl "
+				    "console --dump shows the last %zu",
+				    (unsigned long long)lost, p->cp_cap);
+		}
+		end = c->cc_end < p->cp_total ? c->cc_end : p->cp_total;
+		if (c->cc_pos >= end) {
+			if (c->cc_final != NULL) {
+				c->cc_note = c->cc_final;
+				c->cc_notelen = strlen(c->cc_note);
+				c->cc_noteoff = 0;
+				c->cc_final = NULL;
+				continue;
+			}
+			if (c->cc_mode == CM_DUMP || c->cc_closing)
+				goto gone;
+			event_del(c->cc_wev);
+			return 0;
+		}
+		off = (size_t)(c->cc_pos % p->cp_cap);
+		len = p->cp_cap - off;
+		if (end - c->cc_pos < len)
+			len = (size_t)(end - c->cc_pos);
+		rc = client_send(c, p->cp_ring + off, len, &sent);
+		c->cc_pos += sent;
+		if (rc <= 0)
+			break;
+	}
+	if (rc == -1)
+		goto gone;
+	event_add(c->cc_wev, NULL);
+	return 0;
+gone:
+	client_free(c);
+	return 1;
+}
+
+static void
+client_writable(int fd, short what, void *arg)
+{
+	client_flush(arg);
+}
+
+void
+client_pause(struct cons_client *c, int pause)
+{
+	if (c->cc_paused == pause)
+		return;
+	c->cc_paused = pause;
+	if (pause)
+		event_del(c->cc_rev);
+	else
+		event_add(c->cc_rev, NULL);
+}
+
+/* Keystrokes: the writer's go to the guest; the others' are dropped. */
+static void
+client_readable(int fd, short what, void *arg)
+{
+	struct cons_client *c = arg;
+	struct cons_port *p = c->cc_port;
+	unsigned char b[4096];
+	size_t room;
+	ssize_t r;
+
+	if (p->cp_writer == c) {
+		room = sizeof(p->cp_in) - p->cp_inlen;
+		if (room == 0) {
+			client_pause(c, 1);
+			return;
+		}
+		r = recv(fd, p->cp_in + p->cp_inlen, room, MSG_DONTWAIT);
+	} else
+		r = recv(fd, b, sizeof(b), MSG_DONTWAIT);
+	if (r == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (r <= 0) {
+		/* closed, or the process died: the port is free again */
+		client_free(c);
+		return;
+	}
+	if (p->cp_writer == c) {
+		p->cp_inlen += (size_t)r;
+		port_flush_in(p);
+	}
+}
+
+/* Is the client's process still holding its end? */
+static int
+client_alive(const struct cons_client *c)
+{
+	struct pollfd pfd = { c->cc_fd, POLLIN | POLLRDHUP, 0 };
+
+	if (poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLHUP | POLLRDHUP |
+	    POLLERR | POLLNVAL)))
+		return 0;
+	return 1;
+}
+
+char *
+user_name(uid_t uid)
+{
+	struct passwd *pw = getpwuid(uid);
+
+	return pw != NULL ? xstrdup(pw->pw_name) : xprintf("%u",
+	    (unsigned)uid);
+}
+
+/* ---- the "console" request ---- */
+
+static int
+parse_port(const char *s)
+{
+	if (s == NULL || strcasecmp(s, "console") == 0)
+		return 0;
+	if (strncasecmp(s, "com", 3) == 0 && s[3] >= '1' && s[3] <= '4' &&
+	    s[4] == '\0')
+		return s[3] - '1';
+	return -1;
+}
+
+static int
+parse_mode(const char *s, enum cons_mode *m, int *force)
+{
+	*force = 0;
+	if (s == NULL || strcmp(s, "interactive") == 0)
+		*m = CM_WRITER;
+	else if (strcmp(s, "force") == 0) {
+		*m = CM_WRITER;
+		*force = 1;
+	} else if (strcmp(s, "read-only") == 0)
+		*m = CM_VIEWER;
+	else if (strcmp(s, "dump") == 0)
+		*m = CM_DUMP;
+	else
+		return -1;
+	return 0;
+}
+
+/* "replay": true (default) the scrollback, false nothing, "run" this run's. */
+static uint64_t
+replay_from(const struct cons_port *p, const json_t *rv)
+{
+	uint64_t low = ring_low(p);
+
+	if (json_is_false(rv))
+		return p->cp_total;
+	if (json_is_string(rv) && strcmp(json_string_value(rv), "run") == 0) {
+		if (p->cp_run_new)
+			return p->cp_total;
+		return p->cp_run_pos > low ? p->cp_run_pos : low;
+	}
+	return low;
+}
+
+/* The one writer: free, stale (its process is gone) or taken over. */
+static json_t *
+claim_writer(struct cons_port *p, struct cons_client *c, int force)
+{
+	struct cons_client *w = p->cp_writer;
+
+	if (w != NULL && !client_alive(w)) {
+		client_free(w);
+		w = NULL;
+	}
+	if (w != NULL && !force)
+		return proto_reply_error("console of %s is in use by %s (pid "
+		    "%d); use --force to take over or --read-only to watch",
+		    vm_name(p), w->cc_user, (int)w->cc_pid);
+	if (w != NULL) {
+		log_info("vm %s: com%d taken over by %s (pid %d) from %s "
+		    "(pid %d)", vm_name(p), p->cp_index + 1, c->cc_user,
+		    (int)c->cc_pid, w->cc_user, (int)w->cc_pid);
+		client_note(w, 1, "console of %s taken over by %s (pid %d)",
+		    vm_name(p), c->cc_user, (int)c->cc_pid);
+	}
+	p->cp_writer = c;
+	return NULL;
+}
+
+/*
+ * {"command": "console", "name": N, "port": "com1".."com4",
+ *  "mode": "interactive" | "force" | "read-only" | "dump",
+ *  "replay": true}  ->  ok, "port", "path"; the session as an fd.
+ */
+json_t *
+console_attach(struct ctl_req *rq, struct vm *vm)
+{
+	const struct peercred *pc = rq->rq_cred;
+	json_t *req = rq->rq_msg;
+	const char *why, *ps = json_string_value(json_object_get(req, "port"));
+	char limit_why[128];
+	json_t *rv = json_object_get(req, "replay"), *r;
+	struct cons_client *c;
+	struct cons_port *p;
+	enum cons_mode mode;
+	int i, force, sv[2];
+
+	if ((i = parse_port(ps)) == -1)
+		return proto_reply_error("invalid port");
+	if (parse_mode(json_string_value(json_object_get(req, "mode")), &mode,
+	    &force) == -1)
+		return proto_reply_error("invalid console mode");
+	if (mode != CM_DUMP && (why = port_unmanaged(vm->vm_conf, i)) != NULL)
+		return proto_reply_error("com%d of %s: %s", i + 1,
+		    vm->vm_conf->vc_name, why);
+	if (mode != CM_DUMP && vm->vm_run == NULL)
+		return proto_reply_error("%s is not running",
+		    vm->vm_conf->vc_name);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
+		log_warn("%s: socketpair", __func__);
+		return proto_reply_error("failed to open comport");
+	}
+	if (fcntl(sv[0], F_SETFL, O_NONBLOCK) == -1)
+		log_warn("%s: O_NONBLOCK", __func__);
+	if (mode == CM_DUMP && (vm->vm_console == NULL ||
+	    vm->vm_console->cs_port[i] == NULL)) {
+		/* nothing was ever read from this port: an empty dump */
+		close(sv[0]);
+		rq->rq_fd = sv[1];
+		return proto_reply_ok();
+	}
+	if (limit_take(LIM_CONSOLE, pc->pc_uid, limit_why,
+	    sizeof(limit_why)) == -1) {
+		close(sv[0]);
+		close(sv[1]);
+		return proto_reply_error("%s", limit_why);
+	}
+	p = port_get(vm, i);
+	c = xcalloc(1, sizeof(*c));
+	c->cc_port = p;
+	c->cc_fd = sv[0];
+	c->cc_mode = mode;
+	c->cc_uid = pc->pc_uid;
+	c->cc_pid = pc->pc_pid;
+	c->cc_user = user_name(pc->pc_uid);
+	c->cc_end = mode == CM_DUMP ? p->cp_total : UINT64_MAX;
+	c->cc_pos = replay_from(p, mode == CM_DUMP ? NULL : rv);
+	if (mode == CM_WRITER && (r = claim_writer(p, c, force)) != NULL) {
+		close(sv[0]);
+		close(sv[1]);
+		free(c->cc_user);
+		free(c);
+		limit_release(LIM_CONSOLE, pc->pc_uid);
+		return r;
+	}
+	c->cc_rev = event_new(bmd.b_base, c->cc_fd, EV_READ | EV_PERSIST,
+	    client_readable, c);
+	c->cc_wev = event_new(bmd.b_base, c->cc_fd, EV_WRITE | EV_PERSIST,
+	    client_writable, c);
+	TAILQ_INSERT_TAIL(&p->cp_clients, c, cc_entry);
+	nclients++;
+	event_add(c->cc_rev, NULL);
+	log_debug("%s: vm %s com%d: %s (pid %d) attached (%s)", __func__,
+	    vm->vm_conf->vc_name, i + 1, c->cc_user, (int)c->cc_pid,
+	    mode == CM_WRITER ? "writer" : mode == CM_VIEWER ? "viewer" :
+	    "dump");
+	/* the scrollback is replayed from here, as the client reads */
+	client_flush(c);
+	rq->rq_fd = sv[1];
+	r = proto_reply_ok();
+	json_object_set_new(r, "port", json_sprintf("com%d", i + 1));
+	if (p->cp_path != NULL)
+		json_object_set_new(r, "path", json_string(p->cp_path));
+	return r;
+}

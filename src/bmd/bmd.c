@@ -302,8 +302,9 @@ signal_cb(int sig, short what, void *arg)
 		(void)reload_all(NULL);
 		break;
 	case SIGUSR1:
-		log_info("reopen err_logfiles");
+		log_info("reopen err_logfiles and console_logfiles");
 		logfile_reopen_all();
+		console_reopen_logs();
 		log_reopen();
 		break;
 	case SIGUSR2:

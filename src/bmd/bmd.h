@@ -206,6 +206,9 @@ const struct vm_conf *vm_latest(const struct vm *);
 int		 vm_active(const struct vm *);
 const struct vm_conf *vm_ident(const struct vm *);
 int		 vm_may_access(const struct vm *, const struct peercred *);
+/* console_viewers and console_writers: what a peer may do on the consoles */
+enum console_role { CONSOLE_NONE, CONSOLE_VIEWER, CONSOLE_WRITER };
+enum console_role vm_console_role(const struct vm *, const struct peercred *);
 int		 conf_may_access(const struct vm_conf *,
 		    const struct peercred *);
 const char	*vm_state_name(enum vm_state);
@@ -293,7 +296,7 @@ int		 owner_check(struct vm *);
 void		 owner_params(const struct vm *, struct be_params *);
 void		 owner_run_end(struct vm *);
 int		 owner_open_log(const struct vm_conf *, const char *what,
-		    const char *path);
+		    const char *path, int keep);
 
 /* logfile.c */
 int		 logfile_open(struct vm *, int *child_out);
@@ -311,7 +314,9 @@ void		 console_expect(struct vm *, int port, const char *prompt,
 		    const char *text);
 void		 console_run_end(struct vm *);
 void		 console_free(struct vm *);
+void		 console_reopen_logs(void);
 json_t		*console_attach(struct ctl_req *, struct vm *);
+json_t		*console_mode(struct ctl_req *, struct vm *);
 
 /* adopt.c: runtime records, and re-adoption of the VMs they describe */
 void		 runrec_update(struct vm *);

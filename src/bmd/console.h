@@ -51,6 +51,8 @@ struct cons_client {
 	char		*cc_final;	/* the last notice, after the output */
 	int		 cc_closing;	/* close once cc_final is out */
 	int		 cc_paused;	/* input paused: guest queue full */
+	time_t		 cc_since;	/* attached */
+	time_t		 cc_active;	/* attached, or last typed */
 	TAILQ_ENTRY(cons_client) cc_entry;
 };
 TAILQ_HEAD(cons_clients, cons_client);
@@ -68,6 +70,8 @@ struct cons_port {
 	int		 cp_want;	/* QEMU runs: keep connected */
 	int		 cp_log_fd;	/* console_logfile, -1: none */
 	uint64_t	 cp_log_pos;	/* ring bytes before it are written */
+	uint64_t	 cp_log_size;	/* the file's, for the rotation */
+	time_t		 cp_log_stamp;	/* of the last time stamp in it */
 	/* the scrollback: the last cp_cap bytes of cp_total ever read */
 	unsigned char	*cp_ring;
 	size_t		 cp_cap;
@@ -108,5 +112,7 @@ void		 clog_open(struct cons_port *);
 void		 clog_flush(struct cons_port *);
 void		 clog_output(struct cons_port *, const unsigned char *, size_t);
 void		 clog_close(struct cons_port *);
+void		 clog_event(struct cons_port *, const char *fmt, ...)
+		    __attribute__((format(printf, 2, 3)));
 
 #endif

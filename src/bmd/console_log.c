@@ -1,4 +1,10 @@
-/* console_logfile: a copy of com1's output, written as the owner. */
+/*
+ * console_logfile: a copy of com1's output, written as the owner, with
+ * bmd's own lines in it ("[-- bmd TIME: ... --]": attaches, detaches,
+ * takeovers, and a time stamp at most every console_log_mark seconds
+ * while output flows), rotated at console_logfile_max and opened again
+ * on SIGUSR1.
+ */
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -19,33 +25,109 @@
 #include "proto.h"
 #include "xmalloc.h"
 
+static int
+clog_open_fd(struct cons_port *p, int keep)
+{
+	const struct vm_conf *vc = p->cp_vm->vm_conf;
+	struct stat st;
+	int fd;
+
+	/* as the owner, 0640, no symlink, a regular file (owner_io.c) */
+	if ((fd = owner_open_log(vc, "console_logfile", vc->vc_console_logfile,
+	    keep)) == -1)
+		return -1;
+	p->cp_log_size = fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0;
+	return fd;
+}
+
 void
 clog_open(struct cons_port *p)
 {
-	const char *path = p->cp_vm->vm_conf->vc_console_logfile;
-	int fd;
-
-	if (p->cp_index != 0 || path == NULL || p->cp_log_fd != -1)
+	if (p->cp_index != 0 || p->cp_vm->vm_conf->vc_console_logfile ==
+	    NULL || p->cp_log_fd != -1)
 		return;
-	/* as the owner, 0640, no symlink, a regular file (owner_io.c) */
-	if ((fd = owner_open_log(p->cp_vm->vm_conf, "console_logfile",
-	    path)) == -1)
+	if ((p->cp_log_fd = clog_open_fd(p, 0)) == -1)
 		return;
-	p->cp_log_fd = fd;
 	p->cp_log_pos = p->cp_total;
+	clog_event(p, "%s started", vm_name(p));
+}
+
+/* The file is full: the next one, the old ones moved up (as the owner). */
+static void
+clog_rotate(struct cons_port *p)
+{
+	const struct vm_conf *vc = p->cp_vm->vm_conf;
+
+	close(p->cp_log_fd);
+	p->cp_log_fd = clog_open_fd(p, (int)vc->vc_console_logfile_keep);
+	if (p->cp_log_fd != -1)
+		log_info("vm %s: console_logfile %s rotated", vm_name(p),
+		    vc->vc_console_logfile);
 }
 
 static void
 clog_write(struct cons_port *p, const unsigned char *d, size_t n)
 {
+	uint64_t max = p->cp_vm->vm_conf->vc_console_logfile_max.m_bytes;
+
 	if (p->cp_log_fd == -1 || n == 0)
+		return;
+	if (max > 0 && p->cp_log_size > 0 && p->cp_log_size + n > max)
+		clog_rotate(p);
+	if (p->cp_log_fd == -1)
 		return;
 	if (write(p->cp_log_fd, d, n) != (ssize_t)n) {
 		log_warn("vm %s: console_logfile %s; no longer written",
 		    vm_name(p), p->cp_vm->vm_conf->vc_console_logfile);
 		close(p->cp_log_fd);
 		p->cp_log_fd = -1;
+		return;
 	}
+	p->cp_log_size += n;
+}
+
+/* One line of bmd's, on a line of its own, with the time. */
+static void
+clog_line(struct cons_port *p, const char *what)
+{
+	char when[64], *line;
+	struct tm tm;
+	time_t now = time(NULL);
+
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S %Z",
+	    localtime_r(&now, &tm));
+	line = xprintf("\r\n[-- bmd %s: %s --]\r\n", when, what);
+	clog_write(p, (const unsigned char *)line, strlen(line));
+	free(line);
+	p->cp_log_stamp = now;
+}
+
+/* An event: after the output that came before it. */
+void
+clog_event(struct cons_port *p, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	if (p->cp_log_fd == -1)
+		return;
+	clog_flush(p);
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		fatal("%s", __func__);
+	va_end(ap);
+	clog_line(p, s);
+	free(s);
+}
+
+/* Output is about to be written: a time stamp first, if one is due. */
+static void
+clog_mark(struct cons_port *p)
+{
+	long long every = p->cp_vm->vm_conf->vc_console_log_mark;
+
+	if (every > 0 && time(NULL) - p->cp_log_stamp >= every)
+		clog_line(p, "mark");
 }
 
 /* Append what the ring holds beyond cp_log_pos. */
@@ -57,6 +139,8 @@ clog_flush(struct cons_port *p)
 
 	if (p->cp_log_pos < low)
 		p->cp_log_pos = low;	/* cannot happen: see log_output */
+	if (p->cp_log_fd != -1 && p->cp_log_pos < p->cp_total)
+		clog_mark(p);
 	while (p->cp_log_fd != -1 && p->cp_log_pos < p->cp_total) {
 		off = (size_t)(p->cp_log_pos % p->cp_cap);
 		len = p->cp_cap - off;
@@ -80,6 +164,7 @@ clog_output(struct cons_port *p, const unsigned char *d, size_t n)
 		return;
 	clog_flush(p);
 	if (n > p->cp_cap / 2) {
+		clog_mark(p);
 		clog_write(p, d, n);
 		p->cp_log_pos += n;
 	}
@@ -92,4 +177,23 @@ clog_close(struct cons_port *p)
 	if (p->cp_log_fd != -1)
 		close(p->cp_log_fd);
 	p->cp_log_fd = -1;
+}
+
+/* SIGUSR1: every console_logfile is opened again (after a rotation). */
+void
+console_reopen_logs(void)
+{
+	struct cons_port *p;
+	struct vm *vm;
+	size_t i;
+
+	for (i = 0; (vm = vm_at(i)) != NULL; i++) {
+		if (vm->vm_console == NULL || (p = vm->vm_console->cs_port[0]) ==
+		    NULL || p->cp_log_fd == -1)
+			continue;
+		clog_flush(p);
+		close(p->cp_log_fd);
+		if ((p->cp_log_fd = clog_open_fd(p, 0)) != -1)
+			clog_line(p, "console_logfile opened again");
+	}
 }

@@ -28,8 +28,12 @@ client_free(struct cons_client *c)
 {
 	struct cons_port *p = c->cc_port;
 
-	log_debug("%s: vm %s com%d: %s (pid %d) detached", __func__,
-	    vm_name(p), p->cp_index + 1, c->cc_user, (int)c->cc_pid);
+	if (c->cc_mode != CM_DUMP) {
+		log_info("vm %s: com%d: %s (pid %d) detached", vm_name(p),
+		    p->cp_index + 1, c->cc_user, (int)c->cc_pid);
+		clog_event(p, "%s (pid %d) detached", c->cc_user,
+		    (int)c->cc_pid);
+	}
 	TAILQ_REMOVE(&p->cp_clients, c, cc_entry);
 	if (p->cp_writer == c)
 		p->cp_writer = NULL;
@@ -228,6 +232,7 @@ client_readable(int fd, short what, void *arg)
 		return;
 	}
 	if (p->cp_writer == c) {
+		c->cc_active = time(NULL);
 		p->cp_inlen += (size_t)r;
 		port_flush_in(p);
 	}
@@ -301,7 +306,17 @@ replay_from(const struct cons_port *p, const json_t *rv)
 	return low;
 }
 
-/* The one writer: free, stale (its process is gone) or taken over. */
+static const char *
+mode_name(enum cons_mode m)
+{
+	return m == CM_WRITER ? "writer" : m == CM_VIEWER ? "viewer" : "dump";
+}
+
+/*
+ * The one writer: free, stale (its process is gone) or taken over.  The
+ * writer taken over from stays, as a viewer, and is told by whom: it
+ * may take the port back with --force (or ~w once it is free again).
+ */
 static json_t *
 claim_writer(struct cons_port *p, struct cons_client *c, int force)
 {
@@ -311,6 +326,8 @@ claim_writer(struct cons_port *p, struct cons_client *c, int force)
 		client_free(w);
 		w = NULL;
 	}
+	if (w == c)
+		return NULL;
 	if (w != NULL && !force)
 		return proto_reply_error("console of %s is in use by %s (pid "
 		    "%d); use --force to take over or --read-only to watch",
@@ -319,24 +336,110 @@ claim_writer(struct cons_port *p, struct cons_client *c, int force)
 		log_info("vm %s: com%d taken over by %s (pid %d) from %s "
 		    "(pid %d)", vm_name(p), p->cp_index + 1, c->cc_user,
 		    (int)c->cc_pid, w->cc_user, (int)w->cc_pid);
-		client_note(w, 1, "console of %s taken over by %s (pid %d)",
+		clog_event(p, "%s (pid %d) took over from %s (pid %d)",
+		    c->cc_user, (int)c->cc_pid, w->cc_user, (int)w->cc_pid);
+		w->cc_mode = CM_VIEWER;
+		p->cp_writer = NULL;
+		client_note(w, 0, "console of %s taken over by %s (pid %d); "
+		    "you are watching (read-only); --force takes it back",
 		    vm_name(p), c->cc_user, (int)c->cc_pid);
 	}
 	p->cp_writer = c;
+	c->cc_mode = CM_WRITER;
 	return NULL;
+}
+
+/* Who may do what: a console viewer only watches. */
+static json_t *
+check_role(const struct ctl_req *rq, struct vm *vm, enum cons_mode mode)
+{
+	char *who;
+	json_t *r;
+
+	if (mode != CM_WRITER ||
+	    vm_console_role(vm, rq->rq_cred) == CONSOLE_WRITER)
+		return NULL;
+	who = user_name(rq->rq_cred->pc_uid);
+	r = proto_reply_error("permission denied: console_viewers lets %s "
+	    "only watch the consoles of %s (--read-only)", who,
+	    vm->vm_conf->vc_name);
+	free(who);
+	return r;
+}
+
+/* {"mode": "who"}: the clients of every port, for console --who. */
+static json_t *
+console_who(struct vm *vm)
+{
+	json_t *r = proto_reply_ok(), *list = json_array();
+	struct cons_client *c;
+	struct cons_port *p;
+	time_t now = time(NULL);
+	int i;
+
+	for (i = 0; vm->vm_console != NULL && i < CONS_NPORTS; i++) {
+		if ((p = vm->vm_console->cs_port[i]) == NULL)
+			continue;
+		TAILQ_FOREACH(c, &p->cp_clients, cc_entry) {
+			if (c->cc_mode == CM_DUMP || c->cc_closing)
+				continue;
+			json_array_append_new(list, json_pack("{s:o,s:s,s:I,"
+			    "s:I,s:s,s:I,s:I}", "port", json_sprintf("com%d",
+			    i + 1), "user", c->cc_user,
+			    "uid", (json_int_t)c->cc_uid, "pid",
+			    (json_int_t)c->cc_pid, "mode",
+			    mode_name(c->cc_mode), "since",
+			    (json_int_t)c->cc_since, "idle",
+			    (json_int_t)(now - c->cc_active)));
+		}
+	}
+	json_object_set_new(r, "clients", list);
+	return r;
+}
+
+static json_t *
+attach_refused(int sv[2], struct cons_client *c, json_t *r)
+{
+	close(sv[0]);
+	close(sv[1]);
+	limit_release(LIM_CONSOLE, c->cc_uid);
+	free(c->cc_user);
+	free(c);
+	return r;
+}
+
+static void
+attach_start(struct cons_client *c, struct cons_port *p)
+{
+	c->cc_rev = event_new(bmd.b_base, c->cc_fd, EV_READ | EV_PERSIST,
+	    client_readable, c);
+	c->cc_wev = event_new(bmd.b_base, c->cc_fd, EV_WRITE | EV_PERSIST,
+	    client_writable, c);
+	TAILQ_INSERT_TAIL(&p->cp_clients, c, cc_entry);
+	nclients++;
+	event_add(c->cc_rev, NULL);
+	if (c->cc_mode == CM_DUMP)
+		return;
+	log_info("vm %s: com%d: %s (pid %d) attached (%s)", vm_name(p),
+	    p->cp_index + 1, c->cc_user, (int)c->cc_pid,
+	    mode_name(c->cc_mode));
+	clog_event(p, "%s (pid %d) attached (%s)", c->cc_user,
+	    (int)c->cc_pid, mode_name(c->cc_mode));
 }
 
 /*
  * {"command": "console", "name": N, "port": "com1".."com4",
- *  "mode": "interactive" | "force" | "read-only" | "dump",
- *  "replay": true}  ->  ok, "port", "path"; the session as an fd.
+ *  "mode": "interactive" | "force" | "read-only" | "dump" | "who",
+ *  "replay": true}  ->  ok, "port", "path", "replay" (the bytes of
+ *  scrollback that come first); the session as an fd.
  */
 json_t *
 console_attach(struct ctl_req *rq, struct vm *vm)
 {
 	const struct peercred *pc = rq->rq_cred;
 	json_t *req = rq->rq_msg;
-	const char *why, *ps = json_string_value(json_object_get(req, "port"));
+	const char *why, *ps = json_string_value(json_object_get(req, "port")),
+	    *ms = json_string_value(json_object_get(req, "mode"));
 	char limit_why[128];
 	json_t *rv = json_object_get(req, "replay"), *r;
 	struct cons_client *c;
@@ -344,11 +447,14 @@ console_attach(struct ctl_req *rq, struct vm *vm)
 	enum cons_mode mode;
 	int i, force, sv[2];
 
+	if (ms != NULL && strcmp(ms, "who") == 0)
+		return console_who(vm);
 	if ((i = parse_port(ps)) == -1)
 		return proto_reply_error("invalid port");
-	if (parse_mode(json_string_value(json_object_get(req, "mode")), &mode,
-	    &force) == -1)
+	if (parse_mode(ms, &mode, &force) == -1)
 		return proto_reply_error("invalid console mode");
+	if ((r = check_role(rq, vm, mode)) != NULL)
+		return r;
 	if (mode != CM_DUMP && (why = port_unmanaged(vm->vm_conf, i)) != NULL)
 		return proto_reply_error("com%d of %s: %s", i + 1,
 		    vm->vm_conf->vc_name, why);
@@ -382,33 +488,70 @@ console_attach(struct ctl_req *rq, struct vm *vm)
 	c->cc_uid = pc->pc_uid;
 	c->cc_pid = pc->pc_pid;
 	c->cc_user = user_name(pc->pc_uid);
+	c->cc_since = c->cc_active = time(NULL);
 	c->cc_end = mode == CM_DUMP ? p->cp_total : UINT64_MAX;
 	c->cc_pos = replay_from(p, mode == CM_DUMP ? NULL : rv);
-	if (mode == CM_WRITER && (r = claim_writer(p, c, force)) != NULL) {
-		close(sv[0]);
-		close(sv[1]);
-		free(c->cc_user);
-		free(c);
-		limit_release(LIM_CONSOLE, pc->pc_uid);
-		return r;
-	}
-	c->cc_rev = event_new(bmd.b_base, c->cc_fd, EV_READ | EV_PERSIST,
-	    client_readable, c);
-	c->cc_wev = event_new(bmd.b_base, c->cc_fd, EV_WRITE | EV_PERSIST,
-	    client_writable, c);
-	TAILQ_INSERT_TAIL(&p->cp_clients, c, cc_entry);
-	nclients++;
-	event_add(c->cc_rev, NULL);
-	log_debug("%s: vm %s com%d: %s (pid %d) attached (%s)", __func__,
-	    vm->vm_conf->vc_name, i + 1, c->cc_user, (int)c->cc_pid,
-	    mode == CM_WRITER ? "writer" : mode == CM_VIEWER ? "viewer" :
-	    "dump");
+	if (mode == CM_WRITER && (r = claim_writer(p, c, force)) != NULL)
+		return attach_refused(sv, c, r);
+	attach_start(c, p);
+	r = proto_reply_ok();
+	json_object_set_new(r, "port", json_sprintf("com%d", i + 1));
+	json_object_set_new(r, "replay", json_integer((json_int_t)(p->cp_total -
+	    c->cc_pos)));
+	if (p->cp_path != NULL)
+		json_object_set_new(r, "path", json_string(p->cp_path));
 	/* the scrollback is replayed from here, as the client reads */
 	client_flush(c);
 	rq->rq_fd = sv[1];
-	r = proto_reply_ok();
-	json_object_set_new(r, "port", json_sprintf("com%d", i + 1));
-	if (p->cp_path != NULL)
-		json_object_set_new(r, "path", json_string(p->cp_path));
 	return r;
+}
+
+/*
+ * {"command": "console_mode", "name": N, "port": P, "mode":
+ * "interactive" | "read-only"}: the escapes ~w and ~r.  It changes the
+ * sessions of the asking process only (the kernel's peer pid), so no
+ * one can change another's session.
+ */
+json_t *
+console_mode(struct ctl_req *rq, struct vm *vm)
+{
+	const struct peercred *pc = rq->rq_cred;
+	json_t *req = rq->rq_msg, *r;
+	const char *ms = json_string_value(json_object_get(req, "mode"));
+	struct cons_client *c, *mine = NULL;
+	struct cons_port *p;
+	int i = parse_port(json_string_value(json_object_get(req, "port")));
+
+	if (i == -1)
+		return proto_reply_error("invalid port");
+	if (ms == NULL || (strcmp(ms, "interactive") != 0 &&
+	    strcmp(ms, "read-only") != 0))
+		return proto_reply_error("invalid console mode");
+	if (vm->vm_console != NULL && (p = vm->vm_console->cs_port[i]) != NULL)
+		TAILQ_FOREACH(c, &p->cp_clients, cc_entry)
+			if (c->cc_pid == pc->pc_pid && c->cc_uid ==
+			    pc->pc_uid && c->cc_mode != CM_DUMP &&
+			    !c->cc_closing)
+				mine = c;
+	if (mine == NULL)
+		return proto_reply_error("no console session of yours on "
+		    "com%d of %s", i + 1, vm->vm_conf->vc_name);
+	p = mine->cc_port;
+	if (ms[0] == 'r') {
+		if (p->cp_writer == mine) {
+			p->cp_writer = NULL;
+			mine->cc_mode = CM_VIEWER;
+			log_info("vm %s: com%d: %s (pid %d) now watches",
+			    vm_name(p), i + 1, mine->cc_user,
+			    (int)mine->cc_pid);
+		}
+		return proto_reply_ok();
+	}
+	if ((r = check_role(rq, vm, CM_WRITER)) != NULL ||
+	    (r = claim_writer(p, mine, 0)) != NULL)
+		return r;
+	mine->cc_active = time(NULL);
+	log_info("vm %s: com%d: %s (pid %d) now writes", vm_name(p), i + 1,
+	    mine->cc_user, (int)mine->cc_pid);
+	return proto_reply_ok();
 }

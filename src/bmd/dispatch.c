@@ -17,6 +17,7 @@
 
 #define CMD_VM		0x1	/* needs "name" and access to it */
 #define CMD_ROOT	0x2	/* root only */
+#define CMD_CONSOLE	0x4	/* with CMD_VM: console_viewers/_writers too */
 
 /* A command: its reply, or NULL when control_defer() was called. */
 typedef json_t	*(*cmd_fn)(struct ctl_req *, struct vm *);
@@ -243,7 +244,8 @@ static const struct command commands[] = {
 	{ "limits",	0,		quota_cmd },
 	{ "status",	CMD_VM,		cmd_status },
 	{ "network",	CMD_VM,		net_cmd },
-	{ "console",	CMD_VM,		console_attach },
+	{ "console",	CMD_VM | CMD_CONSOLE, console_attach },
+	{ "console_mode", CMD_VM | CMD_CONSOLE, console_mode },
 	{ "reload",	CMD_ROOT,	cmd_reload },
 };
 
@@ -310,7 +312,9 @@ dispatch(struct ctl_req *rq)
 	if (c->c_flags & CMD_VM) {
 		if (name == NULL)
 			return proto_reply_error("missing \"name\"");
-		if ((vm = vm_find(name)) == NULL || !vm_may_access(vm, pc))
+		if ((vm = vm_find(name)) == NULL || (!vm_may_access(vm, pc) &&
+		    (!(c->c_flags & CMD_CONSOLE) ||
+		    vm_console_role(vm, pc) == CONSOLE_NONE)))
 			return not_found(pc, name);
 	}
 	return c->c_fn(rq, vm);

@@ -22,7 +22,7 @@ static int
 open_log(const struct vm_conf *vc)
 {
 	/* as the owner, 0640, no symlink, a regular file (owner_io.c) */
-	return owner_open_log(vc, "err_logfile", vc->vc_err_logfile);
+	return owner_open_log(vc, "err_logfile", vc->vc_err_logfile, 0);
 }
 
 /* Read what the pipe holds; at EOF (or a drain) close it. */

@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -343,14 +344,33 @@ owner_run_end(struct vm *vm)
 
 /* ---- log files, opened as the owner ---- */
 
+/* PATH.1 .. PATH.keep-1 move up by one, PATH becomes PATH.1. */
+static void
+rotate_here(const char *path, int keep)
+{
+	char from[PATH_MAX], to[PATH_MAX];
+	int k;
+
+	for (k = keep - 1; k >= 0; k--) {
+		if (k == 0)
+			snprintf(from, sizeof(from), "%s", path);
+		else
+			snprintf(from, sizeof(from), "%s.%d", path, k);
+		snprintf(to, sizeof(to), "%s.%d", path, k + 1);
+		(void)rename(from, to);	/* renames a link, never follows */
+	}
+}
+
 static int
-open_log_here(const char *path, uid_t owner, int check_owner, char *err,
-    size_t errsz)
+open_log_here(const char *path, uid_t owner, int check_owner, int keep,
+    char *err, size_t errsz)
 {
 	struct stat st;
 	mode_t old;
 	int fd;
 
+	if (keep > 0)
+		rotate_here(path, keep);
 	old = umask(027);
 	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY |
 	    O_NONBLOCK | O_NOFOLLOW, 0640);
@@ -445,11 +465,12 @@ recv_fd(int sock, char *err, size_t errsz)
 /*
  * Open a log file (err_logfile, console_logfile) of the VM for
  * appending: as root for a root-owned VM, else in a child running as
- * the owner.  Created 0640; never through a symlink; an existing file
+ * the owner; keep > 0 rotates it first, keeping that many old files.  Created 0640; never through a symlink; an existing file
  * must be a regular file owned by the VM's owner.  Logs why on failure.
  */
 int
-owner_open_log(const struct vm_conf *vc, const char *what, const char *path)
+owner_open_log(const struct vm_conf *vc, const char *what, const char *path,
+    int keep)
 {
 	struct proc_cred cr;
 	struct timespec dl;
@@ -459,7 +480,7 @@ owner_open_log(const struct vm_conf *vc, const char *what, const char *path)
 
 	err[0] = '\0';
 	if (vc->vc_owner == 0 || geteuid() != 0) {
-		fd = open_log_here(path, 0, 0, err, sizeof(err));
+		fd = open_log_here(path, 0, 0, keep, err, sizeof(err));
 		goto out;
 	}
 	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) == -1) {
@@ -481,7 +502,7 @@ owner_open_log(const struct vm_conf *vc, const char *what, const char *path)
 			_exit(126);
 		plat_closefrom(4);
 		become(&cr);
-		fd = open_log_here(path, cr.cr_uid, 1, err, sizeof(err));
+		fd = open_log_here(path, cr.cr_uid, 1, keep, err, sizeof(err));
 		_exit(send_fd(3, fd, err) == -1 ? 1 : 0);
 	}
 	owner_cred_free(&cr);

@@ -138,6 +138,45 @@ vm_may_access(const struct vm *vm, const struct peercred *pc)
 	return conf_may_access(vm_ident(vm), pc);
 }
 
+static int
+who_matches(const struct clist *l, const struct peercred *pc)
+{
+	const struct conf_who *w;
+	size_t i;
+	int g;
+
+	for (i = 0; i < l->l_n; i++) {
+		w = CLIST_AT(l, struct conf_who, i);
+		if (!w->cw_group && w->cw_id == (unsigned)pc->pc_uid)
+			return 1;
+		if (!w->cw_group)
+			continue;
+		if (w->cw_id == (unsigned)pc->pc_gid)
+			return 1;
+		for (g = 0; g < pc->pc_ngroups; g++)
+			if (w->cw_id == (unsigned)pc->pc_groups[g])
+				return 1;
+	}
+	return 0;
+}
+
+/*
+ * Who may use a VM's consoles: those who may access the VM write; the
+ * lists are read from the newest configuration, so a reload that adds
+ * or removes someone counts at once, for the next session.
+ */
+enum console_role
+vm_console_role(const struct vm *vm, const struct peercred *pc)
+{
+	const struct vm_conf *vc = vm_latest(vm);
+
+	if (vm_may_access(vm, pc) || who_matches(&vc->vc_console_writers, pc))
+		return CONSOLE_WRITER;
+	if (who_matches(&vc->vc_console_viewers, pc))
+		return CONSOLE_VIEWER;
+	return CONSOLE_NONE;
+}
+
 int
 conf_may_access(const struct vm_conf *vc, const struct peercred *pc)
 {

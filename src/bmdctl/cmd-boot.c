@@ -19,6 +19,9 @@ ctl_boot_common(const struct ctl_cmd *self, const char *command, int argc,
 		else if ((rc = ctl_wait_option(ch, optarg, &w)) != 1)
 			return rc == -1 ? EXIT_USAGE : ctl_usage(self);
 	}
+	/* no terminal for -c: said before anything is started */
+	if (console && ctl_console_need_tty(argv[optind], 0))
+		return 1;
 	if ((rc = ctl_simple(command, argv[optind])) != 0 ||
 	    (rc = ctl_wait_for(argv[optind], CTL_RUNNING, &w)) != 0 ||
 	    !console)

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "backend.h"
@@ -53,6 +54,18 @@ copy_out(int fd)
 	return 0;
 }
 
+/* For a script, --raw; else a session needs a terminal to type on. */
+int
+ctl_console_need_tty(const char *name, int raw)
+{
+	if (raw || isatty(STDIN_FILENO))
+		return 0;
+	fprintf(stderr, "bmdctl: console: %s: standard input is not a "
+	    "terminal; use --raw to drive the console from a script, or "
+	    "--dump to read its scrollback\n", name);
+	return 1;
+}
+
 /*
  * Ask bmd for a session on comN (0-based) of NAME and run it.
  * this_run_only: replay only what the current run wrote (boot -c).
@@ -61,10 +74,20 @@ int
 ctl_console(const char *name, int com, enum ctl_console_mode mode,
     int this_run_only)
 {
+	return ctl_console_raw(name, com, mode, this_run_only, 0);
+}
+
+int
+ctl_console_raw(const char *name, int com, enum ctl_console_mode mode,
+    int this_run_only, int raw)
+{
+	struct term_args ta;
 	json_t *req, *reply;
 	char port[16];
 	int fd, rc;
 
+	if (mode != CONSOLE_DUMP && ctl_console_need_tty(name, raw))
+		return 1;
 	snprintf(port, sizeof(port), "com%d", com + 1);
 	req = json_pack("{s:s,s:s,s:s,s:s}", "command", "console", "name",
 	    name, "port", port, "mode", mode_names[mode]);
@@ -80,6 +103,8 @@ ctl_console(const char *name, int com, enum ctl_console_mode mode,
 			close(fd);
 		return rc;
 	}
+	memset(&ta, 0, sizeof(ta));
+	ta.t_replay = json_integer_value(json_object_get(reply, "replay"));
 	json_decref(reply);
 	if (fd == -1) {
 		fprintf(stderr, "bmdctl: failed to open console\n");
@@ -87,21 +112,109 @@ ctl_console(const char *name, int com, enum ctl_console_mode mode,
 	}
 	if (mode == CONSOLE_DUMP)
 		rc = copy_out(fd);
-	else
-		rc = term_session(fd, name, com, mode == CONSOLE_READ_ONLY);
+	else {
+		ta.t_fd = fd;
+		ta.t_name = name;
+		ta.t_com = com;
+		ta.t_readonly = mode == CONSOLE_READ_ONLY;
+		ta.t_raw = raw;
+		rc = term_session(&ta);
+	}
 	close(fd);
 	return rc;
+}
+
+/* ~w and ~r: this process's session becomes the writer, or a viewer. */
+int
+ctl_console_mode(const char *name, int com, int writer, char *err,
+    size_t errlen)
+{
+	json_t *req, *reply;
+	const char *why;
+	char port[16];
+	int rc = 0;
+
+	snprintf(port, sizeof(port), "com%d", com + 1);
+	req = json_pack("{s:s,s:s,s:s,s:s}", "command", "console_mode",
+	    "name", name, "port", port, "mode", writer ? "interactive" :
+	    "read-only");
+	reply = ctl_request(req);
+	json_decref(req);
+	if (reply == NULL) {
+		snprintf(err, errlen, "bmd did not answer");
+		return -1;
+	}
+	if (!json_is_true(json_object_get(reply, "ok"))) {
+		why = json_string_value(json_object_get(reply, "error"));
+		snprintf(err, errlen, "%s", why != NULL ? why : "failed");
+		rc = -1;
+	}
+	json_decref(reply);
+	return rc;
+}
+
+static void
+print_since(long long t)
+{
+	char b[32];
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	strftime(b, sizeof(b), "%Y-%m-%d %H:%M:%S", localtime_r(&tt, &tm));
+	printf("%-20s", b);
+}
+
+/* --who: the clients attached to the ports of NAME. */
+static int
+console_who(const char *name, int json)
+{
+	json_t *req, *reply, *list, *c;
+	size_t i;
+	int rc;
+
+	req = json_pack("{s:s,s:s,s:s}", "command", "console", "name", name,
+	    "mode", "who");
+	reply = ctl_request(req);
+	json_decref(req);
+	if (reply == NULL)
+		return 1;
+	if ((rc = ctl_reply_status_of("console", name, reply)) != 0) {
+		json_decref(reply);
+		return rc;
+	}
+	list = json_object_get(reply, "clients");
+	if (json) {
+		json_dumpf(list, stdout, JSON_INDENT(2));
+		putchar('\n');
+	} else {
+		printf("%-5s %-12s %-8s %-7s %-20s %s\n", "PORT", "USER", "PID",
+		    "MODE", "SINCE", "IDLE");
+		json_array_foreach(list, i, c) {
+			printf("%-5s %-12s %-8lld %-7s ",
+			    json_string_value(json_object_get(c, "port")),
+			    json_string_value(json_object_get(c, "user")),
+			    json_integer_value(json_object_get(c, "pid")),
+			    json_string_value(json_object_get(c, "mode")));
+			print_since(json_integer_value(json_object_get(c,
+			    "since")));
+			printf(" %llds\n", json_integer_value(json_object_get(c,
+			    "idle")));
+		}
+	}
+	json_decref(reply);
+	return 0;
 }
 
 static int
 console_exec(const struct ctl_cmd *self, int argc, char **argv)
 {
-	static const char *const longs[] = { "force", "read-only", "dump" };
+	static const char *const longs[] = { "force", "read-only", "dump",
+	    "who" };
 	static const enum ctl_console_mode modes[] = { CONSOLE_FORCE,
-	    CONSOLE_READ_ONLY, CONSOLE_DUMP };
+	    CONSOLE_READ_ONLY, CONSOLE_DUMP, CONSOLE_DUMP };
 	enum ctl_console_mode mode = CONSOLE_INTERACTIVE;
 	struct ctl_opts o;
-	int ch, idx, i, n = 0, com = 0;
+	int ch, idx, i, n = 0, com = 0, raw = 0, json = 0, who = 0;
 
 	if (strncmp(self->c_name, "com", 3) == 0)
 		com = self->c_name[3] - '1';
@@ -110,21 +223,34 @@ console_exec(const struct ctl_cmd *self, int argc, char **argv)
 	    -1) {
 		if (ch != CTL_LONG)
 			return ctl_usage(self);
-		for (i = 0; i < 3; i++)
+		if (strcmp(o.o_long[idx].name, "raw") == 0)
+			raw = 1;
+		else if (strcmp(o.o_long[idx].name, "json") == 0)
+			json = 1;
+		for (i = 0; i < 4; i++)
 			if (strcmp(o.o_long[idx].name, longs[i]) == 0) {
 				mode = modes[i];
+				who = i == 3;
 				n++;
 			}
 	}
 	if (n > 1) {
-		fprintf(stderr, "bmdctl: %s: --force, --read-only and --dump "
-		    "exclude each other\n", self->c_name);
+		fprintf(stderr, "bmdctl: %s: --force, --read-only, --dump and "
+		    "--who exclude each other\n", self->c_name);
 		return ctl_usage(self);
 	}
-	return ctl_console(argv[optind], com, mode, 0);
+	if (json && !who) {
+		fprintf(stderr, "bmdctl: %s: --json goes with --who\n",
+		    self->c_name);
+		return ctl_usage(self);
+	}
+	if (who)
+		return console_who(argv[optind], json);
+	return ctl_console_raw(argv[optind], com, mode, 0, raw);
 }
 
-#define CONSOLE_USAGE	"[--force] [--read-only] [--dump] NAME"
+#define CONSOLE_USAGE	"[--force] [--read-only] [--dump] [--raw] " \
+	"[--who] [--json] NAME"
 
 const struct ctl_cmd cmd_console = {
 	"console", NULL, CONSOLE_USAGE, 1, 1, console_exec,

@@ -10,8 +10,15 @@
  *
  * Escapes: `~` is recognised at any position (not only after a newline
  * as in cu): `~.` or `~^D` disconnect, `~^Z` suspends bmdctl's process
- * group, `~^Y` only bmdctl, `~~` sends one `~`, and `~` followed by
- * anything else sends both characters.
+ * group, `~^Y` only bmdctl, `~w` asks for the write side (when it is
+ * free), `~r` gives it up (watch only), `~?` lists the escapes, `~~`
+ * sends one `~`, and `~` followed by anything else sends both
+ * characters.  --raw (scripts): no terminal, no escapes.
+ *
+ * Replay: the scrollback sent first may hold the guest's queries to a
+ * terminal (ESC [ 6 n...); the local terminal answers them as if they
+ * were new.  Input that starts with ESC is dropped until the replay is
+ * out and ANSWER_MS after, so those answers never reach the guest.
  *
  * Window size: a serial line carries no size, so there is nothing to
  * send on SIGWINCH; the local terminal keeps its size and the guest
@@ -30,11 +37,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bmdctl.h"
 
 #define KEYBUF		4096
+#define ANSWER_MS	500	/* a terminal answers a query within it */
 #define KEY_CTRL(c)	((c) & 0x1f)
 
 static struct termios	 saved;
@@ -125,7 +134,45 @@ struct keys {
 	size_t	 k_len;
 	int	 k_tilde;	/* a `~` is pending */
 	int	 k_readonly;
+	const struct term_args *k_ta;
 };
+
+static void
+say(const char *fmt, const char *a, const char *b)
+{
+	fprintf(stderr, "\r\n[bmdctl: ");
+	fprintf(stderr, fmt, a, b);
+	fprintf(stderr, "]\r\n");
+}
+
+/* ~w, ~r: ask bmd; the local filter follows what bmd granted. */
+static void
+change_mode(struct keys *k, int writer)
+{
+	char err[512];
+
+	if (ctl_console_mode(k->k_ta->t_name, k->k_ta->t_com, writer, err,
+	    sizeof(err)) == -1) {
+		say("%s%s", err, "");
+		return;
+	}
+	k->k_readonly = !writer;
+	say("%s of %s", writer ? "you may type on the console" :
+	    "watching (read-only) the console", k->k_ta->t_name);
+}
+
+static void
+list_escapes(void)
+{
+	fprintf(stderr, "\r\n[bmdctl: escapes (after ~):\r\n"
+	    "  .  or ^D  disconnect\r\n"
+	    "  ^Z        suspend bmdctl and its process group\r\n"
+	    "  ^Y        suspend bmdctl only\r\n"
+	    "  w         take the write side, if nobody has it\r\n"
+	    "  r         give up the write side (watch only)\r\n"
+	    "  ?         this list\r\n"
+	    "  ~         send one ~]\r\n");
+}
 
 static void
 key_out(struct keys *k, char c)
@@ -143,6 +190,10 @@ keys_feed(struct keys *k, const char *b, size_t n)
 
 	for (i = 0; i < n; i++) {
 		c = b[i];
+		if (k->k_ta->t_raw) {
+			key_out(k, c);
+			continue;
+		}
 		if (!k->k_tilde) {
 			if (c == '~')
 				k->k_tilde = 1;
@@ -155,6 +206,10 @@ keys_feed(struct keys *k, const char *b, size_t n)
 			return 1;
 		if (c == KEY_CTRL('Z') || c == KEY_CTRL('Y'))
 			suspend(c == KEY_CTRL('Z'));
+		else if (c == 'w' || c == 'r')
+			change_mode(k, c == 'w');
+		else if (c == '?')
+			list_escapes();
 		else if (c == '~')
 			key_out(k, '~');
 		else {
@@ -165,9 +220,39 @@ keys_feed(struct keys *k, const char *b, size_t n)
 	return 0;
 }
 
+/* Where the replay is: input is filtered until ANSWER_MS after it. */
+struct replay {
+	long long	 r_left;	/* bytes of it not yet written */
+	struct timespec	 r_done;	/* when it was all written */
+	int		 r_over;
+};
+
+static long
+ms_since(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - t->tv_sec) * 1000 + (now.tv_nsec - t->tv_nsec) /
+	    1000000;
+}
+
+/* Is input now a terminal's answer to replayed output?  Then drop it. */
+static int
+replay_answer(struct replay *rp, const char *b, size_t n)
+{
+	if (rp->r_over)
+		return 0;
+	if (rp->r_left <= 0 && ms_since(&rp->r_done) > ANSWER_MS) {
+		rp->r_over = 1;
+		return 0;
+	}
+	return n > 0 && b[0] == '\033';
+}
+
 /* Session output to stdout: 1 at the end of the session, -1 on error. */
 static int
-pump_out(int fd)
+pump_out(int fd, struct replay *rp)
 {
 	char b[65536];
 	ssize_t r;
@@ -179,25 +264,36 @@ pump_out(int fd)
 		return -1;
 	if (r <= 0)
 		return 1;
-	return write_all(STDOUT_FILENO, b, (size_t)r) == -1 ? -1 : 0;
+	if (write_all(STDOUT_FILENO, b, (size_t)r) == -1)
+		return -1;
+	if (rp->r_left > 0 && (rp->r_left -= r) <= 0)
+		clock_gettime(CLOCK_MONOTONIC, &rp->r_done);
+	return 0;
 }
 
 int
-term_session(int fd, const char *name, int com, int readonly)
+term_session(const struct term_args *ta)
 {
+	struct replay rp;
 	struct keys k;
 	struct pollfd pfd[2];
 	char b[KEYBUF / 2];
-	int stdin_open = 1, rc = -1, done = 0, st;
+	int fd = ta->t_fd, stdin_open = 1, rc = -1, done = 0, st;
 	ssize_t r;
 
 	memset(&k, 0, sizeof(k));
-	k.k_readonly = readonly;
-	is_tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0;
+	memset(&rp, 0, sizeof(rp));
+	k.k_readonly = ta->t_readonly;
+	k.k_ta = ta;
+	rp.r_left = ta->t_raw ? 0 : ta->t_replay;
+	rp.r_over = rp.r_left <= 0;
+	is_tty = !ta->t_raw && isatty(STDIN_FILENO) &&
+	    tcgetattr(STDIN_FILENO, &saved) == 0;
 	if (is_tty)
-		fprintf(stderr, "[bmdctl: %s com%d of %s; ~. disconnects]\n",
-		    readonly ? "watching (read-only)" : "attached to", com + 1,
-		    name);
+		fprintf(stderr, "[bmdctl: %s com%d of %s; ~. disconnects, ~? "
+		    "lists the escapes]\n", ta->t_readonly ?
+		    "watching (read-only)" : "attached to", ta->t_com + 1,
+		    ta->t_name);
 	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == -1) {
 		fprintf(stderr, "bmdctl: console: %s\n", strerror(errno));
 		return 1;
@@ -224,7 +320,7 @@ term_session(int fd, const char *name, int com, int readonly)
 			continue;
 		}
 		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-			if ((st = pump_out(fd)) != 0) {
+			if ((st = pump_out(fd, &rp)) != 0) {
 				rc = st == 1 ? 0 : 1;
 				break;
 			}
@@ -235,6 +331,8 @@ term_session(int fd, const char *name, int com, int readonly)
 			if (r == 0 || (r == -1 && errno != EINTR &&
 			    errno != EAGAIN))
 				stdin_open = 0;	/* output goes on */
+			else if (r > 0 && replay_answer(&rp, b, (size_t)r))
+				;	/* the terminal answering the replay */
 			else if (r > 0 && keys_feed(&k, b, (size_t)r)) {
 				done = 1;
 				rc = 0;
@@ -255,9 +353,9 @@ term_session(int fd, const char *name, int com, int readonly)
 	tty_restore();
 	if (done && is_tty)
 		fprintf(stderr, "\n[bmdctl: disconnected from %s]\n",
-		    name);
+		    ta->t_name);
 	else if (rc == -1 || rc == 1)
-		fprintf(stderr, "bmdctl: console of %s: %s\n", name,
+		fprintf(stderr, "bmdctl: console of %s: %s\n", ta->t_name,
 		    strerror(errno));
 	return rc == -1 ? 1 : rc;
 }

@@ -90,6 +90,13 @@ struct conf_limit {
 	char		*lm_text;	/* as written */
 };
 
+/* A user or a group given a right (console_viewers, console_writers). */
+struct conf_who {
+	int		 cw_group;	/* cw_id is a gid, else a uid */
+	unsigned	 cw_id;
+	char		*cw_text;	/* USER or @GROUP, as written */
+};
+
 /* A serial port: what bmd does with it depends only on the kind. */
 enum com_kind {
 	COM_NONE,		/* not configured */
@@ -178,6 +185,11 @@ struct vm_conf {
 	long long	 vc_vconsole_np;
 	char		*vc_vconsole_tmpl;
 	char		*vc_console_logfile;
+	long long	 vc_console_log_mark;	/* seconds; 0: no marks */
+	struct conf_memory vc_console_logfile_max; /* 0: no rotation */
+	long long	 vc_console_logfile_keep;
+	struct clist	 vc_console_viewers;	/* struct conf_who */
+	struct clist	 vc_console_writers;	/* struct conf_who */
 
 	/* graphics */
 	int		 vc_graphics;

@@ -7,7 +7,8 @@
 extern const struct conf_type kt_str, kt_path, kt_int, kt_bool, kt_enum,
     kt_memory, kt_ncpu, kt_com, kt_loader, kt_env, kt_passthru, kt_disk,
     kt_iso, kt_net, kt_sharefs, kt_cpupin, kt_hda, kt_tpm, kt_res,
-    kt_vctmpl, kt_mode, kt_special, kt_limit, kt_limit_size;
+    kt_vctmpl, kt_mode, kt_special, kt_limit, kt_limit_size,
+    kt_who;
 
 /* Small shared helpers. */
 int	 kt_parse_ll(const char *, long long *);	/* whole string, base 10 */

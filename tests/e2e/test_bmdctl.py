@@ -3,6 +3,7 @@ These do not need bmd or QEMU."""
 
 import json
 import os
+import pty
 import shutil
 import socket
 import subprocess
@@ -55,11 +56,11 @@ class FakeBmd:
                 if r is not None:
                     c.sendall(r if isinstance(r, bytes) else bmdtest.frame(r))
 
-    def ctl(self, *args, conf=None):
+    def ctl(self, *args, conf=None, stdin=subprocess.DEVNULL):
         argv = [os.path.join(bmdtest.BUILD, "bmdctl")]
         argv += ["-f", conf] if conf else ["-s", self.path]
         p = subprocess.run(argv + list(args), capture_output=True, timeout=20,
-                           stdin=subprocess.DEVNULL)
+                           stdin=stdin)
         return p.returncode, p.stdout.decode(), p.stderr.decode()
 
     def close(self):
@@ -184,8 +185,13 @@ def test_daemon_error_is_printed_exit_1(failing):
 
 
 def test_boot_console_attaches_after_boot(fake):
-    # the fake daemon answers the console request without a descriptor
+    # without a terminal, -c is refused before anything is asked
     rc, out, err = fake.ctl("boot", "-c", "vm1")
+    assert rc == 1 and "standard input is not a terminal" in err, err
+    assert fake.requests == []
+    # the fake daemon answers the console request without a descriptor
+    master, slave = pty.openpty()
+    rc, out, err = fake.ctl("boot", "-c", "vm1", stdin=slave)
     assert rc == 1
     assert err == "bmdctl: failed to open console\n"
     # the VM was booted first, then com1 asked for (this run's output only)
@@ -193,13 +199,18 @@ def test_boot_console_attaches_after_boot(fake):
         {"version": 1, "command": "boot", "name": "vm1"},
         {"version": 1, "command": "console", "name": "vm1", "port": "com1",
          "mode": "interactive", "replay": "run"}]
-    rc, out, err = fake.ctl("install", "-c", "vm2")
+    rc, out, err = fake.ctl("install", "-c", "vm2", stdin=slave)
+    os.close(master)
+    os.close(slave)
     assert rc == 1 and "failed to open console" in err
     assert [r["command"] for r in fake.requests[-2:]] == ["install", "console"]
 
 
 def test_boot_console_not_attempted_when_boot_fails(failing):
-    rc, out, err = failing.ctl("boot", "-c", "vm1")
+    master, slave = pty.openpty()
+    rc, out, err = failing.ctl("boot", "-c", "vm1", stdin=slave)
+    os.close(master)
+    os.close(slave)
     assert (rc, err) == (1, "bmdctl: boot: vm1: already running\n")
 
 

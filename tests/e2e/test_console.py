@@ -180,7 +180,7 @@ def test_second_writer_refused_force_takes_over_viewers_watch(bmd, guest, consol
     a = consoles(bmd, "console", "g")
     a.wait_for(re.escape(BANNER), 10)
     # a second interactive attach is refused with the exact message
-    rc, out, err = bmd.bmdctl("console", "g")
+    rc, out, err = bmd.bmdctl("console", "--raw", "g")
     assert rc == 1
     assert err.strip() == "bmdctl: console: " + IN_USE % ("g", a.pid), err
     # read-only viewers, any number, see what the writer makes the guest say
@@ -199,15 +199,18 @@ def test_second_writer_refused_force_takes_over_viewers_watch(bmd, guest, consol
     v1.send("echo RO$((5*5))\r")
     time.sleep(1.5)
     assert "RO25" not in v1.text()[m1:]
-    # --force: the previous writer is told and exits; the new one writes
+    # --force: the previous writer is told by whom and stays, watching
     b = consoles(bmd, "console", "--force", "g")
     b.wait_for(re.escape(BANNER), 10)
-    a.wait_for(rb"\[bmd: console of g taken over by root \(pid %d\)\]" % b.pid, 10)
-    assert a.wait_exit(10) == 0
+    a.wait_for(rb"\[bmd: console of g taken over by root \(pid %d\); you are "
+               rb"watching \(read-only\); --force takes it back\]" % b.pid, 10)
+    m = a.mark()
     b.run("echo taken")
+    a.wait_for(rb"taken", 10, m)
+    assert a.proc.poll() is None
     assert v1.proc.poll() is None and v2.proc.poll() is None
     # and the writer slot is b's now
-    rc, out, err = bmd.bmdctl("console", "g")
+    rc, out, err = bmd.bmdctl("console", "--raw", "g")
     assert rc == 1 and ("pid %d)" % b.pid) in err
 
 
@@ -224,12 +227,12 @@ def test_killed_client_never_leaves_the_port_locked(bmd, guest, consoles):
     b.run("echo free")
     # a stopped client is not dead: it keeps the port until --force
     os.kill(b.pid, signal.SIGSTOP)
-    rc, out, err = bmd.bmdctl("console", "g")
+    rc, out, err = bmd.bmdctl("console", "--raw", "g")
     assert rc == 1 and IN_USE % ("g", b.pid) in err
     c = consoles(bmd, "console", "--force", "g")
     c.run("echo forced")
     os.kill(b.pid, signal.SIGCONT)
-    assert b.wait_exit(10) == 0
+    b.wait_for(rb"taken over by root \(pid %d\)" % c.pid, 10)
 
 
 def test_session_survives_guest_reboot_and_qemu_restart(bmd, guest, consoles):
@@ -270,7 +273,7 @@ def test_vm_stop_ends_session_with_status_0(bmd, guest, consoles):
     rc, out, err = bmd.bmdctl("console", "--dump", "g")
     assert rc == 0 and BANNER.decode() in out
     # and a stopped VM has no session to attach to
-    rc, out, err = bmd.bmdctl("console", "g")
+    rc, out, err = bmd.bmdctl("console", "--raw", "g")
     assert rc == 1 and "g is not running" in err
 
 
@@ -369,7 +372,7 @@ def test_show_console_prints_socket_without_side_effects(bmd, guest, consoles):
     assert rc == 0 and out == os.path.join(bmd.run_dir, "c2.com2") + "\n"
     # no side effect: the writer is still attached and unchallenged
     c.run("echo still")
-    rc, out, err = bmd.bmdctl("console", "g")
+    rc, out, err = bmd.bmdctl("console", "--raw", "g")
     assert rc == 1 and IN_USE % ("g", c.pid) in err
 
 
@@ -428,24 +431,38 @@ def test_console_needs_access_like_every_command(bmd, guest):
                        stdin=subprocess.DEVNULL, timeout=20)
     assert p.returncode == 1 and p.stderr.strip() == "bmdctl: console: no VM named 'g'", p.stderr
     assert BANNER.decode() not in p.stdout
-    rc, out, err = bmd.bmdctl("console", "nosuch")
+    rc, out, err = bmd.bmdctl("console", "--raw", "nosuch")
     assert rc == 1 and "no VM named 'nosuch'" in err
-    rc, out, err = bmd.bmdctl("com2", "g")
+    rc, out, err = bmd.bmdctl("com2", "--raw", "g")
     assert rc == 1 and "com2 of g: not configured" in err
+
+
+def session_of(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return int(f.read().rsplit(")", 1)[1].split()[3])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def test_run_in_foreground_with_com1_on_the_terminal(bmd, guest, consoles):
     # no daemon: bmdctl runs QEMU itself, com1 on its terminal
     bmd.write_config(guest("g", "yes"))
-    before = set(os.listdir("/tmp"))
     r = consoles(bmd, "run", "g")
     r.wait_for(re.escape(BANNER), bmdtest.BOOT_TIMEOUT)
     r.run("echo foreground")
     assert not os.path.exists(bmd.com1_path("g"))     # not bmd's run dir
+    # its own directory, named in its QEMU's command line (other tests
+    # may run bmdctl run at the same time: /tmp is not looked at)
+    dirs = {re.search(r"(/tmp/bmdctl-run\.[^/,]+)", a).group(1)
+            for pid in bmdtest.pids_mentioning("/tmp/bmdctl-run.")
+            if session_of(pid) == r.pid
+            for a in bmdtest.proc_cmdline(pid) or []
+            if re.search(r"/tmp/bmdctl-run\.[^/,]+", a)}
+    assert len(dirs) == 1, dirs
     r.send("reboot -f\r")                               # boot is oneshot here
     assert r.wait_exit(60) == 0
-    assert not [d for d in set(os.listdir("/tmp")) - before
-                if d.startswith("bmdctl-run.")]         # its sockets are gone
+    assert not os.path.exists(dirs.pop())               # its sockets are gone
     # -s is for bhyve loaders; an unknown VM is named
     rc, out, err = bmd.bmdctl("run", "-s", "g")
     assert rc == 1 and "single-user" in err and "qemu" in err

@@ -422,7 +422,7 @@ def test_one_user_cannot_hold_every_console_session(setup, bmd):
             % uid("alice")], a.replies
         assert c.ok() == 2 and c.errors() == [
             "too many console sessions of users other than root (5)"], c.replies
-        rc, out, err = ctl(bmd, "alice", "console", "--read-only", "a1", timeout=10)
+        rc, out, err = ctl(bmd, "alice", "console", "--raw", "--read-only", "a1", timeout=10)
         assert rc == 1 and "too many console sessions" in err, err
         # root still attaches
         r = Holder(bmd, "root", 3, view, keep=False)

@@ -505,8 +505,11 @@ bhyve_exited(struct vm *vm, int st)
 static const char *
 bhyve_com_unmanaged(const struct vm_conf *vc, int i)
 {
-	const struct conf_com *cm = &vc->vc_com[i];
+	const struct conf_com *cm = &vc->vc_com[i < 4 ? i : 0];
 
+	if (i >= 4)	/* bhyve binds the sockets virt_console_template names */
+		return "bhyve's virtio consoles are sockets of "
+		    "virt_console_template, not held by bmd";
 	if (cm->cm_kind == COM_NONE)
 		return "not configured";
 	return cm->cm_kind == COM_AUTO ? NULL : cm->cm_text;

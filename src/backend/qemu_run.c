@@ -283,8 +283,13 @@ qemu_exited(struct vm *vm, int st)
 static const char *
 qemu_com_unmanaged(const struct vm_conf *vc, int i)
 {
-	const struct conf_com *cm = &vc->vc_com[i];
+	const struct conf_com *cm = &vc->vc_com[i < 4 ? i : 0];
+	long long n = vc->vc_vconsole_nc * vc->vc_vconsole_np;
 
+	/* after com1..com4, the virtio consoles (qemu.c, add_vconsoles) */
+	if (i >= 4)
+		return i - 4 < n && (vc->vc_owner == 0 || i - 4 <
+		    QEMU_FDS_MAXVC) ? NULL : "not configured";
 	if (cm->cm_kind == COM_NONE)
 		return "not configured";
 	return cm->cm_kind == COM_AUTO ? NULL : cm->cm_text;
@@ -293,7 +298,8 @@ qemu_com_unmanaged(const struct vm_conf *vc, int i)
 static int
 qemu_com_endpoint(struct vm *vm, int i, char **path, int *fd)
 {
-	*path = qemu_com_path(bmd.b_run_dir, vm->vm_conf->vc_name, i);
+	*path = i < 4 ? qemu_com_path(bmd.b_run_dir, vm->vm_conf->vc_name, i) :
+	    qemu_vc_path(bmd.b_run_dir, vm->vm_conf->vc_name, i - 4);
 	*fd = -1;
 	return 0;
 }

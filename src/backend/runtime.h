@@ -51,7 +51,10 @@ struct vm_driver {
 	 * the hypervisor cannot do itself), 0 otherwise.
 	 */
 	int		(*d_exited)(struct vm *, int st);
-	/* Why the console broker does not serve port i (NULL: it does). */
+	/*
+	 * Why the console broker does not serve port i (NULL: it does): 0-3
+	 * com1..com4, 4 + n the virtio console n.
+	 */
 	const char	*(*d_com_unmanaged)(const struct vm_conf *, int i);
 	/*
 	 * Where the broker reaches port i now: a socket to connect to

@@ -101,17 +101,48 @@ buffer_size(void)
 }
 
 struct cons_port *
+port_find(const struct vm *vm, int i)
+{
+	const struct console *cs = vm->vm_console;
+
+	return cs != NULL && i >= 0 && i < cs->cs_n ? cs->cs_port[i] : NULL;
+}
+
+/* Room for port i: the com ports always, virtio consoles as used. */
+static struct console *
+console_grow(struct vm *vm, int i)
+{
+	struct console *cs = vm->vm_console;
+	int old = cs != NULL ? cs->cs_n : 0, n;
+
+	if (i < old)
+		return cs;
+	n = i < CONS_NCOM ? CONS_NCOM : i + 1;
+	cs = realloc(cs, sizeof(*cs) + (size_t)n * sizeof(cs->cs_port[0]));
+	if (cs == NULL)
+		fatal("%s", __func__);
+	memset(&cs->cs_port[old], 0, (size_t)(n - old) *
+	    sizeof(cs->cs_port[0]));
+	cs->cs_n = n;
+	return vm->vm_console = cs;
+}
+
+struct cons_port *
 port_get(struct vm *vm, int i)
 {
 	struct cons_port *p;
 
-	if (vm->vm_console == NULL)
-		vm->vm_console = xcalloc(1, sizeof(*vm->vm_console));
-	if ((p = vm->vm_console->cs_port[i]) != NULL)
+	if ((p = port_find(vm, i)) != NULL)
 		return p;
+	console_grow(vm, i);
 	p = xcalloc(1, sizeof(*p));
 	p->cp_vm = vm;
 	p->cp_index = i;
+	if (i < CONS_NCOM)
+		snprintf(p->cp_label, sizeof(p->cp_label), "com%d", i + 1);
+	else
+		snprintf(p->cp_label, sizeof(p->cp_label), "vconsole%d",
+		    i - CONS_NCOM);
 	p->cp_fd = -1;
 	p->cp_dev = -1;
 	p->cp_log_fd = -1;
@@ -208,8 +239,8 @@ port_expect_scan(struct cons_port *p, const unsigned char *b, size_t n)
 		len = sizeof(p->cp_in) - p->cp_inlen;
 	memcpy(p->cp_in + p->cp_inlen, p->cp_answer, len);
 	p->cp_inlen += len;
-	log_info("vm %s: com%d: typed %zu bytes at the prompt \"%s\"",
-	    vm_name(p), p->cp_index + 1, len, e);
+	log_info("vm %s: %s: typed %zu bytes at the prompt \"%s\"",
+	    vm_name(p), p->cp_label, len, e);
 	port_expect_clear(p);
 	port_flush_in(p);
 }
@@ -247,8 +278,8 @@ port_readable(int fd, short what, void *arg)
 		return;
 	if (r <= 0) {
 		/* QEMU exited (or dropped us): reconnect while it runs */
-		log_debug("%s: vm %s com%d: %s", __func__, vm_name(p),
-		    p->cp_index + 1, r == 0 ? "closed" : strerror(errno));
+		log_debug("%s: vm %s %s: %s", __func__, vm_name(p),
+		    p->cp_label, r == 0 ? "closed" : strerror(errno));
 		port_disconnect(p);
 		if (p->cp_want)
 			port_connect(p);
@@ -346,8 +377,8 @@ port_connect(struct cons_port *p)
 	}
 	p->cp_retry_ms = 0;
 	port_use(p, fd);
-	log_debug("%s: vm %s com%d: connected to %s", __func__, vm_name(p),
-	    p->cp_index + 1, p->cp_path);
+	log_debug("%s: vm %s %s: connected to %s", __func__, vm_name(p),
+	    p->cp_label, p->cp_path);
 }
 
 static void
@@ -369,12 +400,11 @@ port_attach_dev(struct cons_port *p)
 	int fd;
 
 	if ((fd = fcntl(p->cp_dev, F_DUPFD_CLOEXEC, 3)) == -1) {
-		log_warn("vm %s: com%d: dup", vm_name(p), p->cp_index + 1);
+		log_warn("vm %s: %s: dup", vm_name(p), p->cp_label);
 		return;
 	}
 	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == -1)
-		log_warn("vm %s: com%d: O_NONBLOCK", vm_name(p),
-		    p->cp_index + 1);
+		log_warn("vm %s: %s: O_NONBLOCK", vm_name(p), p->cp_label);
 	port_use(p, fd);
 }
 
@@ -396,31 +426,44 @@ port_drain(struct cons_port *p)
 
 /* ---- the life of a run ---- */
 
-/* A process of the run started: connect every managed port to it. */
+/* Connect port p to the run's process (again, after a restart). */
+void
+port_start(struct vm *vm, struct cons_port *p)
+{
+	free(p->cp_path);
+	p->cp_path = NULL;
+	if (vm->vm_run->rn_drv->d_com_endpoint(vm, p->cp_index, &p->cp_path,
+	    &p->cp_dev) == -1)
+		return;
+	p->cp_want = 1;
+	p->cp_retry_ms = 0;
+	if (p->cp_run_new)
+		p->cp_run_pos = p->cp_total;
+	p->cp_run_new = 0;
+	clog_open(p);
+	port_disconnect(p);
+	port_connect(p);
+}
+
+/*
+ * A process of the run started: connect every managed com port to it,
+ * and the virtio consoles a session has used (the others stay free
+ * until someone attaches: bmd holds those from then on).
+ */
 void
 console_open(struct vm *vm)
 {
 	struct cons_port *p;
 	int i;
 
-	for (i = 0; i < CONS_NPORTS; i++) {
-		if (port_unmanaged(vm->vm_conf, i) != NULL)
-			continue;
-		p = port_get(vm, i);
-		free(p->cp_path);
-		p->cp_path = NULL;
-		if (vm->vm_run->rn_drv->d_com_endpoint(vm, i, &p->cp_path,
-		    &p->cp_dev) == -1)
-			continue;
-		p->cp_want = 1;
-		p->cp_retry_ms = 0;
-		if (p->cp_run_new)
-			p->cp_run_pos = p->cp_total;
-		p->cp_run_new = 0;
-		clog_open(p);
-		port_disconnect(p);
-		port_connect(p);
-	}
+	for (i = 0; i < CONS_NCOM; i++)
+		if (port_unmanaged(vm->vm_conf, i) == NULL)
+			port_start(vm, port_get(vm, i));
+	for (i = CONS_NCOM; vm->vm_console != NULL &&
+	    i < vm->vm_console->cs_n; i++)
+		if ((p = vm->vm_console->cs_port[i]) != NULL &&
+		    port_unmanaged(vm->vm_conf, i) == NULL)
+			port_start(vm, p);
 }
 
 /* QEMU is gone (its output was read to the end, or it was killed). */
@@ -432,7 +475,7 @@ console_close(struct vm *vm)
 
 	if (vm->vm_console == NULL)
 		return;
-	for (i = 0; i < CONS_NPORTS; i++) {
+	for (i = 0; i < vm->vm_console->cs_n; i++) {
 		if ((p = vm->vm_console->cs_port[i]) == NULL)
 			continue;
 		p->cp_want = 0;
@@ -472,7 +515,7 @@ console_run_end(struct vm *vm)
 	console_close(vm);
 	if (vm->vm_console == NULL)
 		return;
-	for (i = 0; i < CONS_NPORTS; i++) {
+	for (i = 0; i < vm->vm_console->cs_n; i++) {
 		if ((p = vm->vm_console->cs_port[i]) == NULL)
 			continue;
 		clog_close(p);
@@ -495,7 +538,7 @@ console_free(struct vm *vm)
 
 	if (vm->vm_console == NULL)
 		return;
-	for (i = 0; i < CONS_NPORTS; i++) {
+	for (i = 0; i < vm->vm_console->cs_n; i++) {
 		if ((p = vm->vm_console->cs_port[i]) == NULL)
 			continue;
 		while ((c = TAILQ_FIRST(&p->cp_clients)) != NULL)

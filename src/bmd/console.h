@@ -22,7 +22,8 @@
 	    (var) = (tvar))
 #endif
 
-#define CONS_NPORTS		4
+#define CONS_NCOM		4	/* com1..com4: 0..3; virtio consoles after */
+#define CONS_MAXVC		256
 #define CONS_IN_MAX		16384	/* keystrokes queued for the guest */
 #define CONS_READ_CHUNK		65536
 #define RETRY_MIN_MS		5
@@ -59,7 +60,8 @@ TAILQ_HEAD(cons_clients, cons_client);
 
 struct cons_port {
 	struct vm	*cp_vm;
-	int		 cp_index;	/* 0: com1 */
+	int		 cp_index;	/* 0: com1; CONS_NCOM + n: vconsole n */
+	char		 cp_label[24];	/* com1, vconsole3 */
 	char		*cp_path;	/* a socket to connect to (QEMU) */
 	int		 cp_dev;	/* or a device bmd holds (bhyve), -1 */
 	int		 cp_fd;		/* -1: not connected */
@@ -89,7 +91,8 @@ struct cons_port {
 };
 
 struct console {
-	struct cons_port *cs_port[CONS_NPORTS];
+	int		 cs_n;
+	struct cons_port *cs_port[];	/* cs_n of them */
 };
 
 /* console.c */
@@ -97,6 +100,8 @@ const char	*vm_name(const struct cons_port *);
 uint64_t	 ring_low(const struct cons_port *);
 const char	*port_unmanaged(const struct vm_conf *, int);
 struct cons_port *port_get(struct vm *, int);
+struct cons_port *port_find(const struct vm *, int);
+void		 port_start(struct vm *, struct cons_port *);
 void		 port_flush_in(struct cons_port *);
 
 /* console_session.c */

@@ -188,8 +188,7 @@ console_reopen_logs(void)
 	size_t i;
 
 	for (i = 0; (vm = vm_at(i)) != NULL; i++) {
-		if (vm->vm_console == NULL || (p = vm->vm_console->cs_port[0]) ==
-		    NULL || p->cp_log_fd == -1)
+		if ((p = port_find(vm, 0)) == NULL || p->cp_log_fd == -1)
 			continue;
 		clog_flush(p);
 		close(p->cp_log_fd);

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -29,8 +30,8 @@ client_free(struct cons_client *c)
 	struct cons_port *p = c->cc_port;
 
 	if (c->cc_mode != CM_DUMP) {
-		log_info("vm %s: com%d: %s (pid %d) detached", vm_name(p),
-		    p->cp_index + 1, c->cc_user, (int)c->cc_pid);
+		log_info("vm %s: %s: %s (pid %d) detached", vm_name(p),
+		    p->cp_label, c->cc_user, (int)c->cc_pid);
 		clog_event(p, "%s (pid %d) detached", c->cc_user,
 		    (int)c->cc_pid);
 	}
@@ -262,14 +263,30 @@ user_name(uid_t uid)
 /* ---- the "console" request ---- */
 
 static int
-parse_port(const char *s)
+parse_port(const struct vm_conf *vc, const char *s)
 {
+	long long n, c, np = vc->vc_vconsole_np;
+	char *end;
+
 	if (s == NULL || strcasecmp(s, "console") == 0)
 		return 0;
 	if (strncasecmp(s, "com", 3) == 0 && s[3] >= '1' && s[3] <= '4' &&
 	    s[4] == '\0')
 		return s[3] - '1';
-	return -1;
+	/* vconsoleN (the port's global index) or vconsoleC.P */
+	if (strncasecmp(s, "vconsole", 8) != 0 || !isdigit((unsigned char)s[8]))
+		return -1;
+	n = strtoll(s + 8, &end, 10);
+	if (*end == '.' && isdigit((unsigned char)end[1])) {
+		c = n;
+		n = strtoll(end + 1, &end, 10);
+		if (c >= vc->vc_vconsole_nc || n >= np)
+			return -1;
+		n += c * np;
+	}
+	if (*end != '\0' || n >= CONS_MAXVC)
+		return -1;
+	return CONS_NCOM + (int)n;
 }
 
 static int
@@ -333,8 +350,8 @@ claim_writer(struct cons_port *p, struct cons_client *c, int force)
 		    "%d); use --force to take over or --read-only to watch",
 		    vm_name(p), w->cc_user, (int)w->cc_pid);
 	if (w != NULL) {
-		log_info("vm %s: com%d taken over by %s (pid %d) from %s "
-		    "(pid %d)", vm_name(p), p->cp_index + 1, c->cc_user,
+		log_info("vm %s: %s taken over by %s (pid %d) from %s "
+		    "(pid %d)", vm_name(p), p->cp_label, c->cc_user,
 		    (int)c->cc_pid, w->cc_user, (int)w->cc_pid);
 		clog_event(p, "%s (pid %d) took over from %s (pid %d)",
 		    c->cc_user, (int)c->cc_pid, w->cc_user, (int)w->cc_pid);
@@ -377,15 +394,15 @@ console_who(struct vm *vm)
 	time_t now = time(NULL);
 	int i;
 
-	for (i = 0; vm->vm_console != NULL && i < CONS_NPORTS; i++) {
+	for (i = 0; vm->vm_console != NULL && i < vm->vm_console->cs_n; i++) {
 		if ((p = vm->vm_console->cs_port[i]) == NULL)
 			continue;
 		TAILQ_FOREACH(c, &p->cp_clients, cc_entry) {
 			if (c->cc_mode == CM_DUMP || c->cc_closing)
 				continue;
 			json_array_append_new(list, json_pack("{s:o,s:s,s:I,"
-			    "s:I,s:s,s:I,s:I}", "port", json_sprintf("com%d",
-			    i + 1), "user", c->cc_user,
+			    "s:I,s:s,s:I,s:I}", "port", json_string(p->cp_label),
+			    "user", c->cc_user,
 			    "uid", (json_int_t)c->cc_uid, "pid",
 			    (json_int_t)c->cc_pid, "mode",
 			    mode_name(c->cc_mode), "since",
@@ -420,8 +437,8 @@ attach_start(struct cons_client *c, struct cons_port *p)
 	event_add(c->cc_rev, NULL);
 	if (c->cc_mode == CM_DUMP)
 		return;
-	log_info("vm %s: com%d: %s (pid %d) attached (%s)", vm_name(p),
-	    p->cp_index + 1, c->cc_user, (int)c->cc_pid,
+	log_info("vm %s: %s: %s (pid %d) attached (%s)", vm_name(p),
+	    p->cp_label, c->cc_user, (int)c->cc_pid,
 	    mode_name(c->cc_mode));
 	clog_event(p, "%s (pid %d) attached (%s)", c->cc_user,
 	    (int)c->cc_pid, mode_name(c->cc_mode));
@@ -449,14 +466,15 @@ console_attach(struct ctl_req *rq, struct vm *vm)
 
 	if (ms != NULL && strcmp(ms, "who") == 0)
 		return console_who(vm);
-	if ((i = parse_port(ps)) == -1)
-		return proto_reply_error("invalid port");
+	if ((i = parse_port(vm->vm_conf, ps)) == -1)
+		return proto_reply_error("invalid port \"%s\" (com1 to com4, "
+		    "vconsoleN or vconsoleC.P)", ps != NULL ? ps : "");
 	if (parse_mode(ms, &mode, &force) == -1)
 		return proto_reply_error("invalid console mode");
 	if ((r = check_role(rq, vm, mode)) != NULL)
 		return r;
 	if (mode != CM_DUMP && (why = port_unmanaged(vm->vm_conf, i)) != NULL)
-		return proto_reply_error("com%d of %s: %s", i + 1,
+		return proto_reply_error("%s of %s: %s", ps != NULL ? ps : "com1",
 		    vm->vm_conf->vc_name, why);
 	if (mode != CM_DUMP && vm->vm_run == NULL)
 		return proto_reply_error("%s is not running",
@@ -467,8 +485,7 @@ console_attach(struct ctl_req *rq, struct vm *vm)
 	}
 	if (fcntl(sv[0], F_SETFL, O_NONBLOCK) == -1)
 		log_warn("%s: O_NONBLOCK", __func__);
-	if (mode == CM_DUMP && (vm->vm_console == NULL ||
-	    vm->vm_console->cs_port[i] == NULL)) {
+	if (mode == CM_DUMP && port_find(vm, i) == NULL) {
 		/* nothing was ever read from this port: an empty dump */
 		close(sv[0]);
 		rq->rq_fd = sv[1];
@@ -481,6 +498,8 @@ console_attach(struct ctl_req *rq, struct vm *vm)
 		return proto_reply_error("%s", limit_why);
 	}
 	p = port_get(vm, i);
+	if (mode != CM_DUMP && !p->cp_want)
+		port_start(vm, p);	/* a virtio console: held from now on */
 	c = xcalloc(1, sizeof(*c));
 	c->cc_port = p;
 	c->cc_fd = sv[0];
@@ -495,7 +514,7 @@ console_attach(struct ctl_req *rq, struct vm *vm)
 		return attach_refused(sv, c, r);
 	attach_start(c, p);
 	r = proto_reply_ok();
-	json_object_set_new(r, "port", json_sprintf("com%d", i + 1));
+	json_object_set_new(r, "port", json_string(p->cp_label));
 	json_object_set_new(r, "replay", json_integer((json_int_t)(p->cp_total -
 	    c->cc_pos)));
 	if (p->cp_path != NULL)
@@ -520,14 +539,15 @@ console_mode(struct ctl_req *rq, struct vm *vm)
 	const char *ms = json_string_value(json_object_get(req, "mode"));
 	struct cons_client *c, *mine = NULL;
 	struct cons_port *p;
-	int i = parse_port(json_string_value(json_object_get(req, "port")));
+	const char *ps = json_string_value(json_object_get(req, "port"));
+	int i = parse_port(vm->vm_conf, ps);
 
 	if (i == -1)
 		return proto_reply_error("invalid port");
 	if (ms == NULL || (strcmp(ms, "interactive") != 0 &&
 	    strcmp(ms, "read-only") != 0))
 		return proto_reply_error("invalid console mode");
-	if (vm->vm_console != NULL && (p = vm->vm_console->cs_port[i]) != NULL)
+	if ((p = port_find(vm, i)) != NULL)
 		TAILQ_FOREACH(c, &p->cp_clients, cc_entry)
 			if (c->cc_pid == pc->pc_pid && c->cc_uid ==
 			    pc->pc_uid && c->cc_mode != CM_DUMP &&
@@ -535,14 +555,14 @@ console_mode(struct ctl_req *rq, struct vm *vm)
 				mine = c;
 	if (mine == NULL)
 		return proto_reply_error("no console session of yours on "
-		    "com%d of %s", i + 1, vm->vm_conf->vc_name);
+		    "%s of %s", ps != NULL ? ps : "com1", vm->vm_conf->vc_name);
 	p = mine->cc_port;
 	if (ms[0] == 'r') {
 		if (p->cp_writer == mine) {
 			p->cp_writer = NULL;
 			mine->cc_mode = CM_VIEWER;
-			log_info("vm %s: com%d: %s (pid %d) now watches",
-			    vm_name(p), i + 1, mine->cc_user,
+			log_info("vm %s: %s: %s (pid %d) now watches",
+			    vm_name(p), p->cp_label, mine->cc_user,
 			    (int)mine->cc_pid);
 		}
 		return proto_reply_ok();
@@ -551,7 +571,7 @@ console_mode(struct ctl_req *rq, struct vm *vm)
 	    (r = claim_writer(p, mine, 0)) != NULL)
 		return r;
 	mine->cc_active = time(NULL);
-	log_info("vm %s: com%d: %s (pid %d) now writes", vm_name(p), i + 1,
+	log_info("vm %s: %s: %s (pid %d) now writes", vm_name(p), p->cp_label,
 	    mine->cc_user, (int)mine->cc_pid);
 	return proto_reply_ok();
 }

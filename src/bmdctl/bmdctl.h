@@ -85,13 +85,13 @@ enum ctl_console_mode { CONSOLE_INTERACTIVE, CONSOLE_FORCE,
     CONSOLE_READ_ONLY, CONSOLE_DUMP };
 int		 ctl_console(const char *name, int com, enum ctl_console_mode,
 		    int this_run_only);
-/* the same; raw: no terminal needed, no escapes (--raw) */
-int		 ctl_console_raw(const char *name, int com,
+/* the same on PORT (comN, vconsoleN); raw: no terminal, no escapes */
+int		 ctl_console_port(const char *name, const char *port,
 		    enum ctl_console_mode, int this_run_only, int raw);
 /* 1 (and says so) if a session has no terminal to run on and no --raw */
 int		 ctl_console_need_tty(const char *name, int raw);
 /* ~w (writer != 0) and ~r: 0, or -1 with the reason in err */
-int		 ctl_console_mode(const char *name, int com, int writer,
+int		 ctl_console_mode(const char *name, const char *port, int writer,
 		    char *err, size_t errlen);
 /* show console|comN NAME: how the port is attached */
 int		 ctl_show_console(int com, const char *name);
@@ -100,7 +100,7 @@ int		 ctl_show_console(int com, const char *name);
 struct term_args {
 	int		 t_fd;		/* the session */
 	const char	*t_name;
-	int		 t_com;		/* 0: com1 */
+	const char	*t_port;	/* com1, vconsole0 */
 	int		 t_readonly;
 	int		 t_raw;		/* --raw: no terminal, no escapes */
 	long long	 t_replay;	/* bytes of scrollback sent first */

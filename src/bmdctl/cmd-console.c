@@ -74,21 +74,22 @@ int
 ctl_console(const char *name, int com, enum ctl_console_mode mode,
     int this_run_only)
 {
-	return ctl_console_raw(name, com, mode, this_run_only, 0);
+	char port[16];
+
+	snprintf(port, sizeof(port), "com%d", com + 1);
+	return ctl_console_port(name, port, mode, this_run_only, 0);
 }
 
 int
-ctl_console_raw(const char *name, int com, enum ctl_console_mode mode,
-    int this_run_only, int raw)
+ctl_console_port(const char *name, const char *port,
+    enum ctl_console_mode mode, int this_run_only, int raw)
 {
 	struct term_args ta;
 	json_t *req, *reply;
-	char port[16];
 	int fd, rc;
 
 	if (mode != CONSOLE_DUMP && ctl_console_need_tty(name, raw))
 		return 1;
-	snprintf(port, sizeof(port), "com%d", com + 1);
 	req = json_pack("{s:s,s:s,s:s,s:s}", "command", "console", "name",
 	    name, "port", port, "mode", mode_names[mode]);
 	json_object_set_new(req, "replay", this_run_only ? json_string("run") :
@@ -115,7 +116,7 @@ ctl_console_raw(const char *name, int com, enum ctl_console_mode mode,
 	else {
 		ta.t_fd = fd;
 		ta.t_name = name;
-		ta.t_com = com;
+		ta.t_port = port;
 		ta.t_readonly = mode == CONSOLE_READ_ONLY;
 		ta.t_raw = raw;
 		rc = term_session(&ta);
@@ -126,15 +127,13 @@ ctl_console_raw(const char *name, int com, enum ctl_console_mode mode,
 
 /* ~w and ~r: this process's session becomes the writer, or a viewer. */
 int
-ctl_console_mode(const char *name, int com, int writer, char *err,
+ctl_console_mode(const char *name, const char *port, int writer, char *err,
     size_t errlen)
 {
 	json_t *req, *reply;
 	const char *why;
-	char port[16];
 	int rc = 0;
 
-	snprintf(port, sizeof(port), "com%d", com + 1);
 	req = json_pack("{s:s,s:s,s:s,s:s}", "command", "console_mode",
 	    "name", name, "port", port, "mode", writer ? "interactive" :
 	    "read-only");
@@ -213,11 +212,11 @@ console_exec(const struct ctl_cmd *self, int argc, char **argv)
 	static const enum ctl_console_mode modes[] = { CONSOLE_FORCE,
 	    CONSOLE_READ_ONLY, CONSOLE_DUMP, CONSOLE_DUMP };
 	enum ctl_console_mode mode = CONSOLE_INTERACTIVE;
+	const char *port = strncmp(self->c_name, "com", 3) == 0 ?
+	    self->c_name : "com1";
 	struct ctl_opts o;
-	int ch, idx, i, n = 0, com = 0, raw = 0, json = 0, who = 0;
+	int ch, idx, i, n = 0, raw = 0, json = 0, who = 0;
 
-	if (strncmp(self->c_name, "com", 3) == 0)
-		com = self->c_name[3] - '1';
 	ctl_getopts(self, &o);
 	while ((ch = getopt_long(argc, argv, o.o_short, o.o_long, &idx)) !=
 	    -1) {
@@ -225,6 +224,8 @@ console_exec(const struct ctl_cmd *self, int argc, char **argv)
 			return ctl_usage(self);
 		if (strcmp(o.o_long[idx].name, "raw") == 0)
 			raw = 1;
+		else if (strcmp(o.o_long[idx].name, "port") == 0)
+			port = optarg;
 		else if (strcmp(o.o_long[idx].name, "json") == 0)
 			json = 1;
 		for (i = 0; i < 4; i++)
@@ -246,11 +247,11 @@ console_exec(const struct ctl_cmd *self, int argc, char **argv)
 	}
 	if (who)
 		return console_who(argv[optind], json);
-	return ctl_console_raw(argv[optind], com, mode, 0, raw);
+	return ctl_console_port(argv[optind], port, mode, 0, raw);
 }
 
 #define CONSOLE_USAGE	"[--force] [--read-only] [--dump] [--raw] " \
-	"[--who] [--json] NAME"
+	"[--who] [--json] [--port PORT] NAME"
 
 const struct ctl_cmd cmd_console = {
 	"console", NULL, CONSOLE_USAGE, 1, 1, console_exec,

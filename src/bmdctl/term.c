@@ -151,7 +151,7 @@ change_mode(struct keys *k, int writer)
 {
 	char err[512];
 
-	if (ctl_console_mode(k->k_ta->t_name, k->k_ta->t_com, writer, err,
+	if (ctl_console_mode(k->k_ta->t_name, k->k_ta->t_port, writer, err,
 	    sizeof(err)) == -1) {
 		say("%s%s", err, "");
 		return;
@@ -290,9 +290,9 @@ term_session(const struct term_args *ta)
 	is_tty = !ta->t_raw && isatty(STDIN_FILENO) &&
 	    tcgetattr(STDIN_FILENO, &saved) == 0;
 	if (is_tty)
-		fprintf(stderr, "[bmdctl: %s com%d of %s; ~. disconnects, ~? "
+		fprintf(stderr, "[bmdctl: %s %s of %s; ~. disconnects, ~? "
 		    "lists the escapes]\n", ta->t_readonly ?
-		    "watching (read-only)" : "attached to", ta->t_com + 1,
+		    "watching (read-only)" : "attached to", ta->t_port,
 		    ta->t_name);
 	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == -1) {
 		fprintf(stderr, "bmdctl: console: %s\n", strerror(errno));

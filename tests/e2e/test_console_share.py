@@ -231,3 +231,49 @@ def test_clients_without_a_terminal(bmd, guest):
     finally:
         p.kill()
         p.wait()
+
+
+def test_virtio_consoles_through_the_broker(bmd, users):  # noqa: F811
+    s = Setup(bmd)
+    s.start("", s.vm("av", boot="yes", virt_console_nports=2, stop_timeout=1))
+    bmd.wait_running("av")
+    com1 = bmd.serial("av")
+    com1.wait_for(re.escape(BANNER), bmdtest.BOOT_TIMEOUT)
+    # the guest's device of the port named virt_console1
+    com1.run("for d in /sys/class/virtio-ports/*; do "
+             "[ \"$(cat $d/name)\" = virt_console1 ] && p=/dev/${d##*/}; done; "
+             "echo PORT=$p")
+    # alice, the owner, attaches a script to it through bmd
+    p = subprocess.Popen(as_user("alice", [os.path.join(bmdtest.BUILD, "bmdctl"),
+                                           "-s", bmd.sock, "console", "--raw",
+                                           "--port", "vconsole1", "av"]),
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        bmd.wait_log(r"vm av: vconsole1: alice \(pid %d\) attached \(writer\)" % p.pid)
+        # guest -> alice
+        com1.run("echo from-guest-$((6*7)) > $p")
+        out = b""
+        while b"from-guest-42" not in out:
+            data = os.read(p.stdout.fileno(), 4096)
+            assert data, out
+            out += data
+        # alice -> guest
+        m = com1.mark()
+        com1.send("head -c 12 $p | tr a-z A-Z\r")
+        time.sleep(0.5)
+        p.stdin.write(b"from-host-ok")
+        p.stdin.flush()
+        com1.wait_for(rb"FROM-HOST-OK", 20, m)
+    finally:
+        p.kill()
+        p.wait()
+    # controller.port names the same port; its output is kept for --dump
+    rc, out, err = ctl(bmd, "alice", "console", "--dump", "--port", "vconsole0.1", "av")
+    assert rc == 0 and "from-guest-42" in out, (out, err)
+    # ports that do not exist, and a user who may not
+    rc, out, err = ctl(bmd, "alice", "console", "--raw", "--port", "vconsole2", "av")
+    assert rc == 1 and "vconsole2 of av: not configured" in err, err
+    rc, out, err = ctl(bmd, "alice", "console", "--raw", "--port", "vconsole0.2", "av")
+    assert rc == 1 and 'invalid port "vconsole0.2"' in err, err
+    rc, out, err = ctl(bmd, "bob", "console", "--dump", "--port", "vconsole1", "av")
+    assert rc == 1 and "no VM named 'av'" in err, err

@@ -28,16 +28,20 @@ class Console:
     reading the pty, unless reading=False: then nobody reads and bmdctl
     blocks on its output, as a stuck terminal would."""
 
-    def __init__(self, bmd, *args, reading=True):
+    def __init__(self, bmd, *args, reading=True, argv=None, answer=False):
+        """argv: the whole command line instead of bmdctl -f CONF ARGS;
+        answer: reply to a cursor position query, as a terminal does."""
         self.master, slave = pty.openpty()
-        self.proc = subprocess.Popen(
-            [os.path.join(bmdtest.BUILD, "bmdctl"), "-f", bmd.conf] + list(args),
-            stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
+        if argv is None:
+            argv = [os.path.join(bmdtest.BUILD, "bmdctl"), "-f", bmd.conf] + list(args)
+        self.proc = subprocess.Popen(argv, stdin=slave, stdout=slave,
+                                     stderr=slave, start_new_session=True)
         os.close(slave)
         self.pid = self.proc.pid
         self.buf = bytearray()
         self.cond = threading.Condition()
         self.eof = False
+        self.answer = answer
         if reading:
             threading.Thread(target=self._reader, daemon=True).start()
 
@@ -54,6 +58,8 @@ class Console:
                     return
                 self.buf += data
                 self.cond.notify_all()
+            if self.answer and b"\x1b[6n" in data:
+                os.write(self.master, b"\x1b[11;1R")
 
     def mark(self):
         with self.cond:

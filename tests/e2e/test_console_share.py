@@ -8,11 +8,9 @@ users made by test_conf_owner (alice and carol in staff, bob not).
 
 import json
 import os
-import pty
 import re
 import signal
 import subprocess
-import threading
 import time
 
 import bmdtest
@@ -22,39 +20,11 @@ from test_console import Console, booted, consoles  # noqa: F401
 from test_users import Setup, as_user, ctl, listed
 
 
-class UserConsole(Console):
-    """Console run as a user (setpriv), against the socket."""
-
-    def __init__(self, bmd, user, *args, answer=False):
-        self.master, slave = pty.openpty()
-        argv = as_user(user, [os.path.join(bmdtest.BUILD, "bmdctl"), "-s",
-                              bmd.sock] + list(args))
-        self.proc = subprocess.Popen(argv, stdin=slave, stdout=slave,
-                                     stderr=slave, start_new_session=True)
-        os.close(slave)
-        self.pid = self.proc.pid
-        self.buf = bytearray()
-        self.cond = threading.Condition()
-        self.eof = False
-        self.answer = answer
-        threading.Thread(target=self._reader, daemon=True).start()
-
-    def _reader(self):
-        while True:
-            try:
-                data = os.read(self.master, 65536)
-            except OSError:
-                data = b""
-            with self.cond:
-                if not data:
-                    self.eof = True
-                    self.cond.notify_all()
-                    return
-                self.buf += data
-                self.cond.notify_all()
-            # a terminal answers a cursor position query at once
-            if self.answer and b"\x1b[6n" in data:
-                os.write(self.master, b"\x1b[11;1R")
+def UserConsole(bmd, user, *args, answer=False):
+    """Console (a pty) running bmdctl as a user, against the socket."""
+    return Console(bmd, argv=as_user(user, [os.path.join(bmdtest.BUILD, "bmdctl"),
+                                            "-s", bmd.sock] + list(args)),
+                   answer=answer)
 
 
 def who(bmd, user, name):

@@ -162,6 +162,8 @@ port_disconnect(struct cons_port *p)
 {
 	if (p->cp_fd == -1)
 		return;
+	if (p->cp_pause != NULL)
+		evtimer_del(p->cp_pause);
 	event_free(p->cp_rev);
 	event_free(p->cp_wev);
 	p->cp_rev = p->cp_wev = NULL;
@@ -265,6 +267,62 @@ console_expect(struct vm *vm, int i, const char *prompt, const char *text)
 	p->cp_answer = xstrdup(text);
 }
 
+static void
+port_resume(int fd, short what, void *arg)
+{
+	struct cons_port *p = arg;
+
+	if (p->cp_rev != NULL)
+		event_add(p->cp_rev, NULL);
+}
+
+/*
+ * QEMU writes each byte of the guest's UART on its own: reading each one
+ * would wake bmd about a million times per MiB.  Once QEMU's end of the
+ * socket can hold many such writes (plat_peer_sndbuf, tried at the first
+ * output of a connection), the first output after a quiet moment (an
+ * echo) is still read at once, but while output streams the next read
+ * waits up to PAUSE_MAX_US so that bytes gather.  A read that finds much
+ * halves the wait, so a fast guest is not held back by it.
+ */
+static void
+port_pace(struct cons_port *p, ssize_t r)
+{
+	struct timeval now, d, tv;
+	int streaming;
+
+	if (p->cp_paced == -1)
+		p->cp_paced = p->cp_path != NULL && p->cp_vm->vm_pid > 0 &&
+		    plat_peer_sndbuf(p->cp_vm->vm_pid, p->cp_path,
+		    CONS_PEER_SNDBUF) == 0;
+	if (!p->cp_paced)
+		return;
+	event_base_gettimeofday_cached(bmd.b_base, &now);
+	timersub(&now, &p->cp_last_read, &d);
+	streaming = d.tv_sec == 0 && d.tv_usec < STREAM_QUIET_US;
+	p->cp_last_read = now;
+	if (!streaming) {
+		p->cp_pause_us = PAUSE_MAX_US;
+		return;
+	}
+	if (r >= FULL_READ)
+		p->cp_pause_us /= 2;
+	else if (p->cp_pause_us < PAUSE_MIN_US)
+		p->cp_pause_us = PAUSE_MIN_US;
+	else if (p->cp_pause_us < PAUSE_MAX_US)
+		p->cp_pause_us *= 2;
+	if (p->cp_pause_us > PAUSE_MAX_US)
+		p->cp_pause_us = PAUSE_MAX_US;
+	if (p->cp_pause_us < PAUSE_MIN_US)
+		return;
+	if (p->cp_pause == NULL)
+		p->cp_pause = evtimer_new(bmd.b_base, port_resume, p);
+	tv.tv_sec = 0;
+	tv.tv_usec = p->cp_pause_us;
+	event_del(p->cp_rev);
+	evtimer_add(p->cp_pause, &tv);
+}
+
 /* Guest output: into the ring and the log, then on to every client. */
 static void
 port_readable(int fd, short what, void *arg)
@@ -290,6 +348,8 @@ port_readable(int fd, short what, void *arg)
 	port_new_output(p);
 	if (p->cp_expect != NULL)
 		port_expect_scan(p, b, (size_t)r);
+	if (what != 0)		/* not port_drain's last reads */
+		port_pace(p, r);
 }
 
 /* Keystrokes to QEMU; the writer is paused while QEMU does not take them. */
@@ -385,6 +445,7 @@ static void
 port_use(struct cons_port *p, int fd)
 {
 	p->cp_fd = fd;
+	p->cp_paced = -1;	/* a new connection: QEMU's end is new too */
 	p->cp_rev = event_new(bmd.b_base, fd, EV_READ | EV_PERSIST,
 	    port_readable, p);
 	p->cp_wev = event_new(bmd.b_base, fd, EV_WRITE | EV_PERSIST,
@@ -420,7 +481,7 @@ port_drain(struct cons_port *p)
 		pfd.events = POLLIN;
 		if (poll(&pfd, 1, 0) != 1)
 			return;
-		port_readable(p->cp_fd, EV_READ, p);
+		port_readable(p->cp_fd, 0, p);
 	}
 }
 
@@ -548,6 +609,8 @@ console_free(struct vm *vm)
 		if (p->cp_retry != NULL)
 			event_free(p->cp_retry);
 		event_free(p->cp_flush);
+		if (p->cp_pause != NULL)
+			event_free(p->cp_pause);
 		free(p->cp_path);
 		free(p->cp_ring);
 		port_expect_clear(p);

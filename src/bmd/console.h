@@ -31,6 +31,16 @@
 #define CLOSE_GRACE_SEC		5	/* for a last notice to be read */
 /* Output is sent to clients at most this often while it streams. */
 #define COALESCE_USEC		2000
+/*
+ * QEMU's end of a console socket gets CONS_PEER_SNDBUF bytes of send
+ * buffer; then, while output streams, a read waits up to PAUSE_MAX_US so
+ * that each read takes many of the one-byte writes QEMU makes.
+ */
+#define CONS_PEER_SNDBUF	(8 << 20)
+#define PAUSE_MAX_US		1000
+#define PAUSE_MIN_US		250	/* shorter: not worth a timer */
+#define STREAM_QUIET_US		5000	/* output after this long: at once */
+#define FULL_READ		4096	/* the socket was filling: wait less */
 
 enum cons_mode { CM_WRITER, CM_VIEWER, CM_DUMP };
 
@@ -68,6 +78,10 @@ struct cons_port {
 	struct event	*cp_rev, *cp_wev, *cp_retry;
 	int		 cp_retry_ms;
 	struct event	*cp_flush;	/* the next send to clients */
+	struct event	*cp_pause;	/* reading resumes (streaming) */
+	int		 cp_pause_us;	/* between reads while output streams */
+	int		 cp_paced;	/* -1 not yet tried, 0 no, 1 paced */
+	struct timeval	 cp_last_read;
 	struct timeval	 cp_last;	/* of the last send to clients */
 	int		 cp_want;	/* QEMU runs: keep connected */
 	int		 cp_log_fd;	/* console_logfile, -1: none */

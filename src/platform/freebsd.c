@@ -445,3 +445,14 @@ plat_thread_creds_switch(uid_t uid, gid_t gid, size_t ngroups,
 	errno = ENOSYS;
 	return -1;
 }
+
+/* Nothing reaches another process's socket here: bhyve's ports are ttys. */
+int
+plat_peer_sndbuf(pid_t pid, const char *path, int bytes)
+{
+	(void)pid;
+	(void)path;
+	(void)bytes;
+	errno = ENOSYS;
+	return -1;
+}

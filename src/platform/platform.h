@@ -33,6 +33,12 @@ struct peercred {
 	int	 pc_ngroups;
 };
 int	plat_peercred(int fd, struct peercred *);
+/*
+ * Give the socket of process pid that accepted a connection on the unix
+ * socket path a send buffer of `bytes`.  -1 (ENOENT: none found; ENOSYS:
+ * not on this OS) leaves it as it was.
+ */
+int	plat_peer_sndbuf(pid_t pid, const char *path, int bytes);
 /* Run one thread (a QEMU vCPU) on one host CPU only. */
 int	plat_pin_thread(pid_t tid, int cpu);
 /* Is tid a thread of process pid (not merely some process's id)? */

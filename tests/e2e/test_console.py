@@ -481,3 +481,20 @@ def test_run_refuses_a_vm_that_bmd_runs(bmd, guest):
     rc, out, err = bmd.bmdctl("run", "g")
     assert rc == 1 and "vm g: already running (pid %d)" % bmd.vm("g")["pid"] in err, err
     assert bmd.state("g") == "RUN"
+
+
+def test_qemus_end_of_com1_can_hold_a_burst_of_output(bmd, guest):
+    """bmd reads the port in batches while output streams: QEMU's end of
+    the chardev socket was given a large send buffer (ss(8) shows it)."""
+    booted(bmd, guest, "g")
+    qpid = bmd.qemus()["g"]
+    path = bmd.com1_path("g")
+    out = subprocess.run(["ss", "-x", "-m", "-p", "-H"], capture_output=True,
+                         text=True, check=True).stdout
+    # one entry per socket: its line, then its skmem(...) line
+    entries = re.split(r"\n(?=\S)", out)
+    mine = [e for e in entries if path in e and "pid=%d," % qpid in e
+            and "LISTEN" not in e]
+    assert len(mine) == 1, out[-3000:]
+    tb = int(re.search(r"\btb(\d+)", mine[0]).group(1))
+    assert tb >= 8 << 20, mine[0]

@@ -16,6 +16,7 @@
 #include "bmd.h"
 #include "jsontext.h"
 #include "proto.h"
+#include "sizetext.h"
 #include "xmalloc.h"
 
 #define MAX_GROUPS	256
@@ -157,15 +158,8 @@ quota_usage(uid_t uid, const struct vm *except, long long use[QUOTA_COUNT])
 void
 quota_size_text(long long n, char *buf, size_t len)
 {
-	static const char units[] = "TGMK";
-	int shift = 40, i;
-
-	for (i = 0; units[i] != '\0'; i++, shift -= 10)
-		if (n != 0 && n % (1LL << shift) == 0) {
-			snprintf(buf, len, "%lld%c", n >> shift, units[i]);
-			return;
-		}
-	snprintf(buf, len, "%lld bytes", n);
+	if (!size_text(n, buf, len))
+		snprintf(buf, len, "%lld bytes", n);
 }
 
 static int

@@ -5,29 +5,22 @@
 #include <jansson.h>
 
 #include "bmdctl.h"
+#include "sizetext.h"
 
 /* "USED/MAX", a size the way bmd.conf writes it, "none" for no limit. */
 static void
 cell(json_t *u, const char *used, const char *max, int size, char *out,
     size_t len)
 {
-	static const char units[] = "TGMK";
 	json_t *m = json_object_get(u, max);
 	long long v[2] = { json_integer_value(json_object_get(u, used)),
 	    json_integer_value(m) };
 	char s[2][32];
-	int i, j, shift;
+	int i;
 
-	for (i = 0; i < 2; i++) {
-		snprintf(s[i], sizeof(s[i]), "%lld", v[i]);
-		for (j = 0, shift = 40; size && units[j] != '\0'; j++,
-		    shift -= 10)
-			if (v[i] != 0 && v[i] % (1LL << shift) == 0) {
-				snprintf(s[i], sizeof(s[i]), "%lld%c",
-				    v[i] >> shift, units[j]);
-				break;
-			}
-	}
+	for (i = 0; i < 2; i++)
+		if (!size || !size_text(v[i], s[i], sizeof(s[i])))
+			snprintf(s[i], sizeof(s[i]), "%lld", v[i]);
 	snprintf(out, len, "%s/%s", s[0], json_is_null(m) ? "none" : s[1]);
 }
 

@@ -59,8 +59,8 @@ def test_options_follow_each_commands_usage():
     assert complete("bmdctl boot -") == ["--help", "-c", "-q", "-t", "-w"]
     assert complete("bmdctl stop -") == ["--help", "-q", "-t", "-w"]
     assert complete("bmdctl list -") == ["--help", "--json", "-r", "-s"]
-    assert complete("bmdctl console --") == ["--dump", "--force", "--help", "--json", "--raw",
-                                             "--read-only", "--who"]
+    assert complete("bmdctl console --") == ["--dump", "--force", "--help", "--json", "--port",
+                                             "--raw", "--read-only", "--who"]
     assert complete("bmdctl run -") == ["--help", "-i", "-s"]
     assert complete("bmdctl list -s ") == ["id", "loader", "memory", "name", "ncpu",
                                           "owner", "state"]

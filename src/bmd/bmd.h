@@ -316,6 +316,11 @@ void		 console_run_end(struct vm *);
 void		 console_free(struct vm *);
 void		 console_reopen_logs(void);
 json_t		*console_attach(struct ctl_req *, struct vm *);
+
+/* audit.c: requests that change something, logged with their outcome */
+struct audit;
+struct audit	*audit_begin(const struct peercred *, json_t *req);
+void		 audit_end(struct audit *, const json_t *reply);
 json_t		*console_mode(struct ctl_req *, struct vm *);
 
 /* adopt.c: runtime records, and re-adoption of the VMs they describe */

@@ -53,6 +53,7 @@ static struct event	*listen_ev, *pause_ev;
 /* A reply given later (control_defer); w_conn NULL: the peer is gone. */
 struct ctl_wait {
 	struct conn	*w_conn;
+	struct audit	*w_audit;	/* the request's, logged with the answer */
 };
 
 static void	conn_update(struct conn *);
@@ -193,6 +194,7 @@ handle_frames(struct conn *c)
 	const char *why = NULL;
 	size_t used = 0, off = 0;
 	struct ctl_req rq;
+	struct audit *a;
 	json_t *req, *reply;
 
 	while (!c->c_closing && c->c_wait == NULL &&
@@ -214,15 +216,19 @@ handle_frames(struct conn *c)
 		rq.rq_msg = req;
 		rq.rq_fd = -1;
 		rq.rq_conn = c;
+		a = audit_begin(&c->c_cred, req);
 		reply = dispatch(&rq);
 		json_decref(req);
 		if (reply == NULL && c->c_wait != NULL) {
 			if (rq.rq_fd != -1)
 				close(rq.rq_fd);
+			c->c_wait->w_audit = a;
 			break;		/* control_defer(): comes later */
 		}
-		queue_reply(c, reply != NULL ? reply :
-		    proto_reply_error("internal error"), rq.rq_fd);
+		if (reply == NULL)
+			reply = proto_reply_error("internal error");
+		audit_end(a, reply);
+		queue_reply(c, reply, rq.rq_fd);
 		idle_restart(c);
 	}
 	memmove(c->c_in, c->c_in + off, c->c_inlen - off);
@@ -511,6 +517,7 @@ control_answer(struct ctl_wait *w, json_t *reply)
 {
 	struct conn *c = w->w_conn;
 
+	audit_end(w->w_audit, reply);
 	free(w);
 	if (c == NULL) {
 		json_decref(reply);

@@ -343,3 +343,29 @@ def test_alice_reaches_her_shell_through_bmdctl_console(setup, bmd):
     rc, out, err = ctl(bmd, "alice", "poweroff", "a1")
     assert rc == 0, err
     bmd.wait_state("a1", "STOP")
+
+
+def test_requests_that_change_something_are_audited(setup, bmd):
+    setup.start("", setup.vm("a1", stop_timeout=1))
+    rc, out, err = ctl(bmd, "alice", "boot", "a1")
+    assert rc == 0, err
+    rc, out, err = ctl(bmd, "bob", "poweroff", "a1")
+    assert rc == 1
+    rc, out, err = ctl(bmd, "alice", "reload")
+    assert rc == 1
+    rc, out, err = ctl(bmd, "root", "reload", "--dry-run")
+    assert rc == 0, err
+    rc, out, err = ctl(bmd, "alice", "list")
+    assert rc == 0, err
+    rc, out, err = ctl(bmd, "alice", "poweroff", "a1")
+    assert rc == 0, err
+    alice, bob = (pwd.getpwnam(u).pw_uid for u in ("alice", "bob"))
+    bmd.wait_log(r"request: uid %d \(alice, pid \d+\): boot a1: done" % alice)
+    bmd.wait_log(r"request: uid %d \(bob, pid \d+\): poweroff a1: refused: "
+                 r"no VM named 'a1'" % bob)
+    bmd.wait_log(r"request: uid %d \(alice, pid \d+\): reload: refused: "
+                 r"permission denied: only root may reload" % alice)
+    bmd.wait_log(r"request: uid %d \(alice, pid \d+\): poweroff a1: done" % alice)
+    # what changes nothing is not in the trail
+    log = bmd.log_text()
+    assert not re.search(r"request: .*: (list|reload: done)", log), log[-3000:]

@@ -3,7 +3,6 @@
  * a reset, a reload, a console's write side), with the peer the kernel
  * names and how it ended, refusals included, at the info level.
  */
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,19 +53,19 @@ void
 audit_end(struct audit *a, const json_t *reply)
 {
 	const char *why = json_string_value(json_object_get(reply, "error"));
-	struct passwd *pw;
+	char *who;
 
 	if (a == NULL)
 		return;
-	pw = getpwuid(a->a_uid);
+	who = user_name(a->a_uid);
 	if (json_is_true(json_object_get(reply, "ok")))
 		log_info("request: uid %lu (%s, pid %ld): %s: done",
-		    (unsigned long)a->a_uid, pw != NULL ? pw->pw_name : "?",
-		    (long)a->a_pid, a->a_what);
+		    (unsigned long)a->a_uid, who, (long)a->a_pid, a->a_what);
 	else
 		log_info("request: uid %lu (%s, pid %ld): %s: refused: %s",
-		    (unsigned long)a->a_uid, pw != NULL ? pw->pw_name : "?",
-		    (long)a->a_pid, a->a_what, why != NULL ? why : "failed");
+		    (unsigned long)a->a_uid, who, (long)a->a_pid, a->a_what,
+		    why != NULL ? why : "failed");
+	free(who);
 	free(a->a_what);
 	free(a);
 }

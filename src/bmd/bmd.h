@@ -317,6 +317,9 @@ void		 console_free(struct vm *);
 void		 console_reopen_logs(void);
 json_t		*console_attach(struct ctl_req *, struct vm *);
 
+/* proc.c: a user's name for messages (allocated), else the number */
+char		*user_name(uid_t);
+
 /* audit.c: requests that change something, logged with their outcome */
 struct audit;
 struct audit	*audit_begin(const struct peercred *, json_t *req);

@@ -124,7 +124,6 @@ int		 client_note(struct cons_client *, int last, const char *fmt,
 		    ...) __attribute__((format(printf, 3, 4)));
 int		 client_flush(struct cons_client *);
 void		 client_pause(struct cons_client *, int);
-char		*user_name(uid_t);
 
 /* console_log.c */
 void		 clog_open(struct cons_port *);

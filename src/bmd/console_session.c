@@ -251,14 +251,6 @@ client_alive(const struct cons_client *c)
 	return 1;
 }
 
-char *
-user_name(uid_t uid)
-{
-	struct passwd *pw = getpwuid(uid);
-
-	return pw != NULL ? xstrdup(pw->pw_name) : xprintf("%u",
-	    (unsigned)uid);
-}
 
 /* ---- the "console" request ---- */
 

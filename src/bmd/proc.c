@@ -311,3 +311,13 @@ proc_sigchld(void)
 	free(done);
 	free(status);
 }
+
+/* A user's name for messages, allocated; the number when it has none. */
+char *
+user_name(uid_t uid)
+{
+	struct passwd *pw = getpwuid(uid);
+
+	return pw != NULL ? xstrdup(pw->pw_name) : xprintf("%u",
+	    (unsigned)uid);
+}

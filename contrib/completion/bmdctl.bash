@@ -81,7 +81,7 @@ _bmdctl()
 	list)
 		[[ $prev == -s ]] &&
 		    words="id name ncpu memory loader state owner" ;;
-	reload)	;;
+	reload|metrics)	;;
 	show)
 		if ((COMP_CWORD == _bmdctl_cmdidx + 1)); then
 			words="config command network console com1 com2 com3 com4 keys"

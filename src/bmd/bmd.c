@@ -461,6 +461,7 @@ main(int argc, char **argv)
 	raise_fd_limit();
 	if (plat_oom_protect() == -1)
 		log_warnx("cannot protect from OOM killer");
+	bmd.b_started = time(NULL);
 	if ((bmd.b_base = event_base_new()) == NULL)
 		fatalx("cannot create the event loop");
 	add_signal_events();

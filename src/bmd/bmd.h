@@ -3,6 +3,7 @@
 #define BMD_BMD_H
 
 #include <sys/types.h>
+#include <sys/queue.h>
 
 #include <stdint.h>
 #include <time.h>
@@ -16,6 +17,12 @@
 
 struct event;
 struct event_base;
+#ifndef TAILQ_FOREACH_SAFE	/* not in glibc's sys/queue.h */
+#define TAILQ_FOREACH_SAFE(var, head, field, tvar)			\
+	for ((var) = TAILQ_FIRST(head);					\
+	    (var) != NULL && ((tvar) = TAILQ_NEXT(var, field), 1);	\
+	    (var) = (tvar))
+#endif
 
 /* Grace after QMP quit before SIGKILL, and the QMP request deadline. */
 #define QUIT_GRACE_SEC		5
@@ -146,6 +153,7 @@ struct bmd {
 	struct idmap	*b_ids;
 	int		 b_foreground;
 	int		 b_stopping;	/* SIGTERM/SIGINT received */
+	time_t		 b_started;	/* wall clock, for metrics */
 	size_t		 b_console_buffer;	/* scrollback per port */
 };
 extern struct bmd bmd;
@@ -175,6 +183,23 @@ struct ctl_req {
 struct ctl_wait;
 struct ctl_wait	*control_defer(struct ctl_req *);
 void		 control_answer(struct ctl_wait *, json_t *reply);
+/* A connection that carries pushed frames after its reply (events). */
+int		 control_stream(struct ctl_req *);
+void		 control_push(struct conn *, const unsigned char *frame,
+		    size_t len);
+size_t		 control_nconns(void);
+/* events.c: the event stream */
+int		 events_wanted(void);
+json_t		*events_cmd(struct ctl_req *, struct vm *);
+void		 events_gone(struct conn *);
+void		 events_emit(const struct vm_conf *, const char *type, json_t *);
+void		 events_state(const struct vm *, enum vm_state from,
+		    enum vm_event);
+void		 events_config(const struct vm_conf *, const char *change,
+		    const char *error);
+/* metrics.c: bmdctl metrics, and the request counts it shows */
+json_t		*metrics_cmd(struct ctl_req *, struct vm *);
+void		 metrics_request(const char *command, int ok);
 
 /* quota.c: what the running VMs of one owner may add up to */
 enum quota_kind { QUOTA_VMS, QUOTA_MEMORY, QUOTA_NCPU, QUOTA_COUNT };
@@ -195,6 +220,10 @@ void		 limit_release(enum limit_kind, uid_t);
 
 /* dispatch.c */
 json_t		*dispatch(struct ctl_req *);
+/* "no VM named 'x' (did you mean 'y'?)" among the VMs pc may see */
+json_t		*dispatch_not_found(const struct peercred *, const char *name);
+/* The table's name of a command ("stop" for "STOP"); NULL: unknown. */
+const char	*dispatch_command(const char *name);
 
 /* vm.c */
 struct vm	*vm_find(const char *name);
@@ -316,6 +345,7 @@ void		 console_run_end(struct vm *);
 void		 console_free(struct vm *);
 void		 console_reopen_logs(void);
 json_t		*console_attach(struct ctl_req *, struct vm *);
+size_t		 console_sessions(const struct vm *);
 
 /* proc.c: a user's name for messages (allocated), else the number */
 char		*user_name(uid_t);

@@ -15,12 +15,6 @@
 
 #include "bmd.h"
 
-#ifndef TAILQ_FOREACH_SAFE	/* not in glibc's sys/queue.h */
-#define TAILQ_FOREACH_SAFE(var, head, field, tvar)			\
-	for ((var) = TAILQ_FIRST(head);					\
-	    (var) != NULL && ((tvar) = TAILQ_NEXT(var, field), 1);	\
-	    (var) = (tvar))
-#endif
 
 #define CONS_NCOM		4	/* com1..com4: 0..3; virtio consoles after */
 #define CONS_MAXVC		256

@@ -24,6 +24,28 @@ static size_t	nclients;
 
 /* ---- clients ---- */
 
+static const char *mode_name(enum cons_mode);
+
+/* An attach, a detach or a takeover, for bmdctl events. */
+static void
+session_event(const struct cons_port *p, const struct cons_client *c,
+    const char *action, const struct cons_client *from)
+{
+	json_t *ev;
+
+	if (!events_wanted())
+		return;
+	ev = json_pack("{s:s,s:s,s:s,s:I,s:I,s:s}", "port", p->cp_label,
+	    "action", action, "user", c->cc_user, "uid", (json_int_t)c->cc_uid,
+	    "pid", (json_int_t)c->cc_pid, "mode", mode_name(c->cc_mode));
+	if (from != NULL) {
+		json_object_set_new(ev, "from_user", json_string(from->cc_user));
+		json_object_set_new(ev, "from_pid",
+		    json_integer((json_int_t)from->cc_pid));
+	}
+	events_emit(vm_ident(p->cp_vm), "console", ev);
+}
+
 void
 client_free(struct cons_client *c)
 {
@@ -34,6 +56,7 @@ client_free(struct cons_client *c)
 		    p->cp_label, c->cc_user, (int)c->cc_pid);
 		clog_event(p, "%s (pid %d) detached", c->cc_user,
 		    (int)c->cc_pid);
+		session_event(p, c, "detach", NULL);
 	}
 	TAILQ_REMOVE(&p->cp_clients, c, cc_entry);
 	if (p->cp_writer == c)
@@ -349,6 +372,8 @@ claim_writer(struct cons_port *p, struct cons_client *c, int force)
 		    c->cc_user, (int)c->cc_pid, w->cc_user, (int)w->cc_pid);
 		w->cc_mode = CM_VIEWER;
 		p->cp_writer = NULL;
+		c->cc_mode = CM_WRITER;
+		session_event(p, c, "takeover", w);
 		client_note(w, 0, "console of %s taken over by %s (pid %d); "
 		    "you are watching (read-only); --force takes it back",
 		    vm_name(p), c->cc_user, (int)c->cc_pid);
@@ -434,6 +459,7 @@ attach_start(struct cons_client *c, struct cons_port *p)
 	    mode_name(c->cc_mode));
 	clog_event(p, "%s (pid %d) attached (%s)", c->cc_user,
 	    (int)c->cc_pid, mode_name(c->cc_mode));
+	session_event(p, c, "attach", NULL);
 }
 
 /*
@@ -566,4 +592,24 @@ console_mode(struct ctl_req *rq, struct vm *vm)
 	log_info("vm %s: %s: %s (pid %d) now writes", vm_name(p), p->cp_label,
 	    mine->cc_user, (int)mine->cc_pid);
 	return proto_reply_ok();
+}
+
+/* Sessions on vm's ports (NULL: on every VM's), dumps left out (metrics). */
+size_t
+console_sessions(const struct vm *vm)
+{
+	const struct cons_client *c;
+	const struct console *cs;
+	size_t n = 0;
+	int i;
+
+	if (vm == NULL)
+		return nclients;
+	if ((cs = vm->vm_console) == NULL)
+		return 0;
+	for (i = 0; i < cs->cs_n; i++)
+		if (cs->cs_port[i] != NULL)
+			TAILQ_FOREACH(c, &cs->cs_port[i]->cp_clients, cc_entry)
+				n += c->cc_mode != CM_DUMP;
+	return n;
 }

@@ -28,6 +28,8 @@
 #define CONN_INBUF_MAX	(4 + PROTO_MAX_FRAME)
 #define CONN_OUT_HIGH	(1024 * 1024)	/* stop reading above this */
 #define BIG_REPLY	(64 * 1024)
+/* A stream's reader this far behind is dropped, not waited for. */
+#define STREAM_BACKLOG_MAX	(4 * 1024 * 1024)
 
 struct conn {
 	int		 c_fd;
@@ -36,8 +38,9 @@ struct conn {
 	unsigned char	*c_in;
 	size_t		 c_inlen, c_incap;
 	unsigned char	*c_out;
-	size_t		 c_outlen, c_outoff;
+	size_t		 c_outlen, c_outoff, c_outcap;
 	int		 c_closing;	/* close once c_out is written */
+	int		 c_stream;	/* events: frames pushed, input ignored */
 	struct ctl_wait	*c_wait;	/* a reply owed: no new request */
 	int		 c_passfd;	/* sent with byte c_passoff; -1: none */
 	size_t		 c_passoff;
@@ -64,6 +67,8 @@ conn_free(struct conn *c)
 	TAILQ_REMOVE(&conns, c, c_entry);
 	nconns--;
 	limit_release(LIM_CONN, c->c_cred.pc_uid);
+	if (c->c_stream)
+		events_gone(c);
 	if (c->c_wait != NULL)
 		c->c_wait->w_conn = NULL;
 	event_free(c->c_rev);
@@ -82,6 +87,34 @@ conn_free(struct conn *c)
 	}
 }
 
+/* A frame to send, and the descriptor to send with it (-1: none). */
+static void
+append_out(struct conn *c, const unsigned char *frame, size_t len, int fd)
+{
+	if (c->c_outoff > 0) {
+		memmove(c->c_out, c->c_out + c->c_outoff, c->c_outlen -
+		    c->c_outoff);
+		c->c_outlen -= c->c_outoff;
+		c->c_passoff -= c->c_passfd != -1 ? c->c_outoff : 0;
+		c->c_outoff = 0;
+	}
+	if (fd != -1 && c->c_passfd == -1) {
+		c->c_passfd = fd;
+		c->c_passoff = c->c_outlen;
+	} else if (fd != -1)
+		close(fd);	/* one at a time: bmdctl waits */
+	/* doubling: a stream appends many small frames to a backlog */
+	if (c->c_outcap < c->c_outlen + len) {
+		c->c_outcap = c->c_outcap * 2 > c->c_outlen + len ?
+		    c->c_outcap * 2 : c->c_outlen + len;
+		c->c_out = xreallocarray(c->c_out, c->c_outcap, 1);
+	}
+	memcpy(c->c_out + c->c_outlen, frame, len);
+	c->c_outlen += len;
+	if (len > BIG_REPLY)
+		big_replies++;
+}
+
 /* A reply, and the descriptor to send with it (-1: none). */
 static void
 queue_reply(struct conn *c, json_t *msg, int fd)
@@ -97,24 +130,8 @@ queue_reply(struct conn *c, json_t *msg, int fd)
 		c->c_closing = 1;
 		return;
 	}
-	if (c->c_outoff > 0) {
-		memmove(c->c_out, c->c_out + c->c_outoff, c->c_outlen -
-		    c->c_outoff);
-		c->c_outlen -= c->c_outoff;
-		c->c_passoff -= c->c_passfd != -1 ? c->c_outoff : 0;
-		c->c_outoff = 0;
-	}
-	if (fd != -1 && c->c_passfd == -1) {
-		c->c_passfd = fd;
-		c->c_passoff = c->c_outlen;
-	} else if (fd != -1)
-		close(fd);	/* one at a time: bmdctl waits */
-	c->c_out = xreallocarray(c->c_out, c->c_outlen + len, 1);
-	memcpy(c->c_out + c->c_outlen, frame, len);
-	c->c_outlen += len;
+	append_out(c, frame, len, fd);
 	free(frame);
-	if (len > BIG_REPLY)
-		big_replies++;
 }
 
 /* The first byte of a frame carrying a descriptor, with SCM_RIGHTS. */
@@ -197,7 +214,9 @@ handle_frames(struct conn *c)
 	struct audit *a;
 	json_t *req, *reply;
 
-	while (!c->c_closing && c->c_wait == NULL &&
+	if (c->c_stream)
+		off = c->c_inlen;	/* a stream reads nothing more */
+	while (!c->c_stream && !c->c_closing && c->c_wait == NULL &&
 	    c->c_outlen < CONN_OUT_HIGH) {
 		st = proto_parse(c->c_in + off, c->c_inlen - off, &used, &req,
 		    &why);
@@ -229,7 +248,8 @@ handle_frames(struct conn *c)
 			reply = proto_reply_error("internal error");
 		audit_end(a, reply);
 		queue_reply(c, reply, rq.rq_fd);
-		idle_restart(c);
+		if (!c->c_stream)
+			idle_restart(c);
 	}
 	memmove(c->c_in, c->c_in + off, c->c_inlen - off);
 	c->c_inlen -= off;
@@ -528,4 +548,48 @@ control_answer(struct ctl_wait *w, json_t *reply)
 	idle_restart(c);
 	handle_frames(c);
 	conn_update(c);
+}
+
+/*
+ * From a command handler: after its reply the connection carries frames
+ * that bmd pushes (control_push) until the peer closes it.  It is never
+ * timed out, so an idle stream costs no wake-up.  -1: no connection.
+ */
+int
+control_stream(struct ctl_req *rq)
+{
+	struct conn *c = rq->rq_conn;
+
+	if (c == NULL || c->c_wait != NULL)
+		return -1;
+	c->c_stream = 1;
+	evtimer_del(c->c_idle);
+	return 0;
+}
+
+/*
+ * One frame for a stream.  A reader that lets STREAM_BACKLOG_MAX bytes
+ * pile up is told so and dropped: bmd does not hold memory for it.
+ */
+void
+control_push(struct conn *c, const unsigned char *frame, size_t len)
+{
+	if (c->c_closing)
+		return;
+	if (c->c_outlen - c->c_outoff + len > STREAM_BACKLOG_MAX) {
+		log_info("%s: uid %u: the reader is %d bytes behind; closed",
+		    __func__, (unsigned)c->c_cred.pc_uid, STREAM_BACKLOG_MAX);
+		queue_reply(c, proto_reply_error("more than %d bytes of events "
+		    "were not read; closed", STREAM_BACKLOG_MAX), -1);
+		c->c_closing = 1;
+	} else
+		append_out(c, frame, len, -1);
+	conn_update(c);
+}
+
+/* Control connections open now, streams included (metrics). */
+size_t
+control_nconns(void)
+{
+	return nconns;
 }

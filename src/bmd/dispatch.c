@@ -247,6 +247,8 @@ static const struct command commands[] = {
 	{ "console",	CMD_VM | CMD_CONSOLE, console_attach },
 	{ "console_mode", CMD_VM | CMD_CONSOLE, console_mode },
 	{ "reload",	CMD_ROOT,	cmd_reload },
+	{ "events",	0,		events_cmd },
+	{ "metrics",	0,		metrics_cmd },
 };
 
 static const struct command *
@@ -260,12 +262,20 @@ find_command(const char *name)
 	return NULL;
 }
 
+const char *
+dispatch_command(const char *name)
+{
+	const struct command *c = find_command(name);
+
+	return c != NULL ? c->c_name : NULL;
+}
+
 /*
  * No access and no such VM look the same (spec 3): the suggestion is
  * chosen among the VMs this peer may see only.
  */
-static json_t *
-not_found(const struct peercred *pc, const char *name)
+json_t *
+dispatch_not_found(const struct peercred *pc, const char *name)
 {
 	struct suggest sg;
 	const char *best;
@@ -315,7 +325,7 @@ dispatch(struct ctl_req *rq)
 		if ((vm = vm_find(name)) == NULL || (!vm_may_access(vm, pc) &&
 		    (!(c->c_flags & CMD_CONSOLE) ||
 		    vm_console_role(vm, pc) == CONSOLE_NONE)))
-			return not_found(pc, name);
+			return dispatch_not_found(pc, name);
 	}
 	return c->c_fn(rq, vm);
 }

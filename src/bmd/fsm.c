@@ -60,6 +60,7 @@ set_state(struct vm *vm, enum vm_state to, enum vm_event ev)
 	vm->vm_state = to;
 	runrec_update(vm);
 	plugin_status_change(vm, from, to);
+	events_state(vm, from, ev);
 }
 
 /* The state a stopping event leads to. */

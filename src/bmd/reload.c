@@ -14,6 +14,9 @@
 #include "xmalloc.h"
 
 /* Configuration diagnostics go to the daemon's log only (defect 11.14). */
+static const char *why_missing(const struct conf *, const struct diags *,
+    const char *);
+
 static void
 log_diags(const struct diags *ds)
 {
@@ -63,11 +66,14 @@ owner_conflict(struct vm *vm, struct vm_conf *vc)
 		    "reload again then", vc->vc_name, owner_name(vc),
 		    vc->vc_file != NULL ? " in " : "",
 		    vc->vc_file != NULL ? vc->vc_file : "", owner_name(id));
+		events_config(vc, "rejected", "the name belongs to another "
+		    "owner's running VM");
 		vm_conf_free(vc);
 		return 1;
 	}
 	log_info("vm %s: the owner changed (%s -> %s): a new VM",
 	    vc->vc_name, owner_name(id), owner_name(vc));
+	events_config(id, "removed", NULL);
 	vm_delete(vm);
 	return 0;
 }
@@ -82,6 +88,8 @@ reload_existing(struct vm *vm, struct vm_conf *vc)
 
 	vm_conf_free(vm->vm_pending);
 	vm->vm_pending = NULL;
+	if (changed)
+		events_config(vc, "changed", NULL);
 	if (changed)
 		vm->vm_pending = vc;
 	else
@@ -128,7 +136,7 @@ forget(struct vm **old, size_t nold, const struct vm *vm)
 }
 
 static void
-reload_vms(struct conf *c)
+reload_vms(struct conf *c, const struct diags *ds)
 {
 	struct vm **old, *vm;
 	struct strmap seen;
@@ -156,6 +164,7 @@ reload_vms(struct conf *c)
 		}
 		vm = vm_add(vc);
 		log_info("vm %s: added", vc->vc_name);
+		events_config(vc, "added", NULL);
 		if (vc->vc_boot != BOOT_NO)
 			vm_schedule_boot(vm, vc->vc_boot_delay);
 	}
@@ -165,11 +174,15 @@ reload_vms(struct conf *c)
 		if ((vm = old[i]) == NULL ||
 		    strmap_get(&seen, vm->vm_conf->vc_name) != NULL)
 			continue;
-		if (reload_keeps(c, vm))
+		if (reload_keeps(c, vm)) {
 			log_warnx("vm %s: the new configuration is invalid; "
 			    "keeping the current one", vm->vm_conf->vc_name);
-		else
+			events_config(vm_ident(vm), "rejected", why_missing(c,
+			    ds, vm->vm_conf->vc_name));
+		} else {
+			events_config(vm_ident(vm), "removed", NULL);
 			vm_event(vm, VE_RELOAD_REMOVE);
+		}
 	}
 	strmap_free(&seen, NULL);
 	free(old);
@@ -217,7 +230,7 @@ reload_loaded(struct conf *c, struct diags *ds, void *arg)
 		    bmd.b_conf_path);
 	} else {
 		quota_set(&c->c_global);	/* before the VMs it starts */
-		reload_vms(c);
+		reload_vms(c, ds);
 		wol_update();
 		run_lock_dirs();
 		r = proto_reply_ok();
@@ -230,6 +243,9 @@ reload_loaded(struct conf *c, struct diags *ds, void *arg)
 		plat_trim_memory();
 	}
 	json_object_set_new(r, "errors", errors);
+	if (events_wanted())
+		events_emit(NULL, "reload", json_pack("{s:s,s:O}", "result",
+		    ok ? "done" : "failed", "errors", errors));
 	if (w != NULL)
 		control_answer(w, r);
 	else
@@ -361,11 +377,13 @@ reload_one(struct vm *vm, struct conf *c, struct diags *ds,
 		console_free(vm);
 		vm_conf_free(vm->vm_conf);
 		vm->vm_conf = vc;
+		events_config(vc, "changed", NULL);
 		wol_update();
 		return 0;
 	}
 	if (!vm_conf_equal(vm->vm_conf, vc)) {
 		log_info("changes are found. update %s configuration", name);
+		events_config(vc, "changed", NULL);
 		vm->vm_pending = vc;
 		wol_update();
 	} else {

@@ -36,6 +36,8 @@ static const struct ctl_cmd *const cmds[] = {
 	&cmd_reset,
 	&cmd_list,
 	&cmd_status,
+	&cmd_events,
+	&cmd_metrics,
 	&cmd_reload,
 	&cmd_show,
 	&cmd_console,

@@ -52,6 +52,8 @@ extern const struct ctl_cmd cmd_console, cmd_com1, cmd_com2, cmd_com3,
 extern const struct ctl_cmd cmd_run;
 extern const struct ctl_cmd cmd_status;
 extern const struct ctl_cmd cmd_inspect;
+extern const struct ctl_cmd cmd_events;
+extern const struct ctl_cmd cmd_metrics;
 
 /* bmdctl.c */
 int		 ctl_usage(const struct ctl_cmd *);
@@ -127,6 +129,8 @@ int		 ctl_act_wait(const struct ctl_cmd *, const char *command,
 /* Send one request, return the reply (ok or not); NULL: reported, failed. */
 json_t		*ctl_request(json_t *req);
 json_t		*ctl_request_fd(json_t *req, int *passed_fd);
+/* The same, and the connection stays open in *conn (events). */
+json_t		*ctl_request_stream(json_t *req, int *conn);
 /* Send COMMAND [NAME] and report the outcome: the exit status. */
 int		 ctl_simple(const char *command, const char *name);
 /* The exit status of a reply; prints "bmdctl: REASON" when it failed. */

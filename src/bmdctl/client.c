@@ -71,9 +71,24 @@ ctl_request(json_t *req)
 	return ctl_request_fd(req, NULL);
 }
 
+static json_t *request(json_t *req, int *passed, int *conn);
+
 /* ctl_request, and *passed gets the descriptor sent with the reply (-1). */
 json_t *
 ctl_request_fd(json_t *req, int *passed)
+{
+	return request(req, passed, NULL);
+}
+
+/* ctl_request, and the connection stays open in *conn for what follows. */
+json_t *
+ctl_request_stream(json_t *req, int *conn)
+{
+	return request(req, NULL, conn);
+}
+
+static json_t *
+request(json_t *req, int *passed, int *conn)
 {
 	json_t *reply = NULL;
 	char *path;
@@ -81,6 +96,8 @@ ctl_request_fd(json_t *req, int *passed)
 
 	if (passed != NULL)
 		*passed = -1;
+	if (conn != NULL)
+		*conn = -1;
 
 	/* a daemon closing early must give an error message, not SIGPIPE */
 	signal(SIGPIPE, SIG_IGN);
@@ -109,7 +126,10 @@ ctl_request_fd(json_t *req, int *passed)
 		close(*passed);
 		*passed = -1;
 	}
-	close(fd);
+	if (reply != NULL && conn != NULL)
+		*conn = fd;
+	else
+		close(fd);
 	free(path);
 	return reply;
 }

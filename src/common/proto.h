@@ -25,6 +25,9 @@
  *                                          -> "port", "path", and the
  *                        session as a descriptor: raw bytes both ways,
  *                        "\r\n[bmd: ...]\r\n" notices from bmd (console.c)
+ *   events            names (optional)     -> ok, then one frame per event
+ *                        until the client closes (events.c)
+ *   metrics           -                    -> "vms", "daemon" (metrics.c)
  *
  * Bump PROTO_VERSION whenever a message changes incompatibly.
  */

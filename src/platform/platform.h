@@ -124,6 +124,17 @@ int	plat_if_exists(const char *name);
  */
 int	plat_proc_identity(pid_t, unsigned long long *start, uid_t *uid);
 /*
+ * What a process costs now (metrics): CPU time used, user and system, in
+ * microseconds, and its resident memory in bytes.  -1 if it is gone.
+ */
+struct plat_usage {
+	unsigned long long	 pu_cpu_usec;
+	unsigned long long	 pu_rss;
+};
+int	plat_proc_usage(pid_t, struct plat_usage *);
+/* How many descriptors this process has open; -1 if unknown. */
+int	plat_open_fds(void);
+/*
  * A descriptor that becomes readable when process pid (not necessarily
  * a child) exits; -1 with errno if it cannot be had.
  */

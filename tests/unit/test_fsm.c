@@ -221,6 +221,11 @@ plugin_status_change(struct vm *vm, enum vm_state from, enum vm_state to)
 {
 }
 
+void
+events_state(const struct vm *vm, enum vm_state from, enum vm_event ev)
+{
+}
+
 int
 plugin_prestart(struct vm *vm)
 {

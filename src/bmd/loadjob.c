@@ -30,6 +30,7 @@ struct loadjob {
 	void			*lj_arg;
 	struct conf		*lj_conf;
 	struct diags		 lj_ds;
+	struct conf_cache_stats	 lj_stats;
 	TAILQ_ENTRY(loadjob)	 lj_entry;
 };
 
@@ -38,9 +39,11 @@ static struct loadjob	*running;
 static pthread_t	 worker;
 static int		 wake[2] = { -1, -1 };
 static struct event	*wake_ev;
+/* the files parsed by earlier loads: only one load at a time uses it */
+static struct conf_cache *cache;
 
-static struct conf *
-load(struct diags *ds)
+static void
+load(struct loadjob *j)
 {
 	struct conf_load_opts lo;
 
@@ -49,7 +52,11 @@ load(struct diags *ds)
 	lo.lo_ids = bmd.b_ids;
 	lo.lo_check_files = 1;
 	lo.lo_validate = backend_validate_vm;
-	return conf_load(&lo, ds);
+	if (cache == NULL)
+		cache = conf_cache_new();
+	lo.lo_cache = cache;
+	j->lj_conf = conf_load(&lo, &j->lj_ds);
+	conf_cache_stats(cache, &j->lj_stats);
 }
 
 static void *
@@ -58,7 +65,7 @@ work(void *arg)
 	struct loadjob *j = arg;
 	char c = 'x';
 
-	j->lj_conf = load(&j->lj_ds);
+	load(j);
 	while (write(wake[1], &c, 1) == -1 && errno == EINTR)
 		;
 	return NULL;
@@ -67,6 +74,9 @@ work(void *arg)
 static void
 finish(struct loadjob *j)
 {
+	if (j->lj_conf != NULL)
+		log_info("configuration loaded: %zu files parsed, %zu "
+		    "unchanged", j->lj_stats.cs_parsed, j->lj_stats.cs_reused);
 	j->lj_done(j->lj_conf, &j->lj_ds, j->lj_arg);
 	free(j);
 }
@@ -117,7 +127,7 @@ start_next(void)
 			return;
 		/* no thread: load here, as a single-threaded daemon would */
 		running = NULL;
-		j->lj_conf = load(&j->lj_ds);
+		load(j);
 		finish(j);
 	}
 }
@@ -171,6 +181,8 @@ loadjob_fini(void)
 		TAILQ_REMOVE(&queue, j, lj_entry);
 		finish(j);
 	}
+	conf_cache_free(cache);
+	cache = NULL;
 }
 
 /* Is a load running or waiting (an upgrade waits for it)? */

@@ -58,6 +58,7 @@ void	 tmpl_check_params(const struct section *, struct diags *);
 struct eval_file {
 	struct ast_file	*ef_ast;
 	uid_t		 ef_owner;	/* owner of the file */
+	int		 ef_cached;	/* the tree is the cache's, not the load's */
 };
 
 struct eval_in {

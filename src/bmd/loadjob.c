@@ -31,6 +31,7 @@ struct loadjob {
 	struct conf		*lj_conf;
 	struct diags		 lj_ds;
 	struct conf_cache_stats	 lj_stats;
+	char			*lj_only;	/* the vm section wanted, or NULL */
 	TAILQ_ENTRY(loadjob)	 lj_entry;
 };
 
@@ -55,6 +56,7 @@ load(struct loadjob *j)
 	if (cache == NULL)
 		cache = conf_cache_new();
 	lo.lo_cache = cache;
+	lo.lo_only = j->lj_only;
 	j->lj_conf = conf_load(&lo, &j->lj_ds);
 	conf_cache_stats(cache, &j->lj_stats);
 }
@@ -76,8 +78,10 @@ finish(struct loadjob *j)
 {
 	if (j->lj_conf != NULL)
 		log_info("configuration loaded: %zu files parsed, %zu "
-		    "unchanged", j->lj_stats.cs_parsed, j->lj_stats.cs_reused);
+		    "unchanged, %zu VMs evaluated", j->lj_stats.cs_parsed,
+		    j->lj_stats.cs_reused, j->lj_conf->c_nevaluated);
 	j->lj_done(j->lj_conf, &j->lj_ds, j->lj_arg);
+	free(j->lj_only);
 	free(j);
 }
 
@@ -153,8 +157,19 @@ loadjob_init(void)
 void
 loadjob_submit(loadjob_fn done, void *arg)
 {
+	loadjob_submit_for(NULL, done, arg);
+}
+
+/*
+ * The same for a boot: only the VM of vm section `only' is wanted, so
+ * the others need not be evaluated (conf.h, lo_only).
+ */
+void
+loadjob_submit_for(const char *only, loadjob_fn done, void *arg)
+{
 	struct loadjob *j = xcalloc(1, sizeof(*j));
 
+	j->lj_only = only != NULL ? xstrdup(only) : NULL;
 	j->lj_done = done;
 	j->lj_arg = arg;
 	diags_init(&j->lj_ds);

@@ -260,6 +260,7 @@ struct conf {
 	size_t			  c_nbadfiles;	/* (or users' that did not parse) */
 	/* Errors of users' files that were left out whole (not fatal). */
 	size_t			  c_nusererrors;
+	size_t			  c_nevaluated;	/* vm sections evaluated */
 };
 
 /* VM names (vmname.c): NULL when valid, else the reason. */
@@ -285,6 +286,12 @@ struct conf_load_opts {
 	int		 lo_origins;
 	/* Files parsed by earlier loads of the caller; NULL: none. */
 	struct conf_cache *lo_cache;
+	/*
+	 * Only the VM of this vm section is wanted (boot): when no other
+	 * section can change it (eval.c), the others are not evaluated and
+	 * c_vms has it alone.
+	 */
+	const char	*lo_only;
 };
 
 /*

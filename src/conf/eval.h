@@ -68,6 +68,8 @@ struct eval_in {
 };
 
 struct conf	*conf_eval(const struct eval_in *, struct diags *);
+/* evalone.c: may only the vm section of that name be evaluated? */
+int		 eval_one_safe(const struct eval_in *, const char *);
 
 /* validate.c */
 int	 conf_validate_vm(struct vm_conf *, const struct conf_load_opts *,

@@ -119,7 +119,8 @@ def test_list_table(bmd, guest):
 def test_boot_reads_only_changed_files(bmd, guest):
     """A boot sees the current files, but parses only those that changed
     (same size and within the same second too), new ones of a glob, and
-    reports an error of a changed file where it is."""
+    reports an error of a changed file where it is; it evaluates only
+    its VM, a reload all of them."""
     vms = os.path.join(bmd.dir, "vms")
     os.makedirs(vms)
 
@@ -140,18 +141,18 @@ def test_boot_reads_only_changed_files(bmd, guest):
         bmd.wait_state(name, "STOP")
         return pid, bmd.log_text()[n:]
     _, log = boot("a")
-    assert "configuration loaded: 2 files parsed, 0 unchanged" in log
+    assert "loaded: 2 files parsed, 0 unchanged, 1 VMs evaluated" in log
     _, log = boot("a")
-    assert "configuration loaded: 0 files parsed, 2 unchanged" in log
+    assert "loaded: 0 files parsed, 2 unchanged, 1 VMs evaluated" in log
     put("a.conf", guest("a", "no", memory="256M"))
     pid, log = boot("a")
-    assert "configuration loaded: 1 files parsed, 1 unchanged" in log
+    assert "loaded: 1 files parsed, 1 unchanged, 1 VMs evaluated" in log
     assert "changes are found. update a configuration" in log
     put("b.conf", guest("b", "no"))
     rc, out, err = bmd.bmdctl("reload")
     assert rc == 0, err
     # (a.conf changed less than the margin ago: parsed again, as may be)
-    bmd.wait_log(r"configuration loaded: [12] files parsed, [12] unchanged")
+    bmd.wait_log(r"loaded: [12] files parsed, [12] unchanged, 2 VMs evaluated")
     assert bmd.vm("b") is not None
     put("a.conf", "vm a {\n\tmemory = 128M\n}\n")
     n = len(bmd.log_text())

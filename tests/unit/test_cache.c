@@ -2,7 +2,8 @@
  * Unit tests for the cache of parsed files (src/conf/cache.c) through
  * conf_load() with lo_cache: what is reused, and that every change a
  * load must see (a rewrite of the same size, a new or removed file of
- * an .include glob, an error, a template of another file) is seen.
+ * an .include glob, an error, a template of another file) is seen;
+ * and a boot's load that evaluates one VM alone (lo_only).
  */
 #include <sys/stat.h>
 
@@ -26,6 +27,7 @@ static struct conf_cache	*cache;
 static struct conf		*cur;
 static struct conf_cache_stats	 stats;
 static char			 errs[4096];
+static const char		*only;		/* lo_only of the next loads */
 
 static void
 put(const char *rel, const char *text)
@@ -55,7 +57,7 @@ static struct conf *
 load(void)
 {
 	char path[256];
-	struct conf_load_opts lo = { path, NULL, 0, NULL, 0, 0, cache };
+	struct conf_load_opts lo = { path, NULL, 0, NULL, 0, 0, cache, only };
 	struct diags ds;
 	size_t i, n = 0, skip = strlen(tmpdir) + 1;
 
@@ -130,6 +132,7 @@ teardown(void **state)
 	char cmd[128];
 
 	(void)state;
+	only = NULL;
 	conf_free(cur);
 	cur = NULL;
 	conf_cache_free(cache);
@@ -262,6 +265,54 @@ test_margin(void **state)
 	assert_int_equal(stats.cs_reused, 2);
 }
 
+/* A boot's load evaluates its VM alone, with its errors where they are. */
+static void
+test_only_one_vm(void **state)
+{
+	(void)state;
+	put("vms/b.conf", "vm b {\n\t.apply base;\n\tncpu = x;\n}\n"
+	    "vm c { .apply base(4); }\n");
+	only = "c";
+	load();
+	assert_string_equal(errs, "");
+	assert_int_equal(cur->c_nevaluated, 1);
+	assert_int_equal(cur->c_nvms, 1);
+	assert_string_equal(val("c", "ncpu"), "4");
+	assert_string_equal(val("c", "memory"), "256M");
+	only = "b";
+	load();
+	assert_int_equal(cur->c_nevaluated, 1);
+	assert_null(conf_find_vm(cur, "b"));
+	assert_true(conf_rejected(cur, "b"));
+	assert_non_null(strstr(errs, "vms/b.conf:3:9: "));
+	only = NULL;
+	load();
+	assert_int_equal(cur->c_nevaluated, 3);
+}
+
+/* When another section could take the name first, all are evaluated. */
+static void
+test_only_falls_back(void **state)
+{
+	(void)state;
+	only = "a";
+	put("vms/b.conf", "vm a { .apply base; }\n");
+	load();
+	assert_int_equal(cur->c_nevaluated, 2);
+	assert_non_null(strstr(errs, "vm \"a\" is already defined at"));
+	put("vms/b.conf", "vm b { .apply base; name = a; }\n");
+	load();
+	assert_int_equal(cur->c_nevaluated, 2);
+	assert_non_null(strstr(errs, "vm \"a\" is already defined at"));
+	put("vms/b.conf", "template t() { name = a; }\nvm b { .apply t; }\n");
+	load();
+	assert_int_equal(cur->c_nevaluated, 2);
+	rm("vms/b.conf");
+	load();
+	assert_int_equal(cur->c_nevaluated, 1);
+	assert_string_equal(errs, "");
+}
+
 int
 main(void)
 {
@@ -279,6 +330,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_same_size_rewrite,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_margin, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_only_one_vm, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_only_falls_back, setup,
+		    teardown),
 	};
 
 	return cmocka_run_group_tests_name("cache", tests, NULL, NULL);

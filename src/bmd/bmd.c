@@ -69,7 +69,7 @@ static int
 check_config(const char *path)
 {
 	struct conf_load_opts lo = { path, NULL, 1, backend_validate_vm, 0,
-	    0 };
+	    0, NULL, NULL };
 	struct diags ds;
 	struct conf *c;
 	int rc;
@@ -191,7 +191,7 @@ load_initial(const struct options *o)
 {
 	struct idmap *tmp = idmap_new();
 	struct conf_load_opts lo = { bmd.b_conf_path, tmp, 1,
-	    backend_validate_vm, 0, 0 };
+	    backend_validate_vm, 0, 0, NULL, NULL };
 	struct diags ds;
 	struct conf *c;
 	size_t i;

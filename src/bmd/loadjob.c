@@ -30,6 +30,8 @@ struct loadjob {
 	void			*lj_arg;
 	struct conf		*lj_conf;
 	struct diags		 lj_ds;
+	struct conf_cache_stats	 lj_stats;
+	char			*lj_only;	/* the vm section wanted, or NULL */
 	TAILQ_ENTRY(loadjob)	 lj_entry;
 };
 
@@ -38,9 +40,11 @@ static struct loadjob	*running;
 static pthread_t	 worker;
 static int		 wake[2] = { -1, -1 };
 static struct event	*wake_ev;
+/* the files parsed by earlier loads: only one load at a time uses it */
+static struct conf_cache *cache;
 
-static struct conf *
-load(struct diags *ds)
+static void
+load(struct loadjob *j)
 {
 	struct conf_load_opts lo;
 
@@ -49,7 +53,12 @@ load(struct diags *ds)
 	lo.lo_ids = bmd.b_ids;
 	lo.lo_check_files = 1;
 	lo.lo_validate = backend_validate_vm;
-	return conf_load(&lo, ds);
+	if (cache == NULL)
+		cache = conf_cache_new();
+	lo.lo_cache = cache;
+	lo.lo_only = j->lj_only;
+	j->lj_conf = conf_load(&lo, &j->lj_ds);
+	conf_cache_stats(cache, &j->lj_stats);
 }
 
 static void *
@@ -58,7 +67,7 @@ work(void *arg)
 	struct loadjob *j = arg;
 	char c = 'x';
 
-	j->lj_conf = load(&j->lj_ds);
+	load(j);
 	while (write(wake[1], &c, 1) == -1 && errno == EINTR)
 		;
 	return NULL;
@@ -67,7 +76,12 @@ work(void *arg)
 static void
 finish(struct loadjob *j)
 {
+	if (j->lj_conf != NULL)
+		log_info("configuration loaded: %zu files parsed, %zu "
+		    "unchanged, %zu VMs evaluated", j->lj_stats.cs_parsed,
+		    j->lj_stats.cs_reused, j->lj_conf->c_nevaluated);
 	j->lj_done(j->lj_conf, &j->lj_ds, j->lj_arg);
+	free(j->lj_only);
 	free(j);
 }
 
@@ -117,7 +131,7 @@ start_next(void)
 			return;
 		/* no thread: load here, as a single-threaded daemon would */
 		running = NULL;
-		j->lj_conf = load(&j->lj_ds);
+		load(j);
 		finish(j);
 	}
 }
@@ -143,8 +157,19 @@ loadjob_init(void)
 void
 loadjob_submit(loadjob_fn done, void *arg)
 {
+	loadjob_submit_for(NULL, done, arg);
+}
+
+/*
+ * The same for a boot: only the VM of vm section `only' is wanted, so
+ * the others need not be evaluated (conf.h, lo_only).
+ */
+void
+loadjob_submit_for(const char *only, loadjob_fn done, void *arg)
+{
 	struct loadjob *j = xcalloc(1, sizeof(*j));
 
+	j->lj_only = only != NULL ? xstrdup(only) : NULL;
 	j->lj_done = done;
 	j->lj_arg = arg;
 	diags_init(&j->lj_ds);
@@ -171,6 +196,8 @@ loadjob_fini(void)
 		TAILQ_REMOVE(&queue, j, lj_entry);
 		finish(j);
 	}
+	conf_cache_free(cache);
+	cache = NULL;
 }
 
 /* Is a load running or waiting (an upgrade waits for it)? */

@@ -288,7 +288,7 @@ static struct conf *
 ctl_load(int quiet, int *had_errors, int globals_only, int origins)
 {
 	struct conf_load_opts lo = { ctl_conf_path, NULL, 1,
-	    backend_validate_vm, globals_only, origins };
+	    backend_validate_vm, globals_only, origins, NULL, NULL };
 	struct diags ds;
 	struct conf *c;
 

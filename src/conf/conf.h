@@ -260,6 +260,7 @@ struct conf {
 	size_t			  c_nbadfiles;	/* (or users' that did not parse) */
 	/* Errors of users' files that were left out whole (not fatal). */
 	size_t			  c_nusererrors;
+	size_t			  c_nevaluated;	/* vm sections evaluated */
 };
 
 /* VM names (vmname.c): NULL when valid, else the reason. */
@@ -283,7 +284,34 @@ struct conf_load_opts {
 	int		 lo_globals_only;
 	/* Record where every value comes from (show config --origin). */
 	int		 lo_origins;
+	/* Files parsed by earlier loads of the caller; NULL: none. */
+	struct conf_cache *lo_cache;
+	/*
+	 * Only the VM of this vm section is wanted (boot): when no other
+	 * section can change it (eval.c), the others are not evaluated and
+	 * c_vms has it alone.
+	 */
+	const char	*lo_only;
 };
+
+/*
+ * A daemon's loads keep the parsed text of each file and reuse it while
+ * the file is unchanged (same device, inode, size, owner, mode, mtime
+ * and ctime): only changed files are read and parsed again.  One load
+ * at a time may use a cache.
+ */
+struct conf_cache;
+struct conf_cache_stats {
+	size_t		 cs_parsed;	/* files read and parsed */
+	size_t		 cs_reused;	/* unchanged files not read */
+};
+struct conf_cache *conf_cache_new(void);
+void		 conf_cache_free(struct conf_cache *);
+/* What the last load did. */
+void		 conf_cache_stats(const struct conf_cache *,
+		    struct conf_cache_stats *);
+/* Tests: how old a file must be for its times to tell the next change. */
+void		 conf_cache_set_margin(struct conf_cache *, long ms);
 
 /*
  * Load and resolve a configuration.  Every problem goes to diags.  A

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cache.h"
 #include "keys.h"
 #include "load.h"
 #include "strmap.h"
@@ -33,6 +34,16 @@ struct loader {
 	struct usage	 *l_use;
 	size_t		  l_nuse, l_capuse;
 	int		  l_fatal;
+	struct conf_cache *l_cache;	/* NULL: parse every file */
+};
+
+/* A file as found by load_queue: its text, or its tree from the cache. */
+struct loadfile {
+	char			*lf_data;
+	size_t			 lf_len;
+	const struct ast_file	*lf_cached;
+	struct stat		 lf_st;		/* when opened */
+	struct stat		 lf_after;	/* once read */
 };
 
 static void
@@ -77,12 +88,26 @@ queue_includes(struct loader *l, const struct qfile *q, uid_t owner,
 }
 
 static void
-add_file(struct loader *l, struct ast_file *af, uid_t owner)
+add_file(struct loader *l, struct ast_file *af, uid_t owner, int cached)
 {
 	ARRAY_GROW(l->l_files, l->l_nfiles, l->l_capfiles);
 	l->l_files[l->l_nfiles].ef_ast = af;
 	l->l_files[l->l_nfiles].ef_owner = owner;
+	l->l_files[l->l_nfiles].ef_cached = cached;
 	l->l_nfiles++;
+}
+
+/* A tree just parsed goes to the cache, if there is one and it may. */
+static int
+keep_tree(struct loader *l, const struct qfile *q, const struct loadfile *lf,
+    struct ast_file *af)
+{
+	if (lf->lf_cached != NULL)
+		return 1;
+	if (l->l_cache == NULL || lf->lf_st.st_ino == 0)
+		return 0;
+	return cache_store(l->l_cache, q->q_path, &lf->lf_st, &lf->lf_after,
+	    af);
 }
 
 static void
@@ -100,17 +125,20 @@ add_bad(struct loader *l, const char *path)
  * includes), as if it could not be read, so that no user stops root.
  */
 static void
-load_one(struct loader *l, size_t qi, const char *data, size_t len,
-    uid_t owner, struct diags *ds)
+load_one(struct loader *l, size_t qi, const struct loadfile *lf, uid_t owner,
+    struct diags *ds)
 {
 	struct parsed pd;
 	struct qfile q = l->l_q[qi];
 	size_t nerr = ds->ds_nerrors;
 
 	if (geteuid() == 0 && owner != 0)
-		load_parse_as(owner, &q, data, len, &pd, ds);
+		load_parse_as(owner, &q, lf->lf_data, lf->lf_len,
+		    lf->lf_cached, &pd, ds);
+	else if (lf->lf_cached != NULL)
+		load_expand_here(&q, lf->lf_cached, owner, &pd, ds);
 	else
-		load_parse_here(&q, data, len, owner, &pd, ds);
+		load_parse_here(&q, lf->lf_data, lf->lf_len, owner, &pd, ds);
 	if (pd.p_ast == NULL) {
 		if (qi == 0 || (owner == 0 && q.q_reader == 0))
 			l->l_fatal = 1;
@@ -121,7 +149,7 @@ load_one(struct loader *l, size_t qi, const char *data, size_t len,
 		parsed_free_incl(&pd);
 		return;
 	}
-	add_file(l, pd.p_ast, owner);
+	add_file(l, pd.p_ast, owner, keep_tree(l, &q, lf, pd.p_ast));
 	queue_includes(l, &q, owner, &pd, ds);
 	parsed_free_incl(&pd);
 }
@@ -207,27 +235,51 @@ foreign_errors(const struct loader *l, const struct diags *ds, size_t from)
 	return n;
 }
 
+/*
+ * Open the file as its reader; an unchanged file of an earlier load is
+ * not read again.  -1 (with a diagnostic): it cannot be read.
+ */
+static int
+find_file(struct loader *l, const struct qfile *q, struct loadfile *lf,
+    struct diags *ds)
+{
+	int fd, rc = 0;
+
+	memset(lf, 0, sizeof(*lf));
+	if ((fd = load_open_file(q, &lf->lf_st, ds)) == -1)
+		return -1;
+	if (l->l_cache != NULL &&
+	    (lf->lf_cached = cache_lookup(l->l_cache, q->q_path,
+	    &lf->lf_st)) != NULL)
+		lf->lf_len = (size_t)lf->lf_st.st_size;
+	else if ((rc = load_read_fd(fd, q, &lf->lf_data, &lf->lf_len,
+	    ds)) == 0 && fstat(fd, &lf->lf_after) == -1)
+		lf->lf_st.st_ino = 0;	/* cannot tell: do not keep it */
+	close(fd);
+	return rc;
+}
+
 static void
 load_queue(struct loader *l, size_t from, struct diags *ds)
 {
-	struct stat st;
-	size_t i, len;
-	char *data;
+	struct loadfile lf;
+	size_t i;
 
 	for (i = from; i < l->l_nq; i++) {
-		if (load_read_file(&l->l_q[i], &data, &len, &st, ds) == -1) {
+		if (find_file(l, &l->l_q[i], &lf, ds) == -1) {
 			if (i == 0)
 				l->l_fatal = 1;
 			add_bad(l, l->l_q[i].q_path);
 			continue;
 		}
-		mark_foreign(l, &l->l_q[i], &st);
-		if (i > 0 && check_bounds(l, &l->l_q[i], &st, len, ds) == -1) {
-			free(data);
+		mark_foreign(l, &l->l_q[i], &lf.lf_st);
+		if (i > 0 && check_bounds(l, &l->l_q[i], &lf.lf_st, lf.lf_len,
+		    ds) == -1) {
+			free(lf.lf_data);
 			continue;
 		}
-		load_one(l, i, data, len, st.st_uid, ds);
-		free(data);
+		load_one(l, i, &lf, lf.lf_st.st_uid, ds);
+		free(lf.lf_data);
 	}
 }
 
@@ -257,7 +309,10 @@ load_finish(struct loader *l, const struct conf_load_opts *opts,
 		c->c_nvms = 0;
 	}
 	for (i = 0; i < l->l_nfiles; i++)
-		ast_free(l->l_files[i].ef_ast);
+		if (!l->l_files[i].ef_cached)
+			ast_free(l->l_files[i].ef_ast);
+	if (l->l_cache != NULL)
+		cache_sweep(l->l_cache);
 	for (i = 0; i < l->l_nq; i++)
 		free(l->l_q[i].q_path);
 	free(l->l_files);
@@ -278,6 +333,8 @@ conf_load(const struct conf_load_opts *opts, struct diags *ds)
 	struct stat lst, st;
 
 	memset(&l, 0, sizeof(l));
+	if ((l.l_cache = opts->lo_cache) != NULL)
+		cache_begin(l.l_cache);
 	/* As for includes: a symlink must belong to its target's owner. */
 	if (lstat(opts->lo_path, &lst) == 0 && S_ISLNK(lst.st_mode) &&
 	    stat(opts->lo_path, &st) == 0 && (lst.st_uid != st.st_uid ||
@@ -305,14 +362,18 @@ conf_load_buffer(const char *path, const char *data, size_t len,
     const struct conf_load_opts *opts, struct diags *ds)
 {
 	struct loader l;
+	struct loadfile lf;
 	char real[PATH_MAX];
 
 	memset(&l, 0, sizeof(l));
+	memset(&lf, 0, sizeof(lf));
+	lf.lf_data = (char *)data;
+	lf.lf_len = len;
 	if (realpath(path, real) == NULL)
 		snprintf(real, sizeof(real), "%s", path);
 	strmap_put(&l.l_seen, real, xstrdup("the command line"));
 	queue(&l, real, geteuid(), 0, NULL);
-	load_one(&l, 0, data, len, geteuid(), ds);
+	load_one(&l, 0, &lf, geteuid(), ds);
 	load_queue(&l, 1, ds);
 	return load_finish(&l, opts, ds);
 }

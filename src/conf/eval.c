@@ -616,6 +616,7 @@ eval_vm(struct evalctx *e, size_t fi, size_t si)
 	}
 	memset(&v, 0, sizeof(v));
 	v.v_file = f;
+	e->e_conf->c_nevaluated++;
 	if (within_bounds(e, f, s, &v) == -1)
 		return;
 	v.v_vc = vc = vm_start(e, &v, s);
@@ -660,19 +661,26 @@ static void
 eval_vms(struct evalctx *e)
 {
 	const struct eval_in *in = e->e_in;
+	const char *only = in->ei_opts->lo_only;
 	const struct eval_file *f;
+	const struct section *s;
 	struct conf *c = e->e_conf;
 	size_t i, j;
 	int pass;
 
+	if (only != NULL && !eval_one_safe(in, only))
+		only = NULL;
 	for (pass = 0; pass < 2; pass++)
 		for (i = 0; i < in->ei_nfiles && !c->c_fatal; i++) {
 			f = &in->ei_files[i];
 			if ((f->ef_owner == 0) != (pass == 0))
 				continue;
-			for (j = 0; j < f->ef_ast->af_nsects; j++)
-				if (f->ef_ast->af_sects[j].sc_type == SC_VM)
+			for (j = 0; j < f->ef_ast->af_nsects; j++) {
+				s = &f->ef_ast->af_sects[j];
+				if (s->sc_type == SC_VM && (only == NULL ||
+				    strcmp(s->sc_name, only) == 0))
 					eval_vm(e, i, j);
+			}
 		}
 	if (e->e_norder > 1)	/* qsort must not get NULL */
 		qsort(e->e_order, e->e_norder, sizeof(*e->e_order),

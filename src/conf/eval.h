@@ -58,6 +58,7 @@ void	 tmpl_check_params(const struct section *, struct diags *);
 struct eval_file {
 	struct ast_file	*ef_ast;
 	uid_t		 ef_owner;	/* owner of the file */
+	int		 ef_cached;	/* the tree is the cache's, not the load's */
 };
 
 struct eval_in {
@@ -67,6 +68,8 @@ struct eval_in {
 };
 
 struct conf	*conf_eval(const struct eval_in *, struct diags *);
+/* evalone.c: may only the vm section of that name be evaluated? */
+int		 eval_one_safe(const struct eval_in *, const char *);
 
 /* validate.c */
 int	 conf_validate_vm(struct vm_conf *, const struct conf_load_opts *,

@@ -122,33 +122,45 @@ open_as(uid_t reader, const char *path)
 }
 
 /*
- * Open once (never blocking on a FIFO swapped in), check with fstat that
- * it is the regular file the includer looked at, and read it whole.
+ * Open once (never blocking on a FIFO swapped in) with the rights of the
+ * reader, and check with fstat that it is the regular file the includer
+ * looked at.  The descriptor, or -1.
  */
 int
-load_read_file(const struct qfile *q, char **data, size_t *len,
-    struct stat *st, struct diags *ds)
+load_open_file(const struct qfile *q, struct stat *st, struct diags *ds)
 {
 	struct pos p = { pos_intern(q->q_path), 0, 0 };
-	size_t cap = 0;
-	ssize_t r = 0;
 	int fd;
 
-	*data = NULL;
-	*len = 0;
 	if ((fd = open_as(q->q_reader, q->q_path)) == -1) {
 		diag_error(ds, &p, "cannot open: %s", strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, st) == -1 || !S_ISREG(st->st_mode)) {
 		diag_error(ds, &p, "not a regular file");
-		goto fail;
+		close(fd);
+		return -1;
 	}
 	if (q->q_st.st_ino != 0 && !same_file(st, &q->q_st)) {
 		diag_error(ds, &p, "file changed while it was being read; "
 		    "refused");
-		goto fail;
+		close(fd);
+		return -1;
 	}
+	return fd;
+}
+
+/* Read fd (from load_open_file) whole; the caller closes it. */
+int
+load_read_fd(int fd, const struct qfile *q, char **data, size_t *len,
+    struct diags *ds)
+{
+	struct pos p = { pos_intern(q->q_path), 0, 0 };
+	size_t cap = 0;
+	ssize_t r = 0;
+
+	*data = NULL;
+	*len = 0;
 	for (;;) {
 		if (*len + 65536 > cap) {
 			cap = cap ? cap * 2 : 65536;
@@ -167,10 +179,8 @@ load_read_file(const struct qfile *q, char **data, size_t *len,
 		diag_error(ds, &p, "cannot read: %s", strerror(errno));
 		goto fail;
 	}
-	close(fd);
 	return 0;
 fail:
-	close(fd);
 	free(*data);
 	*data = NULL;
 	return -1;
@@ -358,4 +368,18 @@ load_parse_here(const struct qfile *q, const char *data, size_t len,
 		drop_extra_vms(pd->p_ast);
 	if (pd->p_ast != NULL)
 		expand_includes(q->q_path, owner, pd, ds);
+}
+
+/*
+ * A file parsed by an earlier load and unchanged: its includes are
+ * expanded again (a glob may match other files now).  pd->p_ast is af,
+ * still the cache's.
+ */
+void
+load_expand_here(const struct qfile *q, const struct ast_file *af,
+    uid_t owner, struct parsed *pd, struct diags *ds)
+{
+	memset(pd, 0, sizeof(*pd));
+	pd->p_ast = (struct ast_file *)af;
+	expand_includes(q->q_path, owner, pd, ds);
 }

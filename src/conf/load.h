@@ -38,11 +38,19 @@ struct parsed {
 /* parse one file as the current process, with its includes expanded */
 void	load_parse_here(const struct qfile *, const char *data, size_t len,
 	    uid_t owner, struct parsed *, struct diags *);
-int	load_read_file(const struct qfile *, char **, size_t *, struct stat *,
+/* only expand the includes of a file parsed before (cache.c) */
+void	load_expand_here(const struct qfile *, const struct ast_file *,
+	    uid_t owner, struct parsed *, struct diags *);
+int	load_open_file(const struct qfile *, struct stat *, struct diags *);
+int	load_read_fd(int, const struct qfile *, char **, size_t *,
 	    struct diags *);
-/* the same in a child process running as owner (privsep.c) */
+/*
+ * The same in a child process running as owner (privsep.c); with a tree
+ * parsed before (cached != NULL) the child only expands its includes.
+ */
 int	load_parse_as(uid_t owner, const struct qfile *, const char *data,
-	    size_t len, struct parsed *, struct diags *);
+	    size_t len, const struct ast_file *cached, struct parsed *,
+	    struct diags *);
 void	parsed_free_incl(struct parsed *);
 /* fn(arg) with the effective rights of user:group (load.c) */
 int	conf_as_user(uid_t user, gid_t group, int (*fn)(void *), void *arg);

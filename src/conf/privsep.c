@@ -34,8 +34,9 @@ drop_to(uid_t uid)
 		_exit(3);
 }
 
+/* with_ast: the tree too (not when the parent has it already) */
 static json_t *
-child_reply(const struct parsed *pd, const struct diags *ds)
+child_reply(const struct parsed *pd, const struct diags *ds, int with_ast)
 {
 	json_t *o = json_object(), *a = json_array(), *d = json_array();
 	const struct incl *in;
@@ -52,7 +53,7 @@ child_reply(const struct parsed *pd, const struct diags *ds)
 	for (i = 0; i < ds->ds_n; i++)
 		json_array_append_new(d, json_pack("[b,s]",
 		    ds->ds_v[i].d_level == DIAG_ERROR, ds->ds_v[i].d_text));
-	ast = pd->p_ast != NULL ? ast_to_json(pd->p_ast) : NULL;
+	ast = with_ast && pd->p_ast != NULL ? ast_to_json(pd->p_ast) : NULL;
 	json_object_set_new(o, "ast", ast ? json_string(ast) : json_null());
 	free(ast);
 	json_object_set_new(o, "includes", a);
@@ -79,7 +80,7 @@ write_all(int fd, const char *p, size_t len)
 
 static _Noreturn void
 child_main(int fd, uid_t owner, const struct qfile *q, const char *data,
-    size_t len)
+    size_t len, const struct ast_file *cached)
 {
 	struct parsed pd;
 	struct diags ds;
@@ -97,8 +98,11 @@ child_main(int fd, uid_t owner, const struct qfile *q, const char *data,
 		_exit(3);
 	drop_to(owner);
 	diags_init(&ds);
-	load_parse_here(q, data, len, owner, &pd, &ds);
-	o = child_reply(&pd, &ds);
+	if (cached != NULL)
+		load_expand_here(q, cached, owner, &pd, &ds);
+	else
+		load_parse_here(q, data, len, owner, &pd, &ds);
+	o = child_reply(&pd, &ds, cached == NULL);
 	/* one string, written in large pieces: json_dumpfd writes per token */
 	if ((txt = json_dumps(o, JSON_COMPACT)) == NULL ||
 	    write_all(fd, txt, strlen(txt)) == -1)
@@ -140,7 +144,10 @@ read_all(int fd, size_t *len, int *late)
 	return b;
 }
 
-/* The child is less trusted: every field is checked before use. */
+/*
+ * The child is less trusted: every field is checked before use.  When
+ * pd->p_ast is set (a cached tree) the child only expanded includes.
+ */
 static int
 take_reply(const char *txt, size_t len, struct parsed *pd, struct diags *ds)
 {
@@ -158,7 +165,8 @@ take_reply(const char *txt, size_t len, struct parsed *pd, struct diags *ds)
 	json_array_foreach(a, i, it)
 		if (json_unpack(it, "[b,s]", &err, &text) == 0)
 			diag_add_raw(ds, err ? DIAG_ERROR : DIAG_WARNING, text);
-	if (json_unpack(o, "{s?s}", "ast", &ast) == 0 && ast != NULL)
+	if (pd->p_ast == NULL && json_unpack(o, "{s?s}", "ast", &ast) == 0 &&
+	    ast != NULL)
 		pd->p_ast = ast_from_json(ast, strlen(ast));
 	a = json_object_get(o, "includes");
 	json_array_foreach(a, i, it) {
@@ -184,7 +192,8 @@ take_reply(const char *txt, size_t len, struct parsed *pd, struct diags *ds)
 
 int
 load_parse_as(uid_t owner, const struct qfile *q, const char *data,
-    size_t len, struct parsed *pd, struct diags *ds)
+    size_t len, const struct ast_file *cached, struct parsed *pd,
+    struct diags *ds)
 {
 	struct pos fp = { pos_intern(q->q_path), 0, 0 };
 	int pfd[2], status, late;
@@ -200,7 +209,7 @@ load_parse_as(uid_t owner, const struct qfile *q, const char *data,
 	}
 	if (pid == 0) {
 		close(pfd[0]);
-		child_main(pfd[1], owner, q, data, len);
+		child_main(pfd[1], owner, q, data, len, cached);
 	}
 	close(pfd[1]);
 	reply = read_all(pfd[0], &rlen, &late);
@@ -213,8 +222,11 @@ load_parse_as(uid_t owner, const struct qfile *q, const char *data,
 		free(reply);
 		return -1;
 	}
+	pd->p_ast = (struct ast_file *)cached;
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
 	    take_reply(reply, rlen, pd, ds) == -1) {
+		pd->p_ast = NULL;	/* not ours to free when cached */
+		parsed_free_incl(pd);
 		diag_error(ds, &fp, "the parser running as uid %lu failed",
 		    (unsigned long)owner);
 		free(reply);

@@ -114,3 +114,49 @@ def test_list_table(bmd, guest):
     assert f[1:4] == ["tbl", "2", "2G"] and f[-2:] == ["STOP", "root"], lines[2]
     rc, out, err = bmd.bmdctl("list", "-s", "bogus")
     assert rc == 2
+
+
+def test_boot_reads_only_changed_files(bmd, guest):
+    """A boot sees the current files, but parses only those that changed
+    (same size and within the same second too), new ones of a glob, and
+    reports an error of a changed file where it is; it evaluates only
+    its VM, a reload all of them."""
+    vms = os.path.join(bmd.dir, "vms")
+    os.makedirs(vms)
+
+    def put(name, text):
+        with open(os.path.join(vms, name), "w") as f:     # same inode
+            f.write(text)
+    put("a.conf", guest("a", "no", memory="128M"))
+    bmd.write_config(raw=bmd.global_section() + '.include "vms/*.conf";\n')
+    bmd.start()
+    time.sleep(2.2)     # older than the cache's margin for coarse times
+
+    def boot(name):
+        n = len(bmd.log_text())
+        rc, out, err = bmd.bmdctl("boot", name)
+        assert (rc, err) == (0, ""), err
+        pid = bmd.wait_running(name)
+        bmd.bmdctl("poweroff", name)
+        bmd.wait_state(name, "STOP")
+        return pid, bmd.log_text()[n:]
+    _, log = boot("a")
+    assert "loaded: 2 files parsed, 0 unchanged, 1 VMs evaluated" in log
+    _, log = boot("a")
+    assert "loaded: 0 files parsed, 2 unchanged, 1 VMs evaluated" in log
+    put("a.conf", guest("a", "no", memory="256M"))
+    pid, log = boot("a")
+    assert "loaded: 1 files parsed, 1 unchanged, 1 VMs evaluated" in log
+    assert "changes are found. update a configuration" in log
+    put("b.conf", guest("b", "no"))
+    rc, out, err = bmd.bmdctl("reload")
+    assert rc == 0, err
+    # (a.conf changed less than the margin ago: parsed again, as may be)
+    bmd.wait_log(r"loaded: [12] files parsed, [12] unchanged, 2 VMs evaluated")
+    assert bmd.vm("b") is not None
+    put("a.conf", "vm a {\n\tmemory = 128M\n}\n")
+    n = len(bmd.log_text())
+    bmd.ctl_via_socket = True       # bmdctl -f would stop at the error
+    rc, out, err = bmd.bmdctl("boot", "a")
+    assert rc != 0
+    bmd.wait_log("%s/a.conf:3:1: syntax error" % vms, start=n)

@@ -14,7 +14,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	/* No file checks and no includes reach outside a fake directory. */
 	/* origins too: show config --origin reads any root's file */
 	struct conf_load_opts lo = { "/nonexistent/fuzz.conf", NULL, 0, NULL, 0,
-	    1 };
+	    1, NULL, NULL };
 	struct diags ds;
 	struct conf *c;
 

@@ -52,7 +52,7 @@ static void
 add_vms(void)
 {
 	struct conf_load_opts lo = { "/nonexistent/bmd.conf", NULL, 0, NULL,
-	    0, 0 };
+	    0, 0, NULL, NULL };
 	struct diags ds;
 	struct conf *c;
 	size_t i;

@@ -88,7 +88,7 @@ test_tap_name(void **state)
 static struct conf *
 load(const char *text, struct diags *ds)
 {
-	struct conf_load_opts lo = { PATH, NULL, 0, NULL, 0, 0 };
+	struct conf_load_opts lo = { PATH, NULL, 0, NULL, 0, 0, NULL, NULL };
 
 	diags_init(ds);
 	return conf_load_buffer(PATH, text, strlen(text), &lo, ds);

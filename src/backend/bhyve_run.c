@@ -549,6 +549,7 @@ const struct vm_driver drv_bhyve = {
 	.d_end = bhyve_end,
 	.d_powerdown = bhyve_powerdown,
 	.d_quit = bhyve_quit,
+	.d_poweroff = bhyve_quit,
 	.d_reset = bhyve_reset,
 	.d_adopt = bhyve_adopt,
 	.d_record = bhyve_record,

@@ -35,6 +35,11 @@ struct vm_driver {
 	void		(*d_end)(struct vm *);
 	int		(*d_powerdown)(struct vm *);
 	int		(*d_quit)(struct vm *);
+	/*
+	 * bmdctl poweroff: end the VM now.  NULL: SIGKILL, a power cut,
+	 * which is what a forced stop is and the fastest way to it.
+	 */
+	int		(*d_poweroff)(struct vm *);
 	int		(*d_reset)(struct vm *);
 	/*
 	 * Does the live process of a runtime record answer as the VM?  drv

@@ -363,12 +363,21 @@ act_kill(struct vm *vm, enum vm_event ev)
 	return 0;
 }
 
-/* Forced power off; a VM being removed stays REMOVE (defect 11.7). */
+/*
+ * Forced power off: the driver's, else SIGKILL at once (QEMU's quit
+ * would only add its clean-up to the wait).  A VM being removed stays
+ * REMOVE (defect 11.7).
+ */
 static int
 act_poweroff(struct vm *vm, enum vm_event ev)
 {
 	log_info("vm %s: power off", name(vm));
-	force_off(vm);
+	if (vm->vm_run->rn_drv->d_poweroff != NULL)
+		force_off(vm);
+	else {
+		run_kill(vm, SIGKILL);
+		vm_timer_cancel(vm);
+	}
 	if (vm->vm_state != VS_STOP && vm->vm_state != VS_REMOVE)
 		set_state(vm, VS_STOP, ev);
 	return 0;

@@ -106,6 +106,8 @@ def test_poweroff_is_immediate_and_final(bmd, guest):
     assert (rc, err) == (0, "")
     bmd.wait_state("g", "STOP", 20)
     wait_gone(pid, 10)
+    # a power cut: SIGKILL at once, not QEMU's quit and its clean-up
+    bmd.wait_log(r"g: process %d killed by signal 9" % pid)
     time.sleep(3)
     assert bmd.state("g") == "STOP"
     assert bmd.qemus() == {}

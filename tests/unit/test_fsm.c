@@ -391,8 +391,28 @@ test_poweroff_and_reset(void **state)
 	assert_int_equal(vm->vm_state, VS_RUN);
 	vm_event(vm, VE_POWEROFF);
 	assert_int_equal(vm->vm_state, VS_STOP);
-	assert_int_equal(seen.quits, 1);
+	/* no d_poweroff: a power cut, SIGKILL at once, no quit first */
+	assert_int_equal(seen.killed_sig, SIGKILL);
+	assert_int_equal(seen.quits, 0);
 	assert_int_equal(seen.powerdowns, 0);
+}
+
+/* A driver with its own power off (bhyvectl) is asked, then timed. */
+static void
+test_poweroff_by_the_driver(void **state)
+{
+	struct vm_driver d = stub_driver;
+	struct vm *vm = *state;
+
+	d.d_poweroff = drv_quit;
+	vm_event(vm, VE_BOOT);
+	vm->vm_run->rn_drv = &d;
+	vm_event(vm, VE_POWEROFF);
+	assert_int_equal(vm->vm_state, VS_STOP);
+	assert_int_equal(seen.quits, 1);
+	assert_int_equal(seen.killed_sig, 0);
+	assert_int_equal(seen.timer_ev, VE_KILL_TIMEOUT);
+	vm->vm_run->rn_drv = &stub_driver;
 }
 
 static void
@@ -505,6 +525,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_poweroff_and_reset, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_poweroff_by_the_driver,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reload_remove, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(

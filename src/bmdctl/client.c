@@ -65,6 +65,18 @@ connect_socket(const char *path)
 	return fd;
 }
 
+/* A connection to bmd's socket (-s, the configuration's, the default). */
+int
+ctl_connect(void)
+{
+	char *path = socket_path();
+	int fd;
+
+	fd = connect_socket(path);
+	free(path);
+	return fd;
+}
+
 json_t *
 ctl_request(json_t *req)
 {
@@ -79,6 +91,8 @@ ctl_request_fd(json_t *req, int *passed)
 	char *path;
 	int fd, err;
 
+	if (ctl_host != NULL)
+		return remote_request_fd(ctl_host, req, passed);
 	if (passed != NULL)
 		*passed = -1;
 

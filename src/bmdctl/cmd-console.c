@@ -134,6 +134,16 @@ ctl_console_mode(const char *name, const char *port, int writer, char *err,
 	const char *why;
 	int rc = 0;
 
+	/*
+	 * bmd changes the sessions of the asking process only, and over
+	 * ssh that is the relay holding the session: another relay, as a
+	 * new request would have, is not it.
+	 */
+	if (ctl_host != NULL) {
+		snprintf(err, errlen, "not over ssh: attach again with "
+		    "--read-only or --force");
+		return -1;
+	}
 	req = json_pack("{s:s,s:s,s:s,s:s}", "command", "console_mode",
 	    "name", name, "port", port, "mode", writer ? "interactive" :
 	    "read-only");

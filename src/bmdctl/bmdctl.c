@@ -208,6 +208,17 @@ check_args(const struct ctl_cmd *c, int argc, char **argv)
 	return rc;
 }
 
+/*
+ * Is NAME an abbreviation of C?  stdio, which people do not type, only by
+ * its full name: "st" stays status, as before it came.
+ */
+static int
+prefix_of(const char *name, const struct ctl_cmd *c)
+{
+	return c != &cmd_stdio &&
+	    strncasecmp(name, c->c_name, strlen(name)) == 0;
+}
+
 /* Exact name, then alias, then a unique prefix. */
 static const struct ctl_cmd *
 find_cmd(const char *name)
@@ -221,7 +232,7 @@ find_cmd(const char *name)
 		    cmds[i]->c_alias) == 0))
 			return cmds[i];
 	for (i = 0; i < NCMDS; i++)
-		if (strncasecmp(name, cmds[i]->c_name, strlen(name)) == 0) {
+		if (prefix_of(name, cmds[i])) {
 			found = cmds[i];
 			n++;
 		}
@@ -230,8 +241,7 @@ find_cmd(const char *name)
 	if (n > 1) {
 		fprintf(stderr, "bmdctl: ambiguous command: %s, could be:", name);
 		for (i = 0; i < NCMDS; i++)
-			if (strncasecmp(name, cmds[i]->c_name,
-			    strlen(name)) == 0)
+			if (prefix_of(name, cmds[i]))
 				fprintf(stderr, " %s", cmds[i]->c_name);
 		fputc('\n', stderr);
 	} else

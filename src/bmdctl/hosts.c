@@ -1,4 +1,4 @@
-/* bmdctl -H: the remote hosts (ssh:// URLs, hosts files) and which one a command goes to. */
+/* bmdctl -H: the hosts (URLs, hosts files) and which one a command goes to. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>

@@ -1,4 +1,4 @@
-/* bmdctl -H: the ssh command line, its private ControlPath directory, and starting it. */
+/* bmdctl -H: the ssh command line, its ControlPath directory, starting it. */
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -104,18 +104,23 @@ private_dir(const char *dir)
 char *
 ssh_control_dir(void)
 {
+	static char *dir;
+	static int checked;	/* said once, not at every poll of -w */
 	const char *xdg = getenv("XDG_RUNTIME_DIR");
 	struct stat st;
-	char *dir;
 
+	if (checked)
+		return dir != NULL ? xstrdup(dir) : NULL;
+	checked = 1;
 	if (xdg != NULL && *xdg == '/' && stat(xdg, &st) == 0 &&
 	    S_ISDIR(st.st_mode) && st.st_uid == getuid())
 		dir = xprintf("%s/bmdctl", xdg);
 	else
 		dir = xprintf("/tmp/bmdctl-%u", (unsigned)getuid());
 	if (private_dir(dir))
-		return dir;
+		return xstrdup(dir);
 	free(dir);
+	dir = NULL;
 	return NULL;
 }
 

@@ -1,17 +1,21 @@
 # bash completion for bmdctl(8) and bmd(8).
 # Commands and options come from `bmdctl help`, so they follow the program;
 # VM names from `bmdctl list`, asked of bmd with the caller's rights (nothing
-# when bmd is not running or the caller may see no VM).
+# when bmd is not running or the caller may see no VM).  No VM names for
+# remote hosts (-H, BMD_HOSTS): completing must not log in anywhere.
 
 # The global options already typed (-f config, -s socket), for the
-# bmdctl runs made while completing.
+# bmdctl runs made while completing; _bmdctl_remote: -H was given.
 _bmdctl_globals()
 {
 	local i
 	_bmdctl_g=()
+	_bmdctl_remote=${BMD_HOSTS:+1}
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		case ${COMP_WORDS[i]} in
 		-f|-s)	_bmdctl_g+=("${COMP_WORDS[i]}" "${COMP_WORDS[i+1]}")
+			((i++)) ;;
+		-H)	_bmdctl_remote=1
 			((i++)) ;;
 		-*)	;;
 		*)	break ;;
@@ -22,6 +26,7 @@ _bmdctl_globals()
 
 _bmdctl_vms()
 {
+	[[ -z $_bmdctl_remote ]] || return
 	"${COMP_WORDS[0]}" "${_bmdctl_g[@]}" list 2>/dev/null |
 	    awk 'NR > 2 { print $2 }'
 }
@@ -51,9 +56,15 @@ _bmdctl()
 		COMPREPLY=($(compgen -f -- "$cur"))	# a global -f or -s
 		return
 	fi
+	if ((COMP_CWORD < _bmdctl_cmdidx)) && [[ $prev == -H ]]; then
+		[[ $cur == @* ]] &&	# a hosts file
+		    COMPREPLY=($(compgen -f -P @ -- "${cur#@}")) ||
+		    COMPREPLY=($(compgen -W "ssh://" -- "$cur"))
+		return
+	fi
 	if ((COMP_CWORD <= _bmdctl_cmdidx)); then
 		if [[ $cur == -* ]]; then
-			words="-f -s -h --help -V --version"
+			words="-f -s -H -h --help -V --version"
 		else
 			words=$(_bmdctl_commands)
 		fi
@@ -81,7 +92,7 @@ _bmdctl()
 	list)
 		[[ $prev == -s ]] &&
 		    words="id name ncpu memory loader state owner" ;;
-	reload|metrics)	;;
+	reload|metrics|stdio)	;;
 	show)
 		if ((COMP_CWORD == _bmdctl_cmdidx + 1)); then
 			words="config command network console com1 com2 com3 com4 keys"

@@ -18,14 +18,15 @@
 
 const char	*ctl_conf_path = BMD_CONF_PATH;
 const char	*ctl_socket_path;
+int		 ctl_conf_given;
 
 static struct conf *ctl_load(int, int *, int, int);
 static int help_exec(const struct ctl_cmd *, int, char **);
 
 /* bmdctl help [COMMAND]: the same text as COMMAND --help. */
-static const struct ctl_cmd cmd_help = {
+const struct ctl_cmd cmd_help = {
 	"help", NULL, "[COMMAND]", 0, 1, help_exec,
-	"print the usage of every command, or of one command"
+	"print the usage of every command, or of one command", CTL_LOCAL
 };
 
 static const struct ctl_cmd *const cmds[] = {
@@ -47,6 +48,7 @@ static const struct ctl_cmd *const cmds[] = {
 	&cmd_com4,
 	&cmd_run,
 	&cmd_inspect,
+	&cmd_stdio,
 	&cmd_help,
 };
 #define NCMDS	(sizeof(cmds) / sizeof(cmds[0]))
@@ -56,12 +58,17 @@ usage_all(FILE *fp)
 {
 	size_t i;
 
-	fprintf(fp, "usage: bmdctl [-f config] [-s socket] command [arguments]\n"
+	fprintf(fp, "usage: bmdctl [-f config] [-s socket] [-H host] command "
+	    "[arguments]\n"
 	    "       bmdctl -h | --help | -V | --version\n"
 	    "       bmdctl help [command] | command --help\n\n"
 	    "  -f config  configuration file (default %s)\n"
 	    "  -s socket  control socket of bmd (default: cmd_socket_path of "
-	    "the\n             configuration, else %s)\n\n"
+	    "the\n             configuration, else %s)\n"
+	    "  -H host    ssh://[user@]host[:port]: bmd on that host, over "
+	    "ssh (-f and -s\n             name its files); @FILE: the hosts "
+	    "listed in FILE; may be\n             repeated (default: "
+	    "$BMD_HOSTS, a hosts file)\n\n"
 	    "commands:\n", BMD_CONF_PATH, BMD_SOCKET_PATH);
 	for (i = 0; i < NCMDS; i++) {
 		fprintf(fp, "  %s", cmds[i]->c_name);
@@ -203,6 +210,17 @@ check_args(const struct ctl_cmd *c, int argc, char **argv)
 	return rc;
 }
 
+/*
+ * Is NAME an abbreviation of C?  stdio, which people do not type, only by
+ * its full name: "st" stays status, as before it came.
+ */
+static int
+prefix_of(const char *name, const struct ctl_cmd *c)
+{
+	return c != &cmd_stdio &&
+	    strncasecmp(name, c->c_name, strlen(name)) == 0;
+}
+
 /* Exact name, then alias, then a unique prefix. */
 static const struct ctl_cmd *
 find_cmd(const char *name)
@@ -216,7 +234,7 @@ find_cmd(const char *name)
 		    cmds[i]->c_alias) == 0))
 			return cmds[i];
 	for (i = 0; i < NCMDS; i++)
-		if (strncasecmp(name, cmds[i]->c_name, strlen(name)) == 0) {
+		if (prefix_of(name, cmds[i])) {
 			found = cmds[i];
 			n++;
 		}
@@ -225,8 +243,7 @@ find_cmd(const char *name)
 	if (n > 1) {
 		fprintf(stderr, "bmdctl: ambiguous command: %s, could be:", name);
 		for (i = 0; i < NCMDS; i++)
-			if (strncasecmp(name, cmds[i]->c_name,
-			    strlen(name)) == 0)
+			if (prefix_of(name, cmds[i]))
 				fprintf(stderr, " %s", cmds[i]->c_name);
 		fputc('\n', stderr);
 	} else
@@ -292,6 +309,10 @@ ctl_load(int quiet, int *had_errors, int globals_only, int origins)
 	struct diags ds;
 	struct conf *c;
 
+	/* a remote host's configuration is read there (CTL_ON_HOST) */
+	if (ctl_host != NULL)
+		fatalx("internal error: configuration read here for %s",
+		    ctl_host->h_name);
 	diags_init(&ds);
 	c = conf_load(&lo, &ds);
 	if (!quiet)
@@ -318,10 +339,15 @@ main(int argc, char **argv)
 	log_init("bmdctl", LOG_TO_STDERR, 0);
 	/* plugins' keys, from plugin_directory (lazily: no daemon API here) */
 	conf_plugins_enable(NULL, 1);
-	while ((ch = getopt_long(argc, argv, "+f:hs:V", longs, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+f:hH:s:V", longs, NULL)) != -1) {
 		switch (ch) {
 		case 'f':
 			ctl_conf_path = optarg;
+			ctl_conf_given = 1;
+			break;
+		case 'H':
+			if (hosts_add(optarg) == -1)
+				return EXIT_USAGE;
 			break;
 		case 's':
 			ctl_socket_path = optarg;
@@ -349,5 +375,5 @@ main(int argc, char **argv)
 		return cmd_help_print(c);
 	if (check_args(c, argc, argv) == -1)
 		return ctl_usage(c);
-	return c->c_exec(c, argc, argv);
+	return hosts_route(c, argc, argv);
 }

@@ -2,6 +2,8 @@
 #ifndef BMDCTL_H
 #define BMDCTL_H
 
+#include <sys/types.h>
+
 #include <getopt.h>
 
 #include <jansson.h>
@@ -9,6 +11,13 @@
 #include "conf.h"
 
 #define EXIT_USAGE	2
+
+/* Where a command runs when -H names hosts (see hosts.c). */
+enum ctl_where {
+	CTL_RELAY,	/* here, its requests through the host's bmdctl stdio */
+	CTL_ON_HOST,	/* on the host: it reads the configuration there */
+	CTL_LOCAL	/* here and only here (help, stdio) */
+};
 
 /*
  * One subcommand.  The options a command accepts are read from its usage
@@ -23,6 +32,15 @@ struct ctl_cmd {
 	int		 c_min, c_max;	/* operands; -1: no limit */
 	int		(*c_exec)(const struct ctl_cmd *, int, char **);
 	const char	*c_help;	/* one line */
+	enum ctl_where	 c_where;	/* with -H; CTL_RELAY when not given */
+};
+
+/* A remote host of -H: ssh://[user@]host[:port]. */
+struct ctl_host {
+	char		*h_name;	/* [user@]host[:port]: shown, matched */
+	char		*h_user;	/* NULL: ssh's choice */
+	char		*h_addr;	/* name or address, no [] */
+	char		*h_port;	/* NULL: ssh's choice */
 };
 
 /* A command's options as getopt_long wants them; long ones return CTL_LONG. */
@@ -36,7 +54,9 @@ struct ctl_opts {
 
 extern const char	*ctl_conf_path;
 extern const char	*ctl_socket_path;	/* -s; NULL: from the config */
+extern int		 ctl_conf_given;	/* -f was given */
 extern int		 ctl_json;
+extern const struct ctl_host *ctl_host;	/* requests go there; NULL: here */
 
 /* The table lives in bmdctl.c; each cmd-*.c defines its entries. */
 extern const struct ctl_cmd cmd_boot;
@@ -54,6 +74,8 @@ extern const struct ctl_cmd cmd_status;
 extern const struct ctl_cmd cmd_inspect;
 extern const struct ctl_cmd cmd_events;
 extern const struct ctl_cmd cmd_metrics;
+extern const struct ctl_cmd cmd_stdio;
+extern const struct ctl_cmd cmd_help;
 
 /* bmdctl.c */
 int		 ctl_usage(const struct ctl_cmd *);
@@ -125,7 +147,34 @@ void		 ctl_print_progress(const char *name, json_t *vm);
 int		 ctl_act_wait(const struct ctl_cmd *, const char *command,
 		    enum ctl_target, int argc, char **argv);
 
+/* hosts.c: -H URL|@FILE and BMD_HOSTS */
+int		 hosts_add(const char *arg);
+size_t		 hosts_count(void);
+const struct ctl_host *hosts_get(size_t);
+/* a host list (several hosts, or a file): list shows a HOST column */
+int		 hosts_listed(void);
+/* run command C where -H (or BMD_HOSTS) says: its exit status */
+int		 hosts_route(const struct ctl_cmd *c, int argc, char **argv);
+
+/* ssh.c: the ssh command, with OpenSSH's connection sharing */
+char		*ssh_control_dir(void);
+char		*ssh_remote_command(char **args);
+pid_t		 ssh_start(const struct ctl_host *, const char *command,
+		    int tty, int io, int *errfd, int *exec_errno);
+
+/* remote.c: requests through `bmdctl stdio` on a host, over ssh */
+struct remote;
+struct remote	*remote_start(const struct ctl_host *, json_t *req);
+json_t		*remote_reply(struct remote *, int *passed_fd);
+json_t		*remote_request_stream(const struct ctl_host *, json_t *req,
+		    int *conn);
+json_t		*remote_request_fd(const struct ctl_host *, json_t *req,
+		    int *passed_fd);
+int		 remote_exec(const struct ctl_host *, char **args);
+
 /* client.c */
+/* A connection to bmd's control socket; -1 (reported). */
+int		 ctl_connect(void);
 /* Send one request, return the reply (ok or not); NULL: reported, failed. */
 json_t		*ctl_request(json_t *req);
 json_t		*ctl_request_fd(json_t *req, int *passed_fd);

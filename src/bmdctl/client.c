@@ -65,6 +65,18 @@ connect_socket(const char *path)
 	return fd;
 }
 
+/* A connection to bmd's socket (-s, the configuration's, the default). */
+int
+ctl_connect(void)
+{
+	char *path = socket_path();
+	int fd;
+
+	fd = connect_socket(path);
+	free(path);
+	return fd;
+}
+
 json_t *
 ctl_request(json_t *req)
 {
@@ -94,6 +106,10 @@ request(json_t *req, int *passed, int *conn)
 	char *path;
 	int fd, err;
 
+	if (ctl_host != NULL && conn != NULL)
+		return remote_request_stream(ctl_host, req, conn);
+	if (ctl_host != NULL)
+		return remote_request_fd(ctl_host, req, passed);
 	if (passed != NULL)
 		*passed = -1;
 	if (conn != NULL)

@@ -39,5 +39,6 @@ boot_exec(const struct ctl_cmd *self, int argc, char **argv)
 const struct ctl_cmd cmd_boot = {
 	"boot", "start", "[-c] [-w] [-t SECONDS] [-q] NAME", 1, 1, boot_exec,
 	"start a VM (-c: then attach to its console; -w: wait until it runs,\n"
-	    "      -t: at most SECONDS, -q: without the progress line)"
+	    "      -t: at most SECONDS, -q: without the progress line)",
+	CTL_RELAY
 };

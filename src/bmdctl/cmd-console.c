@@ -134,6 +134,16 @@ ctl_console_mode(const char *name, const char *port, int writer, char *err,
 	const char *why;
 	int rc = 0;
 
+	/*
+	 * bmd changes the sessions of the asking process only, and over
+	 * ssh that is the relay holding the session: another relay, as a
+	 * new request would have, is not it.
+	 */
+	if (ctl_host != NULL) {
+		snprintf(err, errlen, "not over ssh: attach again with "
+		    "--read-only or --force");
+		return -1;
+	}
 	req = json_pack("{s:s,s:s,s:s,s:s}", "command", "console_mode",
 	    "name", name, "port", port, "mode", writer ? "interactive" :
 	    "read-only");
@@ -255,23 +265,23 @@ console_exec(const struct ctl_cmd *self, int argc, char **argv)
 
 const struct ctl_cmd cmd_console = {
 	"console", NULL, CONSOLE_USAGE, 1, 1, console_exec,
-	"attach to com1 of a VM through bmd (~. disconnects)"
+	"attach to com1 of a VM through bmd (~. disconnects)", CTL_RELAY
 };
 const struct ctl_cmd cmd_com1 = {
 	"com1", NULL, CONSOLE_USAGE, 1, 1, console_exec,
-	"attach to com1 of a VM (as console)"
+	"attach to com1 of a VM (as console)", CTL_RELAY
 };
 const struct ctl_cmd cmd_com2 = {
 	"com2", NULL, CONSOLE_USAGE, 1, 1, console_exec,
-	"attach to com2 of a VM"
+	"attach to com2 of a VM", CTL_RELAY
 };
 const struct ctl_cmd cmd_com3 = {
 	"com3", NULL, CONSOLE_USAGE, 1, 1, console_exec,
-	"attach to com3 of a VM"
+	"attach to com3 of a VM", CTL_RELAY
 };
 const struct ctl_cmd cmd_com4 = {
 	"com4", NULL, CONSOLE_USAGE, 1, 1, console_exec,
-	"attach to com4 of a VM"
+	"attach to com4 of a VM", CTL_RELAY
 };
 
 /*

@@ -149,5 +149,5 @@ events_exec(const struct ctl_cmd *self, int argc, char **argv)
 const struct ctl_cmd cmd_events = {
 	"events", NULL, "[--json] [NAME ...]", 0, -1, events_exec,
 	"print state changes, reloads, console sessions and requests as "
-	    "they happen, until interrupted"
+	    "they happen, until interrupted", CTL_RELAY
 };

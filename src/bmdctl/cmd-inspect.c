@@ -62,5 +62,6 @@ inspect_exec(const struct ctl_cmd *self, int argc, char **argv)
 
 const struct ctl_cmd cmd_inspect = {
 	"inspect", NULL, "NAME", 1, 1, inspect_exec,
-	"show what loadcmd/installcmd = auto would type at grub's prompt"
+	"show what loadcmd/installcmd = auto would type at grub's prompt",
+	CTL_ON_HOST	/* reads the configuration: run on the host */
 };

@@ -35,10 +35,9 @@ str_member(json_t *vm, const char *key)
 
 /* A daemon that sent objects instead of the table: render it here. */
 static void
-print_objects(json_t *vms)
+render_objects(json_t *vms, struct buf *b)
 {
 	struct vt_row *rows;
-	struct buf b;
 	json_t *vm;
 	size_t i, n = json_array_size(vms);
 
@@ -53,11 +52,109 @@ print_objects(json_t *vms)
 		    str_member(vm, "backend"), str_member(vm, "state"),
 		    str_member(vm, "owner"));
 	}
+	vt_render(rows, n, sort_col, sort_reverse, b);
+	vt_rows_free(rows, n);
+}
+
+static void
+print_objects(json_t *vms)
+{
+	struct buf b;
+
 	buf_init(&b);
-	vt_render(rows, n, sort_col, sort_reverse, &b);
+	render_objects(vms, &b);
 	fputs(buf_str(&b), stdout);
 	buf_free(&b);
-	vt_rows_free(rows, n);
+}
+
+/* One host's table, each line after HOST; the header from the first. */
+static void
+print_host_rows(const char *host, int width, json_t *vms, int header)
+{
+	const char *p, *nl;
+	struct buf b;
+	int line = 0;
+
+	buf_init(&b);
+	render_objects(vms, &b);
+	for (p = buf_str(&b); *p != '\0'; p = nl + 1, line++) {
+		if ((nl = strchr(p, '\n')) == NULL)
+			break;
+		if (line == 0 && header)
+			printf("%-*s ", width, "host");
+		else if (line == 1 && header)
+			printf("%.*s ", width, "-----------------------------"
+			    "---------------------------------------------------");
+		else if (line < 2)
+			continue;
+		else
+			printf("%-*s ", width, host);
+		printf("%.*s\n", (int)(nl - p), p);
+	}
+	buf_free(&b);
+}
+
+/*
+ * list with a host list: every host at once (each its own ssh), then
+ * the replies in the order of the hosts: a HOST column, sorted within
+ * each host; "host" in each object with --json.  A host that fails is
+ * reported and the others still listed, with exit status 1.
+ */
+static int
+list_hosts(int json)
+{
+	size_t i, j, n = hosts_count();
+	struct remote **rs = xcalloc(n, sizeof(*rs));
+	json_t **replies = xcalloc(n, sizeof(*replies)), *all, *vm, *vms;
+	int width = 4, rc = 0, header = 1;
+
+	for (i = 0; i < n; i++) {
+		json_t *req = json_pack("{s:s}", "command", "list");
+
+		rs[i] = remote_start(hosts_get(i), req);
+		json_decref(req);
+		if ((int)strlen(hosts_get(i)->h_name) > width)
+			width = (int)strlen(hosts_get(i)->h_name);
+	}
+	for (i = 0; i < n; i++) {
+		if (rs[i] == NULL || (replies[i] = remote_reply(rs[i],
+		    NULL)) == NULL) {
+			rc = 1;
+			continue;
+		}
+		vms = json_object_get(replies[i], "vms");
+		if (ctl_reply_status_of(NULL, hosts_get(i)->h_name,
+		    replies[i]) != 0 || !json_is_array(vms)) {
+			json_decref(replies[i]);
+			replies[i] = NULL;
+			rc = 1;
+		}
+	}
+	all = json_array();
+	for (i = 0; i < n; i++) {
+		if (replies[i] == NULL)
+			continue;
+		vms = json_object_get(replies[i], "vms");
+		if (!json) {
+			print_host_rows(hosts_get(i)->h_name, width, vms,
+			    header);
+			header = 0;
+		}
+		json_array_foreach(vms, j, vm) {
+			json_object_set_new(vm, "host",
+			    json_string(hosts_get(i)->h_name));
+			json_array_append(all, vm);
+		}
+		json_decref(replies[i]);
+	}
+	if (json) {
+		json_dumpf(all, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		putchar('\n');
+	}
+	json_decref(all);
+	free(replies);
+	free(rs);
+	return rc;
 }
 
 static int
@@ -83,6 +180,8 @@ list_show(int json)
 	json_t *req, *reply, *vms, *table;
 	int rc;
 
+	if (hosts_count() > 0 && ctl_host == NULL)
+		return list_hosts(json);
 	req = json ? json_pack("{s:s}", "command", "list") :
 	    json_pack("{s:s,s:b,s:s,s:b}", "command", "list", "table", 1,
 	    "sort", names[sort_col], "reverse", sort_reverse);
@@ -138,5 +237,5 @@ list_exec(const struct ctl_cmd *self, int argc, char **argv)
 const struct ctl_cmd cmd_list = {
 	"list", NULL, "[-r] [-s COL] [--json]", 0, 0, list_exec,
 	"list the VMs and their states (-s: sort by a column, -r: reverse, "
-	"--json:\n      bmd's objects as they are)"
+	"--json:\n      bmd's objects as they are)", CTL_RELAY
 };

@@ -208,5 +208,5 @@ metrics_exec(const struct ctl_cmd *self, int argc, char **argv)
 const struct ctl_cmd cmd_metrics = {
 	"metrics", NULL, "[--json] [--prometheus]", 0, 0, metrics_exec,
 	"print the VMs' and bmd's figures as OpenMetrics text (--prometheus: "
-	    "for node_exporter's textfile collector)"
+	    "for node_exporter's textfile collector)", CTL_RELAY
 };

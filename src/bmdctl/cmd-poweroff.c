@@ -10,5 +10,5 @@ poweroff_exec(const struct ctl_cmd *self, int argc, char **argv)
 const struct ctl_cmd cmd_poweroff = {
 	"poweroff", NULL, "[-w] [-t SECONDS] [-q] NAME", 1, 1, poweroff_exec,
 	"power a VM off at once, without asking the guest (-w, -t, -q: as "
-	    "shutdown)"
+	    "shutdown)", CTL_RELAY
 };

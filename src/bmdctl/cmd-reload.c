@@ -130,5 +130,5 @@ const struct ctl_cmd cmd_reload = {
 	"reload", NULL, "[-n] [--dry-run] [--json]", 0, 0, reload_exec,
 	"re-read the configuration, as SIGHUP does (root only); prints its "
 	    "errors and\n      exits 1 if any VM was rejected; -n (--dry-run) "
-	    "only shows what it would do"
+	    "only shows what it would do", CTL_RELAY
 };

@@ -10,5 +10,5 @@ reset_exec(const struct ctl_cmd *self, int argc, char **argv)
 const struct ctl_cmd cmd_reset = {
 	"reset", NULL, "[-w] [-t SECONDS] [-q] NAME", 1, 1, reset_exec,
 	"reset a running VM at once, as the reset button would (-w: wait "
-	    "until it runs again)"
+	    "until it runs again)", CTL_RELAY
 };

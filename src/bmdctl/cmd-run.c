@@ -242,5 +242,6 @@ run_exec(const struct ctl_cmd *self, int argc, char **argv)
 
 const struct ctl_cmd cmd_run = {
 	"run", NULL, "[-i] [-s] NAME", 1, 1, run_exec,
-	"run a VM in the foreground without bmd, com1 on this terminal"
+	"run a VM in the foreground without bmd, com1 on this terminal",
+	CTL_ON_HOST	/* reads the configuration: run on the host */
 };

@@ -196,5 +196,6 @@ const struct ctl_cmd cmd_show = {
 	-1, show_exec,
 	"print the resolved configuration, the exact command lines of a VM,\n"
 	"      its NICs with their taps, bridges and MACs, every configuration "
-	"key,\n      or each user's running VMs against the per-user limits"
+	"key,\n      or each user's running VMs against the per-user limits",
+	CTL_ON_HOST	/* reads the configuration: run on the host */
 };

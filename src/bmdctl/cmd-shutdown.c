@@ -10,5 +10,6 @@ shutdown_exec(const struct ctl_cmd *self, int argc, char **argv)
 const struct ctl_cmd cmd_shutdown = {
 	"shutdown", "stop", "[-w] [-t SECONDS] [-q] NAME", 1, 1, shutdown_exec,
 	"ask a VM to shut down (ACPI power button; forced after stop_timeout;\n"
-	    "      -w: wait until it has stopped, -t: at most SECONDS, -q: quietly)"
+	    "      -w: wait until it has stopped, -t: at most SECONDS, -q: quietly)",
+	CTL_RELAY
 };

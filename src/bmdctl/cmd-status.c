@@ -74,5 +74,5 @@ status_exec(const struct ctl_cmd *self, int argc, char **argv)
 const struct ctl_cmd cmd_status = {
 	"status", NULL, "[--json] NAME", 1, 1, status_exec,
 	"show whether a VM runs (exit 0) or not (exit 3), its pid, uptime, "
-	    "restarts and why it last stopped"
+	    "restarts and why it last stopped", CTL_RELAY
 };

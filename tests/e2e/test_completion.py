@@ -69,6 +69,27 @@ def test_options_follow_each_commands_usage():
                                         "config", "console", "keys", "network"]
 
 
+def test_remote_hosts_complete_commands_but_never_log_in(tmp_path):
+    assert "-H" in complete("bmdctl -")
+    assert complete("bmdctl -H ssh://u@h li") == ["list"]
+    assert complete("bmdctl -H ") == ["ssh://"]
+    (tmp_path / "hosts").write_text("ssh://u@h\n")
+    assert complete("bmdctl -H @%s/ho" % tmp_path) == ["@%s/hosts" % tmp_path]
+    # no VM names from a remote host: that would run ssh on every TAB
+    # (an ssh that would say so on stderr, which complete() refuses)
+    ssh = tmp_path / "ssh"
+    ssh.write_text("#!/bin/sh\necho ssh was run >&2\nexit 255\n")
+    ssh.chmod(0o755)
+    os.environ["BMD_SSH"] = str(ssh)
+    try:
+        assert complete("bmdctl -H ssh://u@h boot ") == []
+        assert complete("bmdctl -H ssh://u@h -s /x console a") == []
+    finally:
+        del os.environ["BMD_SSH"]
+    assert "stdio" in complete("bmdctl ")
+    assert complete("bmdctl stdio ") == []
+
+
 def test_no_daemon_no_names_and_no_noise():
     # nothing at all, not even an error, when bmd is not running
     assert complete("bmdctl -s /nonexistent/bmd.sock boot ") == []

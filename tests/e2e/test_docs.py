@@ -108,7 +108,7 @@ def test_every_bmdctl_command_and_option_is_in_bmdctl_8():
     for sub in subs:
         if not re.search(r"^\.It Ic show %s\b" % sub, text, re.M):
             missing.append("show " + sub)
-    for opt in ("f", "s", "h", "-help", "V", "-version"):
+    for opt in ("f", "s", "H", "h", "-help", "V", "-version"):
         if opt not in fls:
             missing.append("-" + opt)
     assert missing == []

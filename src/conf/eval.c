@@ -586,6 +586,7 @@ vm_start(struct evalctx *e, struct vmctx *v, const struct section *s)
 	vc->vc_name = xstrdup(s->sc_name);
 	vc->vc_file = v->v_file->ef_ast->af_path;
 	vc->vc_pos = s->sc_pos;
+	vm_conf_positions(vc, 1);
 	vc->vc_owner = v->v_file->ef_owner;
 	vc->vc_idkey = id_key(e, v->v_file, s);
 	vc->vc_id = idmap_get(e->e_ids, vc->vc_idkey);
@@ -624,6 +625,9 @@ eval_vm(struct evalctx *e, size_t fi, size_t si)
 	check_template_owners(e, &v);
 	conf_validate_vm(vc, e->e_in->ei_opts, e->e_ds);
 	conf_check_user_bridges(vc, &e->e_conf->c_global, e->e_ds);
+	/* checked: the positions only serve show config --origin now */
+	if (!e->e_in->ei_opts->lo_origins)
+		vm_conf_positions(vc, 0);
 	check_defined(e, f, s, vc->vc_name);
 	vars_free(&v.v_local);
 	strmap_free(&v.v_applied, NULL);

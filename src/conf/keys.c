@@ -436,7 +436,8 @@ vm_conf_alloc(void)
 	struct vm_conf *vc = xcalloc(1, sizeof(*vc));
 
 	vc->vc_set = xcalloc(nvkeys, 1);
-	vc->vc_extra = xcalloc(1, extra_size);
+	/* most daemons register no key: no block at all then */
+	vc->vc_extra = extra_size > 0 ? xcalloc(1, extra_size) : NULL;
 	vc->vc_group = (gid_t)-1;
 	return vc;
 }

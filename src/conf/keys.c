@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 
+#include "intern.h"
 #include "keytable.h"
 #include "ktypes.h"
 #include "log.h"
@@ -454,7 +455,7 @@ vm_conf_dup(const struct vm_conf *src)
 	vc->vc_owner = src->vc_owner;
 	vc->vc_group = src->vc_group;
 	vc->vc_single_user = src->vc_single_user;
-	vc->vc_section = src->vc_section ? xstrdup(src->vc_section) : NULL;
+	vc->vc_section = intern(src->vc_section);
 	vc->vc_idkey = src->vc_idkey ? xstrdup(src->vc_idkey) : NULL;
 	for (i = 0; i < nvkeys; i++)
 		key_copy(&vkeys[i], vc, src);
@@ -501,7 +502,7 @@ vm_conf_free(struct vm_conf *vc)
 		return;
 	for (i = 0; i < nvkeys; i++)
 		key_clear(&vkeys[i], vc);
-	free(vc->vc_section);
+	intern_drop(vc->vc_section);
 	free(vc->vc_idkey);
 	free(vc->vc_group_name);
 	free(vc->vc_set);

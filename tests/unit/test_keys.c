@@ -16,6 +16,7 @@
 
 #include "buf.h"
 #include "conf.h"
+#include "intern.h"
 #include "keys.h"
 #include "ktypes.h"
 #include "paths.h"
@@ -919,8 +920,8 @@ full_vm(void)
 	};
 	size_t i;
 
-	vc->vc_name = strdup("full");
-	vc->vc_section = strdup("full");
+	vc->vc_name = intern("full");
+	vc->vc_section = intern("full");
 	for (i = 0; i < sizeof(kv) / sizeof(kv[0]); i++)
 		if (set(vc, kv[i][0], kv[i][1], 0) == -1)
 			fail_msg("%s = %s rejected", kv[i][0], kv[i][1]);
@@ -937,9 +938,9 @@ test_dup_equal(void **state)
 	b = vm_conf_dup(a);
 	assert_true(vm_conf_equal(a, b));
 	assert_true(vm_conf_equal(b, a));
-	/* the copy is deep */
+	/* the copy is deep, but for interned strings: those are shared */
 	assert_ptr_not_equal(a->vc_disk.l_v, b->vc_disk.l_v);
-	assert_ptr_not_equal(a->vc_keymap, b->vc_keymap);
+	assert_ptr_equal(a->vc_keymap, b->vc_keymap);
 	assert_string_equal(b->vc_name, "full");
 	for (i = 0; i < keys_count(); i++)
 		assert_int_equal(key_isset(keys_at(i), a),
@@ -1004,7 +1005,7 @@ test_vm_json(void **state)
 	size_t i;
 
 	(void)state;
-	vc->vc_owner_name = strdup("root");
+	vc->vc_owner_name = intern("root");
 	vc->vc_file = "/etc/bmd.conf";
 	o = vm_conf_json(vc);
 	assert_string_equal(json_string_value(json_object_get(o, "name")),

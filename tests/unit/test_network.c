@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "conf.h"
+#include "intern.h"
 #include "keys.h"
 
 #define PATH	"/nonexistent-bmd-unit/t.conf"
@@ -156,8 +157,8 @@ test_user_bridges_check(void **state)
 	assert_int_equal(chk.ds_n, 0);
 	/* another owner: br0 only is refused, at its value */
 	vc->vc_owner = 4242;
-	free(vc->vc_owner_name);
-	vc->vc_owner_name = strdup("alice");
+	intern_drop(vc->vc_owner_name);
+	vc->vc_owner_name = intern("alice");
 	assert_int_equal(conf_check_user_bridges(vc, &c->c_global, &chk), -1);
 	assert_int_equal(chk.ds_nerrors, 1);
 	/* a loaded VM keeps no positions but for --origin: its section */

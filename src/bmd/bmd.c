@@ -189,12 +189,13 @@ apply_globals(const struct options *o, const struct global_conf *gc)
 static void
 load_initial(const struct options *o)
 {
-	struct idmap *tmp = idmap_new();
-	struct conf_load_opts lo = { bmd.b_conf_path, tmp, 1,
+	struct conf_load_opts lo = { bmd.b_conf_path, NULL, 1,
 	    backend_validate_vm, 0, 0, NULL, NULL };
 	struct diags ds;
 	struct conf *c;
 	size_t i;
+
+	lo.lo_ids = bmd.b_ids = idmap_new();
 
 	diags_init(&ds);
 	c = conf_load(&lo, &ds);
@@ -206,7 +207,19 @@ load_initial(const struct options *o)
 		fatalx("cannot load %s", bmd.b_conf_path);
 	log_info("load config %s", bmd.b_conf_path);
 	apply_globals(o, &c->c_global);
-	compact_load(c, tmp);
+	/*
+	 * The VMs are taken as loaded.  Copying them into a heap of their
+	 * own, away from the freed syntax trees, used to save memory; now
+	 * that they keep no positions and share their strings (intern.c),
+	 * a copy would share the strings left among the trees, and costs
+	 * as much or more (bench/vmconf-mem).
+	 */
+	for (i = 0; i < c->c_nvms; i++) {
+		vm_add(c->c_vms[i]);
+		c->c_vms[i] = NULL;
+	}
+	conf_free(c);
+	plat_trim_memory();
 }
 
 /* The run directory: created 0700 if missing (parents 0755). */

@@ -161,9 +161,6 @@ extern struct bmd bmd;
 /* bmd.c */
 void		 bmd_check_done(void);
 
-/* compact.c */
-void		 compact_load(struct conf *, struct idmap *);
-
 /* control.c */
 int		 control_listen(void);
 void		 control_start(void);

@@ -11,11 +11,11 @@
 #define LOCALBASE "/usr/local"
 #endif
 
-/* A list-valued key: n items of the key type's item size, with positions. */
+/* A list-valued key: n items of the key type's item size. */
 struct clist {
 	size_t		 l_n;
 	void		*l_v;
-	struct pos	*l_pos;
+	struct pos	*l_pos;		/* as vc_kpos: else NULL */
 };
 #define CLIST_AT(l, type, i)	(&((type *)(l)->l_v)[i])
 
@@ -213,7 +213,8 @@ struct vm_conf {
 	int		 vc_single_user;	/* not a key: bmdctl run -s */
 
 	unsigned char	*vc_set;		/* per key index: explicitly set */
-	struct pos	*vc_kpos;		/* per key index: last assignment */
+	struct pos	*vc_kpos;		/* per key index: last assignment;
+						   while loading, or lo_origins */
 	struct conf_origins *vc_origins;	/* lo_origins only, else NULL */
 	void		*vc_extra;		/* storage of run-time keys */
 };

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "eval.h"
+#include "intern.h"
 #include "origin.h"
 #include "keys.h"
 #include "owner.h"
@@ -234,8 +235,8 @@ set_name(struct evalctx *e, struct vmctx *v, const struct stmt *st)
 		    "valid VM name: %s", name, why);
 		return;
 	}
-	free(v->v_vc->vc_name);
-	v->v_vc->vc_name = xstrdup(name);
+	intern_drop(v->v_vc->vc_name);
+	v->v_vc->vc_name = intern(name);
 	v->v_vc->vc_set[keys_find("name")->k_index] = 1;
 	vars_set(&v->v_local, "NAME", name);
 }
@@ -582,14 +583,15 @@ vm_start(struct evalctx *e, struct vmctx *v, const struct section *s)
 	struct vm_conf *vc = vm_conf_new();
 	char id[32];
 
-	vc->vc_section = xstrdup(s->sc_name);
-	vc->vc_name = xstrdup(s->sc_name);
+	vc->vc_section = intern(s->sc_name);
+	vc->vc_name = intern(s->sc_name);
 	vc->vc_file = v->v_file->ef_ast->af_path;
 	vc->vc_pos = s->sc_pos;
+	vm_conf_positions(vc, 1);
 	vc->vc_owner = v->v_file->ef_owner;
 	vc->vc_idkey = id_key(e, v->v_file, s);
 	vc->vc_id = idmap_get(e->e_ids, vc->vc_idkey);
-	vc->vc_owner_name = xstrdup(owner_user_name(vc->vc_owner));
+	vc->vc_owner_name = intern(owner_user_name(vc->vc_owner));
 	snprintf(id, sizeof(id), "%d", vc->vc_id);
 	vars_set(&v->v_local, "NAME", vc->vc_name);
 	vars_set(&v->v_local, "ID", id);
@@ -624,6 +626,9 @@ eval_vm(struct evalctx *e, size_t fi, size_t si)
 	check_template_owners(e, &v);
 	conf_validate_vm(vc, e->e_in->ei_opts, e->e_ds);
 	conf_check_user_bridges(vc, &e->e_conf->c_global, e->e_ds);
+	/* checked: the positions only serve show config --origin now */
+	if (!e->e_in->ei_opts->lo_origins)
+		vm_conf_positions(vc, 0);
 	check_defined(e, f, s, vc->vc_name);
 	vars_free(&v.v_local);
 	strmap_free(&v.v_applied, NULL);

@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 
+#include "intern.h"
 #include "keytable.h"
 #include "ktypes.h"
 #include "log.h"
@@ -270,9 +271,50 @@ key_pos(const struct conf_key *k, const void *obj)
 {
 	const struct vm_conf *vc = obj;
 
-	if (is_global(k) || !vc->vc_set[k->k_index])
+	if (is_global(k) || !vc->vc_set[k->k_index] || vc->vc_kpos == NULL)
 		return &vc->vc_pos;
 	return &vc->vc_kpos[k->k_index];
+}
+
+const struct pos *
+key_item_pos(const struct vm_conf *vc, const struct clist *l, size_t i)
+{
+	return l->l_pos != NULL ? &l->l_pos[i] : &vc->vc_pos;
+}
+
+/* Positions are kept for a VM while it is checked, and for globals. */
+static int
+tracks_pos(const struct conf_key *k, const void *obj)
+{
+	return is_global(k) || ((const struct vm_conf *)obj)->vc_kpos != NULL;
+}
+
+void
+vm_conf_positions(struct vm_conf *vc, int keep)
+{
+	struct clist *l;
+	size_t i, j;
+
+	if (keep && vc->vc_kpos == NULL)
+		vc->vc_kpos = xcalloc(nvkeys, sizeof(*vc->vc_kpos));
+	else if (!keep) {
+		free(vc->vc_kpos);
+		vc->vc_kpos = NULL;
+	}
+	for (i = 0; i < nvkeys; i++) {
+		if (!(vkeys[i].k_flags & KEY_LIST))
+			continue;
+		l = key_ptr(&vkeys[i], vc);
+		if (!keep) {
+			free(l->l_pos);
+			l->l_pos = NULL;
+		} else if (l->l_pos == NULL && l->l_n > 0) {
+			/* items from before (defaults): the section */
+			l->l_pos = xcalloc(l->l_n, sizeof(*l->l_pos));
+			for (j = 0; j < l->l_n; j++)
+				l->l_pos[j] = vc->vc_pos;
+		}
+	}
 }
 
 static void
@@ -300,14 +342,18 @@ key_clear(const struct conf_key *k, void *obj)
 
 static void
 list_append(const struct conf_key *k, struct clist *l, const void *item,
-    const struct pos *pos)
+    const struct pos *pos, int track)
 {
 	size_t sz = k->k_type->t_size;
 
 	l->l_v = xreallocarray(l->l_v, l->l_n + 1, sz);
-	l->l_pos = xreallocarray(l->l_pos, l->l_n + 1, sizeof(*l->l_pos));
 	memcpy((char *)l->l_v + l->l_n * sz, item, sz);
-	l->l_pos[l->l_n] = pos != NULL ? *pos : (struct pos){ NULL, 0, 0 };
+	if (track) {
+		l->l_pos = xreallocarray(l->l_pos, l->l_n + 1,
+		    sizeof(*l->l_pos));
+		l->l_pos[l->l_n] = pos != NULL ? *pos :
+		    (struct pos){ NULL, 0, 0 };
+	}
 	l->l_n++;
 }
 
@@ -326,13 +372,13 @@ key_set(const struct conf_key *k, void *obj, const char *val, int append,
 	if (k->k_flags & KEY_LIST) {
 		if (!append)
 			list_free(k, p);
-		list_append(k, p, tmp, pos);
+		list_append(k, p, tmp, pos, tracks_pos(k, obj));
 	} else {
 		k->k_type->t_free(p);
 		memcpy(p, tmp, k->k_type->t_size);
 	}
 	set_flags(k, obj)[k->k_index] = 1;
-	if (!is_global(k) && pos != NULL)
+	if (!is_global(k) && pos != NULL && tracks_pos(k, obj))
 		((struct vm_conf *)obj)->vc_kpos[k->k_index] = *pos;
 	return 0;
 }
@@ -356,11 +402,13 @@ key_copy(const struct conf_key *k, void *dst, const void *src)
 	if (sl->l_n == 0)
 		return;
 	dl->l_v = xcalloc(sl->l_n, sz);
-	dl->l_pos = xcalloc(sl->l_n, sizeof(*dl->l_pos));
 	for (i = 0; i < sl->l_n; i++)
 		k->k_type->t_copy((char *)dl->l_v + i * sz,
 		    (const char *)sl->l_v + i * sz);
-	memcpy(dl->l_pos, sl->l_pos, sl->l_n * sizeof(*dl->l_pos));
+	if (sl->l_pos != NULL) {
+		dl->l_pos = xcalloc(sl->l_n, sizeof(*dl->l_pos));
+		memcpy(dl->l_pos, sl->l_pos, sl->l_n * sizeof(*dl->l_pos));
+	}
 	dl->l_n = sl->l_n;
 }
 
@@ -389,8 +437,8 @@ vm_conf_alloc(void)
 	struct vm_conf *vc = xcalloc(1, sizeof(*vc));
 
 	vc->vc_set = xcalloc(nvkeys, 1);
-	vc->vc_kpos = xcalloc(nvkeys, sizeof(*vc->vc_kpos));
-	vc->vc_extra = xcalloc(1, extra_size);
+	/* most daemons register no key: no block at all then */
+	vc->vc_extra = extra_size > 0 ? xcalloc(1, extra_size) : NULL;
 	vc->vc_group = (gid_t)-1;
 	return vc;
 }
@@ -407,12 +455,16 @@ vm_conf_dup(const struct vm_conf *src)
 	vc->vc_owner = src->vc_owner;
 	vc->vc_group = src->vc_group;
 	vc->vc_single_user = src->vc_single_user;
-	vc->vc_section = src->vc_section ? xstrdup(src->vc_section) : NULL;
+	vc->vc_section = intern(src->vc_section);
 	vc->vc_idkey = src->vc_idkey ? xstrdup(src->vc_idkey) : NULL;
 	for (i = 0; i < nvkeys; i++)
 		key_copy(&vkeys[i], vc, src);
 	memcpy(vc->vc_set, src->vc_set, nvkeys);
-	memcpy(vc->vc_kpos, src->vc_kpos, nvkeys * sizeof(*vc->vc_kpos));
+	if (src->vc_kpos != NULL) {
+		vc->vc_kpos = xcalloc(nvkeys, sizeof(*vc->vc_kpos));
+		memcpy(vc->vc_kpos, src->vc_kpos, nvkeys *
+		    sizeof(*vc->vc_kpos));
+	}
 	vc->vc_group_name = src->vc_group_name ? xstrdup(src->vc_group_name) :
 	    NULL;
 	return vc;
@@ -450,7 +502,7 @@ vm_conf_free(struct vm_conf *vc)
 		return;
 	for (i = 0; i < nvkeys; i++)
 		key_clear(&vkeys[i], vc);
-	free(vc->vc_section);
+	intern_drop(vc->vc_section);
 	free(vc->vc_idkey);
 	free(vc->vc_group_name);
 	free(vc->vc_set);

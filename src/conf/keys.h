@@ -76,9 +76,17 @@ int	 key_set(const struct conf_key *, void *base, const char *val,
 void	 key_clear(const struct conf_key *, void *base);
 int	 key_isset(const struct conf_key *, const void *base);
 const struct pos *key_pos(const struct conf_key *, const void *base);
+/* Item i of a list of vc; without positions, its section. */
+const struct pos *key_item_pos(const struct vm_conf *, const struct clist *,
+		    size_t);
 
-/* Allocate a VM conf with every default applied. */
+/* Allocate a VM conf with every default applied (and no positions). */
 struct vm_conf	*vm_conf_new(void);
+/*
+ * Keep (1) or drop (0) where each key and list item was set: the checks
+ * of a load report them; a loaded VM needs them no more.
+ */
+void		 vm_conf_positions(struct vm_conf *, int keep);
 void		 global_conf_init(struct global_conf *);
 void		 global_conf_clear(struct global_conf *);
 

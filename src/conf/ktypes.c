@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "intern.h"
 #include "jsontext.h"
 #include "ktypes.h"
 #include "xmalloc.h"
@@ -26,41 +27,40 @@ kt_parse_ll(const char *s, long long *out)
 	return 0;
 }
 
-/* ---- strings ---- */
+/* ---- strings (interned: see intern.c) ---- */
 
 static int
 str_parse(const struct conf_key *k, const char *v, void *dst, struct buf *err)
 {
 	(void)k;
 	(void)err;
-	free(*(char **)dst);
-	*(char **)dst = xstrdup(v);
+	intern_drop(*(char **)dst);
+	*(char **)dst = intern(v);
 	return 0;
 }
 
 void
 kt_str_free(void *p)
 {
-	free(*(char **)p);
+	intern_drop(*(char **)p);
 	*(char **)p = NULL;
 }
 
 void
 kt_str_copy(void *dst, const void *src)
 {
-	const char *s = *(char *const *)src;
-
-	*(char **)dst = s != NULL ? xstrdup(s) : NULL;
+	*(char **)dst = intern(*(char *const *)src);
 }
 
+/* Interned texts that are equal are one pointer; strcmp for the rest. */
 int
 kt_str_equal(const void *a, const void *b)
 {
 	const char *x = *(char *const *)a, *y = *(char *const *)b;
 
-	if (x == NULL || y == NULL)
-		return x == y;
-	return strcmp(x, y) == 0;
+	if (x == y)
+		return 1;
+	return x != NULL && y != NULL && strcmp(x, y) == 0;
 }
 
 json_t *

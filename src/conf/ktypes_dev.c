@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "intern.h"
 #include "ktypes.h"
 #include "xmalloc.h"
 
@@ -325,7 +326,7 @@ env_parse(const struct conf_key *k, const char *v, void *dst, struct buf *err)
 		    k->k_name, v);
 		return -1;
 	}
-	*(char **)dst = xstrdup(v);
+	*(char **)dst = intern(v);
 	return 0;
 }
 
@@ -352,7 +353,7 @@ passthru_parse(const struct conf_key *k, const char *v, void *dst,
 		    "BUS/SLOT/FUNCTION)", k->k_name, v);
 		return -1;
 	}
-	*(char **)dst = xstrdup(v);
+	*(char **)dst = intern(v);
 	return 0;
 }
 
@@ -378,8 +379,9 @@ vctmpl_parse(const struct conf_key *k, const char *v, void *dst,
 		free(t);
 		return -1;
 	}
-	free(*(char **)dst);
-	*(char **)dst = t;
+	intern_drop(*(char **)dst);
+	*(char **)dst = intern(t);
+	free(t);
 	return 0;
 }
 

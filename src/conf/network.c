@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "conf.h"
+#include "keys.h"
 
 /*
  * 64-bit FNV-1a, then a MurmurHash3 finaliser so that every input bit
@@ -104,9 +105,9 @@ conf_check_user_bridges(const struct vm_conf *vc,
 		n = CLIST_AT(&vc->vc_network, struct conf_net, i);
 		if (user_bridge_ok(gc, n->n_bridge))
 			continue;
-		diag_error(ds, &vc->vc_network.l_pos[i], "vm \"%s\": "
-		    "\"network\": bridge %s is not in user_bridges; a VM owned "
-		    "by %s may not join it", vc->vc_name, n->n_bridge,
+		diag_error(ds, key_item_pos(vc, &vc->vc_network, i),
+		    "vm \"%s\": \"network\": bridge %s is not in user_bridges; "
+		    "a VM owned by %s may not join it", vc->vc_name, n->n_bridge,
 		    vc->vc_owner_name != NULL ? vc->vc_owner_name : "a user");
 		rc = -1;
 	}

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>		/* getgrouplist(3) on FreeBSD (glibc: grp.h) */
 
+#include "intern.h"
 #include "owner.h"
 #include "strmap.h"
 #include "xmalloc.h"
@@ -106,8 +107,8 @@ owner_apply(struct vm_conf *vc, const char *spec, int restricted,
 		vc->vc_group_name = NULL;
 	}
 	vc->vc_owner = pw->pw_uid;
-	free(vc->vc_owner_name);
-	vc->vc_owner_name = xstrdup(pw->pw_name);
+	intern_drop(vc->vc_owner_name);
+	vc->vc_owner_name = intern(pw->pw_name);
 	rc = 0;
 out:
 	free(user);

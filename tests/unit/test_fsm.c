@@ -15,6 +15,7 @@
 
 /* The table itself, with the runtime below standing in for run.c & co. */
 #include "../../src/bmd/fsm.c"
+#include "intern.h"
 #include "keys.h"
 
 struct bmd bmd;
@@ -267,7 +268,7 @@ new_vm(int boot)
 	struct vm *vm = calloc(1, sizeof(*vm));
 
 	vm->vm_conf = vm_conf_new();
-	vm->vm_conf->vc_name = strdup("t");
+	vm->vm_conf->vc_name = intern("t");
 	vm->vm_conf->vc_boot = boot;
 	vm->vm_conf->vc_stop_timeout = 7;
 	vm->vm_state = VS_TERMINATE;

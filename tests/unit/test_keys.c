@@ -16,6 +16,7 @@
 
 #include "buf.h"
 #include "conf.h"
+#include "intern.h"
 #include "keys.h"
 #include "ktypes.h"
 #include "paths.h"
@@ -844,6 +845,7 @@ test_positions(void **state)
 	(void)state;
 	buf_init(&err);
 	vc->vc_pos = (struct pos){ "x.conf", 1, 1 };
+	vm_conf_positions(vc, 1);
 	p = key_pos(key("memory"), vc);
 	assert_int_equal(p->line, 1);
 	assert_int_equal(key_set(key("memory"), vc, "1G", 0, &p1, &err), 0);
@@ -855,6 +857,49 @@ test_positions(void **state)
 	assert_int_equal(vc->vc_disk.l_pos[1].line, 4);
 	assert_int_equal(vc->vc_disk.l_pos[1].col, 9);
 	buf_free(&err);
+	vm_conf_free(vc);
+}
+
+/* A loaded VM keeps no positions: errors then point at its section. */
+static void
+test_positions_dropped(void **state)
+{
+	struct vm_conf *vc = vm_conf_new(), *c;
+	struct pos p1 = { "x.conf", 3, 5 };
+	struct buf err;
+
+	(void)state;
+	buf_init(&err);
+	vc->vc_pos = (struct pos){ "x.conf", 1, 1 };
+	assert_null(vc->vc_kpos);
+	assert_int_equal(key_set(key("disk"), vc, "/a", 0, &p1, &err), 0);
+	assert_null(vc->vc_disk.l_pos);
+	/* items set before tracking began point at the section */
+	vm_conf_positions(vc, 1);
+	assert_non_null(vc->vc_disk.l_pos);
+	assert_int_equal(vc->vc_disk.l_pos[0].line, 1);
+	assert_int_equal(key_set(key("disk"), vc, "/b", 1, &p1, &err), 0);
+	assert_int_equal(key_set(key("memory"), vc, "1G", 0, &p1, &err), 0);
+	assert_int_equal(vc->vc_disk.l_pos[1].line, 3);
+	c = vm_conf_dup(vc);
+	assert_int_equal(c->vc_disk.l_pos[1].line, 3);
+	assert_int_equal(key_pos(key("memory"), c)->line, 3);
+	vm_conf_positions(vc, 0);
+	assert_null(vc->vc_kpos);
+	assert_null(vc->vc_disk.l_pos);
+	assert_int_equal(key_pos(key("memory"), vc)->line, 1);
+	assert_int_equal(vc->vc_disk.l_n, 2);
+	assert_true(vm_conf_equal(vc, c));
+	vm_conf_free(c);
+	c = vm_conf_dup(vc);
+	assert_null(c->vc_kpos);
+	assert_null(c->vc_disk.l_pos);
+	assert_true(vm_conf_equal(vc, c));
+	assert_int_equal(key_set(key("disk"), vc, "/c", 1, &p1, &err), 0);
+	assert_null(vc->vc_disk.l_pos);
+	assert_false(vm_conf_equal(vc, c));
+	buf_free(&err);
+	vm_conf_free(c);
 	vm_conf_free(vc);
 }
 
@@ -875,8 +920,8 @@ full_vm(void)
 	};
 	size_t i;
 
-	vc->vc_name = strdup("full");
-	vc->vc_section = strdup("full");
+	vc->vc_name = intern("full");
+	vc->vc_section = intern("full");
 	for (i = 0; i < sizeof(kv) / sizeof(kv[0]); i++)
 		if (set(vc, kv[i][0], kv[i][1], 0) == -1)
 			fail_msg("%s = %s rejected", kv[i][0], kv[i][1]);
@@ -893,9 +938,9 @@ test_dup_equal(void **state)
 	b = vm_conf_dup(a);
 	assert_true(vm_conf_equal(a, b));
 	assert_true(vm_conf_equal(b, a));
-	/* the copy is deep */
+	/* the copy is deep, but for interned strings: those are shared */
 	assert_ptr_not_equal(a->vc_disk.l_v, b->vc_disk.l_v);
-	assert_ptr_not_equal(a->vc_keymap, b->vc_keymap);
+	assert_ptr_equal(a->vc_keymap, b->vc_keymap);
 	assert_string_equal(b->vc_name, "full");
 	for (i = 0; i < keys_count(); i++)
 		assert_int_equal(key_isset(keys_at(i), a),
@@ -960,7 +1005,7 @@ test_vm_json(void **state)
 	size_t i;
 
 	(void)state;
-	vc->vc_owner_name = strdup("root");
+	vc->vc_owner_name = intern("root");
 	vc->vc_file = "/etc/bmd.conf";
 	o = vm_conf_json(vc);
 	assert_string_equal(json_string_value(json_object_get(o, "name")),
@@ -1014,6 +1059,7 @@ main(void)
 		cmocka_unit_test(test_global_set),
 		cmocka_unit_test(test_list_append_clear),
 		cmocka_unit_test(test_positions),
+		cmocka_unit_test(test_positions_dropped),
 		cmocka_unit_test(test_dup_equal),
 		cmocka_unit_test(test_vm_json),
 	};

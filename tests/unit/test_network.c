@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "conf.h"
+#include "intern.h"
 #include "keys.h"
 
 #define PATH	"/nonexistent-bmd-unit/t.conf"
@@ -85,13 +86,21 @@ test_tap_name(void **state)
 	    -1);
 }
 
+/* origins: keep where values were set, as show config --origin does */
 static struct conf *
-load(const char *text, struct diags *ds)
+load_how(const char *text, struct diags *ds, int origins)
 {
-	struct conf_load_opts lo = { PATH, NULL, 0, NULL, 0, 0, NULL, NULL };
+	struct conf_load_opts lo = { PATH, NULL, 0, NULL, 0, origins, NULL,
+	    NULL };
 
 	diags_init(ds);
 	return conf_load_buffer(PATH, text, strlen(text), &lo, ds);
+}
+
+static struct conf *
+load(const char *text, struct diags *ds)
+{
+	return load_how(text, ds, 0);
 }
 
 static const char *
@@ -130,13 +139,15 @@ test_user_bridges_check(void **state)
 	struct diags ds, chk;
 	struct conf *c;
 	struct vm_conf *vc;
+	int origins;
 
 	(void)state;
 	if (geteuid() != 0)
 		skip();
-	c = load("global { user_bridges = br1; }\n"
+	for (origins = 0; origins < 2; origins++) {
+	c = load_how("global { user_bridges = br1; }\n"
 	    "vm a { memory = 1G; network = br0, [02:00:00:00:00:01]:br1, "
-	    "none; }\n", &ds);
+	    "none; }\n", &ds, origins);
 	assert_int_equal(ds.ds_nerrors, 0);
 	vc = conf_find_vm(c, "a");
 	assert_non_null(vc);
@@ -146,16 +157,20 @@ test_user_bridges_check(void **state)
 	assert_int_equal(chk.ds_n, 0);
 	/* another owner: br0 only is refused, at its value */
 	vc->vc_owner = 4242;
-	free(vc->vc_owner_name);
-	vc->vc_owner_name = strdup("alice");
+	intern_drop(vc->vc_owner_name);
+	vc->vc_owner_name = intern("alice");
 	assert_int_equal(conf_check_user_bridges(vc, &c->c_global, &chk), -1);
 	assert_int_equal(chk.ds_nerrors, 1);
-	assert_string_equal(chk.ds_v[0].d_text, PATH ":2:31: vm \"a\": "
+	/* a loaded VM keeps no positions but for --origin: its section */
+	assert_string_equal(chk.ds_v[0].d_text, origins ? PATH ":2:31: "
+	    "vm \"a\": \"network\": bridge br0 is not in user_bridges; a VM "
+	    "owned by alice may not join it" : PATH ":2:1: vm \"a\": "
 	    "\"network\": bridge br0 is not in user_bridges; a VM owned by "
 	    "alice may not join it");
 	diags_free(&chk);
 	conf_free(c);
 	diags_free(&ds);
+	}
 }
 
 /* The MAC a NIC gets: the configured one wins over the derived one. */

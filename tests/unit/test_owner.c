@@ -18,6 +18,7 @@
 
 #include "buf.h"
 #include "conf.h"
+#include "intern.h"
 #include "keys.h"
 #include "owner.h"
 
@@ -60,7 +61,7 @@ vm_owned_by(const char *user)
 	struct vm_conf *vc = vm_conf_new();
 
 	vc->vc_owner = uid_of(user);
-	vc->vc_owner_name = strdup(user);
+	vc->vc_owner_name = intern(user);
 	return vc;
 }
 

@@ -47,6 +47,12 @@ struct cons_client {
 	uid_t		 cc_uid;
 	pid_t		 cc_pid;
 	char		*cc_user;
+	/*
+	 * A secret named in the reply: a console_mode request carrying it
+	 * (from the same user) acts on this session, though it comes from
+	 * another process, as it does over ssh (bmdctl stdio).
+	 */
+	char		 cc_token[33];
 	struct event	*cc_rev, *cc_wev;
 	struct event	*cc_grace;	/* closing: the notice's deadline */
 	uint64_t	 cc_pos;	/* next ring byte to send */

@@ -24,6 +24,18 @@ static size_t	nclients;
 
 /* ---- clients ---- */
 
+/* 128 random bits, in hex. */
+static void
+new_token(char *buf, size_t size)
+{
+	unsigned char r[16];
+	size_t i;
+
+	arc4random_buf(r, sizeof(r));
+	for (i = 0; i < sizeof(r) && 2 * i + 2 < size; i++)
+		snprintf(buf + 2 * i, 3, "%02x", r[i]);
+}
+
 static const char *mode_name(enum cons_mode);
 
 /* An attach, a detach or a takeover, for bmdctl events. */
@@ -525,6 +537,7 @@ console_attach(struct ctl_req *rq, struct vm *vm)
 	c->cc_uid = pc->pc_uid;
 	c->cc_pid = pc->pc_pid;
 	c->cc_user = user_name(pc->pc_uid);
+	new_token(c->cc_token, sizeof(c->cc_token));
 	c->cc_since = c->cc_active = time(NULL);
 	c->cc_end = mode == CM_DUMP ? p->cp_total : UINT64_MAX;
 	c->cc_pos = replay_from(p, mode == CM_DUMP ? NULL : rv);
@@ -533,6 +546,7 @@ console_attach(struct ctl_req *rq, struct vm *vm)
 	attach_start(c, p);
 	r = proto_reply_ok();
 	json_object_set_new(r, "port", json_string(p->cp_label));
+	json_object_set_new(r, "session", json_string(c->cc_token));
 	json_object_set_new(r, "replay", json_integer((json_int_t)(p->cp_total -
 	    c->cc_pos)));
 	if (p->cp_path != NULL)
@@ -545,9 +559,10 @@ console_attach(struct ctl_req *rq, struct vm *vm)
 
 /*
  * {"command": "console_mode", "name": N, "port": P, "mode":
- * "interactive" | "read-only"}: the escapes ~w and ~r.  It changes the
- * sessions of the asking process only (the kernel's peer pid), so no
- * one can change another's session.
+ * "interactive" | "read-only", "session": TOKEN}: the escapes ~w and
+ * ~r.  It changes the session named by the token console gave its
+ * holder, else the sessions of the asking process (the kernel's peer
+ * pid); always only the asking user's, so no one can change another's.
  */
 json_t *
 console_mode(struct ctl_req *rq, struct vm *vm)
@@ -558,6 +573,7 @@ console_mode(struct ctl_req *rq, struct vm *vm)
 	struct cons_client *c, *mine = NULL;
 	struct cons_port *p;
 	const char *ps = json_string_value(json_object_get(req, "port"));
+	const char *token = json_string_value(json_object_get(req, "session"));
 	int i = parse_port(vm->vm_conf, ps);
 
 	if (i == -1)
@@ -567,9 +583,10 @@ console_mode(struct ctl_req *rq, struct vm *vm)
 		return proto_reply_error("invalid console mode");
 	if ((p = port_find(vm, i)) != NULL)
 		TAILQ_FOREACH(c, &p->cp_clients, cc_entry)
-			if (c->cc_pid == pc->pc_pid && c->cc_uid ==
-			    pc->pc_uid && c->cc_mode != CM_DUMP &&
-			    !c->cc_closing)
+			if (c->cc_uid == pc->pc_uid && c->cc_mode != CM_DUMP &&
+			    !c->cc_closing && (token != NULL ?
+			    strcmp(c->cc_token, token) == 0 :
+			    c->cc_pid == pc->pc_pid))
 				mine = c;
 	if (mine == NULL)
 		return proto_reply_error("no console session of yours on "

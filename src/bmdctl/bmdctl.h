@@ -115,8 +115,8 @@ int		 ctl_console_port(const char *name, const char *port,
 /* 1 (and says so) if a session has no terminal to run on and no --raw */
 int		 ctl_console_need_tty(const char *name, int raw);
 /* ~w (writer != 0) and ~r: 0, or -1 with the reason in err */
-int		 ctl_console_mode(const char *name, const char *port, int writer,
-		    char *err, size_t errlen);
+int		 ctl_console_mode(const char *name, const char *port,
+		    const char *session, int writer, char *err, size_t errlen);
 /* show console|comN NAME: how the port is attached */
 int		 ctl_show_console(int com, const char *name);
 
@@ -128,6 +128,7 @@ struct term_args {
 	int		 t_readonly;
 	int		 t_raw;		/* --raw: no terminal, no escapes */
 	long long	 t_replay;	/* bytes of scrollback sent first */
+	const char	*t_session;	/* bmd's token for ~w, ~r (NULL: none) */
 };
 int		 term_session(const struct term_args *);
 

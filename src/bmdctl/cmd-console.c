@@ -106,6 +106,9 @@ ctl_console_port(const char *name, const char *port,
 	}
 	memset(&ta, 0, sizeof(ta));
 	ta.t_replay = json_integer_value(json_object_get(reply, "replay"));
+	if (json_string_value(json_object_get(reply, "session")) != NULL)
+		ta.t_session = xstrdup(json_string_value(json_object_get(reply,
+		    "session")));
 	json_decref(reply);
 	if (fd == -1) {
 		fprintf(stderr, "bmdctl: failed to open console\n");
@@ -121,32 +124,29 @@ ctl_console_port(const char *name, const char *port,
 		ta.t_raw = raw;
 		rc = term_session(&ta);
 	}
+	free((char *)ta.t_session);
 	close(fd);
 	return rc;
 }
 
 /* ~w and ~r: this process's session becomes the writer, or a viewer. */
 int
-ctl_console_mode(const char *name, const char *port, int writer, char *err,
-    size_t errlen)
+ctl_console_mode(const char *name, const char *port, const char *session,
+    int writer, char *err, size_t errlen)
 {
 	json_t *req, *reply;
 	const char *why;
 	int rc = 0;
 
 	/*
-	 * bmd changes the sessions of the asking process only, and over
-	 * ssh that is the relay holding the session: another relay, as a
-	 * new request would have, is not it.
+	 * The session's token: over ssh the session is held by a relay on
+	 * the host, and this request comes through another one.
 	 */
-	if (ctl_host != NULL) {
-		snprintf(err, errlen, "not over ssh: attach again with "
-		    "--read-only or --force");
-		return -1;
-	}
 	req = json_pack("{s:s,s:s,s:s,s:s}", "command", "console_mode",
 	    "name", name, "port", port, "mode", writer ? "interactive" :
 	    "read-only");
+	if (session != NULL)
+		json_object_set_new(req, "session", json_string(session));
 	reply = ctl_request(req);
 	json_decref(req);
 	if (reply == NULL) {

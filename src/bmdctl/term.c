@@ -151,8 +151,8 @@ change_mode(struct keys *k, int writer)
 {
 	char err[512];
 
-	if (ctl_console_mode(k->k_ta->t_name, k->k_ta->t_port, writer, err,
-	    sizeof(err)) == -1) {
+	if (ctl_console_mode(k->k_ta->t_name, k->k_ta->t_port,
+	    k->k_ta->t_session, writer, err, sizeof(err)) == -1) {
 		say("%s%s", err, "");
 		return;
 	}

@@ -247,3 +247,63 @@ def test_virtio_consoles_through_the_broker(bmd, users):  # noqa: F811
     assert rc == 1 and 'invalid port "vconsole0.2"' in err, err
     rc, out, err = ctl(bmd, "bob", "console", "--dump", "--port", "vconsole1", "av")
     assert rc == 1 and "no VM named 'av'" in err, err
+
+
+HOLDER = r'''
+import json, socket, struct, sys, time
+sock, name = sys.argv[1], sys.argv[2]
+def frame(o):
+    d = json.dumps(o).encode()
+    return struct.pack(">I", len(d)) + d
+def ask(req):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sock)
+    s.sendall(frame(req))
+    msg, fds, _, _ = socket.recv_fds(s, 1 << 16, 1)
+    while len(msg) < 4 or len(msg) < 4 + struct.unpack(">I", msg[:4])[0]:
+        msg += s.recv(1 << 16)
+    return json.loads(msg[4:]), fds
+if sys.argv[3] == "attach":
+    r, fds = ask({"version": 1, "command": "console", "name": name,
+                  "mode": "interactive", "replay": False})
+    print(json.dumps(r), flush=True)
+    time.sleep(60)
+else:
+    r, _ = ask({"version": 1, "command": "console_mode", "name": name,
+                "port": "com1", "mode": "read-only", "session": sys.argv[3]})
+    print(json.dumps(r), flush=True)
+'''
+
+
+def test_a_session_token_serves_its_user_only(bmd, users):  # noqa: F811
+    """console_mode names a session by the token console gave: from another
+    process of the same user (as over ssh); another user's is refused."""
+    s = Setup(bmd)
+    s.start("", s.vm("tk", boot="yes", console_writers="bob"))
+    bmd.wait_running("tk")
+    holder = subprocess.Popen(as_user("alice", ["/usr/bin/python3", "-c", HOLDER,
+                                                bmd.sock, "tk", "attach"]),
+                              stdout=subprocess.PIPE, text=True)
+
+    def mode(user, token):
+        p = subprocess.run(as_user(user, ["/usr/bin/python3", "-c", HOLDER,
+                                          bmd.sock, "tk", token]),
+                           capture_output=True, text=True, timeout=30)
+        return json.loads(p.stdout)
+    try:
+        r = json.loads(holder.stdout.readline())
+        assert r["ok"] and re.fullmatch(r"[0-9a-f]{32}", r["session"]), r
+        # bob may write on tk, but alice's session is not his to change
+        r2 = mode("bob", r["session"])
+        assert not r2["ok"] and "no console session of yours" in r2["error"], r2
+        assert who(bmd, "root", "tk")[("alice", holder.pid)]["mode"] == "writer"
+        # a wrong token names nothing, even for alice
+        r2 = mode("alice", "0" * 32)
+        assert not r2["ok"] and "no console session of yours" in r2["error"], r2
+        # the right one, from another of alice's processes: done
+        r2 = mode("alice", r["session"])
+        assert r2["ok"], r2
+        assert who(bmd, "root", "tk")[("alice", holder.pid)]["mode"] == "viewer"
+    finally:
+        holder.terminate()
+        holder.wait(10)

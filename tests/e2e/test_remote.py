@@ -310,11 +310,18 @@ def test_console_over_ssh_reaches_the_guest(net):
             c.wait_for(re.escape(BANNER), 20)            # the replay
             c.run("echo remote-$((6*7))")
             assert "remote-42" in c.text()
-            # ~w and ~r: bmd ties them to the process holding the session,
-            # the relay, which a second ssh session is not: said plainly
+            # ~r and ~w: the session is the relay's on the host, the
+            # request another relay's; the token bmd gave names it
             c.send("~r")
-            c.wait_for(rb"\[bmdctl: not over ssh: attach again with --read-only "
-                       rb"or --force\]", 20)
+            c.wait_for(rb"watching \(read-only\) the console of web", 20)
+            mark = len(c.text())
+            c.send("echo ignored-$((2+2))\r")
+            time.sleep(1.5)
+            assert "ignored-4" not in c.text()[mark:]
+            c.send("~w")
+            c.wait_for(rb"you may type on the console of web", 20)
+            c.run("echo again-$((5+5))")
+            assert "again-10" in c.text()
             c.send("~.")
             assert c.wait_exit(20) == 0
             assert "[bmdctl: disconnected from web]" in c.text()

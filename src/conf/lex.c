@@ -25,33 +25,6 @@ static const struct {
 	{ ".apply",	TK_APPLY },
 };
 
-/* The character classes use ASCII only, whatever the locale. */
-static int
-is_namestart(int c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-}
-
-static int
-is_digit(int c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static int
-is_namechar(int c)
-{
-	return is_namestart(c) || is_digit(c);
-}
-
-/* "$" "*" "+" "/" are literal unless they start something else. */
-static int
-is_wordchar(int c)
-{
-	if (is_namechar(c))
-		return 1;
-	return c > 0 && c < 0x80 && strchr("!%&-.:<>?@[]^`|~$*+/", c) != NULL;
-}
 
 void
 lex_init(struct lexer *lx, const char *path, const char *buf, size_t len,
@@ -66,42 +39,24 @@ lex_init(struct lexer *lx, const char *path, const char *buf, size_t len,
 	lx->lx_diags = ds;
 }
 
-static int
-lex_peek(const struct lexer *lx, size_t ahead)
-{
-	if (ahead >= lx->lx_len - lx->lx_off)
-		return -1;
-	return (unsigned char)lx->lx_buf[lx->lx_off + ahead];
-}
-
-static void
-lex_adv(struct lexer *lx)
-{
-	if (lx->lx_off >= lx->lx_len)
-		return;
-	if (lx->lx_buf[lx->lx_off++] == '\n') {
-		if (lx->lx_pos.line < INT_MAX)
-			lx->lx_pos.line++;
-		lx->lx_pos.col = 1;
-	} else if (lx->lx_pos.col < INT_MAX)
-		lx->lx_pos.col++;
-}
-
-static void
+void
 lex_advn(struct lexer *lx, int n)
 {
 	while (n-- > 0)
 		lex_adv(lx);
 }
 
+/* Skimmed text is not checked (bmd -n is): its stray bytes are let be. */
 static void
 lex_badchar(struct lexer *lx, int c)
 {
-	diag_error(lx->lx_diags, &lx->lx_pos, "unexpected character 0x%02x", c);
+	if (!lx->lx_skim)
+		diag_error(lx->lx_diags, &lx->lx_pos, "unexpected character "
+		    "0x%02x", c);
 }
 
 /* Does the "$" under the cursor start a variable or $((...))? */
-static int
+int
 lex_dollar_expands(const struct lexer *lx)
 {
 	int c = lex_peek(lx, 1);
@@ -148,7 +103,7 @@ lex_skip_block(struct lexer *lx)
 }
 
 /* Length of a backslash-newline (with an optional CR) here, or 0. */
-static int
+int
 lex_continuation(const struct lexer *lx)
 {
 	if (lex_peek(lx, 0) != '\\')
@@ -758,6 +713,11 @@ lex_value(struct lexer *lx, struct token *tk, int c)
 	struct vbuild vb;
 	size_t off = lx->lx_off;
 
+	if (lx->lx_skim) {
+		if (lex_skim_value(lx, tk, c) == -1)
+			return 0;
+		goto value;
+	}
 	vb_init(&vb);
 	if (c == '"' || c == '\'') {
 		tk->tk_kind = TV_STRING;
@@ -770,8 +730,9 @@ lex_value(struct lexer *lx, struct token *tk, int c)
 		lex_word(lx, &vb);
 	} else
 		return 0;
-	tk->tk_type = TK_VALUE;
 	vb_finish(&vb, &tk->tk_pieces, &tk->tk_npieces);
+value:
+	tk->tk_type = TK_VALUE;
 	/* Only a whole, separate word is a keyword: "a"vm is "avm". */
 	if (tk->tk_kind == TV_WORD && !lx->lx_glued) {
 		lex_keyword(lx, tk, off);

@@ -358,7 +358,10 @@ load_parse_here(const struct qfile *q, const char *data, size_t len,
 	size_t nerr = ds->ds_nerrors;
 
 	memset(pd, 0, sizeof(*pd));
-	pd->p_ast = ast_parse_buffer(q->q_path, data, len, ds);
+	if (q->q_globals)
+		pd->p_ast = ast_parse_globals(q->q_path, data, len, ds);
+	else
+		pd->p_ast = ast_parse_buffer(q->q_path, data, len, ds);
 	/* Any syntax error rejects the whole load: keep no partial tree. */
 	if (pd->p_ast != NULL && ds->ds_nerrors != nerr) {
 		ast_free(pd->p_ast);

@@ -14,16 +14,27 @@
 #define AR_MAXPAREN	64	/* parentheses open at once in $((...)) */
 #define AR_MAXNODES	512	/* keeps trees (and their JSON) shallow */
 
+/* A table, not strchr(): this runs for every byte of every word. */
+const unsigned char lex_wordpunct[128] = {
+	['!'] = 1, ['%'] = 1, ['&'] = 1, ['-'] = 1, ['.'] = 1, [':'] = 1,
+	['<'] = 1, ['>'] = 1, ['?'] = 1, ['@'] = 1, ['['] = 1, [']'] = 1,
+	['^'] = 1, ['`'] = 1, ['|'] = 1, ['~'] = 1, ['$'] = 1, ['*'] = 1,
+	['+'] = 1, ['/'] = 1,
+};
+
+#define KW(s)	s, sizeof(s) - 1
 static const struct {
 	const char	*kw_name;
+	size_t		 kw_len;	/* compared first: most words are not */
 	enum tok_type	 kw_type;
 } keywords[] = {
-	{ "global",	TK_GLOBAL },
-	{ "vm",		TK_VM },
-	{ "template",	TK_TEMPLATE },
-	{ ".include",	TK_INCLUDE },
-	{ ".apply",	TK_APPLY },
+	{ KW("global"),		TK_GLOBAL },
+	{ KW("vm"),		TK_VM },
+	{ KW("template"),	TK_TEMPLATE },
+	{ KW(".include"),	TK_INCLUDE },
+	{ KW(".apply"),		TK_APPLY },
 };
+#undef KW
 
 
 void
@@ -699,7 +710,7 @@ lex_keyword(struct lexer *lx, struct token *tk, size_t off)
 	size_t i, len = lx->lx_off - off;
 
 	for (i = 0; i < sizeof(keywords) / sizeof(keywords[0]); i++) {
-		if (strlen(keywords[i].kw_name) == len &&
+		if (keywords[i].kw_len == len &&
 		    memcmp(keywords[i].kw_name, lx->lx_buf + off, len) == 0) {
 			tk->tk_type = keywords[i].kw_type;
 			return;
@@ -795,6 +806,8 @@ tok_free(struct token *tk)
 {
 	struct value v;
 
+	if (tk->tk_pieces == NULL)	/* punctuation, or skimmed */
+		return;
 	memset(&v, 0, sizeof(v));
 	v.v_pieces = tk->tk_pieces;
 	v.v_npieces = tk->tk_npieces;

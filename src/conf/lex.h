@@ -4,7 +4,6 @@
 
 #include <limits.h>
 #include <stddef.h>
-#include <string.h>
 
 #include "ast.h"
 #include "buf.h"
@@ -73,13 +72,16 @@ is_namechar(int c)
 	return is_namestart(c) || is_digit(c);
 }
 
+/* lex.c: the ASCII bytes other than name characters that words take */
+extern const unsigned char lex_wordpunct[128];
+
 /* "$" "*" "+" "/" are literal unless they start something else. */
 static inline int
 is_wordchar(int c)
 {
 	if (is_namechar(c))
 		return 1;
-	return c > 0 && c < 0x80 && strchr("!%&-.:<>?@[]^`|~$*+/", c) != NULL;
+	return c > 0 && c < 0x80 && lex_wordpunct[c];
 }
 
 /* The byte ahead of the cursor, or -1 past the end. */

@@ -156,11 +156,17 @@ load_read_fd(int fd, const struct qfile *q, char **data, size_t *len,
     struct diags *ds)
 {
 	struct pos p = { pos_intern(q->q_path), 0, 0 };
+	struct stat st;
 	size_t cap = 0;
 	ssize_t r = 0;
 
 	*data = NULL;
 	*len = 0;
+	/* Room for the whole file at once: growing would copy it. */
+	if (fstat(fd, &st) == 0 && st.st_size > 0 && st.st_size < MAX_FILE_SIZE) {
+		cap = (size_t)st.st_size + 65536;
+		*data = xmalloc(cap);
+	}
 	for (;;) {
 		if (*len + 65536 > cap) {
 			cap = cap ? cap * 2 : 65536;

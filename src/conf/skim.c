@@ -10,6 +10,38 @@
  * checking a VM is bmd -n's work, not bmdctl's.
  */
 
+/*
+ * Pass over the bytes from the cursor that plain(byte, arg) takes, none
+ * of them a newline: most of a value goes this way, a run at a time.
+ */
+static void
+skim_run(struct lexer *lx, int (*plain)(int, int), int arg)
+{
+	size_t i = lx->lx_off, n;
+
+	while (i < lx->lx_len && plain((unsigned char)lx->lx_buf[i], arg))
+		i++;
+	n = i - lx->lx_off;
+	lx->lx_off = i;
+	if (n > (size_t)(INT_MAX - lx->lx_pos.col))
+		lx->lx_pos.col = INT_MAX;
+	else
+		lx->lx_pos.col += (int)n;
+}
+
+static int
+plain_word(int c, int unused)
+{
+	return is_namechar(c);
+}
+
+/* In a string quoted with q: what ends it, escapes or expands is not. */
+static int
+plain_quoted(int c, int q)
+{
+	return c != q && c != '\\' && c != '$' && c != '\n';
+}
+
 /* A backslash: an escape or a line continuation (lex_escape). */
 static void
 skim_escape(struct lexer *lx)
@@ -84,6 +116,7 @@ skim_word(struct lexer *lx)
 	int c;
 
 	for (;;) {
+		skim_run(lx, plain_word, 0);
 		c = lex_peek(lx, 0);
 		if (c == '\\') {
 			skim_escape(lx);
@@ -107,7 +140,8 @@ skim_quoted(struct lexer *lx)
 	int q = lex_peek(lx, 0), c;
 
 	lex_adv(lx);
-	while ((c = lex_peek(lx, 0)) != q) {
+	for (skim_run(lx, plain_quoted, q); (c = lex_peek(lx, 0)) != q;
+	    skim_run(lx, plain_quoted, q)) {
 		if (c < 0) {
 			diag_error(lx->lx_diags, &start, "unterminated string");
 			return;

@@ -8,6 +8,7 @@
 #include "ast.h"
 #include "buf.h"
 #include "diag.h"
+#include "xmalloc.h"
 
 enum tok_type {
 	TK_EOF,
@@ -123,6 +124,16 @@ struct vbuild {
 	struct pos	 vb_textpos;
 	int		 vb_havetext;
 };
+
+/*
+ * An array grown by ARRAY_GROW is cut to its n elements once complete:
+ * most values have one piece, most statements one value, and a tree is
+ * kept for every VM (the daemon's cache), so the spare room would count.
+ */
+#define ARRAY_TRIM(p, n) do {						\
+	if ((n) > 0)							\
+		(p) = xreallocarray((p), (n), sizeof(*(p)));		\
+} while (0)
 
 void		 vb_init(struct vbuild *);
 void		 vb_text(struct vbuild *, const struct pos *);

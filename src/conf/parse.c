@@ -204,6 +204,15 @@ parse_value(struct parser *p, struct value *v)
 
 	memset(v, 0, sizeof(*v));
 	v->v_pos = p->p_tok.tk_pos;
+	/* Most values are one token: its pieces are already the value's. */
+	if (p->p_tok.tk_type == TK_VALUE && peek(p) != TK_VALUE) {
+		v->v_pieces = p->p_tok.tk_pieces;
+		v->v_npieces = p->p_tok.tk_npieces;
+		p->p_tok.tk_pieces = NULL;
+		p->p_tok.tk_npieces = 0;
+		advance(p);
+		goto check;
+	}
 	vb_init(&vb);
 	while (p->p_tok.tk_type == TK_VALUE) {
 		for (i = 0; i < p->p_tok.tk_npieces; i++)
@@ -212,6 +221,7 @@ parse_value(struct parser *p, struct value *v)
 		advance(p);
 	}
 	vb_finish(&vb, &v->v_pieces, &v->v_npieces);
+check:
 	if (is_keyword(p->p_tok.tk_type) &&
 	    p->p_tok.tk_pos.line == p->p_prevline) {
 		perr(p, &p->p_tok.tk_pos, "syntax error: unexpected keyword "
@@ -236,8 +246,10 @@ parse_values(struct parser *p, struct value **vals, size_t *n)
 			return -1;
 		ARRAY_GROW(*vals, *n, cap);
 		(*vals)[(*n)++] = v;
-		if (p->p_tok.tk_type != TK_COMMA)
+		if (p->p_tok.tk_type != TK_COMMA) {
+			ARRAY_TRIM(*vals, *n);
 			return 0;
+		}
 		advance(p);
 	}
 }
@@ -329,6 +341,7 @@ parse_apply(struct parser *p, struct stmt *st)
 			break;
 		advance(p);
 	}
+	ARRAY_TRIM(st->s_targets, st->s_ntargets);
 	st->s_valpos = st->s_targets[0].t_pos;
 	return expect(p, TK_SEMI, "\";\"");
 }
@@ -406,9 +419,18 @@ stmt_keyword(struct parser *p)
 	return 0;
 }
 
+static void	parse_stmts_in(struct parser *, struct section *);
+
 /* stmts "}", the "{" already eaten. */
 static void
 parse_stmts(struct parser *p, struct section *sc)
+{
+	parse_stmts_in(p, sc);
+	ARRAY_TRIM(sc->sc_stmts, sc->sc_nstmts);
+}
+
+static void
+parse_stmts_in(struct parser *p, struct section *sc)
 {
 	size_t cap = 0;
 	struct stmt st;

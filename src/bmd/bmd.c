@@ -70,8 +70,13 @@ check_config(const char *path)
 {
 	struct conf_load_opts lo = { path, NULL, 1, backend_validate_vm, 0,
 	    0, NULL, NULL };
+	/*
+	 * Not freed: bmd exits next, and freeing 100,000 VMs one allocation
+	 * at a time costs an eighth of the check.  Static, so that leak
+	 * checkers still see it reachable.
+	 */
+	static struct conf *c;
 	struct diags ds;
-	struct conf *c;
 	int rc;
 
 	diags_init(&ds);
@@ -82,7 +87,6 @@ check_config(const char *path)
 		fprintf(stderr, "%s: configuration OK (%zu VM%s%s)\n", path,
 		    c->c_nvms, c->c_nvms == 1 ? "" : "s", c->c_nusererrors ?
 		    "; users' files with errors are left out" : "");
-	conf_free(c);
 	diags_free(&ds);
 	return rc;
 }

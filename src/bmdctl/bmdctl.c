@@ -294,13 +294,28 @@ ctl_load_origins(int *had_errors)
 	return ctl_load(0, had_errors, 0, 1);
 }
 
-/* Global settings only: finding the socket must not cost a full load. */
+/*
+ * Global settings only: finding the socket must not cost a full load.
+ * Their errors are printed (a socket path that is not taken must not go
+ * unsaid), not their warnings, which every command would repeat.
+ */
 struct conf *
 ctl_load_globals(int *had_errors)
 {
-	return ctl_load(1, had_errors, 1, 0);
+	return ctl_load(-1, had_errors, 1, 0);
 }
 
+static void
+print_errors(const struct diags *ds)
+{
+	size_t i;
+
+	for (i = 0; i < ds->ds_n; i++)
+		if (ds->ds_v[i].d_level == DIAG_ERROR)
+			fprintf(stderr, "%s\n", ds->ds_v[i].d_text);
+}
+
+/* quiet: 1 print nothing, 0 every diagnostic, -1 only the errors */
 static struct conf *
 ctl_load(int quiet, int *had_errors, int globals_only, int origins)
 {
@@ -315,8 +330,10 @@ ctl_load(int quiet, int *had_errors, int globals_only, int origins)
 		    ctl_host->h_name);
 	diags_init(&ds);
 	c = conf_load(&lo, &ds);
-	if (!quiet)
+	if (quiet == 0)
 		diags_print(&ds, stderr);
+	else if (quiet == -1)
+		print_errors(&ds);
 	*had_errors = ds.ds_nerrors > 0;
 	diags_free(&ds);
 	if (c->c_fatal) {

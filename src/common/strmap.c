@@ -37,15 +37,29 @@ strmap_free(struct strmap *m, void (*freeval)(void *))
 	strmap_init(m);
 }
 
+/*
+ * Where k is, or the empty slot it would take; h is hash(k).  The stored
+ * hashes spare most strcmp() calls and all hashing when the map grows
+ * (its keys may be long: paths and section names).
+ */
+static struct strmap_ent *
+slot_h(const struct strmap *m, const char *k, uint64_t h)
+{
+	struct strmap_ent *e;
+	size_t i;
+
+	for (i = h & (m->sm_cap - 1);; i = (i + 1) & (m->sm_cap - 1)) {
+		e = &m->sm_v[i];
+		if (e->se_key == NULL ||
+		    (e->se_hash == h && strcmp(e->se_key, k) == 0))
+			return e;
+	}
+}
+
 static struct strmap_ent *
 slot(const struct strmap *m, const char *k)
 {
-	size_t i;
-
-	for (i = hash(k) & (m->sm_cap - 1);; i = (i + 1) & (m->sm_cap - 1))
-		if (m->sm_v[i].se_key == NULL ||
-		    strcmp(m->sm_v[i].se_key, k) == 0)
-			return &m->sm_v[i];
+	return slot_h(m, k, hash(k));
 }
 
 void *
@@ -75,7 +89,8 @@ grow(struct strmap *m)
 	m->sm_v = xcalloc(m->sm_cap, sizeof(*m->sm_v));
 	for (i = 0; i < old.sm_cap; i++)
 		if (old.sm_v[i].se_key != NULL)
-			*slot(m, old.sm_v[i].se_key) = old.sm_v[i];
+			*slot_h(m, old.sm_v[i].se_key, old.sm_v[i].se_hash) =
+			    old.sm_v[i];
 	free(old.sm_v);
 }
 
@@ -83,11 +98,12 @@ void *
 strmap_put(struct strmap *m, const char *k, void *v)
 {
 	struct strmap_ent *e;
+	uint64_t h = hash(k);
 	void *prev;
 
 	if ((m->sm_n + 1) * 4 > m->sm_cap * 3)
 		grow(m);
-	e = slot(m, k);
+	e = slot_h(m, k, h);
 	if (e->se_key != NULL) {
 		prev = e->se_val;
 		e->se_val = v;
@@ -95,6 +111,7 @@ strmap_put(struct strmap *m, const char *k, void *v)
 	}
 	e->se_key = xstrdup(k);
 	e->se_val = v;
+	e->se_hash = h;
 	m->sm_n++;
 	return NULL;
 }

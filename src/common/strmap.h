@@ -5,8 +5,9 @@
 #include <stddef.h>
 
 struct strmap_ent {
-	char	*se_key;	/* NULL: empty slot */
-	void	*se_val;
+	char		*se_key;	/* NULL: empty slot */
+	void		*se_val;
+	unsigned long long se_hash;	/* of se_key: not hashed again */
 };
 
 struct strmap {

@@ -184,6 +184,7 @@ void
 vb_finish(struct vbuild *vb, struct piece **pieces, size_t *n)
 {
 	vb_flush(vb, vb->vb_n == 0);
+	ARRAY_TRIM(vb->vb_pieces, vb->vb_n);
 	buf_free(&vb->vb_text);
 	*pieces = vb->vb_pieces;
 	*n = vb->vb_n;

@@ -107,6 +107,13 @@ struct ast_file {
  */
 struct ast_file	*ast_parse_buffer(const char *path, const char *data,
 		    size_t len, struct diags *);
+/*
+ * The same with only the global sections and .include lines in the tree:
+ * vm and template sections are passed over, their errors not looked for
+ * (only one that leaves a section open at the end of the file).
+ */
+struct ast_file	*ast_parse_globals(const char *path, const char *data,
+		    size_t len, struct diags *);
 struct ast_file	*ast_parse_file(const char *path, struct diags *);
 void		 ast_free(struct ast_file *);
 void		 ast_value_free(struct value *);	/* contents only */

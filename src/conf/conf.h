@@ -281,7 +281,11 @@ struct conf_load_opts {
 	int		 lo_check_files;	/* validate image paths exist */
 	/* Backend checks, supplied by the program (conf does not link them). */
 	int		(*lo_validate)(const struct vm_conf *, struct diags *);
-	/* Only the global sections matter (bmdctl looking for the socket). */
+	/*
+	 * Only the global sections matter (bmdctl looking for the socket):
+	 * vm and template sections are passed over unchecked, not built
+	 * (ast_parse_globals), and lo_cache is not used.
+	 */
 	int		 lo_globals_only;
 	/* Record where every value comes from (show config --origin). */
 	int		 lo_origins;

@@ -35,6 +35,7 @@ struct loader {
 	size_t		  l_nuse, l_capuse;
 	int		  l_fatal;
 	struct conf_cache *l_cache;	/* NULL: parse every file */
+	int		  l_globals;	/* lo_globals_only */
 };
 
 /* A file as found by load_queue: its text, or its tree from the cache. */
@@ -55,6 +56,7 @@ queue(struct loader *l, const char *path, uid_t reader, int depth,
 	l->l_q[l->l_nq].q_path = xstrdup(path);
 	l->l_q[l->l_nq].q_reader = reader;
 	l->l_q[l->l_nq].q_depth = depth;
+	l->l_q[l->l_nq].q_globals = l->l_globals;
 	if (st != NULL)
 		l->l_q[l->l_nq].q_st = *st;
 	l->l_nq++;
@@ -333,7 +335,9 @@ conf_load(const struct conf_load_opts *opts, struct diags *ds)
 	struct stat lst, st;
 
 	memset(&l, 0, sizeof(l));
-	if ((l.l_cache = opts->lo_cache) != NULL)
+	/* A tree without its VMs must not be reused by a full load. */
+	l.l_globals = opts->lo_globals_only;
+	if (!l.l_globals && (l.l_cache = opts->lo_cache) != NULL)
 		cache_begin(l.l_cache);
 	/* As for includes: a symlink must belong to its target's owner. */
 	if (lstat(opts->lo_path, &lst) == 0 && S_ISLNK(lst.st_mode) &&
@@ -367,6 +371,7 @@ conf_load_buffer(const char *path, const char *data, size_t len,
 
 	memset(&l, 0, sizeof(l));
 	memset(&lf, 0, sizeof(lf));
+	l.l_globals = opts->lo_globals_only;
 	lf.lf_data = (char *)data;
 	lf.lf_len = len;
 	if (realpath(path, real) == NULL)

@@ -708,6 +708,7 @@ conf_eval(const struct eval_in *in, struct diags *ds)
 	e.e_ids = in->ei_opts->lo_ids != NULL ? in->ei_opts->lo_ids :
 	    idmap_new();
 	global_conf_init(&e.e_conf->c_global);
+	conf_validate_begin();
 	vars_set(&e.e_globals, "LOCALBASE", LOCALBASE);
 	collect_templates(&e);
 	eval_globals(&e);

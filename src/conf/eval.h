@@ -74,5 +74,7 @@ int		 eval_one_safe(const struct eval_in *, const char *);
 /* validate.c */
 int	 conf_validate_vm(struct vm_conf *, const struct conf_load_opts *,
 	    struct diags *);
+/* A new load: what files were like in the last one is forgotten. */
+void	 conf_validate_begin(void);
 
 #endif

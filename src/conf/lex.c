@@ -14,44 +14,28 @@
 #define AR_MAXPAREN	64	/* parentheses open at once in $((...)) */
 #define AR_MAXNODES	512	/* keeps trees (and their JSON) shallow */
 
-static const struct {
-	const char	*kw_name;
-	enum tok_type	 kw_type;
-} keywords[] = {
-	{ "global",	TK_GLOBAL },
-	{ "vm",		TK_VM },
-	{ "template",	TK_TEMPLATE },
-	{ ".include",	TK_INCLUDE },
-	{ ".apply",	TK_APPLY },
+/* A table, not strchr(): this runs for every byte of every word. */
+const unsigned char lex_wordpunct[128] = {
+	['!'] = 1, ['%'] = 1, ['&'] = 1, ['-'] = 1, ['.'] = 1, [':'] = 1,
+	['<'] = 1, ['>'] = 1, ['?'] = 1, ['@'] = 1, ['['] = 1, [']'] = 1,
+	['^'] = 1, ['`'] = 1, ['|'] = 1, ['~'] = 1, ['$'] = 1, ['*'] = 1,
+	['+'] = 1, ['/'] = 1,
 };
 
-/* The character classes use ASCII only, whatever the locale. */
-static int
-is_namestart(int c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-}
+#define KW(s)	s, sizeof(s) - 1
+static const struct {
+	const char	*kw_name;
+	size_t		 kw_len;	/* compared first: most words are not */
+	enum tok_type	 kw_type;
+} keywords[] = {
+	{ KW("global"),		TK_GLOBAL },
+	{ KW("vm"),		TK_VM },
+	{ KW("template"),	TK_TEMPLATE },
+	{ KW(".include"),	TK_INCLUDE },
+	{ KW(".apply"),		TK_APPLY },
+};
+#undef KW
 
-static int
-is_digit(int c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static int
-is_namechar(int c)
-{
-	return is_namestart(c) || is_digit(c);
-}
-
-/* "$" "*" "+" "/" are literal unless they start something else. */
-static int
-is_wordchar(int c)
-{
-	if (is_namechar(c))
-		return 1;
-	return c > 0 && c < 0x80 && strchr("!%&-.:<>?@[]^`|~$*+/", c) != NULL;
-}
 
 void
 lex_init(struct lexer *lx, const char *path, const char *buf, size_t len,
@@ -66,42 +50,24 @@ lex_init(struct lexer *lx, const char *path, const char *buf, size_t len,
 	lx->lx_diags = ds;
 }
 
-static int
-lex_peek(const struct lexer *lx, size_t ahead)
-{
-	if (ahead >= lx->lx_len - lx->lx_off)
-		return -1;
-	return (unsigned char)lx->lx_buf[lx->lx_off + ahead];
-}
-
-static void
-lex_adv(struct lexer *lx)
-{
-	if (lx->lx_off >= lx->lx_len)
-		return;
-	if (lx->lx_buf[lx->lx_off++] == '\n') {
-		if (lx->lx_pos.line < INT_MAX)
-			lx->lx_pos.line++;
-		lx->lx_pos.col = 1;
-	} else if (lx->lx_pos.col < INT_MAX)
-		lx->lx_pos.col++;
-}
-
-static void
+void
 lex_advn(struct lexer *lx, int n)
 {
 	while (n-- > 0)
 		lex_adv(lx);
 }
 
+/* Skimmed text is not checked (bmd -n is): its stray bytes are let be. */
 static void
 lex_badchar(struct lexer *lx, int c)
 {
-	diag_error(lx->lx_diags, &lx->lx_pos, "unexpected character 0x%02x", c);
+	if (!lx->lx_skim)
+		diag_error(lx->lx_diags, &lx->lx_pos, "unexpected character "
+		    "0x%02x", c);
 }
 
 /* Does the "$" under the cursor start a variable or $((...))? */
-static int
+int
 lex_dollar_expands(const struct lexer *lx)
 {
 	int c = lex_peek(lx, 1);
@@ -148,7 +114,7 @@ lex_skip_block(struct lexer *lx)
 }
 
 /* Length of a backslash-newline (with an optional CR) here, or 0. */
-static int
+int
 lex_continuation(const struct lexer *lx)
 {
 	if (lex_peek(lx, 0) != '\\')
@@ -744,7 +710,7 @@ lex_keyword(struct lexer *lx, struct token *tk, size_t off)
 	size_t i, len = lx->lx_off - off;
 
 	for (i = 0; i < sizeof(keywords) / sizeof(keywords[0]); i++) {
-		if (strlen(keywords[i].kw_name) == len &&
+		if (keywords[i].kw_len == len &&
 		    memcmp(keywords[i].kw_name, lx->lx_buf + off, len) == 0) {
 			tk->tk_type = keywords[i].kw_type;
 			return;
@@ -758,6 +724,11 @@ lex_value(struct lexer *lx, struct token *tk, int c)
 	struct vbuild vb;
 	size_t off = lx->lx_off;
 
+	if (lx->lx_skim) {
+		if (lex_skim_value(lx, tk, c) == -1)
+			return 0;
+		goto value;
+	}
 	vb_init(&vb);
 	if (c == '"' || c == '\'') {
 		tk->tk_kind = TV_STRING;
@@ -770,8 +741,9 @@ lex_value(struct lexer *lx, struct token *tk, int c)
 		lex_word(lx, &vb);
 	} else
 		return 0;
-	tk->tk_type = TK_VALUE;
 	vb_finish(&vb, &tk->tk_pieces, &tk->tk_npieces);
+value:
+	tk->tk_type = TK_VALUE;
 	/* Only a whole, separate word is a keyword: "a"vm is "avm". */
 	if (tk->tk_kind == TV_WORD && !lx->lx_glued) {
 		lex_keyword(lx, tk, off);
@@ -834,6 +806,8 @@ tok_free(struct token *tk)
 {
 	struct value v;
 
+	if (tk->tk_pieces == NULL)	/* punctuation, or skimmed */
+		return;
 	memset(&v, 0, sizeof(v));
 	v.v_pieces = tk->tk_pieces;
 	v.v_npieces = tk->tk_npieces;

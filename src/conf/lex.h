@@ -2,11 +2,13 @@
 #ifndef BMD_LEX_H
 #define BMD_LEX_H
 
+#include <limits.h>
 #include <stddef.h>
 
 #include "ast.h"
 #include "buf.h"
 #include "diag.h"
+#include "xmalloc.h"
 
 enum tok_type {
 	TK_EOF,
@@ -39,6 +41,11 @@ struct lexer {
 	 * and a following word cannot be a keyword.
 	 */
 	int		 lx_glued;
+	/*
+	 * Skimming (skim.c): values are passed over, not decoded, and their
+	 * errors not looked for; TK_VALUE tokens have no pieces.
+	 */
+	int		 lx_skim;
 	struct diags	*lx_diags;
 };
 
@@ -46,6 +53,65 @@ void		 lex_init(struct lexer *, const char *path, const char *buf,
 		    size_t len, struct diags *);
 void		 lex_next(struct lexer *, struct token *);
 void		 tok_free(struct token *);
+
+/* The character classes use ASCII only, whatever the locale. */
+static inline int
+is_namestart(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+
+static inline int
+is_digit(int c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static inline int
+is_namechar(int c)
+{
+	return is_namestart(c) || is_digit(c);
+}
+
+/* lex.c: the ASCII bytes other than name characters that words take */
+extern const unsigned char lex_wordpunct[128];
+
+/* "$" "*" "+" "/" are literal unless they start something else. */
+static inline int
+is_wordchar(int c)
+{
+	if (is_namechar(c))
+		return 1;
+	return c > 0 && c < 0x80 && lex_wordpunct[c];
+}
+
+/* The byte ahead of the cursor, or -1 past the end. */
+static inline int
+lex_peek(const struct lexer *lx, size_t ahead)
+{
+	if (ahead >= lx->lx_len - lx->lx_off)
+		return -1;
+	return (unsigned char)lx->lx_buf[lx->lx_off + ahead];
+}
+
+static inline void
+lex_adv(struct lexer *lx)
+{
+	if (lx->lx_off >= lx->lx_len)
+		return;
+	if (lx->lx_buf[lx->lx_off++] == '\n') {
+		if (lx->lx_pos.line < INT_MAX)
+			lx->lx_pos.line++;
+		lx->lx_pos.col = 1;
+	} else if (lx->lx_pos.col < INT_MAX)
+		lx->lx_pos.col++;
+}
+
+void		 lex_advn(struct lexer *, int);
+int		 lex_continuation(const struct lexer *);
+int		 lex_dollar_expands(const struct lexer *);
+/* skim.c: pass over the value at the cursor (c); -1: none starts here */
+int		 lex_skim_value(struct lexer *, struct token *, int c);
 
 /*
  * ast.c: builds the pieces of a value.  Adjacent text is merged, and empty
@@ -58,6 +124,16 @@ struct vbuild {
 	struct pos	 vb_textpos;
 	int		 vb_havetext;
 };
+
+/*
+ * An array grown by ARRAY_GROW is cut to its n elements once complete:
+ * most values have one piece, most statements one value, and a tree is
+ * kept for every VM (the daemon's cache), so the spare room would count.
+ */
+#define ARRAY_TRIM(p, n) do {						\
+	if ((n) > 0)							\
+		(p) = xreallocarray((p), (n), sizeof(*(p)));		\
+} while (0)
 
 void		 vb_init(struct vbuild *);
 void		 vb_text(struct vbuild *, const struct pos *);

@@ -156,11 +156,17 @@ load_read_fd(int fd, const struct qfile *q, char **data, size_t *len,
     struct diags *ds)
 {
 	struct pos p = { pos_intern(q->q_path), 0, 0 };
+	struct stat st;
 	size_t cap = 0;
 	ssize_t r = 0;
 
 	*data = NULL;
 	*len = 0;
+	/* Room for the whole file at once: growing would copy it. */
+	if (fstat(fd, &st) == 0 && st.st_size > 0 && st.st_size < MAX_FILE_SIZE) {
+		cap = (size_t)st.st_size + 65536;
+		*data = xmalloc(cap);
+	}
 	for (;;) {
 		if (*len + 65536 > cap) {
 			cap = cap ? cap * 2 : 65536;
@@ -358,7 +364,10 @@ load_parse_here(const struct qfile *q, const char *data, size_t len,
 	size_t nerr = ds->ds_nerrors;
 
 	memset(pd, 0, sizeof(*pd));
-	pd->p_ast = ast_parse_buffer(q->q_path, data, len, ds);
+	if (q->q_globals)
+		pd->p_ast = ast_parse_globals(q->q_path, data, len, ds);
+	else
+		pd->p_ast = ast_parse_buffer(q->q_path, data, len, ds);
 	/* Any syntax error rejects the whole load: keep no partial tree. */
 	if (pd->p_ast != NULL && ds->ds_nerrors != nerr) {
 		ast_free(pd->p_ast);

@@ -20,6 +20,7 @@ struct qfile {
 	uid_t		 q_reader;	/* who asked for it (the includer) */
 	int		 q_depth;
 	struct stat	 q_st;		/* from the includer's checks */
+	int		 q_globals;	/* only its global sections matter */
 };
 
 /* An include found while parsing a file, already checked. */

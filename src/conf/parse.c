@@ -23,6 +23,7 @@ struct parser {
 	struct diags	*p_diags;
 	struct ast_file	*p_file;
 	size_t		 p_sectcap;
+	int		 p_globals;	/* skip vm and template sections */
 };
 
 /* ---- tokens and errors ---- */
@@ -203,6 +204,15 @@ parse_value(struct parser *p, struct value *v)
 
 	memset(v, 0, sizeof(*v));
 	v->v_pos = p->p_tok.tk_pos;
+	/* Most values are one token: its pieces are already the value's. */
+	if (p->p_tok.tk_type == TK_VALUE && peek(p) != TK_VALUE) {
+		v->v_pieces = p->p_tok.tk_pieces;
+		v->v_npieces = p->p_tok.tk_npieces;
+		p->p_tok.tk_pieces = NULL;
+		p->p_tok.tk_npieces = 0;
+		advance(p);
+		goto check;
+	}
 	vb_init(&vb);
 	while (p->p_tok.tk_type == TK_VALUE) {
 		for (i = 0; i < p->p_tok.tk_npieces; i++)
@@ -211,6 +221,7 @@ parse_value(struct parser *p, struct value *v)
 		advance(p);
 	}
 	vb_finish(&vb, &v->v_pieces, &v->v_npieces);
+check:
 	if (is_keyword(p->p_tok.tk_type) &&
 	    p->p_tok.tk_pos.line == p->p_prevline) {
 		perr(p, &p->p_tok.tk_pos, "syntax error: unexpected keyword "
@@ -235,8 +246,10 @@ parse_values(struct parser *p, struct value **vals, size_t *n)
 			return -1;
 		ARRAY_GROW(*vals, *n, cap);
 		(*vals)[(*n)++] = v;
-		if (p->p_tok.tk_type != TK_COMMA)
+		if (p->p_tok.tk_type != TK_COMMA) {
+			ARRAY_TRIM(*vals, *n);
 			return 0;
+		}
 		advance(p);
 	}
 }
@@ -328,6 +341,7 @@ parse_apply(struct parser *p, struct stmt *st)
 			break;
 		advance(p);
 	}
+	ARRAY_TRIM(st->s_targets, st->s_ntargets);
 	st->s_valpos = st->s_targets[0].t_pos;
 	return expect(p, TK_SEMI, "\";\"");
 }
@@ -405,9 +419,18 @@ stmt_keyword(struct parser *p)
 	return 0;
 }
 
+static void	parse_stmts_in(struct parser *, struct section *);
+
 /* stmts "}", the "{" already eaten. */
 static void
 parse_stmts(struct parser *p, struct section *sc)
+{
+	parse_stmts_in(p, sc);
+	ARRAY_TRIM(sc->sc_stmts, sc->sc_nstmts);
+}
+
+static void
+parse_stmts_in(struct parser *p, struct section *sc)
 {
 	size_t cap = 0;
 	struct stmt st;
@@ -507,12 +530,55 @@ add_section(struct parser *p, struct section *sc)
 	af->af_sects[af->af_nsects++] = *sc;
 }
 
+/*
+ * Only the global sections are wanted (bmdctl looking for its socket): a
+ * vm or template section is passed over token by token, its values
+ * skimmed (skim.c), to its matching "}" or, as parse_stmts and
+ * skip_header recover, to a section keyword that does not start a
+ * statement.  Its errors are bmd -n's to report, except an end of file
+ * that may have hidden a global section.
+ */
+static void
+skip_section(struct parser *p)
+{
+	enum tok_type t;
+	int depth = 0;
+
+	p->p_lx.lx_skim = 1;
+	for (advance(p); (t = p->p_tok.tk_type) != TK_EOF; advance(p)) {
+		if (t == TK_LBRACE)
+			depth++;
+		else if (t == TK_RBRACE && depth <= 1)
+			break;
+		else if (t == TK_RBRACE)
+			depth--;
+		else if (depth == 0 && (t == TK_SEMI ||
+		    is_section_keyword(t) || t == TK_INCLUDE))
+			break;
+		else if (depth == 1 && is_section_keyword(t) &&
+		    peek(p) != TK_EQ && peek(p) != TK_PLUSEQ)
+			break;
+	}
+	p->p_lx.lx_skim = 0;
+	if (t == TK_EOF && depth == 0)
+		unexpected(p, "\"{\"");
+	else if (t == TK_EOF)
+		perr(p, &p->p_tok.tk_pos, "syntax error: unexpected end of "
+		    "file (missing \"}\")");
+	else if (t == TK_RBRACE || t == TK_SEMI)
+		advance(p);
+}
+
 static void
 parse_section(struct parser *p)
 {
 	struct section sc;
 	int ok;
 
+	if (p->p_globals && p->p_tok.tk_type != TK_GLOBAL) {
+		skip_section(p);
+		return;
+	}
 	memset(&sc, 0, sizeof(sc));
 	sc.sc_pos = p->p_tok.tk_pos;
 	if (p->p_tok.tk_type == TK_GLOBAL)
@@ -583,13 +649,14 @@ parse_top(struct parser *p)
 	}
 }
 
-struct ast_file *
-ast_parse_buffer(const char *path, const char *data, size_t len,
-    struct diags *ds)
+static struct ast_file *
+parse_buffer(const char *path, const char *data, size_t len,
+    struct diags *ds, int globals)
 {
 	struct parser p;
 
 	memset(&p, 0, sizeof(p));
+	p.p_globals = globals;
 	p.p_diags = ds;
 	p.p_file = xcalloc(1, sizeof(*p.p_file));
 	lex_init(&p.p_lx, path, data, len, ds);
@@ -600,6 +667,20 @@ ast_parse_buffer(const char *path, const char *data, size_t len,
 	if (p.p_havenext)
 		tok_free(&p.p_next);
 	return p.p_file;
+}
+
+struct ast_file *
+ast_parse_buffer(const char *path, const char *data, size_t len,
+    struct diags *ds)
+{
+	return parse_buffer(path, data, len, ds, 0);
+}
+
+struct ast_file *
+ast_parse_globals(const char *path, const char *data, size_t len,
+    struct diags *ds)
+{
+	return parse_buffer(path, data, len, ds, 1);
 }
 
 /* Read all of fd into b; -1 with errno set on failure. */

@@ -60,16 +60,82 @@ stat_owner(const struct vm_conf *vc, const char *path, struct stat *st)
 	return conf_as_user(vc->vc_owner, vc->vc_group, do_stat, &sa);
 }
 
+/*
+ * Thousands of VMs may boot one kernel or share one image: within a
+ * load (conf_validate_begin), the last few answers are remembered, for
+ * the same owner and group only.  Per thread: loads run in threads.
+ */
+#define SEEN_N		4
+#define SEEN_PATH	256
+static _Thread_local struct seen {
+	unsigned	 s_gen;		/* 0: empty */
+	uid_t		 s_uid;
+	gid_t		 s_gid;
+	int		 s_rc, s_errno;
+	mode_t		 s_mode;
+	char		 s_path[SEEN_PATH];
+} seen[SEEN_N];
+static _Thread_local unsigned seen_gen, seen_next;
+
+void
+conf_validate_begin(void)
+{
+	if (++seen_gen == 0)
+		seen_gen = 1;
+}
+
+static struct seen *
+seen_find(const struct vm_conf *vc, const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < SEEN_N; i++)
+		if (seen[i].s_gen == seen_gen && seen_gen != 0 &&
+		    seen[i].s_uid == vc->vc_owner &&
+		    seen[i].s_gid == vc->vc_group &&
+		    strcmp(seen[i].s_path, path) == 0)
+			return &seen[i];
+	return NULL;
+}
+
+/* stat_owner, or its answer for the same file earlier in this load */
+static int
+stat_seen(const struct vm_conf *vc, const char *path, mode_t *mode)
+{
+	struct seen *s;
+	struct stat st;
+	int rc;
+
+	if ((s = seen_find(vc, path)) != NULL) {
+		*mode = s->s_mode;
+		errno = s->s_errno;
+		return s->s_rc;
+	}
+	rc = stat_owner(vc, path, &st);
+	*mode = rc == 0 ? st.st_mode : 0;
+	if (seen_gen == 0 || strlen(path) >= SEEN_PATH)
+		return rc;
+	s = &seen[seen_next++ % SEEN_N];
+	s->s_gen = seen_gen;
+	s->s_uid = vc->vc_owner;
+	s->s_gid = vc->vc_group;
+	s->s_rc = rc;
+	s->s_errno = errno;
+	s->s_mode = *mode;
+	strcpy(s->s_path, path);
+	errno = s->s_errno;
+	return rc;
+}
+
 static void
 check_image(const struct vm_conf *vc, const char *what, const char *path,
     const struct pos *p, struct diags *ds)
 {
-	struct stat st;
+	mode_t mode;
 
-	if (stat_owner(vc, path, &st) == -1)
+	if (stat_seen(vc, path, &mode) == -1)
 		diag_error(ds, p, "%s %s: %s", what, path, strerror(errno));
-	else if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode) &&
-	    !S_ISBLK(st.st_mode))
+	else if (!S_ISREG(mode) && !S_ISCHR(mode) && !S_ISBLK(mode))
 		diag_error(ds, p, "%s %s: not a regular file or a device",
 		    what, path);
 }
@@ -106,9 +172,13 @@ static void
 check_cpu_pin(const struct vm_conf *vc, struct diags *ds)
 {
 	const struct conf_cpupin *cp;
-	long host = sysconf(_SC_NPROCESSORS_CONF);
+	long host;
 	size_t i;
 
+	/* glibc reads /sys for this: not for each of 100,000 VMs unpinned */
+	if (vc->vc_cpu_pin.l_n == 0)
+		return;
+	host = sysconf(_SC_NPROCESSORS_CONF);
 	for (i = 0; i < vc->vc_cpu_pin.l_n; i++) {
 		cp = CLIST_AT(&vc->vc_cpu_pin, struct conf_cpupin, i);
 		if (cp->cp_vcpu >= vc->vc_ncpu.nc_cpus)

@@ -274,6 +274,69 @@ def test_unparsable_config_warns_and_uses_default(fake):
     assert fake.requests == []
 
 
+def write(path, text, mode="w"):
+    with open(path, mode) as f:
+        f.write(text)
+
+
+def test_socket_path_from_included_file_and_variable(fake):
+    # the socket is named in an included file, through global variables
+    d, name = os.path.split(fake.path)
+    os.mkdir(os.path.join(fake.dir, "conf.d"))
+    write(os.path.join(fake.dir, "conf.d", "10-socket.conf"),
+          "global {\n\t$sockdir = %s;\n}\nvm x { memory = 1G; }\n"
+          "global {\n\tcmd_socket_path = \"${sockdir}/$name\";\n}\n" % d)
+    conf = os.path.join(fake.dir, "bmd.conf")
+    write(conf, "global { $name = %s; }\ntemplate t(m = 1G) { memory = $m; }\n"
+          "vm a { .apply t; }\n.include \"conf.d/*.conf\";\n" % name)
+    rc, out, err = fake.ctl("boot", "x", conf=conf)
+    assert (rc, err) == (0, "")
+    assert fake.requests == [{"version": 1, "command": "boot", "name": "x"}]
+
+
+# Errors of vm and template sections are bmd -n's to report: bmdctl only
+# looks for its socket and must find it whatever the VMs say.
+VM_ERRORS = [
+    "vm a { memory = ; ncpu = = 2; }\n",                 # syntax errors
+    "vm b { cmdline = \"${}\"; x = $((1 +)); y = ${a;\n}\n",
+    "vm c { disk = \"}\"; com1 = '{'; # }\n }\n",        # braces in text
+    "template t(a b) { .apply = 1; vm = 2; }\n",
+    "vm d { \x01 bad byte; nokey; }\n",
+    "vm e { memory = 1G;\n",                            # missing "}"
+    "vm 'bad name!' { memory = 1x; }\nvm f { .apply nosuch; }\n",
+]
+
+
+@pytest.mark.parametrize("vms", VM_ERRORS)
+def test_socket_path_despite_errors_in_vm_sections(fake, vms):
+    conf = os.path.join(fake.dir, "bmd.conf")
+    write(conf, vms + "global {\n\tcmd_socket_path = %s;\n}\n" % fake.path)
+    rc, out, err = fake.ctl("list", conf=conf)
+    assert (rc, err) == (0, "")
+    assert [r["command"] for r in fake.requests] == ["list"]
+
+
+def test_global_section_error_is_reported_with_its_position(fake):
+    conf = os.path.join(fake.dir, "bad.conf")
+    write(conf, "vm a { memory = ; }\nglobal {\n\tcmd_socket_path = run/bmd.sock;\n}\n")
+    rc, out, err = fake.ctl("list", conf=conf)
+    assert rc == 1
+    assert err.startswith("%s:3:20: \"cmd_socket_path\": run/bmd.sock is not "
+                          "an absolute path\n" % conf), err
+    assert fake.requests == []
+
+
+def test_global_section_syntax_error_is_reported_with_its_position(fake):
+    conf = os.path.join(fake.dir, "bad.conf")
+    write(conf, "vm a { x = ; }\nglobal {\n\tcmd_socket_path = %s\n}\n" % fake.path)
+    rc, out, err = fake.ctl("list", conf=conf)
+    assert rc == 1
+    assert err.startswith("%s:4:1: syntax error: unexpected \"}\" (expected "
+                          "\";\")\n" % conf), err
+    assert "cannot parse %s; using the default socket /run/bmd.sock" % conf in err
+    assert fake.requests == []
+
+
 @pytest.mark.parametrize("reply", [
     None,                                   # closes without a reply
     b"\x00\x00\x00\x05hello",               # not JSON

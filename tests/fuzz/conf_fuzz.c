@@ -24,5 +24,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	    &lo, &ds);
 	conf_free(c);
 	diags_free(&ds);
+	/* bmdctl's globals-only load skims what the above parsed */
+	lo.lo_globals_only = 1;
+	diags_init(&ds);
+	c = conf_load_buffer("/nonexistent/fuzz.conf", (const char *)data, len,
+	    &lo, &ds);
+	conf_free(c);
+	diags_free(&ds);
 	return 0;
 }

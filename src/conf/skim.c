@@ -1,0 +1,174 @@
+/* Skimming values: their extent as lex.c finds it, without decoding them. */
+#include "lex.h"
+
+/*
+ * bmdctl looks for its socket in the global sections only (parse.c,
+ * ast_parse_globals): the values of vm and template sections are passed
+ * over here without building their pieces, which is most of what a full
+ * parse costs.  Every function ends where its lex.c counterpart would on
+ * valid text; on invalid text it ends somewhere near, silently, since
+ * checking a VM is bmd -n's work, not bmdctl's.
+ */
+
+/*
+ * Pass over the bytes from the cursor that plain(byte, arg) takes, none
+ * of them a newline: most of a value goes this way, a run at a time.
+ */
+static void
+skim_run(struct lexer *lx, int (*plain)(int, int), int arg)
+{
+	size_t i = lx->lx_off, n;
+
+	while (i < lx->lx_len && plain((unsigned char)lx->lx_buf[i], arg))
+		i++;
+	n = i - lx->lx_off;
+	lx->lx_off = i;
+	if (n > (size_t)(INT_MAX - lx->lx_pos.col))
+		lx->lx_pos.col = INT_MAX;
+	else
+		lx->lx_pos.col += (int)n;
+}
+
+static int
+plain_word(int c, int unused)
+{
+	return is_namechar(c);
+}
+
+/* In a string quoted with q: what ends it, escapes or expands is not. */
+static int
+plain_quoted(int c, int q)
+{
+	return c != q && c != '\\' && c != '$' && c != '\n';
+}
+
+/* A backslash: an escape or a line continuation (lex_escape). */
+static void
+skim_escape(struct lexer *lx)
+{
+	int n;
+
+	if ((n = lex_continuation(lx)) > 0)
+		lex_advn(lx, n);
+	else
+		lex_advn(lx, 2);
+}
+
+/* ${name}: up to "}", or where lex_varname gives up. */
+static void
+skim_braced(struct lexer *lx)
+{
+	int c;
+
+	lex_advn(lx, 2);
+	while ((c = lex_peek(lx, 0)) >= 0 && c != '\n' && c != '{') {
+		lex_adv(lx);
+		if (c == '}')
+			return;
+	}
+}
+
+/*
+ * $((...)): to the "))" that closes it, counting parentheses; stops at
+ * ";" or a quote as lex.c's ar_resync does after an error.
+ */
+static void
+skim_arith(struct lexer *lx)
+{
+	int depth = 0, c;
+
+	lex_advn(lx, 3);
+	while ((c = lex_peek(lx, 0)) >= 0 && c != ';' && c != '"') {
+		if (c == '$' && lex_peek(lx, 1) == '{') {
+			skim_braced(lx);
+			continue;
+		}
+		if (c == '(')
+			depth++;
+		else if (c == ')' && depth > 0)
+			depth--;
+		else if (c == ')' && lex_peek(lx, 1) == ')') {
+			lex_advn(lx, 2);
+			return;
+		}
+		lex_adv(lx);
+	}
+}
+
+/* A variable or $((...)), the cursor on a "$" that expands. */
+static void
+skim_dollar(struct lexer *lx)
+{
+	if (lex_peek(lx, 1) == '(')
+		skim_arith(lx);
+	else if (lex_peek(lx, 1) == '{')
+		skim_braced(lx);
+	else {
+		lex_adv(lx);
+		while (is_namechar(lex_peek(lx, 0)))
+			lex_adv(lx);
+	}
+}
+
+static void
+skim_word(struct lexer *lx)
+{
+	int c;
+
+	for (;;) {
+		skim_run(lx, plain_word, 0);
+		c = lex_peek(lx, 0);
+		if (c == '\\') {
+			skim_escape(lx);
+			continue;
+		}
+		if (!is_wordchar(c) || (c == '$' && lex_dollar_expands(lx)) ||
+		    (c == '+' && lex_peek(lx, 1) == '='))
+			return;
+		lex_adv(lx);
+	}
+}
+
+/*
+ * A string that does not end takes the rest of the file with it, and
+ * may hide a global section: that is reported, as lex.c does.
+ */
+static void
+skim_quoted(struct lexer *lx)
+{
+	struct pos start = lx->lx_pos;
+	int q = lex_peek(lx, 0), c;
+
+	lex_adv(lx);
+	for (skim_run(lx, plain_quoted, q); (c = lex_peek(lx, 0)) != q;
+	    skim_run(lx, plain_quoted, q)) {
+		if (c < 0) {
+			diag_error(lx->lx_diags, &start, "unterminated string");
+			return;
+		}
+		if (c == '\\')
+			skim_escape(lx);
+		else if (c == '$' && q == '"' && lex_dollar_expands(lx))
+			skim_dollar(lx);
+		else
+			lex_adv(lx);
+	}
+	lex_adv(lx);
+}
+
+int
+lex_skim_value(struct lexer *lx, struct token *tk, int c)
+{
+	if (c == '"' || c == '\'') {
+		tk->tk_kind = TV_STRING;
+		skim_quoted(lx);
+	} else if (c == '$' && lex_dollar_expands(lx)) {
+		tk->tk_kind = lex_peek(lx, 1) == '(' ? TV_ARITH : TV_VAR;
+		skim_dollar(lx);
+	} else if (c == '\\' || is_wordchar(c)) {
+		tk->tk_kind = TV_WORD;
+		skim_word(lx);
+	} else
+		return -1;
+	return 0;
+}

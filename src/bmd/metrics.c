@@ -82,6 +82,7 @@ static json_t *
 daemon_metrics(void)
 {
 	struct plat_usage u;
+	int fds = plat_open_fds();
 	json_t *o;
 
 	o = json_pack("{s:I,s:I,s:I,s:I,s:o}", "start_time",
@@ -94,9 +95,8 @@ daemon_metrics(void)
 		json_object_set_new(o, "cpu_seconds",
 		    json_real((double)u.pu_cpu_usec / 1e6));
 	}
-	if (plat_open_fds() >= 0)
-		json_object_set_new(o, "open_fds",
-		    json_integer(plat_open_fds()));
+	if (fds >= 0)
+		json_object_set_new(o, "open_fds", json_integer(fds));
 	return o;
 }
 

@@ -124,36 +124,33 @@ print_vms(json_t *vms)
 }
 
 static void
-print_gauge(const char *name, const char *help, json_t *v)
-{
-	const struct family f = { name, "gauge", help };
-
-	if (!json_is_number(v))
-		return;
-	print_family(&f);
-	printf("%s %.17g\n", name, json_number_value(v));
-}
-
-static void
 print_daemon(json_t *d)
 {
+	static const struct family fams[] = {
+	    { "bmd_daemon_resident_memory_bytes", "gauge",
+		"Resident memory of bmd" },
+	    { "bmd_daemon_open_fds", "gauge", "Descriptors bmd holds open" },
+	    { "bmd_daemon_clients", "gauge",
+		"Connections to the control socket, this one included" },
+	    { "bmd_daemon_console_clients", "gauge",
+		"Console sessions on all VMs" },
+	    { "bmd_daemon_vms", "gauge", "VMs in the configuration" },
+	    { "bmd_daemon_start_time_seconds", "gauge",
+		"When bmd started, seconds since the epoch" },
+	};
+	static const char *const keys[] = { "rss_bytes", "open_fds",
+	    "clients", "console_clients", "vms", "start_time" };
 	static const struct family req = { "bmd_requests_total", "counter",
 	    "Requests answered, by command and result (ok or refused)" };
-	json_t *r;
+	json_t *r, *v;
 	size_t i;
 
-	print_gauge("bmd_daemon_resident_memory_bytes", "Resident memory of "
-	    "bmd", json_object_get(d, "rss_bytes"));
-	print_gauge("bmd_daemon_open_fds", "Descriptors bmd holds open",
-	    json_object_get(d, "open_fds"));
-	print_gauge("bmd_daemon_clients", "Connections to the control socket, "
-	    "this one included", json_object_get(d, "clients"));
-	print_gauge("bmd_daemon_console_clients", "Console sessions on all "
-	    "VMs", json_object_get(d, "console_clients"));
-	print_gauge("bmd_daemon_vms", "VMs in the configuration",
-	    json_object_get(d, "vms"));
-	print_gauge("bmd_daemon_start_time_seconds", "When bmd started, "
-	    "seconds since the epoch", json_object_get(d, "start_time"));
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (json_is_number(v = json_object_get(d, keys[i]))) {
+			print_family(&fams[i]);
+			printf("%s %.17g\n", fams[i].f_name,
+			    json_number_value(v));
+		}
 	print_family(&req);
 	json_array_foreach(json_object_get(d, "requests"), i, r) {
 		printf("%s{command=", req.f_name);

@@ -175,6 +175,8 @@ struct ctl_req {
 	json_t			*rq_msg;
 	int			 rq_fd;		/* -1: none */
 	struct conn		*rq_conn;	/* control.c's; NULL: none */
+	char			*rq_raw;	/* a raw frame after the reply */
+	size_t			 rq_rawlen;
 };
 /* From a command: its request is answered later (or NULL). */
 struct ctl_wait;

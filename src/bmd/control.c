@@ -50,6 +50,7 @@ struct conn {
 static TAILQ_HEAD(, conn) conns = TAILQ_HEAD_INITIALIZER(conns);
 static size_t		 nconns;
 static int		 big_replies;	/* since the last trim */
+static struct event	*trim_ev;
 static int		 listen_fd = -1;
 static struct event	*listen_ev, *pause_ev;
 
@@ -80,11 +81,27 @@ conn_free(struct conn *c)
 	free(c->c_in);
 	free(c->c_out);
 	free(c);
-	/* A big reply (list of many VMs) leaves freed pages: give them back. */
-	if (big_replies > 0) {
-		big_replies = 0;
-		plat_trim_memory();
+	/*
+	 * A big reply (list of many VMs) leaves freed pages: give them back,
+	 * a second later, so that a burst of lists trims once rather than
+	 * fault the same pages in again for every request.
+	 */
+	if (big_replies > 0 && trim_ev != NULL &&
+	    !evtimer_pending(trim_ev, NULL)) {
+		struct timeval tv = { 1, 0 };
+
+		evtimer_add(trim_ev, &tv);
 	}
+}
+
+static void
+trim_now(int fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	big_replies = 0;
+	plat_trim_memory();
 }
 
 /* A frame to send, and the descriptor to send with it (-1: none). */
@@ -132,6 +149,19 @@ queue_reply(struct conn *c, json_t *msg, int fd)
 	}
 	append_out(c, frame, len, fd);
 	free(frame);
+}
+
+/* The raw frame a reply announced ("raw": len); takes data. */
+static void
+queue_raw(struct conn *c, char *data, size_t len)
+{
+	unsigned char hdr[4] = { (unsigned char)(len >> 24),
+	    (unsigned char)(len >> 16), (unsigned char)(len >> 8),
+	    (unsigned char)len };
+
+	append_out(c, hdr, sizeof(hdr), -1);
+	append_out(c, (unsigned char *)data, len, -1);
+	free(data);
 }
 
 /* The first byte of a frame carrying a descriptor, with SCM_RIGHTS. */
@@ -235,6 +265,7 @@ handle_frames(struct conn *c)
 		rq.rq_msg = req;
 		rq.rq_fd = -1;
 		rq.rq_conn = c;
+		rq.rq_raw = NULL;
 		a = audit_begin(&c->c_cred, req);
 		reply = dispatch(&rq);
 		json_decref(req);
@@ -248,6 +279,8 @@ handle_frames(struct conn *c)
 			reply = proto_reply_error("internal error");
 		audit_end(a, reply);
 		queue_reply(c, reply, rq.rq_fd);
+		if (rq.rq_raw != NULL)
+			queue_raw(c, rq.rq_raw, rq.rq_rawlen);
 		if (!c->c_stream)
 			idle_restart(c);
 	}
@@ -486,6 +519,7 @@ control_start(void)
 	listen_ev = event_new(bmd.b_base, listen_fd, EV_READ | EV_PERSIST,
 	    control_accept, NULL);
 	pause_ev = evtimer_new(bmd.b_base, accept_pause_end, NULL);
+	trim_ev = evtimer_new(bmd.b_base, trim_now, NULL);
 	event_add(listen_ev, NULL);
 }
 

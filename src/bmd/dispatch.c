@@ -158,8 +158,10 @@ cmd_reset(struct ctl_req *rq, struct vm *vm)
 /* Served from memory; VMs the caller may not access are left out. */
 /* "table": the rendered `bmdctl list` text, cheaper than objects. */
 static json_t *
-list_table(const struct peercred *pc, json_t *req)
+list_table(struct ctl_req *rq)
 {
+	const struct peercred *pc = rq->rq_cred;
+	json_t *req = rq->rq_msg;
 	struct vt_row *rows = xcalloc(vm_count() + 1, sizeof(*rows));
 	const char *sort = json_string_value(json_object_get(req, "sort"));
 	struct buf b;
@@ -175,8 +177,15 @@ list_table(const struct peercred *pc, json_t *req)
 	buf_init(&b);
 	vt_render(rows, n, sort != NULL ? vt_col_find(sort) : VT_ID,
 	    json_is_true(json_object_get(req, "reverse")), &b);
-	vt_rows_free(rows, n);
+	free(rows);
 	r = proto_reply_ok();
+	if (json_is_true(json_object_get(req, "raw"))) {
+		json_object_set_new(r, "raw", json_integer((json_int_t)
+		    b.b_len));
+		rq->rq_rawlen = b.b_len;
+		rq->rq_raw = buf_release(&b);
+		return r;
+	}
 	json_object_set_new(r, "table", json_stringn(b.b_data, b.b_len));
 	buf_free(&b);
 	return r;
@@ -192,7 +201,7 @@ cmd_list(struct ctl_req *rq, struct vm *unused)
 	size_t i;
 
 	if (json_is_true(json_object_get(req, "table")))
-		return list_table(pc, req);
+		return list_table(rq);
 	r = proto_reply_ok();
 	a = json_array();
 	for (i = 0; (vm = vm_at(i)) != NULL; i++)

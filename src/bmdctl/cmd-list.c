@@ -4,9 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "bmdctl.h"
 #include "buf.h"
+#include "proto.h"
 #include "vmtable.h"
 #include "xmalloc.h"
 
@@ -53,7 +55,7 @@ render_objects(json_t *vms, struct buf *b)
 		    str_member(vm, "owner"));
 	}
 	vt_render(rows, n, sort_col, sort_reverse, b);
-	vt_rows_free(rows, n);
+	free(rows);
 }
 
 static void
@@ -172,20 +174,38 @@ find_col(const char *name)
  * The table is rendered by bmd from its memory: a JSON object per VM
  * costs far more to encode and decode than the text itself.
  */
+/* The table bmd sends as a raw frame after its reply ("raw": N). */
+static int
+print_raw(json_t *reply, int conn)
+{
+	json_int_t n = json_integer_value(json_object_get(reply, "raw"));
+	char *text;
+
+	if (n < 0 || conn == -1 ||
+	    (text = proto_recv_raw(conn, (size_t)n)) == NULL) {
+		fprintf(stderr, "bmdctl: malformed list reply from bmd\n");
+		return 1;
+	}
+	fwrite(text, 1, (size_t)n, stdout);
+	free(text);
+	return 0;
+}
+
 static int
 list_show(int json)
 {
 	static const char *const names[] = { "id", "name", "ncpu", "memory",
 	    "loader", "state", "owner" };
 	json_t *req, *reply, *vms, *table;
-	int rc;
+	int rc, conn = -1;
 
 	if (hosts_count() > 0 && ctl_host == NULL)
 		return list_hosts(json);
 	req = json ? json_pack("{s:s}", "command", "list") :
-	    json_pack("{s:s,s:b,s:s,s:b}", "command", "list", "table", 1,
-	    "sort", names[sort_col], "reverse", sort_reverse);
-	reply = ctl_request(req);
+	    json_pack("{s:s,s:b,s:s,s:b,s:b}", "command", "list", "table", 1,
+	    "sort", names[sort_col], "reverse", sort_reverse, "raw", 1);
+	/* the connection stays open: the table may follow as a raw frame */
+	reply = ctl_request_stream(req, &conn);
 	json_decref(req);
 	if (reply == NULL)
 		return 1;
@@ -193,6 +213,8 @@ list_show(int json)
 	table = json_object_get(reply, "table");
 	if ((rc = ctl_reply_status(reply)) != 0)
 		;
+	else if (!json && json_is_integer(json_object_get(reply, "raw")))
+		rc = print_raw(reply, conn);
 	else if (!json && json_is_string(table))
 		fputs(json_string_value(table), stdout);
 	else if (!json_is_array(vms)) {
@@ -203,6 +225,8 @@ list_show(int json)
 		putchar('\n');
 	} else
 		print_objects(vms);
+	if (conn != -1)
+		close(conn);
 	json_decref(reply);
 	return rc;
 }

@@ -29,7 +29,7 @@ buf_reset(struct buf *b)
 		b->b_data[0] = '\0';
 }
 
-static void
+void
 buf_reserve(struct buf *b, size_t more)
 {
 	size_t need = b->b_len + more + 1;

@@ -154,6 +154,25 @@ proto_recv(int fd, int *passed)
 	return msg;
 }
 
+char *
+proto_recv_raw(int fd, size_t n)
+{
+	unsigned char hdr[4];
+	char *b;
+
+	if (n > PROTO_MAX_REPLY || read_full(fd, hdr, 4, NULL) == -1 ||
+	    ((uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 |
+	    (uint32_t)hdr[2] << 8 | hdr[3]) != n)
+		return NULL;
+	b = xmalloc(n + 1);
+	if (read_full(fd, (unsigned char *)b, n, NULL) == -1) {
+		free(b);
+		return NULL;
+	}
+	b[n] = '\0';
+	return b;
+}
+
 json_t *
 proto_reply_ok(void)
 {

@@ -3,7 +3,8 @@
  *
  * A frame is a 4-byte big-endian length followed by that many bytes of
  * one JSON object (UTF-8).  Requests larger than PROTO_MAX_FRAME are
- * refused, and so are replies larger than PROTO_MAX_REPLY.  A descriptor, when one is passed (console), travels as
+ * refused, and so are replies larger than PROTO_MAX_REPLY.  A descriptor,
+ * when one is passed (console), travels as
  * SCM_RIGHTS with the first byte of the reply frame.
  *
  * Request:  {"version": PROTO_VERSION, "command": "boot", "name": "vm1", ...}
@@ -17,6 +18,11 @@
  *   list              -                    -> "vms": [ {id, name, state,
  *                        owner, group, ncpu, memory (bytes), backend,
  *                        loader, pid (or null)} ... ]
+ *                     table: true, sort, reverse -> "table": the text of
+ *                        `bmdctl list`; with raw: true as well -> "raw": N,
+ *                        and the text follows as one raw frame (4-byte
+ *                        length N, then N bytes that are not JSON): a
+ *                        large table costs far more as a JSON string
  *   reload            -                    -> ok   (root only)
  *   status            name                 -> "vm": {as in list}
  *   console           name, port ("com1".."com4"), mode ("interactive",
@@ -66,6 +72,8 @@ unsigned char	*proto_encode(json_t *msg, size_t *len);
 /* Blocking helpers for bmdctl. */
 int		 proto_send(int fd, json_t *msg);
 json_t		*proto_recv(int fd, int *passed_fd);	/* NULL on error */
+/* The raw frame announced by a reply's "raw": N (malloc'd, NUL added). */
+char		*proto_recv_raw(int fd, size_t n);
 
 /* Reply helpers. */
 json_t		*proto_reply_ok(void);

@@ -112,9 +112,10 @@ def test_list_table(fake):
     rc, out, err = fake.ctl("list")
     assert (rc, err) == (0, "")
     assert out == TABLE
-    # bmd renders the table itself; a reply with objects is rendered here
+    # bmd renders the table itself (sent raw); a reply with objects, from
+    # a bmd that knows neither, is rendered here
     assert fake.requests == [{"version": 1, "command": "list", "table": True,
-                              "sort": "id", "reverse": False}]
+                              "sort": "id", "reverse": False, "raw": True}]
 
 
 @pytest.mark.parametrize("col,order", [

@@ -132,6 +132,10 @@ def test_owner_controls_a_vm_on_another_host_and_nothing_else(net):
     h1 = net.hosts[0]
     rc, out, err = net.on("bmdrem1", h1, "list", "--json")
     assert (rc, err) == (0, "") and names(out) == ["web"], (out, err)
+    # the table comes through the relay as a raw frame after the reply
+    rc, out, err = net.on("bmdrem1", h1, "list")
+    assert (rc, err) == (0, "") and out.splitlines()[2].split()[1:] == [
+        "web", "1", "128M", "qemu", "STOP", "bmdrem1"], (out, err)
     rc, out, err = net.on("bmdrem1", h1, "boot", "-w", "web")
     assert (rc, err) == (0, "") and re.match(r"web: running, pid \d+\n", out), (out, err)
     rc, out, err = net.on("bmdrem1", h1, "status", "--json", "web")

@@ -102,6 +102,25 @@ def test_several_requests_on_one_connection(bmd, guest):
     assert_healthy(bmd, pid)
 
 
+def test_list_table_as_raw_frame(bmd, guest):
+    # bmdctl's list: the table as raw bytes after the reply, the same text
+    # as the JSON form, and the connection stays in step for what follows
+    pid = start(bmd, guest)
+    s = connect(bmd)
+    table = {"version": 1, "command": "list", "table": True, "sort": "name"}
+    s.sendall(frame(table) + frame(dict(table, raw=True)) + frame(table))
+    first = recv_frame(s, 30)
+    assert first["ok"] is True and "dummy" in first["table"]
+    r = recv_frame(s, 30)
+    assert r["ok"] is True and "table" not in r
+    hdr = bmdtest.recv_exact(s, 4)
+    assert struct.unpack(">I", hdr)[0] == r["raw"]
+    assert bmdtest.recv_exact(s, r["raw"]).decode() == first["table"]
+    assert recv_frame(s, 30)["table"] == first["table"]
+    s.close()
+    assert_healthy(bmd, pid)
+
+
 def test_100_idle_clients_do_not_block_others(bmd, guest):
     pid = start(bmd, guest)
     idle = [connect(bmd) for _ in range(100)]

@@ -105,11 +105,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		rq.rq_msg = req;
 		rq.rq_fd = -1;
 		rq.rq_conn = NULL;
+		rq.rq_raw = NULL;
 		reply = dispatch(&rq);
 		json_decref(req);
 		/* a descriptor a console reply would have passed */
 		if (rq.rq_fd != -1)
 			close(rq.rq_fd);
+		free(rq.rq_raw);
 		if (reply == NULL)
 			continue;	/* deferred (no plugin here defers) */
 		if ((out = proto_encode(reply, &olen)) != NULL)

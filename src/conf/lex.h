@@ -112,6 +112,8 @@ int		 lex_continuation(const struct lexer *);
 int		 lex_dollar_expands(const struct lexer *);
 /* skim.c: pass over the value at the cursor (c); -1: none starts here */
 int		 lex_skim_value(struct lexer *, struct token *, int c);
+/* skim.c: inside a skipped section, over what cannot end or nest it */
+void		 lex_skim_body(struct lexer *);
 
 /*
  * ast.c: builds the pieces of a value.  Adjacent text is merged, and empty

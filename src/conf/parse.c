@@ -558,6 +558,8 @@ skip_section(struct parser *p)
 		else if (depth == 1 && is_section_keyword(t) &&
 		    peek(p) != TK_EQ && peek(p) != TK_PLUSEQ)
 			break;
+		if (depth == 1 && !p->p_havenext)
+			lex_skim_body(&p->p_lx);
 	}
 	p->p_lx.lx_skim = 0;
 	if (t == TK_EOF && depth == 0)

@@ -125,6 +125,14 @@ static const char *const tricky[] = {
 	"template t(a = '}', b) { .apply u(\"}\", $((1))); }",
 	"vm \"}\" { .apply t; }",
 	"vm a { x += $a$((1))\"}\"'{'; }",
+	/* what the byte loop of lex_skim_body passes over, or stops at */
+	"vm a { x = \"${n}}{\"; y = 'a\"}b'; z = \"a'{b\"; }",
+	"vm a { x = vm_x; y = globals; t = \"vm\"; u = a.vm; }",
+	"vm a {\r\n\tx = a, b;\r\n}",
+	"vm a { x = \"multi\nline }\"; y = 'two\n{'; }",
+	"vm a { y = \"$(x)}\"; z = 1+2; w = a$; }",
+	"vm a { x = a#}\n; y = \"b\"#{\n; }",
+	"vm a { x = /p/q; y = \"s\"//c\n; }",
 };
 
 static void

@@ -309,6 +309,7 @@ load_finish(struct loader *l, const struct conf_load_opts *opts,
 		for (i = 0; i < c->c_nvms; i++)
 			vm_conf_free(c->c_vms[i]);
 		c->c_nvms = 0;
+		c->c_naccepted = 0;
 	}
 	for (i = 0; i < l->l_nfiles; i++)
 		if (!l->l_files[i].ef_cached)

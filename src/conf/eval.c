@@ -640,6 +640,11 @@ eval_vm(struct evalctx *e, size_t fi, size_t si)
 		vm_conf_free(vc);
 		return;
 	}
+	e->e_conf->c_naccepted++;
+	if (e->e_in->ei_opts->lo_discard_vms) {
+		vm_conf_free(vc);
+		return;
+	}
 	ARRAY_GROW(e->e_order, e->e_norder, e->e_capord);
 	e->e_order[e->e_norder].o_vc = vc;
 	e->e_order[e->e_norder].o_file = fi;

@@ -13,8 +13,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
 	/* No file checks and no includes reach outside a fake directory. */
 	/* origins too: show config --origin reads any root's file */
-	struct conf_load_opts lo = { "/nonexistent/fuzz.conf", NULL, 0, NULL, 0,
-	    1, NULL, NULL };
+	struct conf_load_opts lo = { .lo_path = "/nonexistent/fuzz.conf",
+	    .lo_origins = 1 };
 	struct diags ds;
 	struct conf *c;
 

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 
+#include "arena.h"
 #include "diag.h"
 
 /* $(( ... )) expressions, parsed when the file is parsed. */
@@ -32,8 +33,10 @@ enum piece_type {
 
 struct piece {
 	enum piece_type	 p_type;
-	char		*p_text;
-	struct arith	*p_arith;
+	union {
+		char		*p_text;
+		struct arith	*p_arith;
+	};
 	struct pos	 p_pos;
 };
 
@@ -91,11 +94,16 @@ struct section {
 	struct pos	 sc_pos;	/* position of the keyword */
 };
 
-/* A parsed file: its top-level items in file order. */
+/*
+ * A parsed file: its top-level items in file order.  Every node, array
+ * and string of the tree is allocated from af_arena: no part of a tree
+ * is freed alone, ast_free frees it all.
+ */
 struct ast_file {
 	const char	*af_path;	/* interned */
 	struct section	*af_sects;
 	size_t		 af_nsects;
+	struct arena	 af_arena;
 };
 
 /*
@@ -116,8 +124,6 @@ struct ast_file	*ast_parse_globals(const char *path, const char *data,
 		    size_t len, struct diags *);
 struct ast_file	*ast_parse_file(const char *path, struct diags *);
 void		 ast_free(struct ast_file *);
-void		 ast_value_free(struct value *);	/* contents only */
-void		 arith_free(struct arith *);
 
 /* Serialisation, used to carry a tree from an unprivileged parser child. */
 struct json_t;

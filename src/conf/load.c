@@ -338,7 +338,10 @@ expand_includes(const char *self, uid_t owner, struct parsed *pd,
 /*
  * A user's files may define MAX_USER_VMS VMs in all: the vm sections of
  * one file past the first MAX_USER_VMS + 1 (that one carries the error)
- * are dropped here, before they cost the daemon anything.
+ * are dropped here, before they cost the daemon any evaluation.  Their
+ * nodes stay in the tree's arena (a user's file is at most
+ * MAX_USER_FILE_SIZE); when bmd runs as root, users' trees come from
+ * the parser child, and the child sends none of them.
  */
 static void
 drop_extra_vms(struct ast_file *af)
@@ -346,10 +349,8 @@ drop_extra_vms(struct ast_file *af)
 	size_t i, n = 0, nvm = 0;
 
 	for (i = 0; i < af->af_nsects; i++) {
-		if (af->af_sects[i].sc_type == SC_VM && ++nvm > MAX_USER_VMS + 1) {
-			section_free(&af->af_sects[i]);
+		if (af->af_sects[i].sc_type == SC_VM && ++nvm > MAX_USER_VMS + 1)
 			continue;
-		}
 		if (n != i)
 			af->af_sects[n] = af->af_sects[i];
 		n++;

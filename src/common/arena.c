@@ -1,0 +1,137 @@
+/* Bump allocation in chunks that double up to a bound, freed together. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arena.h"
+#include "log.h"
+#include "xmalloc.h"
+
+/*
+ * Chunks start small, so that the many one-VM files of a daemon's cache
+ * waste little, and double up to ARENA_MAX: past that the spare room of
+ * the newest chunk is a small part of a large tree.
+ */
+#define ARENA_MIN	256
+#define ARENA_MAX	(64 * 1024)
+#define ARENA_ALIGN	8
+
+struct arena_chunk {
+	struct arena_chunk	*ac_next;
+	size_t			 ac_size;
+	/* the bytes follow, aligned as this header is */
+};
+
+void
+arena_init(struct arena *ar, size_t hint)
+{
+	memset(ar, 0, sizeof(*ar));
+	ar->ar_grow = hint < ARENA_MIN ? ARENA_MIN :
+	    hint > ARENA_MAX ? ARENA_MAX : hint;
+}
+
+void
+arena_free(struct arena *ar)
+{
+	struct arena_chunk *c, *next;
+
+	for (c = ar->ar_chunks; c != NULL; c = next) {
+		next = c->ac_next;
+		free(c);
+	}
+	memset(ar, 0, sizeof(*ar));
+}
+
+/* A chunk that has room for size bytes. */
+static void
+arena_chunk(struct arena *ar, size_t size)
+{
+	struct arena_chunk *c;
+	size_t n = ar->ar_grow;
+
+	if (n < ARENA_MIN)		/* a zeroed struct arena */
+		n = ARENA_MIN;
+	if (size > SIZE_MAX - sizeof(*c) - ARENA_ALIGN)
+		fatalx("arena: allocation too large");
+	if (n < size + ARENA_ALIGN)
+		n = size + ARENA_ALIGN;
+	c = xmalloc(sizeof(*c) + n);
+	c->ac_size = n;
+	c->ac_next = ar->ar_chunks;
+	ar->ar_chunks = c;
+	ar->ar_next = (char *)(c + 1);
+	ar->ar_end = ar->ar_next + n;
+	ar->ar_size += n;
+	if (ar->ar_grow < ARENA_MAX)
+		ar->ar_grow = n * 2 < ARENA_MAX ? n * 2 : ARENA_MAX;
+}
+
+static void *
+arena_bytes(struct arena *ar, size_t size, size_t align)
+{
+	uintptr_t at;
+	char *p;
+
+	at = ((uintptr_t)ar->ar_next + align - 1) & ~(uintptr_t)(align - 1);
+	if (ar->ar_next == NULL || at > (uintptr_t)ar->ar_end ||
+	    size > (uintptr_t)ar->ar_end - at) {
+		arena_chunk(ar, size);
+		at = ((uintptr_t)ar->ar_next + align - 1) &
+		    ~(uintptr_t)(align - 1);
+	}
+	p = (char *)at;
+	ar->ar_next = p + size;
+	return p;
+}
+
+void *
+arena_alloc(struct arena *ar, size_t size)
+{
+	return arena_bytes(ar, size, ARENA_ALIGN);
+}
+
+void *
+arena_calloc(struct arena *ar, size_t n, size_t size)
+{
+	void *p;
+
+	if (size != 0 && n > SIZE_MAX / size)
+		fatalx("arena: allocation too large");
+	p = arena_bytes(ar, n * size, ARENA_ALIGN);
+	memset(p, 0, n * size);
+	return p;
+}
+
+/* NULL for none: an empty array of a tree is NULL, as it always was. */
+void *
+arena_memdup(struct arena *ar, const void *src, size_t size)
+{
+	void *p;
+
+	if (size == 0)
+		return NULL;
+	p = arena_bytes(ar, size, ARENA_ALIGN);
+	memcpy(p, src, size);
+	return p;
+}
+
+/* Strings need no alignment: they pack between the nodes. */
+char *
+arena_strndup(struct arena *ar, const char *s, size_t len)
+{
+	char *p;
+
+	len = strnlen(s, len);
+	if (len == SIZE_MAX)
+		fatalx("arena: allocation too large");
+	p = arena_bytes(ar, len + 1, 1);
+	memcpy(p, s, len);
+	p[len] = '\0';
+	return p;
+}
+
+char *
+arena_strdup(struct arena *ar, const char *s)
+{
+	return arena_strndup(ar, s, strlen(s));
+}

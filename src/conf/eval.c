@@ -44,7 +44,7 @@ struct evalctx {
 	struct diags		*e_ds;
 	struct strmap		 e_tmpls;	/* name -> struct tmpl */
 	struct strmap		 e_names;	/* VM name -> struct defined */
-	struct strmap		 e_idkeys;	/* ID keys taken in this load */
+	struct strmap		 e_idkeys;	/* ID key -> eval_file that took it */
 	struct strmap		 e_seccount;	/* "FILE\nSECTION" -> count */
 	struct vmorder		*e_order;
 	size_t			 e_norder, e_capord;
@@ -487,21 +487,30 @@ check_template_owners(struct evalctx *e, struct vmctx *v)
 static char *
 id_key(struct evalctx *e, const struct eval_file *f, const struct section *s)
 {
+	const struct eval_file *holder;
 	char *key, *sk;
 	intptr_t n;
 
 	key = f->ef_owner == 0 ? xstrdup(s->sc_name) : xprintf("%s\n%lu",
 	    s->sc_name, (unsigned long)f->ef_owner);
-	sk = xprintf("%s\n%s", f->ef_ast->af_path, s->sc_name);
-	n = (intptr_t)strmap_get(&e->e_seccount, sk);
-	strmap_put(&e->e_seccount, sk, (void *)(n + 1));
-	if (strmap_has(&e->e_idkeys, key)) {
+	if ((holder = strmap_get(&e->e_idkeys, key)) != NULL) {
+		/*
+		 * Counted only once the name is met again: an earlier section
+		 * of this file took the key itself (then it is the second),
+		 * or it met the key taken too and started the count.
+		 */
+		sk = xprintf("%s\n%s", f->ef_ast->af_path, s->sc_name);
+		if (!strmap_has(&e->e_seccount, sk))
+			n = holder == f ? 1 : 0;
+		else
+			n = (intptr_t)strmap_get(&e->e_seccount, sk);
+		strmap_put(&e->e_seccount, sk, (void *)(n + 1));
+		free(sk);
 		free(key);
 		key = xprintf("%s\n%lu\n%s\n%ld", s->sc_name,
 		    (unsigned long)f->ef_owner, f->ef_ast->af_path, (long)n);
 	}
-	strmap_put(&e->e_idkeys, key, (void *)1);
-	free(sk);
+	strmap_put(&e->e_idkeys, key, (void *)f);
 	return key;
 }
 

@@ -340,6 +340,33 @@ ast_to_json(const struct ast_file *af)
 	return s;
 }
 
+/*
+ * Through JSON, as a tree from the parser child: the global and template
+ * sections and the includes are few, the copy is cheap.
+ */
+struct ast_file *
+ast_without_vms(const struct ast_file *af)
+{
+	struct ast_file g = { .af_path = af->af_path }, *copy;
+	size_t i;
+	char *j;
+
+	g.af_sects = xreallocarray(NULL, af->af_nsects + 1,
+	    sizeof(*g.af_sects));
+	for (i = 0; i < af->af_nsects; i++)
+		if (af->af_sects[i].sc_type != SC_VM)
+			g.af_sects[g.af_nsects++] = af->af_sects[i];
+	if (g.af_nsects == af->af_nsects) {
+		free(g.af_sects);
+		return NULL;
+	}
+	j = ast_to_json(&g);
+	copy = ast_from_json(j, strlen(j));
+	free(j);
+	free(g.af_sects);
+	return copy;
+}
+
 /* ---- from JSON: everything is checked, the sender is not trusted ---- */
 
 struct jdec {

@@ -125,6 +125,9 @@ struct ast_file	*ast_parse_globals(const char *path, const char *data,
 struct ast_file	*ast_parse_file(const char *path, struct diags *);
 void		 ast_free(struct ast_file *);
 
+/* A copy of the tree without its vm sections; NULL if it has none. */
+struct ast_file	*ast_without_vms(const struct ast_file *);
+
 /* Serialisation, used to carry a tree from an unprivileged parser child. */
 struct json_t;
 char		*ast_to_json(const struct ast_file *);

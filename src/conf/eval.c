@@ -8,6 +8,7 @@
 #include "intern.h"
 #include "origin.h"
 #include "keys.h"
+#include "load.h"
 #include "owner.h"
 #include "plugin_keys.h"
 #include "strmap.h"
@@ -20,9 +21,12 @@ struct tmpl {
 	const struct eval_file	*t_file;
 };
 
-/* Where an accepted VM name was defined, and by whom. */
+/*
+ * Where an accepted VM name was defined, and by whom; a copy: the tree
+ * may be gone (lo_discard_vms).
+ */
 struct defined {
-	const struct pos	*d_pos;
+	struct pos		 d_pos;
 	uid_t			 d_owner;
 };
 
@@ -573,17 +577,17 @@ check_defined(struct evalctx *e, const struct eval_file *f,
 
 	if ((d = strmap_get(&e->e_names, name)) == NULL) {
 		d = xcalloc(1, sizeof(*d));
-		d->d_pos = &s->sc_pos;
+		d->d_pos = s->sc_pos;
 		d->d_owner = f->ef_owner;
 		strmap_put(&e->e_names, name, d);
 	} else if (d->d_owner == 0 && f->ef_owner != 0)
 		diag_error(e->e_ds, &s->sc_pos, "vm \"%s\" is already defined "
 		    "at %s:%d:%d, in a file owned by root", name,
-		    d->d_pos->file, d->d_pos->line, d->d_pos->col);
+		    d->d_pos.file, d->d_pos.line, d->d_pos.col);
 	else
 		diag_error(e->e_ds, &s->sc_pos, "vm \"%s\" is already defined "
-		    "at %s:%d:%d", name, d->d_pos->file, d->d_pos->line,
-		    d->d_pos->col);
+		    "at %s:%d:%d", name, d->d_pos.file, d->d_pos.line,
+		    d->d_pos.col);
 }
 
 static struct vm_conf *
@@ -609,11 +613,11 @@ vm_start(struct evalctx *e, struct vmctx *v, const struct section *s)
 	return vc;
 }
 
+/* Section si of file fi: s, in its tree or in the tree parsed again. */
 static void
-eval_vm(struct evalctx *e, size_t fi, size_t si)
+eval_vm(struct evalctx *e, size_t fi, size_t si, const struct section *s)
 {
 	const struct eval_file *f = &e->e_in->ei_files[fi];
-	const struct section *s = &f->ef_ast->af_sects[si];
 	struct vmctx v;
 	struct vm_conf *vc;
 	const char *why;
@@ -671,6 +675,22 @@ order_cmp(const void *a, const void *b)
 	return x->o_sect < y->o_sect ? -1 : x->o_sect > y->o_sect;
 }
 
+/* The vm sections of file fi, in af: its tree or its text parsed again. */
+static void
+eval_file_vms(struct evalctx *e, size_t fi, const struct ast_file *af,
+    const char *only)
+{
+	const struct section *s;
+	size_t j;
+
+	for (j = 0; j < af->af_nsects; j++) {
+		s = &af->af_sects[j];
+		if (s->sc_type == SC_VM && (only == NULL ||
+		    strcmp(s->sc_name, only) == 0))
+			eval_vm(e, fi, j, s);
+	}
+}
+
 /*
  * Root's VM sections are evaluated first, so that a name in a root-owned
  * file always wins over a user's, whatever the include order; the
@@ -682,9 +702,9 @@ eval_vms(struct evalctx *e)
 	const struct eval_in *in = e->e_in;
 	const char *only = in->ei_opts->lo_only;
 	const struct eval_file *f;
-	const struct section *s;
+	struct ast_file *af;
 	struct conf *c = e->e_conf;
-	size_t i, j;
+	size_t i;
 	int pass;
 
 	if (only != NULL && !eval_one_safe(in, only))
@@ -694,12 +714,13 @@ eval_vms(struct evalctx *e)
 			f = &in->ei_files[i];
 			if ((f->ef_owner == 0) != (pass == 0))
 				continue;
-			for (j = 0; j < f->ef_ast->af_nsects; j++) {
-				s = &f->ef_ast->af_sects[j];
-				if (s->sc_type == SC_VM && (only == NULL ||
-				    strcmp(s->sc_name, only) == 0))
-					eval_vm(e, i, j);
+			if (f->ef_text == NULL) {
+				eval_file_vms(e, i, f->ef_ast, only);
+				continue;
 			}
+			af = load_reparse(f);
+			eval_file_vms(e, i, af, only);
+			ast_free(af);
 		}
 	if (e->e_norder > 1)	/* qsort must not get NULL */
 		qsort(e->e_order, e->e_norder, sizeof(*e->e_order),

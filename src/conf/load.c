@@ -381,6 +381,25 @@ load_parse_here(const struct qfile *q, const char *data, size_t len,
 }
 
 /*
+ * The text parsed without errors before, as the same process: the same
+ * tree, and no diagnostics (they were reported then).
+ */
+struct ast_file *
+load_reparse(const struct eval_file *ef)
+{
+	struct ast_file *af;
+	struct diags ds;
+
+	diags_init(&ds);
+	af = ast_parse_buffer(ef->ef_ast->af_path, ef->ef_text, ef->ef_len,
+	    &ds);
+	if (ef->ef_owner != 0)
+		drop_extra_vms(af);
+	diags_free(&ds);
+	return af;
+}
+
+/*
  * A file parsed by an earlier load and unchanged: its includes are
  * expanded again (a glob may match other files now).  pd->p_ast is af,
  * still the cache's.

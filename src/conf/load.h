@@ -53,6 +53,8 @@ int	load_parse_as(uid_t owner, const struct qfile *, const char *data,
 	    size_t len, const struct ast_file *cached, struct parsed *,
 	    struct diags *);
 void	parsed_free_incl(struct parsed *);
+/* The whole tree of a file kept as text (eval_file ef_text), parsed again. */
+struct ast_file *load_reparse(const struct eval_file *);
 /* fn(arg) with the effective rights of user:group (load.c) */
 int	conf_as_user(uid_t user, gid_t group, int (*fn)(void *), void *arg);
 

@@ -30,58 +30,113 @@ arena_init(struct arena *ar, size_t hint)
 	    hint > ARENA_MAX ? ARENA_MAX : hint;
 }
 
-void
-arena_free(struct arena *ar)
+static void
+chunks_free(struct arena_chunk *c)
 {
-	struct arena_chunk *c, *next;
+	struct arena_chunk *next;
 
-	for (c = ar->ar_chunks; c != NULL; c = next) {
+	for (; c != NULL; c = next) {
 		next = c->ac_next;
 		free(c);
 	}
+}
+
+void
+arena_free(struct arena *ar)
+{
+	chunks_free(ar->ar_chunks);
+	chunks_free(ar->ar_spare);
 	memset(ar, 0, sizeof(*ar));
 }
 
-/* A chunk that has room for size bytes. */
-static void
+void
+arena_reset(struct arena *ar)
+{
+	struct arena_chunk *c;
+
+	if ((c = ar->ar_chunks) != NULL) {
+		while (c->ac_next != NULL)
+			c = c->ac_next;
+		c->ac_next = ar->ar_spare;
+		ar->ar_spare = ar->ar_chunks;
+	}
+	ar->ar_chunks = NULL;
+	ar->ar_next = ar->ar_end = NULL;
+}
+
+static struct arena_chunk *
+arena_unlink(struct arena_chunk **cp)
+{
+	struct arena_chunk *c = *cp;
+
+	*cp = c->ac_next;
+	return c;
+}
+
+/* The smallest spare chunk with room for size bytes, off the list. */
+static struct arena_chunk *
+arena_spare(struct arena *ar, size_t size)
+{
+	struct arena_chunk **cp, **best = NULL;
+
+	for (cp = &ar->ar_spare; *cp != NULL; cp = &(*cp)->ac_next)
+		if ((*cp)->ac_size >= size + ARENA_ALIGN &&
+		    (best == NULL || (*cp)->ac_size < (*best)->ac_size))
+			best = cp;
+	return best != NULL ? arena_unlink(best) : NULL;
+}
+
+/* A spare chunk, or a new one, with room for size bytes; not linked. */
+static struct arena_chunk *
 arena_chunk(struct arena *ar, size_t size)
 {
 	struct arena_chunk *c;
 	size_t n = ar->ar_grow;
 
-	if (n < ARENA_MIN)		/* a zeroed struct arena */
-		n = ARENA_MIN;
 	if (size > SIZE_MAX - sizeof(*c) - ARENA_ALIGN)
 		fatalx("arena: allocation too large");
+	if ((c = arena_spare(ar, size)) != NULL)
+		return c;
+	if (n < ARENA_MIN)		/* a zeroed struct arena */
+		n = ARENA_MIN;
 	if (n < size + ARENA_ALIGN)
 		n = size + ARENA_ALIGN;
 	c = xmalloc(sizeof(*c) + n);
 	c->ac_size = n;
-	c->ac_next = ar->ar_chunks;
-	ar->ar_chunks = c;
-	ar->ar_next = (char *)(c + 1);
-	ar->ar_end = ar->ar_next + n;
 	ar->ar_size += n;
 	if (ar->ar_grow < ARENA_MAX)
 		ar->ar_grow = n * 2 < ARENA_MAX ? n * 2 : ARENA_MAX;
+	return c;
 }
 
 static void *
 arena_bytes(struct arena *ar, size_t size, size_t align)
 {
+	struct arena_chunk *c;
 	uintptr_t at;
-	char *p;
 
 	at = ((uintptr_t)ar->ar_next + align - 1) & ~(uintptr_t)(align - 1);
-	if (ar->ar_next == NULL || at > (uintptr_t)ar->ar_end ||
-	    size > (uintptr_t)ar->ar_end - at) {
-		arena_chunk(ar, size);
-		at = ((uintptr_t)ar->ar_next + align - 1) &
-		    ~(uintptr_t)(align - 1);
+	if (ar->ar_next != NULL && at <= (uintptr_t)ar->ar_end &&
+	    size <= (uintptr_t)ar->ar_end - at) {
+		ar->ar_next = (char *)at + size;
+		return (char *)at;
 	}
-	p = (char *)at;
-	ar->ar_next = p + size;
-	return p;
+	c = arena_chunk(ar, size);
+	/*
+	 * A large allocation gets a chunk of its own behind the newest,
+	 * whose room is left for what follows.  A chunk's bytes are
+	 * aligned as its header is.
+	 */
+	if (ar->ar_chunks != NULL && size > ARENA_MAX / 4) {
+		c->ac_next = ar->ar_chunks->ac_next;
+		ar->ar_chunks->ac_next = c;
+		return c + 1;
+	}
+	c->ac_next = ar->ar_chunks;
+	ar->ar_chunks = c;
+	ar->ar_next = (char *)(c + 1) + size;
+	ar->ar_end = (char *)(c + 1) + c->ac_size;
+	return c + 1;
 }
 
 void *

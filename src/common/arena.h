@@ -15,12 +15,19 @@ struct arena {
 	struct arena_chunk	*ar_chunks;	/* newest first */
 	char			*ar_next, *ar_end;	/* room in the newest */
 	size_t			 ar_grow;	/* size of the next chunk */
-	size_t			 ar_size;	/* bytes of all chunks */
+	size_t			 ar_size;	/* bytes of all chunks, spare too */
+	struct arena_chunk	*ar_spare;	/* kept by arena_reset */
 };
 
 /* hint: about the bytes expected (0: unknown); the first chunk's size. */
 void	 arena_init(struct arena *, size_t hint);
 void	 arena_free(struct arena *);
+/*
+ * Forget everything allocated but keep the chunks for what comes next:
+ * freeing and allocating again the memory of one file after another
+ * made malloc give it back to the system and fault it in again.
+ */
+void	 arena_reset(struct arena *);
 /* Aligned for any node of a tree (pointers, long long); not zeroed. */
 void	*arena_alloc(struct arena *, size_t);
 void	*arena_calloc(struct arena *, size_t n, size_t size);

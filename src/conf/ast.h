@@ -123,6 +123,12 @@ struct ast_file	*ast_parse_buffer(const char *path, const char *data,
 struct ast_file	*ast_parse_globals(const char *path, const char *data,
 		    size_t len, struct diags *);
 struct ast_file	*ast_parse_file(const char *path, struct diags *);
+/*
+ * ast_parse_buffer into old, a tree no longer wanted (NULL: none), whose
+ * memory is reused: for parsing one file after another.
+ */
+struct ast_file	*ast_parse_reuse(struct ast_file *old, const char *path,
+		    const char *data, size_t len, struct diags *);
 void		 ast_free(struct ast_file *);
 
 /* A copy of the tree without its vm sections; NULL if it has none. */

@@ -37,6 +37,7 @@ struct loader {
 	struct conf_cache *l_cache;	/* NULL: parse every file */
 	int		  l_globals;	/* lo_globals_only */
 	int		  l_discard;	/* lo_discard_vms */
+	struct ast_file	 *l_spare;	/* a tree stripped: the next parse's */
 };
 
 /* A file as found by load_queue: its text, or its tree from the cache. */
@@ -130,7 +131,8 @@ strip_vms(struct loader *l, const struct loadfile *lf)
 
 	if ((rest = ast_without_vms(ef->ef_ast)) == NULL)
 		return;
-	ast_free(ef->ef_ast);
+	ast_free(l->l_spare);
+	l->l_spare = ef->ef_ast;
 	ef->ef_ast = rest;
 	ef->ef_text = xmalloc(lf->lf_len + 1);
 	memcpy(ef->ef_text, lf->lf_data, lf->lf_len);
@@ -165,8 +167,11 @@ load_one(struct loader *l, size_t qi, const struct loadfile *lf, uid_t owner,
 		    lf->lf_cached, &pd, ds);
 	else if (lf->lf_cached != NULL)
 		load_expand_here(&q, lf->lf_cached, owner, &pd, ds);
-	else
-		load_parse_here(&q, lf->lf_data, lf->lf_len, owner, &pd, ds);
+	else {
+		load_parse_here(&q, lf->lf_data, lf->lf_len, owner,
+		    l->l_spare, &pd, ds);
+		l->l_spare = NULL;
+	}
 	if (pd.p_ast == NULL) {
 		if (qi == 0 || (owner == 0 && q.q_reader == 0))
 			l->l_fatal = 1;
@@ -322,6 +327,7 @@ load_finish(struct loader *l, const struct conf_load_opts *opts,
 	struct conf *c = NULL;
 	size_t i, before = ds->ds_n;
 
+	ast_free(l->l_spare);
 	if (!l->l_fatal)
 		c = conf_eval(&in, ds);
 	l->l_usererrs += foreign_errors(l, ds, before);

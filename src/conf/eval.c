@@ -702,7 +702,7 @@ eval_vms(struct evalctx *e)
 	const struct eval_in *in = e->e_in;
 	const char *only = in->ei_opts->lo_only;
 	const struct eval_file *f;
-	struct ast_file *af;
+	struct ast_file *af = NULL;
 	struct conf *c = e->e_conf;
 	size_t i;
 	int pass;
@@ -718,10 +718,11 @@ eval_vms(struct evalctx *e)
 				eval_file_vms(e, i, f->ef_ast, only);
 				continue;
 			}
-			af = load_reparse(f);
+			/* one tree's memory for all: see arena_reset */
+			af = load_reparse(f, af);
 			eval_file_vms(e, i, af, only);
-			ast_free(af);
 		}
+	ast_free(af);
 	if (e->e_norder > 1)	/* qsort must not get NULL */
 		qsort(e->e_order, e->e_norder, sizeof(*e->e_order),
 		    order_cmp);

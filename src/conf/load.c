@@ -360,15 +360,17 @@ drop_extra_vms(struct ast_file *af)
 
 void
 load_parse_here(const struct qfile *q, const char *data, size_t len,
-    uid_t owner, struct parsed *pd, struct diags *ds)
+    uid_t owner, struct ast_file *reuse, struct parsed *pd,
+    struct diags *ds)
 {
 	size_t nerr = ds->ds_nerrors;
 
 	memset(pd, 0, sizeof(*pd));
-	if (q->q_globals)
+	if (q->q_globals) {
+		ast_free(reuse);
 		pd->p_ast = ast_parse_globals(q->q_path, data, len, ds);
-	else
-		pd->p_ast = ast_parse_buffer(q->q_path, data, len, ds);
+	} else
+		pd->p_ast = ast_parse_reuse(reuse, q->q_path, data, len, ds);
 	/* Any syntax error rejects the whole load: keep no partial tree. */
 	if (pd->p_ast != NULL && ds->ds_nerrors != nerr) {
 		ast_free(pd->p_ast);
@@ -385,14 +387,14 @@ load_parse_here(const struct qfile *q, const char *data, size_t len,
  * tree, and no diagnostics (they were reported then).
  */
 struct ast_file *
-load_reparse(const struct eval_file *ef)
+load_reparse(const struct eval_file *ef, struct ast_file *reuse)
 {
 	struct ast_file *af;
 	struct diags ds;
 
 	diags_init(&ds);
-	af = ast_parse_buffer(ef->ef_ast->af_path, ef->ef_text, ef->ef_len,
-	    &ds);
+	af = ast_parse_reuse(reuse, ef->ef_ast->af_path, ef->ef_text,
+	    ef->ef_len, &ds);
 	if (ef->ef_owner != 0)
 		drop_extra_vms(af);
 	diags_free(&ds);

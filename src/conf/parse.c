@@ -644,14 +644,19 @@ parse_top(struct parser *p)
 
 static struct ast_file *
 parse_buffer(const char *path, const char *data, size_t len,
-    struct diags *ds, int globals)
+    struct diags *ds, int globals, struct ast_file *reuse)
 {
 	struct parser p;
 
 	memset(&p, 0, sizeof(p));
 	p.p_globals = globals;
 	p.p_diags = ds;
-	p.p_file = ast_file_new(len);
+	if ((p.p_file = reuse) != NULL) {
+		arena_reset(&reuse->af_arena);
+		reuse->af_sects = NULL;
+		reuse->af_nsects = 0;
+	} else
+		p.p_file = ast_file_new(len);
 	p.p_ar = &p.p_file->af_arena;
 	vb_init(&p.p_vb, p.p_ar);
 	lex_init(&p.p_lx, path, data, len, p.p_ar, ds);
@@ -675,14 +680,21 @@ struct ast_file *
 ast_parse_buffer(const char *path, const char *data, size_t len,
     struct diags *ds)
 {
-	return parse_buffer(path, data, len, ds, 0);
+	return parse_buffer(path, data, len, ds, 0, NULL);
+}
+
+struct ast_file *
+ast_parse_reuse(struct ast_file *old, const char *path, const char *data,
+    size_t len, struct diags *ds)
+{
+	return parse_buffer(path, data, len, ds, 0, old);
 }
 
 struct ast_file *
 ast_parse_globals(const char *path, const char *data, size_t len,
     struct diags *ds)
 {
-	return parse_buffer(path, data, len, ds, 1);
+	return parse_buffer(path, data, len, ds, 1, NULL);
 }
 
 /* Read all of fd into b; -1 with errno set on failure. */

@@ -68,6 +68,62 @@ test_arena_alloc(void **state)
 	arena_free(&ar);
 }
 
+/* After arena_reset the same allocations need no more chunks. */
+static void
+test_arena_reset(void **state)
+{
+	struct arena ar;
+	size_t i, size, held = 0;
+	char *p;
+
+	(void)state;
+	arena_init(&ar, 0);
+	for (i = 0; i < 4; i++) {
+		arena_reset(&ar);
+		memset(arena_alloc(&ar, 100), 'a', 100);
+		/* a large one: a chunk of its own, kept for the next round */
+		memset(arena_alloc(&ar, 200000), 'x', 200000);
+		for (size = 0; size < 500000; size += 1000) {
+			p = arena_alloc(&ar, 1000);
+			memset(p, 'y', 1000);
+		}
+		assert_true(ar.ar_size < 1000000);
+		if (i > 0)
+			assert_int_equal(ar.ar_size, held);
+		held = ar.ar_size;
+	}
+	arena_free(&ar);
+	assert_null(ar.ar_spare);
+}
+
+/* A tree parsed into the memory of another is the tree parsed anew. */
+static void
+test_parse_reuse(void **state)
+{
+	static const char a[] = "vm a { memory = $((1 + 2))G; }\n"
+	    "template t(x = 1) { ncpu = $x; }\n";
+	static const char b[] = "global { $y = 2; }\nvm b { .apply t(3); }\n";
+	struct diags ds;
+	struct ast_file *af, *fresh;
+	char *j1, *j2;
+
+	(void)state;
+	diags_init(&ds);
+	af = ast_parse_buffer("a.conf", a, sizeof(a) - 1, &ds);
+	af = ast_parse_reuse(af, "b.conf", b, sizeof(b) - 1, &ds);
+	fresh = ast_parse_buffer("b.conf", b, sizeof(b) - 1, &ds);
+	assert_int_equal(ds.ds_n, 0);
+	j1 = ast_to_json(af);
+	j2 = ast_to_json(fresh);
+	assert_string_equal(j1, j2);
+	assert_ptr_equal(af->af_path, fresh->af_path);
+	free(j1);
+	free(j2);
+	ast_free(af);
+	ast_free(fresh);
+	diags_free(&ds);
+}
+
 /* Small trees take small chunks; large ones do not grow per node. */
 static void
 test_arena_tree_size(void **state)
@@ -335,6 +391,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_arena_alloc),
+		cmocka_unit_test(test_arena_reset),
+		cmocka_unit_test(test_parse_reuse),
 		cmocka_unit_test(test_arena_tree_size),
 		cmocka_unit_test(test_without_vms),
 		cmocka_unit_test(test_goldens_same),

@@ -170,6 +170,15 @@ arena_memdup(struct arena *ar, const void *src, size_t size)
 	return p;
 }
 
+void
+arena_pop(struct arena *ar, void *p, size_t size)
+{
+	if (p != NULL && ar->ar_chunks != NULL &&
+	    (char *)p >= (char *)(ar->ar_chunks + 1) &&
+	    (char *)p + size == ar->ar_next)
+		ar->ar_next = p;
+}
+
 /* Strings need no alignment: they pack between the nodes. */
 char *
 arena_strndup(struct arena *ar, const char *s, size_t len)

@@ -32,6 +32,8 @@ void	 arena_reset(struct arena *);
 void	*arena_alloc(struct arena *, size_t);
 void	*arena_calloc(struct arena *, size_t n, size_t size);
 void	*arena_memdup(struct arena *, const void *, size_t);	/* 0: NULL */
+/* Give back p (of size bytes) if nothing was allocated after it. */
+void	 arena_pop(struct arena *, void *p, size_t size);
 char	*arena_strdup(struct arena *, const char *);
 char	*arena_strndup(struct arena *, const char *, size_t);	/* as strndup */
 

@@ -18,8 +18,10 @@ enum arith_op {
 
 struct arith {
 	enum arith_op	 a_op;
-	long long	 a_num;
-	char		*a_var;
+	union {
+		long long	 a_num;
+		char		*a_var;
+	};
 	struct arith	*a_l, *a_r;
 	struct pos	 a_pos;
 };
@@ -65,8 +67,8 @@ enum stmt_type {
 
 struct stmt {
 	enum stmt_type	 s_type;
-	char		*s_name;	/* key name as written, or variable name */
 	int		 s_append;	/* += */
+	char		*s_name;	/* key name as written, or variable name */
 	struct value	*s_vals;
 	size_t		 s_nvals;
 	struct apply_target *s_targets;

@@ -287,6 +287,8 @@ parse_name(struct parser *p, char **out, const char *what)
 		return -1;
 	}
 	*out = v.v_pieces[0].p_text;
+	/* the name is kept, its array of one piece is not */
+	arena_pop(p->p_ar, v.v_pieces, sizeof(*v.v_pieces));
 	return 0;
 }
 

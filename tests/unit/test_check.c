@@ -60,6 +60,14 @@ test_arena_alloc(void **state)
 	assert_string_equal(arena_strndup(&ar, "ab", 10), "ab");
 	assert_null(arena_memdup(&ar, "x", 0));
 	assert_memory_equal(arena_memdup(&ar, "xyz", 3), "xyz", 3);
+	/* only the newest allocation can be given back */
+	s = arena_alloc(&ar, 16);
+	arena_pop(&ar, s, 16);
+	assert_ptr_equal(arena_alloc(&ar, 16), s);
+	big = arena_alloc(&ar, 16);
+	arena_pop(&ar, s, 16);
+	assert_ptr_not_equal(arena_alloc(&ar, 16), s);
+	assert_ptr_not_equal(arena_alloc(&ar, 16), big);
 	arena_free(&ar);
 	assert_null(ar.ar_chunks);
 	assert_int_equal(ar.ar_size, 0);

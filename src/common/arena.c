@@ -8,9 +8,10 @@
 #include "xmalloc.h"
 
 /*
- * Chunks start small, so that the many one-VM files of a daemon's cache
- * waste little, and double up to ARENA_MAX: past that the spare room of
- * the newest chunk is a small part of a large tree.
+ * The first chunk is sized from a hint, and each next one is half of
+ * what the arena holds, up to ARENA_MAX: the room left unused at the
+ * end is at most a third of a small tree (the many one-VM files of a
+ * daemon's cache), and a small part of a large one.
  */
 #define ARENA_MIN	256
 #define ARENA_MAX	(64 * 1024)
@@ -104,8 +105,8 @@ arena_chunk(struct arena *ar, size_t size)
 	c = xmalloc(sizeof(*c) + n);
 	c->ac_size = n;
 	ar->ar_size += n;
-	if (ar->ar_grow < ARENA_MAX)
-		ar->ar_grow = n * 2 < ARENA_MAX ? n * 2 : ARENA_MAX;
+	ar->ar_grow = ar->ar_size / 2 < ARENA_MIN ? ARENA_MIN :
+	    ar->ar_size / 2 > ARENA_MAX ? ARENA_MAX : ar->ar_size / 2;
 	return c;
 }
 

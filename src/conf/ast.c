@@ -46,8 +46,9 @@ ast_file_new(size_t hint)
 	struct ast_file *af = xcalloc(1, sizeof(*af));
 
 	/*
-	 * A tree takes a few times the bytes of its text: a chunk that size
-	 * holds the tree of a small file whole (the usual user's file).
+	 * A tree takes 5 to 15 times the bytes of its text (comments take
+	 * none): the first chunk is rather too small than too large, the
+	 * next ones grow with the tree (arena.c).
 	 */
 	arena_init(&af->af_arena, hint > SIZE_MAX / 4 ? SIZE_MAX : hint * 4);
 	return af;

@@ -159,6 +159,9 @@ test_arena_tree_size(void **state)
 	assert_string_equal(af->af_sects[4999].sc_name, "v4999");
 	/* some 600 bytes a section of 37: a bound against regressions */
 	assert_true(af->af_arena.ar_size < len * 20);
+	/* the newest chunk is at most a third of the whole */
+	assert_true((size_t)(af->af_arena.ar_end - af->af_arena.ar_next) <=
+	    af->af_arena.ar_size / 3);
 	ast_free(af);
 	free(text);
 	diags_free(&ds);

@@ -319,8 +319,9 @@ print_errors(const struct diags *ds)
 static struct conf *
 ctl_load(int quiet, int *had_errors, int globals_only, int origins)
 {
-	struct conf_load_opts lo = { ctl_conf_path, NULL, 1,
-	    backend_validate_vm, globals_only, origins, NULL, NULL };
+	struct conf_load_opts lo = { .lo_path = ctl_conf_path,
+	    .lo_check_files = 1, .lo_validate = backend_validate_vm,
+	    .lo_globals_only = globals_only, .lo_origins = origins };
 	struct diags ds;
 	struct conf *c;
 

@@ -86,7 +86,13 @@ grow(struct strmap *m)
 	size_t i;
 
 	m->sm_cap = old.sm_cap ? old.sm_cap * 2 : 16;
-	m->sm_v = xcalloc(m->sm_cap, sizeof(*m->sm_v));
+	/*
+	 * Written, not calloc'ed: a large calloc is fresh zero pages, which
+	 * the lookups below would map read-only first, then fault on again
+	 * when they write.
+	 */
+	m->sm_v = xreallocarray(NULL, m->sm_cap, sizeof(*m->sm_v));
+	memset(m->sm_v, 0, m->sm_cap * sizeof(*m->sm_v));
 	for (i = 0; i < old.sm_cap; i++)
 		if (old.sm_v[i].se_key != NULL)
 			*slot_h(m, old.sm_v[i].se_key, old.sm_v[i].se_hash) =

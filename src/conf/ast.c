@@ -1,5 +1,6 @@
 /* Freeing syntax trees, and carrying them as JSON from the parser child. */
 #include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,98 +37,48 @@ static const char *const op_names[] = {
 };
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
-/* ---- freeing ---- */
+/* ---- allocation ---- */
 
-void
-arith_free(struct arith *a)
+/* hint: the length of the text the tree is parsed from, if known. */
+struct ast_file *
+ast_file_new(size_t hint)
 {
-	if (a == NULL)
-		return;
-	arith_free(a->a_l);
-	arith_free(a->a_r);
-	free(a->a_var);
-	free(a);
-}
+	struct ast_file *af = xcalloc(1, sizeof(*af));
 
-void
-ast_value_free(struct value *v)
-{
-	size_t i;
-
-	for (i = 0; i < v->v_npieces; i++) {
-		free(v->v_pieces[i].p_text);
-		arith_free(v->v_pieces[i].p_arith);
-	}
-	free(v->v_pieces);
-	v->v_pieces = NULL;
-	v->v_npieces = 0;
-}
-
-static void
-values_free(struct value *v, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		ast_value_free(&v[i]);
-	free(v);
-}
-
-void
-stmt_free(struct stmt *st)
-{
-	size_t i;
-
-	free(st->s_name);
-	values_free(st->s_vals, st->s_nvals);
-	for (i = 0; i < st->s_ntargets; i++) {
-		ast_value_free(&st->s_targets[i].t_name);
-		values_free(st->s_targets[i].t_args, st->s_targets[i].t_nargs);
-	}
-	free(st->s_targets);
-	memset(st, 0, sizeof(*st));
-}
-
-void
-section_free(struct section *sc)
-{
-	size_t i;
-
-	free(sc->sc_name);
-	for (i = 0; i < sc->sc_nargs; i++) {
-		free(sc->sc_args[i].ad_name);
-		if (sc->sc_args[i].ad_default != NULL)
-			ast_value_free(sc->sc_args[i].ad_default);
-		free(sc->sc_args[i].ad_default);
-	}
-	free(sc->sc_args);
-	for (i = 0; i < sc->sc_nstmts; i++)
-		stmt_free(&sc->sc_stmts[i]);
-	free(sc->sc_stmts);
-	ast_value_free(&sc->sc_include);
-	memset(sc, 0, sizeof(*sc));
+	/*
+	 * A tree takes 5 to 15 times the bytes of its text (comments take
+	 * none): the first chunk is rather too small than too large, the
+	 * next ones grow with the tree (arena.c).
+	 */
+	arena_init(&af->af_arena, hint > SIZE_MAX / 4 ? SIZE_MAX : hint * 4);
+	return af;
 }
 
 void
 ast_free(struct ast_file *af)
 {
-	size_t i;
-
 	if (af == NULL)
 		return;
-	for (i = 0; i < af->af_nsects; i++)
-		section_free(&af->af_sects[i]);
-	free(af->af_sects);
+	arena_free(&af->af_arena);
 	free(af);
 }
 
 /* ---- value builder ---- */
 
 void
-vb_init(struct vbuild *vb)
+vb_init(struct vbuild *vb, struct arena *ar)
 {
 	memset(vb, 0, sizeof(*vb));
 	buf_init(&vb->vb_text);
+	vb->vb_arena = ar;
+}
+
+void
+vb_free(struct vbuild *vb)
+{
+	free(vb->vb_pieces);
+	buf_free(&vb->vb_text);
+	memset(vb, 0, sizeof(*vb));
 }
 
 /* Start pending text at p unless some is already pending. */
@@ -159,13 +110,15 @@ vb_flush(struct vbuild *vb, int keepempty)
 		return;
 	memset(&pc, 0, sizeof(pc));
 	pc.p_type = PC_TEXT;
-	pc.p_text = buf_release(&vb->vb_text);
+	pc.p_text = arena_strndup(vb->vb_arena, buf_str(&vb->vb_text),
+	    vb->vb_text.b_len);
 	pc.p_pos = vb->vb_textpos;
+	buf_reset(&vb->vb_text);
 	vb_push(vb, &pc);
 }
 
 void
-vb_add(struct vbuild *vb, struct piece *pc)
+vb_add(struct vbuild *vb, const struct piece *pc)
 {
 	if (pc->p_type == PC_TEXT) {
 		/* Empty text only matters when nothing else is there. */
@@ -173,22 +126,30 @@ vb_add(struct vbuild *vb, struct piece *pc)
 		    (vb->vb_n == 0 && !vb->vb_havetext))
 			vb_text(vb, &pc->p_pos);
 		buf_adds(&vb->vb_text, pc->p_text);
-		free(pc->p_text);
 		return;
 	}
 	vb_flush(vb, 0);
 	vb_push(vb, pc);
 }
 
+/* Drop what is built: vb is ready for the next value. */
+void
+vb_reset(struct vbuild *vb)
+{
+	vb->vb_n = 0;
+	vb->vb_havetext = 0;
+	buf_reset(&vb->vb_text);
+}
+
+/* The pieces go to the arena, sized exactly; vb is ready for the next. */
 void
 vb_finish(struct vbuild *vb, struct piece **pieces, size_t *n)
 {
 	vb_flush(vb, vb->vb_n == 0);
-	ARRAY_TRIM(vb->vb_pieces, vb->vb_n);
-	buf_free(&vb->vb_text);
-	*pieces = vb->vb_pieces;
 	*n = vb->vb_n;
-	vb_init(vb);
+	*pieces = vb->vb_n == 0 ? NULL : arena_memdup(vb->vb_arena,
+	    vb->vb_pieces, vb->vb_n * sizeof(*vb->vb_pieces));
+	vb_reset(vb);
 }
 
 /* ---- to JSON ---- */
@@ -380,11 +341,39 @@ ast_to_json(const struct ast_file *af)
 	return s;
 }
 
+/*
+ * Through JSON, as a tree from the parser child: the global and template
+ * sections and the includes are few, the copy is cheap.
+ */
+struct ast_file *
+ast_without_vms(const struct ast_file *af)
+{
+	struct ast_file g = { .af_path = af->af_path }, *copy;
+	size_t i;
+	char *j;
+
+	g.af_sects = xreallocarray(NULL, af->af_nsects + 1,
+	    sizeof(*g.af_sects));
+	for (i = 0; i < af->af_nsects; i++)
+		if (af->af_sects[i].sc_type != SC_VM)
+			g.af_sects[g.af_nsects++] = af->af_sects[i];
+	if (g.af_nsects == af->af_nsects) {
+		free(g.af_sects);
+		return NULL;
+	}
+	j = ast_to_json(&g);
+	copy = ast_from_json(j, strlen(j));
+	free(j);
+	free(g.af_sects);
+	return copy;
+}
+
 /* ---- from JSON: everything is checked, the sender is not trusted ---- */
 
 struct jdec {
 	const char	*jd_files[JSON_MAXFILES];
 	size_t		 jd_n;
+	struct arena	*jd_ar;		/* of the tree being read */
 };
 
 static json_t *
@@ -419,7 +408,7 @@ d_hexdigit(char c)
 
 /* Lower-case hex pairs, as j_str writes them; a NUL byte is refused. */
 static int
-d_hex(const char *s, char **out)
+d_hex(struct jdec *jd, const char *s, char **out)
 {
 	size_t i, len = strlen(s);
 	char *r;
@@ -427,14 +416,12 @@ d_hex(const char *s, char **out)
 
 	if (len % 2 != 0)
 		return -1;
-	r = xmalloc(len / 2 + 1);
+	r = arena_alloc(jd->jd_ar, len / 2 + 1);
 	for (i = 0; i < len; i += 2) {
 		hi = d_hexdigit(s[i]);
 		lo = d_hexdigit(s[i + 1]);
-		if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
-			free(r);
+		if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
 			return -1;
-		}
 		r[i / 2] = (char)(hi * 16 + lo);
 	}
 	r[len / 2] = '\0';
@@ -444,21 +431,21 @@ d_hex(const char *s, char **out)
 
 /* A string or {"hex": ...}, without NUL bytes; nonempty if asked. */
 static int
-d_str(json_t *j, char **out, int nonempty)
+d_str(struct jdec *jd, json_t *j, char **out, int nonempty)
 {
 	json_t *h;
 
 	if (j != NULL && json_is_string(j)) {
 		if (strlen(json_string_value(j)) != json_string_length(j))
 			return -1;
-		*out = xstrdup(json_string_value(j));
+		*out = arena_strndup(jd->jd_ar, json_string_value(j),
+		    json_string_length(j));
 	} else if ((h = jget(j, "hex", JSON_STRING)) != NULL) {
-		if (d_hex(json_string_value(h), out) == -1)
+		if (d_hex(jd, json_string_value(h), out) == -1)
 			return -1;
 	} else
 		return -1;
 	if (nonempty && **out == '\0') {
-		free(*out);
 		*out = NULL;
 		return -1;
 	}
@@ -502,28 +489,25 @@ d_arith(struct jdec *jd, json_t *o)
 
 	if ((op = d_enum(o, "op", op_names, NELEM(op_names))) == -1)
 		return NULL;
-	a = xcalloc(1, sizeof(*a));
+	a = arena_calloc(jd->jd_ar, 1, sizeof(*a));
 	a->a_op = (enum arith_op)op;
 	if (d_pos(jd, o, "pos", &a->a_pos) == -1)
-		goto bad;
+		return NULL;
 	if (op == AR_NUM) {
 		if ((n = jget(o, "n", JSON_INTEGER)) == NULL)
-			goto bad;
+			return NULL;
 		a->a_num = json_integer_value(n);
 	} else if (op == AR_VAR || op == AR_BAD) {
-		if (d_str(json_object_get(o, "v"), &a->a_var, 1) == -1)
-			goto bad;
+		if (d_str(jd, json_object_get(o, "v"), &a->a_var, 1) == -1)
+			return NULL;
 	} else {
 		if ((a->a_l = d_arith(jd, json_object_get(o, "l"))) == NULL)
-			goto bad;
+			return NULL;
 		if (op != AR_NEG &&
 		    (a->a_r = d_arith(jd, json_object_get(o, "r"))) == NULL)
-			goto bad;
+			return NULL;
 	}
 	return a;
-bad:
-	arith_free(a);
-	return NULL;
 }
 
 static int
@@ -537,16 +521,17 @@ d_piece(struct jdec *jd, json_t *o, struct piece *p)
 	p->p_type = (enum piece_type)t;
 	if (t == PC_ARITH)
 		p->p_arith = d_arith(jd, json_object_get(o, "a"));
-	else if (d_str(json_object_get(o, "s"), &p->p_text, t == PC_VAR) == -1)
+	else if (d_str(jd, json_object_get(o, "s"), &p->p_text,
+	    t == PC_VAR) == -1)
 		return -1;
 	return t == PC_ARITH && p->p_arith == NULL ? -1 : 0;
 }
 
-/* Allocate n zeroed elements (NULL for none), so that freeing is safe. */
+/* n zeroed elements (NULL for none), as the parser leaves them. */
 static void *
-d_alloc(size_t n, size_t size)
+d_alloc(struct jdec *jd, size_t n, size_t size)
 {
-	return n > 0 ? xcalloc(n, size) : NULL;
+	return n > 0 ? arena_calloc(jd->jd_ar, n, size) : NULL;
 }
 
 static int
@@ -558,7 +543,7 @@ d_value(struct jdec *jd, json_t *o, struct value *v)
 	if (arr == NULL || d_pos(jd, o, "pos", &v->v_pos) == -1)
 		return -1;
 	v->v_npieces = json_array_size(arr);
-	v->v_pieces = d_alloc(v->v_npieces, sizeof(*v->v_pieces));
+	v->v_pieces = d_alloc(jd, v->v_npieces, sizeof(*v->v_pieces));
 	for (i = 0; i < v->v_npieces; i++)
 		if (d_piece(jd, json_array_get(arr, i), &v->v_pieces[i]) == -1)
 			return -1;
@@ -576,7 +561,7 @@ d_values(struct jdec *jd, json_t *arr, struct value **v, size_t *n,
 	    (nonempty && json_array_size(arr) == 0))
 		return -1;
 	*n = json_array_size(arr);
-	*v = d_alloc(*n, sizeof(**v));
+	*v = d_alloc(jd, *n, sizeof(**v));
 	for (i = 0; i < *n; i++)
 		if (d_value(jd, json_array_get(arr, i), &(*v)[i]) == -1)
 			return -1;
@@ -593,7 +578,7 @@ d_targets(struct jdec *jd, json_t *arr, struct stmt *st)
 	if (arr == NULL || !json_is_array(arr) || json_array_size(arr) == 0)
 		return -1;
 	st->s_ntargets = json_array_size(arr);
-	st->s_targets = d_alloc(st->s_ntargets, sizeof(*st->s_targets));
+	st->s_targets = d_alloc(jd, st->s_ntargets, sizeof(*st->s_targets));
 	for (i = 0; i < st->s_ntargets; i++) {
 		t = &st->s_targets[i];
 		o = json_array_get(arr, i);
@@ -623,7 +608,8 @@ d_stmt(struct jdec *jd, json_t *o, struct stmt *st)
 	    !json_is_boolean(app))
 		return -1;
 	st->s_append = json_is_true(app);
-	if (d_str(json_object_get(o, "name"), &st->s_name, t == ST_VAR) == -1)
+	if (d_str(jd, json_object_get(o, "name"), &st->s_name,
+	    t == ST_VAR) == -1)
 		return -1;
 	return d_values(jd, json_object_get(o, "vals"), &st->s_vals,
 	    &st->s_nvals, 1);
@@ -639,16 +625,18 @@ d_args(struct jdec *jd, json_t *arr, struct section *sc)
 	if (arr == NULL || !json_is_array(arr))
 		return -1;
 	sc->sc_nargs = json_array_size(arr);
-	sc->sc_args = d_alloc(sc->sc_nargs, sizeof(*sc->sc_args));
+	sc->sc_args = d_alloc(jd, sc->sc_nargs, sizeof(*sc->sc_args));
 	for (i = 0; i < sc->sc_nargs; i++) {
 		ad = &sc->sc_args[i];
 		o = json_array_get(arr, i);
-		if (d_str(json_object_get(o, "name"), &ad->ad_name, 0) == -1 ||
+		if (d_str(jd, json_object_get(o, "name"), &ad->ad_name,
+		    0) == -1 ||
 		    d_pos(jd, o, "pos", &ad->ad_pos) == -1)
 			return -1;
 		if ((def = json_object_get(o, "default")) == NULL)
 			continue;
-		ad->ad_default = xcalloc(1, sizeof(*ad->ad_default));
+		ad->ad_default = arena_calloc(jd->jd_ar, 1,
+		    sizeof(*ad->ad_default));
 		if (d_value(jd, def, ad->ad_default) == -1)
 			return -1;
 	}
@@ -670,7 +658,7 @@ d_section(struct jdec *jd, json_t *o, struct section *sc)
 		return d_value(jd, json_object_get(o, "include"),
 		    &sc->sc_include);
 	if (t != SC_GLOBAL &&
-	    d_str(json_object_get(o, "name"), &sc->sc_name, 0) == -1)
+	    d_str(jd, json_object_get(o, "name"), &sc->sc_name, 0) == -1)
 		return -1;
 	if (t == SC_TEMPLATE &&
 	    d_args(jd, json_object_get(o, "args"), sc) == -1)
@@ -678,7 +666,7 @@ d_section(struct jdec *jd, json_t *o, struct section *sc)
 	if ((arr = jget(o, "stmts", JSON_ARRAY)) == NULL)
 		return -1;
 	sc->sc_nstmts = json_array_size(arr);
-	sc->sc_stmts = d_alloc(sc->sc_nstmts, sizeof(*sc->sc_stmts));
+	sc->sc_stmts = d_alloc(jd, sc->sc_nstmts, sizeof(*sc->sc_stmts));
 	for (i = 0; i < sc->sc_nstmts; i++)
 		if (d_stmt(jd, json_array_get(arr, i), &sc->sc_stmts[i]) == -1)
 			return -1;
@@ -694,10 +682,9 @@ d_files(struct jdec *jd, json_t *arr)
 	if (arr == NULL || json_array_size(arr) > JSON_MAXFILES)
 		return -1;
 	for (i = 0; i < json_array_size(arr); i++) {
-		if (d_str(json_array_get(arr, i), &s, 0) == -1)
+		if (d_str(jd, json_array_get(arr, i), &s, 0) == -1)
 			return -1;
 		jd->jd_files[jd->jd_n++] = pos_intern(s);
-		free(s);
 	}
 	return 0;
 }
@@ -711,18 +698,18 @@ d_file(json_t *root, struct ast_file *af)
 	size_t i;
 
 	memset(&jd, 0, sizeof(jd));
+	jd.jd_ar = &af->af_arena;
 	if (d_files(&jd, jget(root, "files", JSON_ARRAY)) == -1 ||
 	    (path = json_object_get(root, "path")) == NULL ||
 	    (arr = jget(root, "sections", JSON_ARRAY)) == NULL)
 		return -1;
 	if (!json_is_null(path)) {
-		if (d_str(path, &s, 0) == -1)
+		if (d_str(&jd, path, &s, 0) == -1)
 			return -1;
 		af->af_path = pos_intern(s);
-		free(s);
 	}
 	af->af_nsects = json_array_size(arr);
-	af->af_sects = d_alloc(af->af_nsects, sizeof(*af->af_sects));
+	af->af_sects = d_alloc(&jd, af->af_nsects, sizeof(*af->af_sects));
 	for (i = 0; i < af->af_nsects; i++)
 		if (d_section(&jd, json_array_get(arr, i),
 		    &af->af_sects[i]) == -1)
@@ -740,7 +727,7 @@ ast_from_json(const char *json, size_t len)
 	if (json == NULL || (root = json_loadb(json, len,
 	    JSON_REJECT_DUPLICATES, &err)) == NULL)
 		return NULL;
-	af = xcalloc(1, sizeof(*af));
+	af = ast_file_new(len / 4);
 	if (!json_is_object(root) || d_file(root, af) == -1) {
 		ast_free(af);
 		af = NULL;

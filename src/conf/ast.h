@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 
+#include "arena.h"
 #include "diag.h"
 
 /* $(( ... )) expressions, parsed when the file is parsed. */
@@ -17,8 +18,10 @@ enum arith_op {
 
 struct arith {
 	enum arith_op	 a_op;
-	long long	 a_num;
-	char		*a_var;
+	union {
+		long long	 a_num;
+		char		*a_var;
+	};
 	struct arith	*a_l, *a_r;
 	struct pos	 a_pos;
 };
@@ -32,8 +35,10 @@ enum piece_type {
 
 struct piece {
 	enum piece_type	 p_type;
-	char		*p_text;
-	struct arith	*p_arith;
+	union {
+		char		*p_text;
+		struct arith	*p_arith;
+	};
 	struct pos	 p_pos;
 };
 
@@ -62,8 +67,8 @@ enum stmt_type {
 
 struct stmt {
 	enum stmt_type	 s_type;
-	char		*s_name;	/* key name as written, or variable name */
 	int		 s_append;	/* += */
+	char		*s_name;	/* key name as written, or variable name */
 	struct value	*s_vals;
 	size_t		 s_nvals;
 	struct apply_target *s_targets;
@@ -91,11 +96,16 @@ struct section {
 	struct pos	 sc_pos;	/* position of the keyword */
 };
 
-/* A parsed file: its top-level items in file order. */
+/*
+ * A parsed file: its top-level items in file order.  Every node, array
+ * and string of the tree is allocated from af_arena: no part of a tree
+ * is freed alone, ast_free frees it all.
+ */
 struct ast_file {
 	const char	*af_path;	/* interned */
 	struct section	*af_sects;
 	size_t		 af_nsects;
+	struct arena	 af_arena;
 };
 
 /*
@@ -115,9 +125,16 @@ struct ast_file	*ast_parse_buffer(const char *path, const char *data,
 struct ast_file	*ast_parse_globals(const char *path, const char *data,
 		    size_t len, struct diags *);
 struct ast_file	*ast_parse_file(const char *path, struct diags *);
+/*
+ * ast_parse_buffer into old, a tree no longer wanted (NULL: none), whose
+ * memory is reused: for parsing one file after another.
+ */
+struct ast_file	*ast_parse_reuse(struct ast_file *old, const char *path,
+		    const char *data, size_t len, struct diags *);
 void		 ast_free(struct ast_file *);
-void		 ast_value_free(struct value *);	/* contents only */
-void		 arith_free(struct arith *);
+
+/* A copy of the tree without its vm sections; NULL if it has none. */
+struct ast_file	*ast_without_vms(const struct ast_file *);
 
 /* Serialisation, used to carry a tree from an unprivileged parser child. */
 struct json_t;

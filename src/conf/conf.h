@@ -262,6 +262,8 @@ struct conf {
 	/* Errors of users' files that were left out whole (not fatal). */
 	size_t			  c_nusererrors;
 	size_t			  c_nevaluated;	/* vm sections evaluated */
+	/* VMs accepted: c_nvms, or with lo_discard_vms those counted */
+	size_t			  c_naccepted;
 };
 
 /* VM names (vmname.c): NULL when valid, else the reason. */
@@ -297,6 +299,13 @@ struct conf_load_opts {
 	 * c_vms has it alone.
 	 */
 	const char	*lo_only;
+	/*
+	 * Only check (bmd -n): each VM is validated, counted in c_naccepted
+	 * and freed at once, so that a check's memory does not grow with
+	 * what the VMs hold; c_vms stays empty.  The diagnostics are those
+	 * of a full load: the checks across VMs (names, IDs) need no VM.
+	 */
+	int		 lo_discard_vms;
 };
 
 /*

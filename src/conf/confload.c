@@ -36,6 +36,8 @@ struct loader {
 	int		  l_fatal;
 	struct conf_cache *l_cache;	/* NULL: parse every file */
 	int		  l_globals;	/* lo_globals_only */
+	int		  l_discard;	/* lo_discard_vms */
+	struct ast_file	 *l_spare;	/* a tree stripped: the next parse's */
 };
 
 /* A file as found by load_queue: its text, or its tree from the cache. */
@@ -93,6 +95,7 @@ static void
 add_file(struct loader *l, struct ast_file *af, uid_t owner, int cached)
 {
 	ARRAY_GROW(l->l_files, l->l_nfiles, l->l_capfiles);
+	memset(&l->l_files[l->l_nfiles], 0, sizeof(l->l_files[0]));
 	l->l_files[l->l_nfiles].ef_ast = af;
 	l->l_files[l->l_nfiles].ef_owner = owner;
 	l->l_files[l->l_nfiles].ef_cached = cached;
@@ -110,6 +113,30 @@ keep_tree(struct loader *l, const struct qfile *q, const struct loadfile *lf,
 		return 0;
 	return cache_store(l->l_cache, q->q_path, &lf->lf_st, &lf->lf_after,
 	    af);
+}
+
+/*
+ * bmd -n: the vm sections of a file parsed here are parsed again when
+ * they are evaluated, one file at a time (load_reparse), so that the
+ * trees of all the files' VMs never take memory at once; the tree kept
+ * until then has only the global and template sections and includes.
+ * Trees from the parser child are kept whole: its files are not parsed
+ * by this process.
+ */
+static void
+strip_vms(struct loader *l, const struct loadfile *lf)
+{
+	struct eval_file *ef = &l->l_files[l->l_nfiles - 1];
+	struct ast_file *rest;
+
+	if ((rest = ast_without_vms(ef->ef_ast)) == NULL)
+		return;
+	ast_free(l->l_spare);
+	l->l_spare = ef->ef_ast;
+	ef->ef_ast = rest;
+	ef->ef_text = xmalloc(lf->lf_len + 1);
+	memcpy(ef->ef_text, lf->lf_data, lf->lf_len);
+	ef->ef_len = lf->lf_len;
 }
 
 static void
@@ -133,14 +160,18 @@ load_one(struct loader *l, size_t qi, const struct loadfile *lf, uid_t owner,
 	struct parsed pd;
 	struct qfile q = l->l_q[qi];
 	size_t nerr = ds->ds_nerrors;
+	int child = geteuid() == 0 && owner != 0, kept;
 
-	if (geteuid() == 0 && owner != 0)
+	if (child)
 		load_parse_as(owner, &q, lf->lf_data, lf->lf_len,
 		    lf->lf_cached, &pd, ds);
 	else if (lf->lf_cached != NULL)
 		load_expand_here(&q, lf->lf_cached, owner, &pd, ds);
-	else
-		load_parse_here(&q, lf->lf_data, lf->lf_len, owner, &pd, ds);
+	else {
+		load_parse_here(&q, lf->lf_data, lf->lf_len, owner,
+		    l->l_spare, &pd, ds);
+		l->l_spare = NULL;
+	}
 	if (pd.p_ast == NULL) {
 		if (qi == 0 || (owner == 0 && q.q_reader == 0))
 			l->l_fatal = 1;
@@ -151,7 +182,10 @@ load_one(struct loader *l, size_t qi, const struct loadfile *lf, uid_t owner,
 		parsed_free_incl(&pd);
 		return;
 	}
-	add_file(l, pd.p_ast, owner, keep_tree(l, &q, lf, pd.p_ast));
+	kept = keep_tree(l, &q, lf, pd.p_ast);
+	add_file(l, pd.p_ast, owner, kept);
+	if (l->l_discard && !kept && !child)
+		strip_vms(l, lf);
 	queue_includes(l, &q, owner, &pd, ds);
 	parsed_free_incl(&pd);
 }
@@ -293,6 +327,7 @@ load_finish(struct loader *l, const struct conf_load_opts *opts,
 	struct conf *c = NULL;
 	size_t i, before = ds->ds_n;
 
+	ast_free(l->l_spare);
 	if (!l->l_fatal)
 		c = conf_eval(&in, ds);
 	l->l_usererrs += foreign_errors(l, ds, before);
@@ -309,10 +344,13 @@ load_finish(struct loader *l, const struct conf_load_opts *opts,
 		for (i = 0; i < c->c_nvms; i++)
 			vm_conf_free(c->c_vms[i]);
 		c->c_nvms = 0;
+		c->c_naccepted = 0;
 	}
-	for (i = 0; i < l->l_nfiles; i++)
+	for (i = 0; i < l->l_nfiles; i++) {
 		if (!l->l_files[i].ef_cached)
 			ast_free(l->l_files[i].ef_ast);
+		free(l->l_files[i].ef_text);
+	}
 	if (l->l_cache != NULL)
 		cache_sweep(l->l_cache);
 	for (i = 0; i < l->l_nq; i++)
@@ -337,6 +375,7 @@ conf_load(const struct conf_load_opts *opts, struct diags *ds)
 	memset(&l, 0, sizeof(l));
 	/* A tree without its VMs must not be reused by a full load. */
 	l.l_globals = opts->lo_globals_only;
+	l.l_discard = opts->lo_discard_vms;
 	if (!l.l_globals && (l.l_cache = opts->lo_cache) != NULL)
 		cache_begin(l.l_cache);
 	/* As for includes: a symlink must belong to its target's owner. */
@@ -372,6 +411,7 @@ conf_load_buffer(const char *path, const char *data, size_t len,
 	memset(&l, 0, sizeof(l));
 	memset(&lf, 0, sizeof(lf));
 	l.l_globals = opts->lo_globals_only;
+	l.l_discard = opts->lo_discard_vms;
 	lf.lf_data = (char *)data;
 	lf.lf_len = len;
 	if (realpath(path, real) == NULL)

@@ -8,6 +8,7 @@
 #include "intern.h"
 #include "origin.h"
 #include "keys.h"
+#include "load.h"
 #include "owner.h"
 #include "plugin_keys.h"
 #include "strmap.h"
@@ -20,9 +21,12 @@ struct tmpl {
 	const struct eval_file	*t_file;
 };
 
-/* Where an accepted VM name was defined, and by whom. */
+/*
+ * Where an accepted VM name was defined, and by whom; a copy: the tree
+ * may be gone (lo_discard_vms).
+ */
 struct defined {
-	const struct pos	*d_pos;
+	struct pos		 d_pos;
 	uid_t			 d_owner;
 };
 
@@ -44,7 +48,7 @@ struct evalctx {
 	struct diags		*e_ds;
 	struct strmap		 e_tmpls;	/* name -> struct tmpl */
 	struct strmap		 e_names;	/* VM name -> struct defined */
-	struct strmap		 e_idkeys;	/* ID keys taken in this load */
+	struct strmap		 e_idkeys;	/* ID key -> eval_file that took it */
 	struct strmap		 e_seccount;	/* "FILE\nSECTION" -> count */
 	struct vmorder		*e_order;
 	size_t			 e_norder, e_capord;
@@ -487,21 +491,30 @@ check_template_owners(struct evalctx *e, struct vmctx *v)
 static char *
 id_key(struct evalctx *e, const struct eval_file *f, const struct section *s)
 {
+	const struct eval_file *holder;
 	char *key, *sk;
 	intptr_t n;
 
 	key = f->ef_owner == 0 ? xstrdup(s->sc_name) : xprintf("%s\n%lu",
 	    s->sc_name, (unsigned long)f->ef_owner);
-	sk = xprintf("%s\n%s", f->ef_ast->af_path, s->sc_name);
-	n = (intptr_t)strmap_get(&e->e_seccount, sk);
-	strmap_put(&e->e_seccount, sk, (void *)(n + 1));
-	if (strmap_has(&e->e_idkeys, key)) {
+	if ((holder = strmap_get(&e->e_idkeys, key)) != NULL) {
+		/*
+		 * Counted only once the name is met again: an earlier section
+		 * of this file took the key itself (then it is the second),
+		 * or it met the key taken too and started the count.
+		 */
+		sk = xprintf("%s\n%s", f->ef_ast->af_path, s->sc_name);
+		if (!strmap_has(&e->e_seccount, sk))
+			n = holder == f ? 1 : 0;
+		else
+			n = (intptr_t)strmap_get(&e->e_seccount, sk);
+		strmap_put(&e->e_seccount, sk, (void *)(n + 1));
+		free(sk);
 		free(key);
 		key = xprintf("%s\n%lu\n%s\n%ld", s->sc_name,
 		    (unsigned long)f->ef_owner, f->ef_ast->af_path, (long)n);
 	}
-	strmap_put(&e->e_idkeys, key, (void *)1);
-	free(sk);
+	strmap_put(&e->e_idkeys, key, (void *)f);
 	return key;
 }
 
@@ -564,17 +577,17 @@ check_defined(struct evalctx *e, const struct eval_file *f,
 
 	if ((d = strmap_get(&e->e_names, name)) == NULL) {
 		d = xcalloc(1, sizeof(*d));
-		d->d_pos = &s->sc_pos;
+		d->d_pos = s->sc_pos;
 		d->d_owner = f->ef_owner;
 		strmap_put(&e->e_names, name, d);
 	} else if (d->d_owner == 0 && f->ef_owner != 0)
 		diag_error(e->e_ds, &s->sc_pos, "vm \"%s\" is already defined "
 		    "at %s:%d:%d, in a file owned by root", name,
-		    d->d_pos->file, d->d_pos->line, d->d_pos->col);
+		    d->d_pos.file, d->d_pos.line, d->d_pos.col);
 	else
 		diag_error(e->e_ds, &s->sc_pos, "vm \"%s\" is already defined "
-		    "at %s:%d:%d", name, d->d_pos->file, d->d_pos->line,
-		    d->d_pos->col);
+		    "at %s:%d:%d", name, d->d_pos.file, d->d_pos.line,
+		    d->d_pos.col);
 }
 
 static struct vm_conf *
@@ -600,11 +613,11 @@ vm_start(struct evalctx *e, struct vmctx *v, const struct section *s)
 	return vc;
 }
 
+/* Section si of file fi: s, in its tree or in the tree parsed again. */
 static void
-eval_vm(struct evalctx *e, size_t fi, size_t si)
+eval_vm(struct evalctx *e, size_t fi, size_t si, const struct section *s)
 {
 	const struct eval_file *f = &e->e_in->ei_files[fi];
-	const struct section *s = &f->ef_ast->af_sects[si];
 	struct vmctx v;
 	struct vm_conf *vc;
 	const char *why;
@@ -640,6 +653,11 @@ eval_vm(struct evalctx *e, size_t fi, size_t si)
 		vm_conf_free(vc);
 		return;
 	}
+	e->e_conf->c_naccepted++;
+	if (e->e_in->ei_opts->lo_discard_vms) {
+		vm_conf_free(vc);
+		return;
+	}
 	ARRAY_GROW(e->e_order, e->e_norder, e->e_capord);
 	e->e_order[e->e_norder].o_vc = vc;
 	e->e_order[e->e_norder].o_file = fi;
@@ -657,6 +675,22 @@ order_cmp(const void *a, const void *b)
 	return x->o_sect < y->o_sect ? -1 : x->o_sect > y->o_sect;
 }
 
+/* The vm sections of file fi, in af: its tree or its text parsed again. */
+static void
+eval_file_vms(struct evalctx *e, size_t fi, const struct ast_file *af,
+    const char *only)
+{
+	const struct section *s;
+	size_t j;
+
+	for (j = 0; j < af->af_nsects; j++) {
+		s = &af->af_sects[j];
+		if (s->sc_type == SC_VM && (only == NULL ||
+		    strcmp(s->sc_name, only) == 0))
+			eval_vm(e, fi, j, s);
+	}
+}
+
 /*
  * Root's VM sections are evaluated first, so that a name in a root-owned
  * file always wins over a user's, whatever the include order; the
@@ -668,9 +702,9 @@ eval_vms(struct evalctx *e)
 	const struct eval_in *in = e->e_in;
 	const char *only = in->ei_opts->lo_only;
 	const struct eval_file *f;
-	const struct section *s;
+	struct ast_file *af = NULL;
 	struct conf *c = e->e_conf;
-	size_t i, j;
+	size_t i;
 	int pass;
 
 	if (only != NULL && !eval_one_safe(in, only))
@@ -680,13 +714,15 @@ eval_vms(struct evalctx *e)
 			f = &in->ei_files[i];
 			if ((f->ef_owner == 0) != (pass == 0))
 				continue;
-			for (j = 0; j < f->ef_ast->af_nsects; j++) {
-				s = &f->ef_ast->af_sects[j];
-				if (s->sc_type == SC_VM && (only == NULL ||
-				    strcmp(s->sc_name, only) == 0))
-					eval_vm(e, i, j);
+			if (f->ef_text == NULL) {
+				eval_file_vms(e, i, f->ef_ast, only);
+				continue;
 			}
+			/* one tree's memory for all: see arena_reset */
+			af = load_reparse(f, af);
+			eval_file_vms(e, i, af, only);
 		}
+	ast_free(af);
 	if (e->e_norder > 1)	/* qsort must not get NULL */
 		qsort(e->e_order, e->e_norder, sizeof(*e->e_order),
 		    order_cmp);

@@ -59,6 +59,12 @@ struct eval_file {
 	struct ast_file	*ef_ast;
 	uid_t		 ef_owner;	/* owner of the file */
 	int		 ef_cached;	/* the tree is the cache's, not the load's */
+	/*
+	 * lo_discard_vms: ef_ast has no vm sections; they are parsed again
+	 * from this text, one file at a time, when they are evaluated.
+	 */
+	char		*ef_text;
+	size_t		 ef_len;
 };
 
 struct eval_in {

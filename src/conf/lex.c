@@ -39,7 +39,7 @@ static const struct {
 
 void
 lex_init(struct lexer *lx, const char *path, const char *buf, size_t len,
-    struct diags *ds)
+    struct arena *ar, struct diags *ds)
 {
 	memset(lx, 0, sizeof(*lx));
 	lx->lx_buf = buf;
@@ -48,6 +48,14 @@ lex_init(struct lexer *lx, const char *path, const char *buf, size_t len,
 	lx->lx_pos.line = 1;
 	lx->lx_pos.col = 1;
 	lx->lx_diags = ds;
+	lx->lx_arena = ar;
+	vb_init(&lx->lx_vb, ar);
+}
+
+void
+lex_end(struct lexer *lx)
+{
+	vb_free(&lx->lx_vb);
 }
 
 void
@@ -233,6 +241,7 @@ lex_varname(struct lexer *lx)
 {
 	struct pos start = lx->lx_pos;
 	struct buf b;
+	char *name;
 	size_t s;
 	int c;
 
@@ -241,7 +250,8 @@ lex_varname(struct lexer *lx)
 		s = lx->lx_off;
 		while (is_namechar(lex_peek(lx, 0)))
 			lex_adv(lx);
-		return xstrndup(lx->lx_buf + s, lx->lx_off - s);
+		return arena_strndup(lx->lx_arena, lx->lx_buf + s,
+		    lx->lx_off - s);
 	}
 	lex_adv(lx);
 	buf_init(&b);
@@ -260,9 +270,12 @@ lex_varname(struct lexer *lx)
 	lex_adv(lx);
 	if (b.b_len == 0) {
 		diag_error(lx->lx_diags, &start, "empty variable name ${}");
+		buf_free(&b);
 		return NULL;
 	}
-	return buf_release(&b);
+	name = arena_strndup(lx->lx_arena, buf_str(&b), b.b_len);
+	buf_free(&b);
+	return name;
 }
 
 /* ---- $((...)) ---- */
@@ -327,7 +340,7 @@ ar_unexpected(struct arp *ap, const char *expected)
 		    "$((...))", c);
 }
 
-/* A node over l and r (either may be NULL); frees them on failure. */
+/* A node over l and r (either may be NULL). */
 static struct arith *
 ar_node(struct arp *ap, enum arith_op op, struct arith *l, struct arith *r,
     const struct pos *p)
@@ -336,11 +349,9 @@ ar_node(struct arp *ap, enum arith_op op, struct arith *l, struct arith *r,
 
 	if (++ap->ap_nodes > AR_MAXNODES) {
 		ar_error(ap, p, "expression too long");
-		arith_free(l);
-		arith_free(r);
 		return NULL;
 	}
-	a = xcalloc(1, sizeof(*a));
+	a = arena_calloc(ap->ap_lx->lx_arena, 1, sizeof(*a));
 	a->a_op = op;
 	a->a_pos = *p;
 	a->a_l = l;
@@ -401,6 +412,7 @@ ar_number(struct arp *ap, const struct pos *p, int neg)
 	struct pos numpos = lx->lx_pos;
 	struct arith *a;
 	const char *s = lx->lx_buf + lx->lx_off;
+	char why[64];
 	long long v;
 	size_t n, i;
 	int r, len;
@@ -424,10 +436,11 @@ ar_number(struct arp *ap, const struct pos *p, int neg)
 		return NULL;
 	if (r == 0)
 		a->a_num = v;
-	else if (r == -1)
-		a->a_var = xprintf("invalid number %.*s", len, s);
-	else
-		a->a_var = xstrdup("integer overflow");
+	else if (r == -1) {
+		snprintf(why, sizeof(why), "invalid number %.*s", len, s);
+		a->a_var = arena_strdup(lx->lx_arena, why);
+	} else
+		a->a_var = arena_strdup(lx->lx_arena, "integer overflow");
 	return a;
 }
 
@@ -447,10 +460,8 @@ ar_var(struct arp *ap)
 		ap->ap_err = 1;		/* lex_varname reported it */
 		return NULL;
 	}
-	if ((a = ar_node(ap, AR_VAR, NULL, NULL, &p)) == NULL) {
-		free(name);
+	if ((a = ar_node(ap, AR_VAR, NULL, NULL, &p)) == NULL)
 		return NULL;
-	}
 	a->a_var = name;
 	return a;
 }
@@ -472,7 +483,6 @@ ar_paren(struct arp *ap)
 	ar_space(ap);
 	if (lex_peek(ap->ap_lx, 0) != ')') {
 		ar_unexpected(ap, "\")\"");
-		arith_free(a);
 		return NULL;
 	}
 	lex_adv(ap->ap_lx);
@@ -557,10 +567,8 @@ ar_level(struct arp *ap, const char *ops, const enum arith_op *types,
 			return l;
 		p = ap->ap_lx->lx_pos;
 		lex_adv(ap->ap_lx);
-		if ((r = sub(ap)) == NULL) {
-			arith_free(l);
+		if ((r = sub(ap)) == NULL)
 			return NULL;
-		}
 		if ((l = ar_node(ap, types[o - ops], l, r, &p)) == NULL)
 			return NULL;
 	}
@@ -621,7 +629,6 @@ arith_parse(struct lexer *lx, const struct pos *start)
 			return a;
 		}
 		ar_unexpected(&ap, "\"))\"");
-		arith_free(a);
 	}
 	ar_resync(&ap);
 	return NULL;
@@ -721,35 +728,32 @@ lex_keyword(struct lexer *lx, struct token *tk, size_t off)
 static int
 lex_value(struct lexer *lx, struct token *tk, int c)
 {
-	struct vbuild vb;
+	struct vbuild *vb = &lx->lx_vb;
 	size_t off = lx->lx_off;
 
 	if (lx->lx_skim) {
 		if (lex_skim_value(lx, tk, c) == -1)
 			return 0;
-		goto value;
-	}
-	vb_init(&vb);
-	if (c == '"' || c == '\'') {
+	} else if (c == '"' || c == '\'') {
 		tk->tk_kind = TV_STRING;
-		lex_quoted(lx, &vb);
+		lex_quoted(lx, vb);
 	} else if (c == '$' && lex_dollar_expands(lx)) {
 		tk->tk_kind = lex_peek(lx, 1) == '(' ? TV_ARITH : TV_VAR;
-		lex_dollar(lx, &vb);
+		lex_dollar(lx, vb);
 	} else if (c == '\\' || is_wordchar(c)) {
 		tk->tk_kind = TV_WORD;
-		lex_word(lx, &vb);
+		lex_word(lx, vb);
 	} else
 		return 0;
-	vb_finish(&vb, &tk->tk_pieces, &tk->tk_npieces);
-value:
 	tk->tk_type = TK_VALUE;
 	/* Only a whole, separate word is a keyword: "a"vm is "avm". */
-	if (tk->tk_kind == TV_WORD && !lx->lx_glued) {
+	if (tk->tk_kind == TV_WORD && !lx->lx_glued)
 		lex_keyword(lx, tk, off);
-		if (tk->tk_type != TK_VALUE)
-			tok_free(tk);
-	}
+	/* A keyword's text never goes to the tree: it has no use for it. */
+	if (tk->tk_type == TK_VALUE && !lx->lx_skim)
+		vb_finish(vb, &tk->tk_pieces, &tk->tk_npieces);
+	else
+		vb_reset(vb);
 	lx->lx_glued = tk->tk_type == TK_VALUE;
 	return 1;
 }
@@ -804,14 +808,6 @@ lex_next(struct lexer *lx, struct token *tk)
 void
 tok_free(struct token *tk)
 {
-	struct value v;
-
-	if (tk->tk_pieces == NULL)	/* punctuation, or skimmed */
-		return;
-	memset(&v, 0, sizeof(v));
-	v.v_pieces = tk->tk_pieces;
-	v.v_npieces = tk->tk_npieces;
-	ast_value_free(&v);
 	tk->tk_pieces = NULL;
 	tk->tk_npieces = 0;
 }

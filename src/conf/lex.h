@@ -24,11 +24,26 @@ enum tok_kind { TV_WORD, TV_STRING, TV_VAR, TV_ARITH };
 struct token {
 	enum tok_type	 tk_type;
 	enum tok_kind	 tk_kind;
-	struct piece	*tk_pieces;	/* TK_VALUE: its decoded pieces */
+	struct piece	*tk_pieces;	/* TK_VALUE: its pieces (lx_arena) */
 	size_t		 tk_npieces;
 	struct pos	 tk_pos;	/* first byte */
 	int		 tk_eline;	/* line of the byte after the token */
 	size_t		 tk_off, tk_len;	/* raw bytes, for messages */
+};
+
+/*
+ * ast.c: builds the pieces of a value.  Adjacent text is merged, and empty
+ * text is kept only when it is all there is (so '' differs from nothing).
+ * Its arrays are scratch, reused from one value to the next; the pieces
+ * it finishes are copied to the arena.
+ */
+struct vbuild {
+	struct piece	*vb_pieces;
+	size_t		 vb_n, vb_cap;
+	struct buf	 vb_text;	/* pending text */
+	struct pos	 vb_textpos;
+	int		 vb_havetext;
+	struct arena	*vb_arena;
 };
 
 struct lexer {
@@ -47,11 +62,16 @@ struct lexer {
 	 */
 	int		 lx_skim;
 	struct diags	*lx_diags;
+	struct arena	*lx_arena;	/* of the tree: pieces, text, $((...)) */
+	struct vbuild	 lx_vb;		/* scratch for one token */
 };
 
+/* The pieces of tokens come from ar; lex_end frees the lexer's scratch. */
 void		 lex_init(struct lexer *, const char *path, const char *buf,
-		    size_t len, struct diags *);
+		    size_t len, struct arena *ar, struct diags *);
+void		 lex_end(struct lexer *);
 void		 lex_next(struct lexer *, struct token *);
+/* Forget a token's pieces (they stay in the arena until the tree goes). */
 void		 tok_free(struct token *);
 
 /* The character classes use ASCII only, whatever the locale. */
@@ -115,35 +135,14 @@ int		 lex_skim_value(struct lexer *, struct token *, int c);
 /* skim.c: inside a skipped section, over what cannot end or nest it */
 void		 lex_skim_body(struct lexer *);
 
-/*
- * ast.c: builds the pieces of a value.  Adjacent text is merged, and empty
- * text is kept only when it is all there is (so '' differs from nothing).
- */
-struct vbuild {
-	struct piece	*vb_pieces;
-	size_t		 vb_n, vb_cap;
-	struct buf	 vb_text;	/* pending text */
-	struct pos	 vb_textpos;
-	int		 vb_havetext;
-};
-
-/*
- * An array grown by ARRAY_GROW is cut to its n elements once complete:
- * most values have one piece, most statements one value, and a tree is
- * kept for every VM (the daemon's cache), so the spare room would count.
- */
-#define ARRAY_TRIM(p, n) do {						\
-	if ((n) > 0)							\
-		(p) = xreallocarray((p), (n), sizeof(*(p)));		\
-} while (0)
-
-void		 vb_init(struct vbuild *);
+void		 vb_init(struct vbuild *, struct arena *);
+void		 vb_free(struct vbuild *);
 void		 vb_text(struct vbuild *, const struct pos *);
-void		 vb_add(struct vbuild *, struct piece *);	/* takes it */
+void		 vb_add(struct vbuild *, const struct piece *);
+void		 vb_reset(struct vbuild *);
 void		 vb_finish(struct vbuild *, struct piece **, size_t *);
 
-/* ast.c: free the contents of one element. */
-void		 stmt_free(struct stmt *);
-void		 section_free(struct section *);
+/* ast.c: an empty tree; hint is the length of its text, if known. */
+struct ast_file	*ast_file_new(size_t hint);
 
 #endif

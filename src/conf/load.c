@@ -338,7 +338,10 @@ expand_includes(const char *self, uid_t owner, struct parsed *pd,
 /*
  * A user's files may define MAX_USER_VMS VMs in all: the vm sections of
  * one file past the first MAX_USER_VMS + 1 (that one carries the error)
- * are dropped here, before they cost the daemon anything.
+ * are dropped here, before they cost the daemon any evaluation.  Their
+ * nodes stay in the tree's arena (a user's file is at most
+ * MAX_USER_FILE_SIZE); when bmd runs as root, users' trees come from
+ * the parser child, and the child sends none of them.
  */
 static void
 drop_extra_vms(struct ast_file *af)
@@ -346,10 +349,8 @@ drop_extra_vms(struct ast_file *af)
 	size_t i, n = 0, nvm = 0;
 
 	for (i = 0; i < af->af_nsects; i++) {
-		if (af->af_sects[i].sc_type == SC_VM && ++nvm > MAX_USER_VMS + 1) {
-			section_free(&af->af_sects[i]);
+		if (af->af_sects[i].sc_type == SC_VM && ++nvm > MAX_USER_VMS + 1)
 			continue;
-		}
 		if (n != i)
 			af->af_sects[n] = af->af_sects[i];
 		n++;
@@ -359,15 +360,17 @@ drop_extra_vms(struct ast_file *af)
 
 void
 load_parse_here(const struct qfile *q, const char *data, size_t len,
-    uid_t owner, struct parsed *pd, struct diags *ds)
+    uid_t owner, struct ast_file *reuse, struct parsed *pd,
+    struct diags *ds)
 {
 	size_t nerr = ds->ds_nerrors;
 
 	memset(pd, 0, sizeof(*pd));
-	if (q->q_globals)
+	if (q->q_globals) {
+		ast_free(reuse);
 		pd->p_ast = ast_parse_globals(q->q_path, data, len, ds);
-	else
-		pd->p_ast = ast_parse_buffer(q->q_path, data, len, ds);
+	} else
+		pd->p_ast = ast_parse_reuse(reuse, q->q_path, data, len, ds);
 	/* Any syntax error rejects the whole load: keep no partial tree. */
 	if (pd->p_ast != NULL && ds->ds_nerrors != nerr) {
 		ast_free(pd->p_ast);
@@ -377,6 +380,25 @@ load_parse_here(const struct qfile *q, const char *data, size_t len,
 		drop_extra_vms(pd->p_ast);
 	if (pd->p_ast != NULL)
 		expand_includes(q->q_path, owner, pd, ds);
+}
+
+/*
+ * The text parsed without errors before, as the same process: the same
+ * tree, and no diagnostics (they were reported then).
+ */
+struct ast_file *
+load_reparse(const struct eval_file *ef, struct ast_file *reuse)
+{
+	struct ast_file *af;
+	struct diags ds;
+
+	diags_init(&ds);
+	af = ast_parse_reuse(reuse, ef->ef_ast->af_path, ef->ef_text,
+	    ef->ef_len, &ds);
+	if (ef->ef_owner != 0)
+		drop_extra_vms(af);
+	diags_free(&ds);
+	return af;
 }
 
 /*

@@ -36,9 +36,13 @@ struct parsed {
 	size_t		 p_nincl, p_capincl;
 };
 
-/* parse one file as the current process, with its includes expanded */
+/*
+ * parse one file as the current process, with its includes expanded;
+ * reuse: a tree no longer wanted, its memory for this one (or NULL)
+ */
 void	load_parse_here(const struct qfile *, const char *data, size_t len,
-	    uid_t owner, struct parsed *, struct diags *);
+	    uid_t owner, struct ast_file *reuse, struct parsed *,
+	    struct diags *);
 /* only expand the includes of a file parsed before (cache.c) */
 void	load_expand_here(const struct qfile *, const struct ast_file *,
 	    uid_t owner, struct parsed *, struct diags *);
@@ -53,6 +57,11 @@ int	load_parse_as(uid_t owner, const struct qfile *, const char *data,
 	    size_t len, const struct ast_file *cached, struct parsed *,
 	    struct diags *);
 void	parsed_free_incl(struct parsed *);
+/*
+ * The whole tree of a file kept as text (eval_file ef_text), parsed
+ * again; into reuse, an earlier one, if not NULL.
+ */
+struct ast_file *load_reparse(const struct eval_file *, struct ast_file *);
 /* fn(arg) with the effective rights of user:group (load.c) */
 int	conf_as_user(uid_t user, gid_t group, int (*fn)(void *), void *arg);
 

@@ -22,8 +22,24 @@ struct parser {
 	struct pos	 p_lasterr;
 	struct diags	*p_diags;
 	struct ast_file	*p_file;
-	size_t		 p_sectcap;
+	struct arena	*p_ar;		/* the tree's */
 	int		 p_globals;	/* skip vm and template sections */
+	/*
+	 * Scratch, reused: a value of several tokens, and the arrays being
+	 * built (no two of a kind at once), each copied to the arena at its
+	 * final size once complete.
+	 */
+	struct vbuild	 p_vb;
+	struct section	*p_sects;
+	size_t		 p_nsects, p_capsects;
+	struct stmt	*p_stmts;
+	size_t		 p_capstmts;
+	struct apply_target *p_targets;
+	size_t		 p_captargets;
+	struct value	*p_vals;
+	size_t		 p_capvals;
+	struct argdef	*p_args;
+	size_t		 p_capargs;
 };
 
 /* ---- tokens and errors ---- */
@@ -199,7 +215,6 @@ skip_header(struct parser *p)
 static int
 parse_value(struct parser *p, struct value *v)
 {
-	struct vbuild vb;
 	size_t i;
 
 	memset(v, 0, sizeof(*v));
@@ -213,14 +228,12 @@ parse_value(struct parser *p, struct value *v)
 		advance(p);
 		goto check;
 	}
-	vb_init(&vb);
 	while (p->p_tok.tk_type == TK_VALUE) {
 		for (i = 0; i < p->p_tok.tk_npieces; i++)
-			vb_add(&vb, &p->p_tok.tk_pieces[i]);
-		p->p_tok.tk_npieces = 0;
+			vb_add(&p->p_vb, &p->p_tok.tk_pieces[i]);
 		advance(p);
 	}
-	vb_finish(&vb, &v->v_pieces, &v->v_npieces);
+	vb_finish(&p->p_vb, &v->v_pieces, &v->v_npieces);
 check:
 	if (is_keyword(p->p_tok.tk_type) &&
 	    p->p_tok.tk_pos.line == p->p_prevline) {
@@ -228,7 +241,8 @@ check:
 		    "\"%.*s\" (quote it to use it as a value)",
 		    (int)p->p_tok.tk_len, p->p_lx.lx_buf + p->p_tok.tk_off);
 		advance(p);
-		ast_value_free(v);
+		v->v_pieces = NULL;
+		v->v_npieces = 0;
 		return -1;
 	}
 	return 0;
@@ -238,20 +252,21 @@ check:
 static int
 parse_values(struct parser *p, struct value **vals, size_t *n)
 {
-	size_t cap = 0;
 	struct value v;
+	size_t i = 0;
 
 	for (;;) {
 		if (parse_value(p, &v) == -1)
 			return -1;
-		ARRAY_GROW(*vals, *n, cap);
-		(*vals)[(*n)++] = v;
-		if (p->p_tok.tk_type != TK_COMMA) {
-			ARRAY_TRIM(*vals, *n);
-			return 0;
-		}
+		ARRAY_GROW(p->p_vals, i, p->p_capvals);
+		p->p_vals[i++] = v;
+		if (p->p_tok.tk_type != TK_COMMA)
+			break;
 		advance(p);
 	}
+	*vals = arena_memdup(p->p_ar, p->p_vals, i * sizeof(*p->p_vals));
+	*n = i;
+	return 0;
 }
 
 /* A key or name: written as words or strings, without expansions. */
@@ -269,12 +284,11 @@ parse_name(struct parser *p, char **out, const char *what)
 	if (v.v_npieces > 1 || v.v_pieces[0].p_type != PC_TEXT) {
 		perr(p, &v.v_pos, "syntax error: %s cannot contain variables "
 		    "or $((...))", what);
-		ast_value_free(&v);
 		return -1;
 	}
 	*out = v.v_pieces[0].p_text;
-	v.v_pieces[0].p_text = NULL;
-	ast_value_free(&v);
+	/* the name is kept, its array of one piece is not */
+	arena_pop(p->p_ar, v.v_pieces, sizeof(*v.v_pieces));
 	return 0;
 }
 
@@ -311,37 +325,26 @@ parse_target(struct parser *p, struct apply_target *t)
 	return expect(p, TK_RPAREN, "\",\" or \")\"");
 }
 
-static void
-target_free(struct apply_target *t)
-{
-	size_t i;
-
-	ast_value_free(&t->t_name);
-	for (i = 0; i < t->t_nargs; i++)
-		ast_value_free(&t->t_args[i]);
-	free(t->t_args);
-}
-
 static int
 parse_apply(struct parser *p, struct stmt *st)
 {
 	struct apply_target t;
-	size_t cap = 0;
+	size_t n = 0;
 
 	st->s_type = ST_APPLY;
 	advance(p);
 	for (;;) {
-		if (parse_target(p, &t) == -1) {
-			target_free(&t);
+		if (parse_target(p, &t) == -1)
 			return -1;
-		}
-		ARRAY_GROW(st->s_targets, st->s_ntargets, cap);
-		st->s_targets[st->s_ntargets++] = t;
+		ARRAY_GROW(p->p_targets, n, p->p_captargets);
+		p->p_targets[n++] = t;
 		if (p->p_tok.tk_type != TK_COMMA)
 			break;
 		advance(p);
 	}
-	ARRAY_TRIM(st->s_targets, st->s_ntargets);
+	st->s_targets = arena_memdup(p->p_ar, p->p_targets,
+	    n * sizeof(*p->p_targets));
+	st->s_ntargets = n;
 	st->s_valpos = st->s_targets[0].t_pos;
 	return expect(p, TK_SEMI, "\";\"");
 }
@@ -377,17 +380,11 @@ parse_assign(struct parser *p, struct stmt *st)
 static int
 parse_stmt(struct parser *p, struct stmt *st)
 {
-	int r;
-
 	memset(st, 0, sizeof(*st));
 	st->s_pos = p->p_tok.tk_pos;
 	if (p->p_tok.tk_type == TK_APPLY)
-		r = parse_apply(p, st);
-	else
-		r = parse_assign(p, st);
-	if (r == -1)
-		stmt_free(st);
-	return r;
+		return parse_apply(p, st);
+	return parse_assign(p, st);
 }
 
 /* A keyword where a statement should start. 1: the section is over. */
@@ -419,31 +416,33 @@ stmt_keyword(struct parser *p)
 	return 0;
 }
 
-static void	parse_stmts_in(struct parser *, struct section *);
+static size_t	parse_stmts_in(struct parser *);
 
 /* stmts "}", the "{" already eaten. */
 static void
 parse_stmts(struct parser *p, struct section *sc)
 {
-	parse_stmts_in(p, sc);
-	ARRAY_TRIM(sc->sc_stmts, sc->sc_nstmts);
+	sc->sc_nstmts = parse_stmts_in(p);
+	sc->sc_stmts = arena_memdup(p->p_ar, p->p_stmts,
+	    sc->sc_nstmts * sizeof(*p->p_stmts));
 }
 
-static void
-parse_stmts_in(struct parser *p, struct section *sc)
+/* The statements, in p_stmts; their number. */
+static size_t
+parse_stmts_in(struct parser *p)
 {
-	size_t cap = 0;
 	struct stmt st;
+	size_t n = 0;
 
 	for (;;) {
 		switch (p->p_tok.tk_type) {
 		case TK_EOF:
 			perr(p, &p->p_tok.tk_pos, "syntax error: unexpected "
 			    "end of file (missing \"}\")");
-			return;
+			return n;
 		case TK_RBRACE:
 			advance(p);
-			return;
+			return n;
 		case TK_SEMI:
 			perr(p, &p->p_tok.tk_pos, "syntax error: unexpected "
 			    "\";\" (empty statement)");
@@ -454,15 +453,15 @@ parse_stmts_in(struct parser *p, struct section *sc)
 		case TK_TEMPLATE:
 		case TK_INCLUDE:
 			if (stmt_keyword(p))
-				return;
+				return n;
 			break;
 		default:
 			if (parse_stmt(p, &st) == -1) {
 				skip_stmt(p);
 				break;
 			}
-			ARRAY_GROW(sc->sc_stmts, sc->sc_nstmts, cap);
-			sc->sc_stmts[sc->sc_nstmts++] = st;
+			ARRAY_GROW(p->p_stmts, n, p->p_capstmts);
+			p->p_stmts[n++] = st;
 		}
 	}
 }
@@ -473,8 +472,8 @@ parse_stmts_in(struct parser *p, struct section *sc)
 static int
 parse_argdefs(struct parser *p, struct section *sc)
 {
-	size_t cap = 0;
 	struct argdef *ad;
+	size_t n = 0;
 
 	advance(p);
 	if (p->p_tok.tk_type == TK_RPAREN) {
@@ -482,24 +481,27 @@ parse_argdefs(struct parser *p, struct section *sc)
 		return 0;
 	}
 	for (;;) {
-		ARRAY_GROW(sc->sc_args, sc->sc_nargs, cap);
-		ad = &sc->sc_args[sc->sc_nargs];
+		ARRAY_GROW(p->p_args, n, p->p_capargs);
+		ad = &p->p_args[n];
 		memset(ad, 0, sizeof(*ad));
 		ad->ad_pos = p->p_tok.tk_pos;
 		if (parse_name(p, &ad->ad_name, "an argument name") == -1)
 			return -1;
-		sc->sc_nargs++;
+		n++;
 		if (p->p_tok.tk_type == TK_EQ) {
 			advance(p);
-			/* Filled in place: section_free() frees it on error. */
-			ad->ad_default = xcalloc(1, sizeof(*ad->ad_default));
+			ad->ad_default = arena_calloc(p->p_ar, 1,
+			    sizeof(*ad->ad_default));
 			if (parse_value(p, ad->ad_default) == -1)
 				return -1;
 		}
 		if (p->p_tok.tk_type != TK_COMMA)
-			return expect(p, TK_RPAREN, "\",\" or \")\"");
+			break;
 		advance(p);
 	}
+	sc->sc_args = arena_memdup(p->p_ar, p->p_args, n * sizeof(*p->p_args));
+	sc->sc_nargs = n;
+	return expect(p, TK_RPAREN, "\",\" or \")\"");
 }
 
 static int
@@ -522,12 +524,10 @@ parse_header(struct parser *p, struct section *sc)
 }
 
 static void
-add_section(struct parser *p, struct section *sc)
+add_section(struct parser *p, const struct section *sc)
 {
-	struct ast_file *af = p->p_file;
-
-	ARRAY_GROW(af->af_sects, af->af_nsects, p->p_sectcap);
-	af->af_sects[af->af_nsects++] = *sc;
+	ARRAY_GROW(p->p_sects, p->p_nsects, p->p_capsects);
+	p->p_sects[p->p_nsects++] = *sc;
 }
 
 /*
@@ -590,16 +590,12 @@ parse_section(struct parser *p)
 	advance(p);
 	/* A bad header still has its body checked, then is dropped. */
 	ok = parse_header(p, &sc) == 0;
-	if (!ok && skip_header(p) == -1) {
-		section_free(&sc);
+	if (!ok && skip_header(p) == -1)
 		return;
-	}
 	advance(p);
 	parse_stmts(p, &sc);
 	if (ok)
 		add_section(p, &sc);
-	else
-		section_free(&sc);
 }
 
 /* .include value ";" */
@@ -623,7 +619,6 @@ parse_include(struct parser *p)
 	add_section(p, &sc);
 	return;
 fail:
-	section_free(&sc);
 	skip_top(p, 0);
 }
 
@@ -653,21 +648,35 @@ parse_top(struct parser *p)
 
 static struct ast_file *
 parse_buffer(const char *path, const char *data, size_t len,
-    struct diags *ds, int globals)
+    struct diags *ds, int globals, struct ast_file *reuse)
 {
 	struct parser p;
 
 	memset(&p, 0, sizeof(p));
 	p.p_globals = globals;
 	p.p_diags = ds;
-	p.p_file = xcalloc(1, sizeof(*p.p_file));
-	lex_init(&p.p_lx, path, data, len, ds);
+	if ((p.p_file = reuse) != NULL) {
+		arena_reset(&reuse->af_arena);
+		reuse->af_sects = NULL;
+		reuse->af_nsects = 0;
+	} else
+		p.p_file = ast_file_new(len);
+	p.p_ar = &p.p_file->af_arena;
+	vb_init(&p.p_vb, p.p_ar);
+	lex_init(&p.p_lx, path, data, len, p.p_ar, ds);
 	p.p_file->af_path = p.p_lx.lx_pos.file;
 	lex_next(&p.p_lx, &p.p_tok);
 	parse_top(&p);
-	tok_free(&p.p_tok);
-	if (p.p_havenext)
-		tok_free(&p.p_next);
+	p.p_file->af_sects = arena_memdup(p.p_ar, p.p_sects,
+	    p.p_nsects * sizeof(*p.p_sects));
+	p.p_file->af_nsects = p.p_nsects;
+	lex_end(&p.p_lx);
+	vb_free(&p.p_vb);
+	free(p.p_sects);
+	free(p.p_stmts);
+	free(p.p_targets);
+	free(p.p_vals);
+	free(p.p_args);
 	return p.p_file;
 }
 
@@ -675,14 +684,21 @@ struct ast_file *
 ast_parse_buffer(const char *path, const char *data, size_t len,
     struct diags *ds)
 {
-	return parse_buffer(path, data, len, ds, 0);
+	return parse_buffer(path, data, len, ds, 0, NULL);
+}
+
+struct ast_file *
+ast_parse_reuse(struct ast_file *old, const char *path, const char *data,
+    size_t len, struct diags *ds)
+{
+	return parse_buffer(path, data, len, ds, 0, old);
 }
 
 struct ast_file *
 ast_parse_globals(const char *path, const char *data, size_t len,
     struct diags *ds)
 {
-	return parse_buffer(path, data, len, ds, 1);
+	return parse_buffer(path, data, len, ds, 1, NULL);
 }
 
 /* Read all of fd into b; -1 with errno set on failure. */

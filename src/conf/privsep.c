@@ -101,7 +101,7 @@ child_main(int fd, uid_t owner, const struct qfile *q, const char *data,
 	if (cached != NULL)
 		load_expand_here(q, cached, owner, &pd, &ds);
 	else
-		load_parse_here(q, data, len, owner, &pd, &ds);
+		load_parse_here(q, data, len, owner, NULL, &pd, &ds);
 	o = child_reply(&pd, &ds, cached == NULL);
 	/* one string, written in large pieces: json_dumpfd writes per token */
 	if ((txt = json_dumps(o, JSON_COMPACT)) == NULL ||

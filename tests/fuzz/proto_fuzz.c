@@ -51,8 +51,7 @@ setup(void)
 static void
 add_vms(void)
 {
-	struct conf_load_opts lo = { "/nonexistent/bmd.conf", NULL, 0, NULL,
-	    0, 0, NULL, NULL };
+	struct conf_load_opts lo = { .lo_path = "/nonexistent/bmd.conf" };
 	struct diags ds;
 	struct conf *c;
 	size_t i;

@@ -57,7 +57,8 @@ static struct conf *
 load(void)
 {
 	char path[256];
-	struct conf_load_opts lo = { path, NULL, 0, NULL, 0, 0, cache, only };
+	struct conf_load_opts lo = { .lo_path = path, .lo_cache = cache,
+	    .lo_only = only };
 	struct diags ds;
 	size_t i, n = 0, skip = strlen(tmpdir) + 1;
 

@@ -71,7 +71,7 @@ static struct conf *
 load_at(const char *path, const char *strip, const char *text,
     struct idmap *ids)
 {
-	struct conf_load_opts lo = { path, ids, 0, NULL, 0, 0, NULL, NULL };
+	struct conf_load_opts lo = { .lo_path = path, .lo_ids = ids };
 	struct diags ds;
 
 	reset();
@@ -656,8 +656,7 @@ test_duplicate_vm(void **state)
 static void
 test_missing_main_file(void **state)
 {
-	struct conf_load_opts lo = { DIR "/missing.conf", NULL, 0, NULL, 0,
-	    0, NULL, NULL };
+	struct conf_load_opts lo = { .lo_path = DIR "/missing.conf" };
 	struct diags ds;
 
 	(void)state;

@@ -17,7 +17,7 @@
 static char *
 globals_json(const struct ast_file *af)
 {
-	struct ast_file g = { af->af_path, NULL, 0 };
+	struct ast_file g = { .af_path = af->af_path };
 	char *s;
 	size_t i;
 

@@ -115,12 +115,14 @@ lexn(const char *src, size_t n)
 	struct diags ds;
 	struct lexer lx;
 	struct token tk;
+	struct arena ar;
 	struct buf b;
 	int count = 0;
 
 	diags_init(&ds);
 	buf_init(&b);
-	lex_init(&lx, "t.conf", src, n, &ds);
+	arena_init(&ar, 0);
+	lex_init(&lx, "t.conf", src, n, &ar, &ds);
 	for (;;) {
 		lex_next(&lx, &tk);
 		if (tk.tk_type == TK_EOF)
@@ -130,6 +132,8 @@ lexn(const char *src, size_t n)
 		dump_token(&b, &tk);
 		tok_free(&tk);
 	}
+	lex_end(&lx);
+	arena_free(&ar);
 	join_errors(&ds);
 	diags_free(&ds);
 	free(dumped);
@@ -143,6 +147,9 @@ lex(const char *src)
 	return lexn(src, strlen(src));
 }
 
+/* The arena of the last token_at: its pieces live until the next call. */
+static struct arena tok_arena;
+
 /* Lex src and return its token number i (0-based), pieces included. */
 static struct token
 token_at(const char *src, int i)
@@ -152,13 +159,15 @@ token_at(const char *src, int i)
 	struct token tk;
 
 	diags_init(&ds);
-	lex_init(&lx, "t.conf", src, strlen(src), &ds);
+	arena_free(&tok_arena);
+	lex_init(&lx, "t.conf", src, strlen(src), &tok_arena, &ds);
 	for (;;) {
 		lex_next(&lx, &tk);
 		if (i-- == 0 || tk.tk_type == TK_EOF)
 			break;
 		tok_free(&tk);
 	}
+	lex_end(&lx);
 	diags_free(&ds);
 	return tk;
 }

@@ -90,8 +90,7 @@ test_tap_name(void **state)
 static struct conf *
 load_how(const char *text, struct diags *ds, int origins)
 {
-	struct conf_load_opts lo = { PATH, NULL, 0, NULL, 0, origins, NULL,
-	    NULL };
+	struct conf_load_opts lo = { .lo_path = PATH, .lo_origins = origins };
 
 	diags_init(ds);
 	return conf_load_buffer(PATH, text, strlen(text), &lo, ds);

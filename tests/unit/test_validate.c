@@ -19,8 +19,8 @@ static char	dir[] = "/tmp/bmd-test-validate.XXXXXX";
 static size_t
 load(const char *text)
 {
-	struct conf_load_opts lo = { "/nonexistent/v.conf", NULL, 1, NULL, 0,
-	    0, NULL, NULL };
+	struct conf_load_opts lo = { .lo_path = "/nonexistent/v.conf",
+	    .lo_check_files = 1 };
 	struct diags ds;
 	struct conf *c;
 	size_t n;

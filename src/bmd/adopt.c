@@ -25,6 +25,7 @@
 #include "bmd.h"
 #include "buf.h"
 #include "keys.h"
+#include "strmap.h"
 #include "vmlock.h"
 #include "vmpaths.h"
 #include "log.h"
@@ -287,6 +288,72 @@ adopt_by_lock(struct vm *vm)
 }
 
 /*
+ * Start-up with 10,000 VMs: the names in the run directory and in the
+ * lock directories, read once, so that a VM with neither a record nor a
+ * lock file (most of them) costs no system call.  Without the snapshot
+ * (a directory could not be read) every VM is looked at on its own.
+ */
+static struct strmap	present;	/* full paths */
+static int		snapshot;
+
+static int
+add_dir(const char *dir, int depth)
+{
+	struct dirent *de;
+	char *path;
+	DIR *d;
+	int rc = 0;
+
+	if ((d = opendir(dir)) == NULL)
+		return errno == ENOENT || errno == ENOTDIR ? 0 : -1;
+	while (rc == 0 && (de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		path = xprintf("%s/%s", dir, de->d_name);
+		strmap_put(&present, path, &present);
+		/* the lock root holds one directory per owner */
+		if (depth > 0 && de->d_type != DT_REG)
+			rc = add_dir(path, depth - 1);
+		free(path);
+	}
+	closedir(d);
+	return rc;
+}
+
+void
+adopt_begin(void)
+{
+	strmap_init(&present);
+	snapshot = add_dir(bmd.b_run_dir, 0) == 0 &&
+	    add_dir(bmd.b_lock_dir, 1) == 0;
+}
+
+void
+adopt_end(void)
+{
+	strmap_free(&present, NULL);
+	snapshot = 0;
+}
+
+/* Might vm have a process: a record or a lock file (or no snapshot)? */
+static int
+maybe_running(const struct vm_conf *vc)
+{
+	char *rec, *lock;
+	int yes;
+
+	if (!snapshot)
+		return 1;
+	rec = rec_path(vc->vc_name);
+	lock = vmlock_path(bmd.b_lock_dir, vc->vc_owner, vc->vc_name);
+	yes = strmap_has(&present, rec) || strmap_has(&present, lock);
+	free(rec);
+	free(lock);
+	return yes;
+}
+
+/*
  * Start-up: adopt vm's process if its record proves it alive.  1: the
  * VM is taken care of (adopted, or alive and left alone); 0: start it
  * as the boot mode says.
@@ -295,11 +362,17 @@ int
 adopt_vm(struct vm *vm)
 {
 	const struct vm_conf *vc = vm->vm_conf;
-	char *path = rec_path(vc->vc_name);
-	json_t *rec = rec_read(path);
+	char *path;
+	json_t *rec;
 	const char *why;
-	long long pid = rec_int(rec, "pid");
+	long long pid;
 	int rc = 1;
+
+	if (!maybe_running(vc))
+		return 0;
+	path = rec_path(vc->vc_name);
+	rec = rec_read(path);
+	pid = rec_int(rec, "pid");
 
 	if (rec == NULL && access(path, F_OK) == -1) {
 		free(path);

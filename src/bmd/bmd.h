@@ -358,6 +358,8 @@ json_t		*console_mode(struct ctl_req *, struct vm *);
 /* adopt.c: runtime records, and re-adoption of the VMs they describe */
 void		 runrec_update(struct vm *);
 void		 runrec_remove(const struct vm *);
+void		 adopt_begin(void);	/* start-up: read the directories once */
+void		 adopt_end(void);
 int		 adopt_vm(struct vm *);
 void		 adopt_orphans(void);
 

@@ -404,8 +404,10 @@ start_all(void)
 	struct vm *vm;
 	size_t i;
 
+	adopt_begin();
 	for (i = 0; (vm = vm_at(i)) != NULL; i++)
 		if (!adopt_vm(vm) && vm->vm_conf->vc_boot != BOOT_NO)
 			vm_schedule_boot(vm, vm->vm_conf->vc_boot_delay);
+	adopt_end();
 	adopt_orphans();
 }

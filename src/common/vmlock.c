@@ -180,19 +180,27 @@ vmlock_note_pid(int fd, pid_t pid)
  * free or no such file.  Re-adoption asks this when a VM's runtime
  * record is missing or unreadable.
  */
+char *
+vmlock_path(const char *root, uid_t owner, const char *name)
+{
+	char *dir = xprintf("%s/%u", root, (unsigned)owner), *path;
+
+	path = vm_path(dir, name, "lock");
+	free(dir);
+	return path;
+}
+
 int
 vmlock_holder(const char *root, uid_t owner, const char *name, pid_t *pid)
 {
-	char *dir, *path, buf[32];
+	char *path, buf[32];
 	ssize_t n;
 	int fd, held_by_other;
 
 	*pid = 0;
-	dir = xprintf("%s/%u", root, (unsigned)owner);
-	path = vm_path(dir, name, "lock");
+	path = vmlock_path(root, owner, name);
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	free(path);
-	free(dir);
 	if (fd == -1)
 		return 0;
 	held_by_other = flock(fd, LOCK_EX | LOCK_NB) == -1 &&

@@ -29,6 +29,8 @@ int	 vmlock_prepare(const char *root, uid_t owner, char *err, size_t);
  */
 int	 vmlock_take(const char *root, uid_t owner, const char *name,
 	    int cloexec, char *err, size_t);
+/* The lock file's path (ROOT/OWNER/NAME.lock). */
+char	*vmlock_path(const char *root, uid_t owner, const char *name);
 /* 1 if someone holds the lock, with the pid the file records in *pid. */
 int	 vmlock_holder(const char *root, uid_t owner, const char *name,
 	    pid_t *pid);

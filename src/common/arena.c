@@ -5,6 +5,7 @@
 
 #include "arena.h"
 #include "log.h"
+#include "platform.h"
 #include "xmalloc.h"
 
 /*
@@ -103,6 +104,9 @@ arena_chunk(struct arena *ar, size_t size)
 	if (n < size + ARENA_ALIGN)
 		n = size + ARENA_ALIGN;
 	c = xmalloc(sizeof(*c) + n);
+	/* a large tree's chunks: one call maps the pages, not a fault each */
+	if (n >= 16384)
+		plat_prefault(c + 1, n);
 	c->ac_size = n;
 	ar->ar_size += n;
 	ar->ar_grow = ar->ar_size / 2 < ARENA_MIN ? ARENA_MIN :

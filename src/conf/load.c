@@ -166,6 +166,7 @@ load_read_fd(int fd, const struct qfile *q, char **data, size_t *len,
 	if (fstat(fd, &st) == 0 && st.st_size > 0 && st.st_size < MAX_FILE_SIZE) {
 		cap = (size_t)st.st_size + 65536;
 		*data = xmalloc(cap);
+		plat_prefault(*data, (size_t)st.st_size);
 	}
 	for (;;) {
 		if (*len + 65536 > cap) {

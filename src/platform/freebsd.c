@@ -129,6 +129,14 @@ plat_trim_memory(void)
 {
 }
 
+/* FreeBSD has no populate advice for anonymous memory: faults it is. */
+void
+plat_prefault(void *p, size_t len)
+{
+	(void)p;
+	(void)len;
+}
+
 int
 plat_pin_thread(pid_t tid, int cpu)
 {

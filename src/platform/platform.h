@@ -52,6 +52,12 @@ void	plat_closefrom(int lowfd);
 /* Return unused heap memory to the kernel after a large load. */
 void	plat_trim_memory(void);
 /*
+ * Map the pages of a fresh buffer about to be filled, len bytes at p, in
+ * one call rather than one fault per page (a large file's text, a tree's
+ * chunk); nothing happens where the kernel cannot.
+ */
+void	plat_prefault(void *p, size_t len);
+/*
  * Taps.  plat_tap_open creates tap NAME (it must not exist yet: EBUSY)
  * and returns its descriptor, or -1 with errno; on Linux the tap
  * disappears when the last descriptor of it is closed.  plat_tap_attach

@@ -11,6 +11,7 @@
 #include "cache.h"
 #include "keys.h"
 #include "load.h"
+#include "platform.h"
 #include "strmap.h"
 #include "xmalloc.h"
 
@@ -44,6 +45,7 @@ struct loader {
 struct loadfile {
 	char			*lf_data;
 	size_t			 lf_len;
+	int			 lf_mapped;	/* plat_map_file, not read */
 	const struct ast_file	*lf_cached;
 	struct stat		 lf_st;		/* when opened */
 	struct stat		 lf_after;	/* once read */
@@ -272,6 +274,36 @@ foreign_errors(const struct loader *l, const struct diags *ds, size_t from)
 }
 
 /*
+ * bmdctl finding its socket reads every file but keeps little: a large
+ * one is mapped rather than copied (load_parse_here guards the parse).
+ */
+static int
+map_globals(int fd, const struct qfile *q, struct loadfile *lf)
+{
+	size_t len = (size_t)lf->lf_st.st_size;
+
+	if (!q->q_globals || !S_ISREG(lf->lf_st.st_mode) || len < 65536 ||
+	    lf->lf_st.st_size > MAX_FILE_SIZE ||
+	    (lf->lf_data = plat_map_file(fd, len)) == NULL)
+		return 0;
+	lf->lf_mapped = 1;
+	lf->lf_len = len;
+	if (fstat(fd, &lf->lf_after) == -1)
+		lf->lf_st.st_ino = 0;
+	return 1;
+}
+
+static void
+release_file(struct loadfile *lf)
+{
+	if (lf->lf_mapped)
+		plat_unmap_file(lf->lf_data, lf->lf_len);
+	else
+		free(lf->lf_data);
+	lf->lf_data = NULL;
+}
+
+/*
  * Open the file as its reader; an unchanged file of an earlier load is
  * not read again.  -1 (with a diagnostic): it cannot be read.
  */
@@ -288,6 +320,8 @@ find_file(struct loader *l, const struct qfile *q, struct loadfile *lf,
 	    (lf->lf_cached = cache_lookup(l->l_cache, q->q_path,
 	    &lf->lf_st)) != NULL)
 		lf->lf_len = (size_t)lf->lf_st.st_size;
+	else if (map_globals(fd, q, lf))
+		;
 	else if ((rc = load_read_fd(fd, q, &lf->lf_data, &lf->lf_len,
 	    ds)) == 0 && fstat(fd, &lf->lf_after) == -1)
 		lf->lf_st.st_ino = 0;	/* cannot tell: do not keep it */
@@ -311,11 +345,11 @@ load_queue(struct loader *l, size_t from, struct diags *ds)
 		mark_foreign(l, &l->l_q[i], &lf.lf_st);
 		if (i > 0 && check_bounds(l, &l->l_q[i], &lf.lf_st, lf.lf_len,
 		    ds) == -1) {
-			free(lf.lf_data);
+			release_file(&lf);
 			continue;
 		}
 		load_one(l, i, &lf, lf.lf_st.st_uid, ds);
-		free(lf.lf_data);
+		release_file(&lf);
 	}
 }
 

@@ -6,6 +6,8 @@
 #include <glob.h>
 #include <grp.h>
 #include <pwd.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
@@ -19,8 +21,6 @@
 #include "load.h"
 #include "platform.h"
 #include "xmalloc.h"
-
-#define MAX_FILE_SIZE	(64 * 1024 * 1024)
 
 /* ---- reading one file ---- */
 
@@ -359,6 +359,41 @@ drop_extra_vms(struct ast_file *af)
 	af->af_nsects = n;
 }
 
+static sigjmp_buf	bus_jmp;
+
+static void
+bus_caught(int sig)
+{
+	(void)sig;
+	siglongjmp(bus_jmp, 1);
+}
+
+/*
+ * The global sections of a file that may be mapped (confload.c): one
+ * truncated while it is read raises SIGBUS, which ends this parse with
+ * an error instead of the process.  Only bmdctl parses this way.
+ */
+static struct ast_file *
+parse_globals(const struct qfile *q, const char *data, size_t len,
+    struct diags *ds)
+{
+	struct pos p = { pos_intern(q->q_path), 0, 0 };
+	struct ast_file *volatile af = NULL;
+	struct sigaction sa, old;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = bus_caught;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGBUS, &sa, &old) == -1)
+		return ast_parse_globals(q->q_path, data, len, ds);
+	if (sigsetjmp(bus_jmp, 1) == 0)
+		af = ast_parse_globals(q->q_path, data, len, ds);
+	else
+		diag_error(ds, &p, "the file changed while it was read");
+	(void)sigaction(SIGBUS, &old, NULL);
+	return af;
+}
+
 void
 load_parse_here(const struct qfile *q, const char *data, size_t len,
     uid_t owner, struct ast_file *reuse, struct parsed *pd,
@@ -369,7 +404,7 @@ load_parse_here(const struct qfile *q, const char *data, size_t len,
 	memset(pd, 0, sizeof(*pd));
 	if (q->q_globals) {
 		ast_free(reuse);
-		pd->p_ast = ast_parse_globals(q->q_path, data, len, ds);
+		pd->p_ast = parse_globals(q, data, len, ds);
 	} else
 		pd->p_ast = ast_parse_reuse(reuse, q->q_path, data, len, ds);
 	/* Any syntax error rejects the whole load: keep no partial tree. */

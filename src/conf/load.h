@@ -9,6 +9,7 @@
 
 #define MAX_INCLUDE_DEPTH	16
 #define MAX_CONF_FILES		100000
+#define MAX_FILE_SIZE		(64 * 1024 * 1024)
 /* Bounds of the files of each user other than root, per load. */
 #define MAX_USER_FILE_SIZE	(1024 * 1024)
 #define MAX_USER_FILES		256

@@ -58,6 +58,13 @@ void	plat_trim_memory(void);
  */
 void	plat_prefault(void *p, size_t len);
 /*
+ * The first len bytes of a regular file, mapped read-only with its pages
+ * in (NULL: read it instead); a file truncated meanwhile raises SIGBUS
+ * when the lost pages are read (load.c guards its one user).
+ */
+void	*plat_map_file(int fd, size_t len);
+void	plat_unmap_file(void *p, size_t len);
+/*
  * Taps.  plat_tap_open creates tap NAME (it must not exist yet: EBUSY)
  * and returns its descriptor, or -1 with errno; on Linux the tap
  * disappears when the last descriptor of it is closed.  plat_tap_attach

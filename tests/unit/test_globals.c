@@ -1,4 +1,7 @@
 /* Unit tests for the globals-only parse (parse.c skip_section, skim.c). */
+#include <sys/stat.h>
+
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -6,12 +9,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "ast.h"
 #include "buf.h"
 #include "diag.h"
+#include "load.h"
+#include "platform.h"
 
 /* The tree of af with only its global and .include sections, as JSON. */
 static char *
@@ -334,6 +340,62 @@ test_random_garbage(void **state)
 	}
 }
 
+/*
+ * bmdctl maps a large file (confload.c): the global section is found
+ * there, and a file truncated under the mapping ends the parse with an
+ * error, not the process with SIGBUS.
+ */
+static void
+test_mapped_file(void **state)
+{
+	char path[] = "/tmp/bmd-test-globals.XXXXXX";
+	struct qfile q;
+	struct parsed pd;
+	struct diags ds;
+	struct buf b;
+	char *map;
+	int fd, i, truncated;
+
+	(void)state;
+	buf_init(&b);
+	for (i = 0; i < 2000; i++)
+		buf_printf(&b, "vm v%d {\n\tmemory = 1G;\n\tcmdline = "
+		    "\"console=ttyS0 quiet\";\n}\n", i);
+	buf_printf(&b, "global { cmd_socket_path = /m.sock; }\n");
+	assert_true((fd = mkstemp(path)) != -1);
+	assert_int_equal(write(fd, b.b_data, b.b_len), (ssize_t)b.b_len);
+	for (truncated = 0; truncated < 2; truncated++) {
+		memset(&q, 0, sizeof(q));
+		q.q_path = path;
+		q.q_globals = 1;
+		map = plat_map_file(fd, b.b_len);
+		assert_non_null(map);
+		if (truncated)
+			assert_int_equal(ftruncate(fd, 0), 0);
+		diags_init(&ds);
+		load_parse_here(&q, map, b.b_len, 0, NULL, &pd, &ds);
+		if (!truncated) {
+			assert_int_equal(ds.ds_n, 0);
+			assert_non_null(pd.p_ast);
+			assert_int_equal(pd.p_ast->af_nsects, 1);
+			assert_string_equal(pd.p_ast->af_sects[0].sc_stmts[0].
+			    s_name, "cmd_socket_path");
+		} else {
+			assert_null(pd.p_ast);
+			assert_int_equal(ds.ds_n, 1);
+			assert_non_null(strstr(ds.ds_v[0].d_text,
+			    "the file changed while it was read"));
+		}
+		ast_free(pd.p_ast);
+		parsed_free_incl(&pd);
+		diags_free(&ds);
+		plat_unmap_file(map, b.b_len);
+	}
+	close(fd);
+	unlink(path);
+	buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -344,6 +406,7 @@ main(void)
 		cmocka_unit_test(test_errors_reported),
 		cmocka_unit_test(test_random_valid),
 		cmocka_unit_test(test_random_garbage),
+		cmocka_unit_test(test_mapped_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

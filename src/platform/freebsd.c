@@ -3,7 +3,6 @@
 #include <sys/cpuset.h>
 #include <sys/event.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <sys/module.h>
 #include <sys/procctl.h>
 #include <sys/socket.h>
@@ -128,24 +127,6 @@ plat_closefrom(int lowfd)
 void
 plat_trim_memory(void)
 {
-}
-
-void *
-plat_map_file(int fd, size_t len)
-{
-	void *p;
-
-	if (len == 0)
-		return NULL;
-	p = mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_PREFAULT_READ, fd,
-	    0);
-	return p == MAP_FAILED ? NULL : p;
-}
-
-void
-plat_unmap_file(void *p, size_t len)
-{
-	(void)munmap(p, len);
 }
 
 /* FreeBSD has no populate advice for anonymous memory: faults it is. */

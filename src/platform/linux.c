@@ -144,24 +144,6 @@ plat_trim_memory(void)
 	malloc_trim(0);
 }
 
-/* Reading by read(2) copies at a third of the speed of mapping here. */
-void *
-plat_map_file(int fd, size_t len)
-{
-	void *p;
-
-	if (len == 0)
-		return NULL;
-	p = mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-	return p == MAP_FAILED ? NULL : p;
-}
-
-void
-plat_unmap_file(void *p, size_t len)
-{
-	(void)munmap(p, len);
-}
-
 /* MADV_POPULATE_WRITE: Linux 5.14; before, EINVAL and the faults stay. */
 void
 plat_prefault(void *p, size_t len)

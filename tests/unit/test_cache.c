@@ -21,6 +21,7 @@
 #include "buf.h"
 #include "conf.h"
 #include "keys.h"
+#include "tfile.h"
 
 static char			 tmpdir[64];
 static struct conf_cache	*cache;
@@ -28,20 +29,6 @@ static struct conf		*cur;
 static struct conf_cache_stats	 stats;
 static char			 errs[4096];
 static const char		*only;		/* lo_only of the next loads */
-
-static void
-put(const char *rel, const char *text)
-{
-	char path[256];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", tmpdir, rel);
-	/* in place, as an editor that keeps the inode would */
-	if ((f = fopen(path, "w")) == NULL)
-		fail_msg("cannot write %s", path);
-	fputs(text, f);
-	fclose(f);
-}
 
 static void
 rm(const char *rel)
@@ -119,8 +106,8 @@ setup(void **state)
 	snprintf(path, sizeof(path), "%s/vms", tmpdir);
 	if (mkdir(path, 0755) == -1)
 		return -1;
-	put("main.conf", MAIN);
-	put("vms/a.conf", "vm a { .apply base(2); }\n");
+	tfile_put(tmpdir, "main.conf", MAIN);
+	tfile_put(tmpdir, "vms/a.conf", "vm a { .apply base(2); }\n");
 	cache = conf_cache_new();
 	/* the files were written just now: trust their times anyway */
 	conf_cache_set_margin(cache, -1);
@@ -164,7 +151,7 @@ test_other_file_changes(void **state)
 {
 	(void)state;
 	load();
-	put("main.conf", "global { $mem = 1024M; }\n"
+	tfile_put(tmpdir, "main.conf", "global { $mem = 1024M; }\n"
 	    "template base(n = 1) { memory = $mem; ncpu = $(($n * 2)); "
 	    "boot = no; }\n.include \"vms/*.conf\";\n");
 	load();
@@ -180,7 +167,7 @@ test_glob_new_and_removed(void **state)
 {
 	(void)state;
 	load();
-	put("vms/b.conf", "vm b { .apply base; }\n");
+	tfile_put(tmpdir, "vms/b.conf", "vm b { .apply base; }\n");
 	load();
 	assert_int_equal(stats.cs_parsed, 1);
 	assert_int_equal(stats.cs_reused, 2);
@@ -198,7 +185,7 @@ test_error_in_changed_file(void **state)
 {
 	(void)state;
 	load();
-	put("vms/a.conf", "vm a {\n\t.apply base(2)\n}\n");
+	tfile_put(tmpdir, "vms/a.conf", "vm a {\n\t.apply base(2)\n}\n");
 	load();
 	assert_true(cur->c_fatal);
 	assert_string_equal(errs, "vms/a.conf:3:1: syntax error: "
@@ -207,7 +194,7 @@ test_error_in_changed_file(void **state)
 	load();
 	assert_true(cur->c_fatal);
 	assert_int_equal(stats.cs_parsed, 1);
-	put("vms/a.conf", "vm a { .apply base(3); }\n");
+	tfile_put(tmpdir, "vms/a.conf", "vm a { .apply base(3); }\n");
 	load();
 	assert_false(cur->c_fatal);
 	assert_string_equal(val("a", "ncpu"), "3");
@@ -241,11 +228,11 @@ test_same_size_rewrite(void **state)
 	(void)state;
 	conf_cache_set_margin(cache, 2000);
 	load();
-	put("vms/a.conf", "vm a { .apply base(5); }\n");
+	tfile_put(tmpdir, "vms/a.conf", "vm a { .apply base(5); }\n");
 	load();
 	assert_string_equal(val("a", "ncpu"), "5");
 	assert_int_equal(stats.cs_parsed, 2);
-	put("vms/a.conf", "vm a { .apply base(7); }\n");
+	tfile_put(tmpdir, "vms/a.conf", "vm a { .apply base(7); }\n");
 	load();
 	assert_string_equal(val("a", "ncpu"), "7");
 }
@@ -271,7 +258,7 @@ static void
 test_only_one_vm(void **state)
 {
 	(void)state;
-	put("vms/b.conf", "vm b {\n\t.apply base;\n\tncpu = x;\n}\n"
+	tfile_put(tmpdir, "vms/b.conf", "vm b {\n\t.apply base;\n\tncpu = x;\n}\n"
 	    "vm c { .apply base(4); }\n");
 	only = "c";
 	load();
@@ -297,15 +284,15 @@ test_only_falls_back(void **state)
 {
 	(void)state;
 	only = "a";
-	put("vms/b.conf", "vm a { .apply base; }\n");
+	tfile_put(tmpdir, "vms/b.conf", "vm a { .apply base; }\n");
 	load();
 	assert_int_equal(cur->c_nevaluated, 2);
 	assert_non_null(strstr(errs, "vm \"a\" is already defined at"));
-	put("vms/b.conf", "vm b { .apply base; name = a; }\n");
+	tfile_put(tmpdir, "vms/b.conf", "vm b { .apply base; name = a; }\n");
 	load();
 	assert_int_equal(cur->c_nevaluated, 2);
 	assert_non_null(strstr(errs, "vm \"a\" is already defined at"));
-	put("vms/b.conf", "template t() { name = a; }\nvm b { .apply t; }\n");
+	tfile_put(tmpdir, "vms/b.conf", "template t() { name = a; }\nvm b { .apply t; }\n");
 	load();
 	assert_int_equal(cur->c_nevaluated, 2);
 	rm("vms/b.conf");

@@ -22,6 +22,7 @@
 #include "ast.h"
 #include "backend.h"
 #include "conf.h"
+#include "tfile.h"
 
 #define GOLDENS	"tests/conf"
 
@@ -280,19 +281,6 @@ test_goldens_same(void **state)
 	assert_true(n > 100);
 }
 
-static void
-put(const char *rel, const char *text)
-{
-	char path[256];
-	FILE *fp;
-
-	snprintf(path, sizeof(path), "%s/%s", tmpdir, rel);
-	if ((fp = fopen(path, "w")) == NULL)
-		fail_msg("cannot write %s", path);
-	fputs(text, fp);
-	fclose(fp);
-}
-
 static int
 setup(void **state)
 {
@@ -331,16 +319,16 @@ test_files_same(void **state)
 	int i;
 
 	(void)state;
-	put("main.conf", "global { $img = /var/vm; }\n"
+	tfile_put(tmpdir, "main.conf", "global { $img = /var/vm; }\n"
 	    ".include \"a.conf\";\n.include \"b.conf\";\n"
 	    "vm m { .apply late(512M); disk = noexist:$img/$NAME; }\n"
 	    "vm d { memory = 1G; }\n");
-	put("a.conf", "vm a1 { .apply late; graphics_port = $((5900 + $ID)); }\n"
+	tfile_put(tmpdir, "a.conf", "vm a1 { .apply late; graphics_port = $((5900 + $ID)); }\n"
 	    "vm a2 { memory = 1G; ncpu = $((1 / 0)); }\n"
 	    "vm d { memory = 1G; name = d2; }\n"
 	    "vm d { memory = 1G; name = d3; }\n"
 	    "vm a3 { memory = 1G; unknown_key = 1; }\n");
-	put("b.conf", "template late(mem = 1G) { memory = $mem; }\n"
+	tfile_put(tmpdir, "b.conf", "template late(mem = 1G) { memory = $mem; }\n"
 	    "vm b1 { .apply nosuch; }\nvm d { memory = 1G; name = m; }\n"
 	    "vm d { memory = 1G; name = d4; }\nvm b2 { memory = 2G; }\n");
 	snprintf(main, sizeof(main), "%s/main.conf", tmpdir);
@@ -359,7 +347,7 @@ test_files_same(void **state)
 	idmap_free(ids1);
 	idmap_free(ids2);
 	/* a syntax error in an included file: fatal in both */
-	put("b.conf", "vm b1 { memory = ; ; }\nvm b2 { memory 1G; }\n");
+	tfile_put(tmpdir, "b.conf", "vm b1 { memory = ; ; }\nvm b2 { memory 1G; }\n");
 	compare(main, NULL, NULL);
 }
 
@@ -373,10 +361,10 @@ test_repeated_sections(void **state)
 	int i;
 
 	(void)state;
-	put("main.conf", "vm a { memory = 1G; name = a1; }\n"
+	tfile_put(tmpdir, "main.conf", "vm a { memory = 1G; name = a1; }\n"
 	    "vm a { memory = 1G; name = a2; }\n.include \"o.conf\";\n"
 	    "vm a { memory = 1G; name = a3; }\n");
-	put("o.conf", "vm a { memory = 1G; name = o1; }\n"
+	tfile_put(tmpdir, "o.conf", "vm a { memory = 1G; name = o1; }\n"
 	    "vm a { memory = 1G; name = o2; }\n");
 	snprintf(main, sizeof(main), "%s/main.conf", tmpdir);
 	compare(main, ids1, ids2);

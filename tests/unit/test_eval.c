@@ -20,6 +20,7 @@
 #include "buf.h"
 #include "conf.h"
 #include "keys.h"
+#include "tfile.h"
 
 #define DIR	"/nonexistent-bmd-unit"
 #define PATH	DIR "/t.conf"
@@ -772,19 +773,6 @@ test_unknown_key_message(void **state)
 /* ---- includes (real files) ---- */
 
 static void
-put(const char *rel, const char *text)
-{
-	char path[256];
-	FILE *fp;
-
-	snprintf(path, sizeof(path), "%s/%s", tmpdir, rel);
-	if ((fp = fopen(path, "w")) == NULL)
-		fail_msg("cannot write %s", path);
-	fputs(text, fp);
-	fclose(fp);
-}
-
-static void
 sub(const char *rel)
 {
 	char path[256];
@@ -829,7 +817,7 @@ load_tmp(const char *text)
 
 	snprintf(path, sizeof(path), "%s/main.conf", tmpdir);
 	snprintf(strip, sizeof(strip), "%s/", tmpdir);
-	put("main.conf", text);
+	tfile_put(tmpdir, "main.conf", text);
 	return load_at(path, strip, text, NULL);
 }
 
@@ -841,11 +829,11 @@ test_includes(void **state)
 	(void)state;
 	sub("d");
 	sub("d/sub");
-	put("d/b.conf", "vm b { memory = 1G; }\n");
-	put("d/a.conf", ".include \"sub/x.conf\";\nvm a { memory = 1G; }\n");
-	put("d/sub/x.conf", "vm x { memory = 1G; }\n");
-	put("d/c.conf", ".include \"*.conf\";\nvm c { memory = 1G; }\n");
-	put("d/other.txt", "vm nope { memory = 1G; }\n");
+	tfile_put(tmpdir, "d/b.conf", "vm b { memory = 1G; }\n");
+	tfile_put(tmpdir, "d/a.conf", ".include \"sub/x.conf\";\nvm a { memory = 1G; }\n");
+	tfile_put(tmpdir, "d/sub/x.conf", "vm x { memory = 1G; }\n");
+	tfile_put(tmpdir, "d/c.conf", ".include \"*.conf\";\nvm c { memory = 1G; }\n");
+	tfile_put(tmpdir, "d/other.txt", "vm nope { memory = 1G; }\n");
 
 	/* relative to the includer; sorted; FIFO order; no match is fine */
 	load_tmp(".include \"d/[ab].conf\";\n.include \"none/*.conf\";\n"
@@ -877,7 +865,7 @@ test_includes(void **state)
 	assert_int_equal(cur->c_nvms, 5);
 
 	/* a cycle back to the main file */
-	put("d/cyc.conf", ".include \"../main.conf\";\n");
+	tfile_put(tmpdir, "d/cyc.conf", ".include \"../main.conf\";\n");
 	load_tmp(".include \"d/cyc.conf\";\n");
 	assert_has("d/cyc.conf:1:1: .include \"main.conf\": already included "
 	    "from the command line");

@@ -42,6 +42,8 @@ struct conn {
 	int		 c_closing;	/* close once c_out is written */
 	int		 c_stream;	/* events: frames pushed, input ignored */
 	struct ctl_wait	*c_wait;	/* a reply owed: no new request */
+	int		 c_dispatching;	/* a request's handler is running */
+	json_t		*c_early;	/* its deferred reply, given already */
 	int		 c_passfd;	/* sent with byte c_passoff; -1: none */
 	size_t		 c_passoff;
 	TAILQ_ENTRY(conn) c_entry;
@@ -267,8 +269,14 @@ handle_frames(struct conn *c)
 		rq.rq_conn = c;
 		rq.rq_raw = NULL;
 		a = audit_begin(&c->c_cred, req);
+		c->c_dispatching = 1;
 		reply = dispatch(&rq);
+		c->c_dispatching = 0;
 		json_decref(req);
+		if (reply == NULL && c->c_early != NULL) {
+			reply = c->c_early;
+			c->c_early = NULL;
+		}
 		if (reply == NULL && c->c_wait != NULL) {
 			if (rq.rq_fd != -1)
 				close(rq.rq_fd);
@@ -544,7 +552,8 @@ control_close(void)
 
 /*
  * From a command handler in dispatch(): its reply comes later, through
- * control_answer() (a load, the prestart hooks).  The connection reads
+ * control_answer() (a load, the prestart hooks), or even before the
+ * handler returns (a load run on the event loop).  The connection reads
  * no other request meanwhile and is not timed out.  A request without a
  * connection (the fuzzer's) gets a wait whose answer is dropped.
  */
@@ -578,6 +587,15 @@ control_answer(struct ctl_wait *w, json_t *reply)
 		return;
 	}
 	c->c_wait = NULL;
+	if (c->c_dispatching) {
+		/*
+		 * Answered before its handler returned (a load run on the
+		 * event loop): handle_frames, further up, sends it in turn
+		 * and goes on with the next request itself.
+		 */
+		c->c_early = reply;
+		return;
+	}
 	queue_reply(c, reply, -1);
 	idle_restart(c);
 	handle_frames(c);

@@ -7,7 +7,8 @@
  * (the VM table, replies) happens on the event loop, in the job's
  * callback.  On a system whose credentials are per process (FreeBSD) a
  * load checks users' files by switching the whole process, so it runs
- * on the event loop as before.
+ * on the event loop as before; BMD_LOAD_INLINE in the environment does
+ * the same anywhere, so that this path is tested where threads work.
  */
 #include <sys/queue.h>
 
@@ -40,6 +41,7 @@ static struct loadjob	*running;
 static pthread_t	 worker;
 static int		 wake[2] = { -1, -1 };
 static struct event	*wake_ev;
+static int		 inline_only;	/* BMD_LOAD_INLINE */
 /* the files parsed by earlier loads: only one load at a time uses it */
 static struct conf_cache *cache;
 
@@ -110,7 +112,7 @@ spawn(struct loadjob *j)
 	sigset_t all, old;
 	int rc;
 
-	if (wake_ev == NULL || !plat_thread_creds())
+	if (wake_ev == NULL || inline_only || !plat_thread_creds())
 		return -1;
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
@@ -139,6 +141,11 @@ start_next(void)
 void
 loadjob_init(void)
 {
+	if (getenv("BMD_LOAD_INLINE") != NULL || !plat_thread_creds()) {
+		inline_only = 1;
+		log_info("configuration loads run on the event loop");
+		return;
+	}
 	if (pipe2(wake, O_CLOEXEC | O_NONBLOCK) == -1) {
 		log_warn("loadjob: pipe; configuration loads block requests");
 		return;

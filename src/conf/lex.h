@@ -96,6 +96,15 @@ is_namechar(int c)
 /* lex.c: the ASCII bytes other than name characters that words take */
 extern const unsigned char lex_wordpunct[128];
 
+/*
+ * skim.c: what lex_skim_body makes of each byte.  SK_WORD and SK_SLASH
+ * are the bytes is_wordchar takes but "$" and "+", which may start
+ * something else; SK_SEP white space but newlines, and ";" "=" "," "("
+ * ")"; SK_STOP what the token loop must take.
+ */
+enum { SK_STOP, SK_WORD, SK_SLASH, SK_SEP, SK_NL, SK_HASH, SK_QUOTE };
+extern const unsigned char lex_skim_kind[256];
+
 /* "$" "*" "+" "/" are literal unless they start something else. */
 static inline int
 is_wordchar(int c)

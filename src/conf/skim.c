@@ -241,28 +241,52 @@ body_string(const char *b, size_t n, struct body *bd)
 
 /* A word that the token loop must see: a section keyword may end it. */
 static int
-body_keyword(const char *w, size_t len)
+body_keyword(const unsigned char *w, size_t len)
 {
 	return (len == 2 && memcmp(w, "vm", 2) == 0) ||
 	    (len == 6 && memcmp(w, "global", 6) == 0) ||
 	    (len == 8 && memcmp(w, "template", 8) == 0);
 }
 
-/* A word without escapes, "$" or "+"; 0 when it is not one. */
-static int
-body_word(const char *b, size_t n, struct body *bd)
-{
-	size_t j = bd->i;
-	int c;
+/*
+ * What the byte loop makes of a byte, in one table lookup (lex.h): the
+ * classes of lex.c written out again, so test_globals checks every byte.
+ */
+#define K_PUNCT(c)	((c) == '!' || (c) == '%' || (c) == '&' || \
+    (c) == '-' || (c) == '.' || (c) == ':' || (c) == '<' || (c) == '>' || \
+    (c) == '?' || (c) == '@' || (c) == '[' || (c) == ']' || (c) == '^' || \
+    (c) == '`' || (c) == '|' || (c) == '~' || (c) == '*')
+#define K_NAME(c)	(((c) >= 'a' && (c) <= 'z') || \
+    ((c) >= 'A' && (c) <= 'Z') || ((c) >= '0' && (c) <= '9') || (c) == '_')
+#define K_OF(c)		((c) == '\n' ? SK_NL : \
+    (c) == ' ' || (c) == '\t' || (c) == '\r' || (c) == ';' || (c) == '=' || \
+    (c) == ',' || (c) == '(' || (c) == ')' ? SK_SEP : \
+    (c) == '#' ? SK_HASH : (c) == '"' || (c) == '\'' ? SK_QUOTE : \
+    (c) == '/' ? SK_SLASH : K_NAME(c) || K_PUNCT(c) ? SK_WORD : SK_STOP)
+#define K4(c)	K_OF(c), K_OF((c) + 1), K_OF((c) + 2), K_OF((c) + 3)
+#define K16(c)	K4(c), K4((c) + 4), K4((c) + 8), K4((c) + 12)
+#define K64(c)	K16(c), K16((c) + 16), K16((c) + 32), K16((c) + 48)
 
-	while (j < n && (c = (unsigned char)b[j]) != '$' && c != '\\' &&
-	    c != '+' && is_wordchar(c))
+const unsigned char lex_skim_kind[256] = { K64(0), K64(64), K64(128),
+    K64(192) };
+
+/*
+ * A word without escapes, "$" or "+" that is not a section keyword: its
+ * end, or 0 for the token loop to take it.
+ */
+static size_t
+body_word(const unsigned char *b, size_t n, size_t i)
+{
+	size_t j = i + 1;
+	int k;
+
+	while (j < n && ((k = lex_skim_kind[b[j]]) == SK_WORD ||
+	    k == SK_SLASH))
 		j++;
-	if (j == bd->i || (j < n && (b[j] == '$' || b[j] == '\\' ||
-	    b[j] == '+')) || body_keyword(b + bd->i, j - bd->i))
+	if ((j < n && (b[j] == '$' || b[j] == '\\' || b[j] == '+')) ||
+	    body_keyword(b + i, j - i))
 		return 0;
-	bd->i = j;
-	return 1;
+	return j;
 }
 
 /*
@@ -277,39 +301,38 @@ body_word(const char *b, size_t n, struct body *bd)
 void
 lex_skim_body(struct lexer *lx)
 {
-	const char *b = lx->lx_buf;
-	size_t n = lx->lx_len;
+	const unsigned char *b = (const unsigned char *)lx->lx_buf;
+	size_t n = lx->lx_len, j;
 	struct body bd = { lx->lx_off, lx->lx_pos.line, lx->lx_off,
 	    lx->lx_pos.col };
-	const char *nl;
-	int c, glued = lx->lx_glued;
+	const unsigned char *nl;
+	int glued = lx->lx_glued, k;
 
-	for (;; body_commit(lx, &bd, glued)) {
-		if (bd.i >= n)
-			return;
-		c = (unsigned char)b[bd.i];
-		if (c == '\n') {
+	while (bd.i < n) {
+		/* most bytes: white space and words; a branch each, no jump */
+		if ((k = lex_skim_kind[b[bd.i]]) == SK_SEP) {
+			bd.i++;
+			glued = 0;
+		} else if (k == SK_WORD || (k == SK_SLASH && (bd.i + 1 >= n ||
+		    (b[bd.i + 1] != '/' && b[bd.i + 1] != '*')))) {
+			if ((j = body_word(b, n, bd.i)) == 0)
+				break;
+			bd.i = j;
+			glued = 1;
+		} else if (k == SK_NL) {
 			body_newline(&bd);
 			bd.i++;
 			glued = 0;
-		} else if (c == ' ' || c == '\t' || c == '\r' || c == ';' ||
-		    c == '=' || c == ',' || c == '(' || c == ')') {
-			bd.i++;
-			glued = 0;
-		} else if (c == '#') {
+		} else if (k == SK_QUOTE) {
+			if (!body_string(lx->lx_buf, n, &bd))
+				break;
+			glued = 1;
+		} else if (k == SK_HASH) {
 			nl = memchr(b + bd.i, '\n', n - bd.i);
 			bd.i = nl != NULL ? (size_t)(nl - b) : n;
 			glued = 0;
-		} else if (c == '"' || c == '\'') {
-			if (!body_string(b, n, &bd))
-				return;
-			glued = 1;
-		} else if (c == '/' && bd.i + 1 < n && (b[bd.i + 1] == '/' ||
-		    b[bd.i + 1] == '*'))
-			return;
-		else if (body_word(b, n, &bd))
-			glued = 1;
-		else
-			return;
+		} else
+			break;	/* SK_STOP, or a comment starts */
 	}
+	body_commit(lx, &bd, glued);
 }

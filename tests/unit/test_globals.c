@@ -16,6 +16,7 @@
 #include "ast.h"
 #include "buf.h"
 #include "diag.h"
+#include "lex.h"
 #include "load.h"
 #include "platform.h"
 
@@ -156,6 +157,35 @@ test_tricky_values(void **state)
 		same(b.b_data);
 	}
 	buf_free(&b);
+}
+
+/* skim.c's table of bytes says what lex.c's classes say. */
+static void
+test_skim_kinds(void **state)
+{
+	int c, want;
+
+	(void)state;
+	for (c = 0; c < 256; c++) {
+		if (c == '\n')
+			want = SK_NL;
+		else if (c == ' ' || c == '\t' || c == '\r' || c == ';' ||
+		    c == '=' || c == ',' || c == '(' || c == ')')
+			want = SK_SEP;
+		else if (c == '#')
+			want = SK_HASH;
+		else if (c == '"' || c == '\'')
+			want = SK_QUOTE;
+		else if (c == '/')
+			want = SK_SLASH;
+		else if (is_wordchar(c) && c != '$' && c != '+')
+			want = SK_WORD;
+		else
+			want = SK_STOP;
+		if (lex_skim_kind[c] != want)
+			fail_msg("byte %d: kind %d, not %d", c,
+			    lex_skim_kind[c], want);
+	}
 }
 
 /* Errors inside vm and template sections are not reported. */
@@ -402,6 +432,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tree),
 		cmocka_unit_test(test_tricky_values),
+		cmocka_unit_test(test_skim_kinds),
 		cmocka_unit_test(test_vm_errors_ignored),
 		cmocka_unit_test(test_errors_reported),
 		cmocka_unit_test(test_random_valid),

@@ -319,7 +319,6 @@ void		 proc_sigchld(void);
 int		 owner_unprivileged(const struct vm_conf *);
 int		 owner_cred(const struct vm_conf *, struct proc_cred *);
 void		 owner_cred_free(struct proc_cred *);
-void		 owner_become(const struct proc_cred *);
 int		 owner_check(struct vm *);
 void		 owner_params(const struct vm *, struct be_params *);
 void		 owner_run_end(struct vm *);

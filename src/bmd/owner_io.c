@@ -108,13 +108,6 @@ become(const struct proc_cred *cr)
 		_exit(126);
 }
 
-void
-owner_become(const struct proc_cred *cr)
-{
-	if (cr != NULL && cr->cr_set)
-		become(cr);
-}
-
 /* ---- the start check: can the owner reach what the VM names? ---- */
 
 static void

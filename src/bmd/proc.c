@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,16 +49,19 @@ child_keep_fds(const int *keep, int nkeep)
 static void
 child_setup(int out_fd, const int *keep, int nkeep)
 {
-	static const int sigs[] = { SIGPIPE, SIGHUP, SIGINT, SIGTERM, SIGUSR1,
-	    SIGCHLD };
 	sigset_t none;
-	size_t i;
-	int nul;
+	int nul, sig;
 
 	/* Its own session: a terminal's ^C reaches bmd, never the VM. */
 	setsid();
-	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		signal(sigs[i], SIG_DFL);
+	/*
+	 * Every signal as exec leaves a fresh program: those bmd catches,
+	 * and those it ignores, itself or because it was started so (a
+	 * background job ignores SIGINT and SIGQUIT, nohup SIGHUP).
+	 */
+	for (sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	if ((nul = open("/dev/null", O_RDWR)) == -1)
@@ -153,12 +157,23 @@ proc_spawn_fds(const struct proc_cmd *pc, int out_fd, const int *keep,
 	return proc_spawn_cred(pc, out_fd, keep, nkeep, NULL);
 }
 
-/* proc_spawn_fds, the program running as cr (a VM's owner) if set. */
+/*
+ * proc_spawn_fds, the program running as cr (a VM's owner) if set.
+ *
+ * vfork: the child borrows bmd's memory until it execs, so bmd's pages
+ * are neither copied nor made copy-on-write (after a fork, each page bmd
+ * then wrote cost a fault and a TLB flush on every CPU: most of a boot's
+ * CPU time).  The child may therefore only make system calls and leave
+ * memory alone: everything it needs (env) is built before, credentials
+ * change by plat_child_become, and no signal handler of bmd's may run in
+ * it, so all signals stay blocked until child_setup has reset them.
+ */
 pid_t
 proc_spawn_cred(const struct proc_cmd *pc, int out_fd, const int *keep,
     int nkeep, const struct proc_cred *cr)
 {
 	char **env;
+	sigset_t all, old;
 	pid_t pid;
 
 	if (nkeep < 0 || nkeep > PROC_MAXFDS) {
@@ -167,21 +182,23 @@ proc_spawn_cred(const struct proc_cmd *pc, int out_fd, const int *keep,
 	}
 	env = proc_env(cr != NULL && cr->cr_set ? cr->cr_uid : getuid(),
 	    pc->pc_env.a_v);
-	if ((pid = fork()) == -1) {
-		log_warn("%s: fork", __func__);
-		proc_env_free(env);
-		return -1;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	if ((pid = vfork()) == 0) {
+		child_setup(out_fd, keep, nkeep);
+		if (cr != NULL && cr->cr_set && plat_child_become(cr->cr_uid,
+		    cr->cr_gid, (size_t)cr->cr_ngroups, cr->cr_groups) == -1)
+			_exit(126);
+		execve(pc->pc_path, pc->pc_argv.a_v, env);
+		dprintf(2, "bmd: cannot execute %s: %s\n", pc->pc_path,
+		    strerror(errno));
+		_exit(127);
 	}
-	if (pid > 0) {
-		proc_env_free(env);
-		return pid;
-	}
-	child_setup(out_fd, keep, nkeep);
-	owner_become(cr);
-	execve(pc->pc_path, pc->pc_argv.a_v, env);
-	dprintf(2, "bmd: cannot execute %s: %s\n", pc->pc_path,
-	    strerror(errno));
-	_exit(127);
+	if (pid == -1)
+		log_warn("%s: vfork", __func__);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	proc_env_free(env);
+	return pid;
 }
 
 void

@@ -454,6 +454,18 @@ plat_thread_creds_switch(uid_t uid, gid_t gid, size_t ngroups,
 	return -1;
 }
 
+/* Credentials are per process here, and libc's calls are system calls. */
+int
+plat_child_become(uid_t uid, gid_t gid, size_t ngroups, const gid_t *groups)
+{
+	if (setgroups((int)ngroups, groups) == -1 || setgid(gid) == -1 ||
+	    setuid(uid) == -1)
+		return -1;
+	if (uid != 0 && (setuid(0) != -1 || geteuid() != uid))
+		return -1;
+	return 0;
+}
+
 /* Nothing reaches another process's socket here: bhyve's ports are ttys. */
 int
 plat_peer_sndbuf(pid_t pid, const char *path, int bytes)

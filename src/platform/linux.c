@@ -479,6 +479,23 @@ plat_thread_creds_switch(uid_t uid, gid_t gid, size_t ngroups,
 	return 0;
 }
 
+/*
+ * Raw system calls: glibc's setuid family would signal every thread of
+ * the process it believes it is (the parent's, under vfork).
+ */
+int
+plat_child_become(uid_t uid, gid_t gid, size_t ngroups, const gid_t *groups)
+{
+	if (syscall(SYS_setgroups, ngroups, groups) == -1 ||
+	    syscall(SYS_setresgid, gid, gid, gid) == -1 ||
+	    syscall(SYS_setresuid, uid, uid, uid) == -1)
+		return -1;
+	if (uid != 0 && (syscall(SYS_setresuid, 0, 0, 0) != -1 ||
+	    geteuid() != uid))
+		return -1;
+	return 0;
+}
+
 /* A tap goes with the last descriptor of it (net.c relies on this). */
 int
 plat_tap_persists(void)

@@ -166,6 +166,12 @@ int	plat_thread_creds(void);
 int	plat_thread_creds_switch(uid_t, gid_t, size_t ngroups,
 	    const gid_t *groups);
 /*
+ * In a child that still shares its parent's memory (vfork): become uid,
+ * gid and groups for good (real, effective and saved), by system calls
+ * that touch no library state, and check that root cannot be had back.
+ */
+int	plat_child_become(uid_t, gid_t, size_t ngroups, const gid_t *groups);
+/*
  * Process trees: a program (a hook) and everything it starts, even what
  * leaves its session.  plat_tree_new (before the fork) makes one, NULL
  * if the OS cannot (then plat_tree_kill still finds the descendants it

@@ -56,7 +56,8 @@ def script(path, body, owner="root", mode=0o755):
 
 class Standins:
     """Stand-in bhyve programs in an overlay only the test's daemon sees.
-    Each records "uid", "argv" and "env" as JSON in OUT/NAME.N.json."""
+    Each records "uid", "argv", "env", "sig", "sid" and "ppid" as JSON in
+    OUT/NAME.N.json."""
 
     def __init__(self, bmd):
         self.bmd = bmd
@@ -65,9 +66,15 @@ class Standins:
         for d in (self.top, self.out):
             os.makedirs(d)
         os.chmod(self.out, 0o777)
+        # "sig": the signals the stand-in's shell ignores, as bmd left
+        # them (sh clears its blocked ones itself: test_users checks those
+        # in QEMU); "sid": its session (the shell leads its own)
         record = ('/usr/bin/python3 -c \'import json,os,sys; '
                   'json.dump({"uid": os.getuid(), "argv": sys.argv[1:], '
-                  '"env": dict(os.environ)}, open(sys.argv[1], "w"))\' '
+                  '"env": dict(os.environ), "sig": [l.split()[1] for l in '
+                  'open("/proc/%%d/status" %% os.getppid()) if '
+                  'l.startswith("SigIgn")], "sid": os.getsid(0), '
+                  '"ppid": os.getppid()}, open(sys.argv[1], "w"))\' '
                   '"%s/$(basename "$0").$$.json" "$@"\n' % self.out)
         sbin = os.path.join(self.top, "usr-sbin")
         lsbin = os.path.join(self.top, "usr-local-sbin")
@@ -86,7 +93,10 @@ class Standins:
                + record + 'while [ $# -gt 1 ]; do [ "$1" = -m ] && '
                '{ stat -c "%%a %%U" "$2"; cat "$2"; } > "%s/devmap.$$"; shift; done'
                % self.out)
-        mount = ("mount -t overlay -o ro,lowerdir=%s:/usr/sbin overlay /usr/sbin && "
+        # bmd itself ignores SIGQUIT and SIGUSR2, as a background job or
+        # a careless init would start it: what it starts must not
+        mount = ("trap '' QUIT USR2 && "
+                 "mount -t overlay -o ro,lowerdir=%s:/usr/sbin overlay /usr/sbin && "
                  "mount -t overlay -o ro,lowerdir=%s:/usr/local/sbin overlay "
                  "/usr/local/sbin && exec \"$@\"" % (sbin, lsbin))
         bmd.wrap = ["unshare", "--mount", "--propagation", "private",
@@ -398,6 +408,9 @@ def test_users_bhyve_vm_hands_root_nothing_unsafe(setup, bmd):
     assert len(ld) == 1 and len(hv) == 1
     for r in ld + hv:
         assert r["uid"] == 0                      # bhyve needs root on FreeBSD
+        # no signal ignored, in a session of its own
+        assert r["sig"] == ["0000000000000000"], r["sig"]
+        assert r["sid"] == r["ppid"], r
         assert LEAK not in r["env"] and not any(k.startswith("LD_") for k in r["env"])
         assert r["env"].get("USER") == "root" and r["env"].get("PATH")
     assert ld[0]["env"].get("TERM") == "vt100"

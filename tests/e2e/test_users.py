@@ -13,6 +13,7 @@ import pwd
 import grp
 import re
 import shutil
+import signal
 import socket
 import stat
 import subprocess
@@ -70,7 +71,14 @@ def proc_ids(pid):
             k, _, v = line.partition(":")
             if k in ("Uid", "Gid", "Groups"):
                 ids[k] = [int(x) for x in v.split()]
+            elif k == "SigBlk":
+                ids[k] = int(v, 16)
     return ids
+
+
+# what bmd must not leave blocked in what it starts (QEMU blocks others)
+SIGNALS_OPEN = sum(1 << (s - 1) for s in (signal.SIGHUP, signal.SIGINT,
+                                          signal.SIGTERM, signal.SIGCHLD))
 
 
 class Setup:
@@ -141,6 +149,7 @@ def test_access_matrix_qemu_uid_and_private_sockets(setup, bmd):
     ids = proc_ids(pids["a1"])
     assert ids["Uid"] == [a.pw_uid] * 4 and ids["Gid"] == [a.pw_gid] * 4, ids
     assert staff in ids["Groups"] and 0 not in ids["Groups"], ids
+    assert ids["SigBlk"] & SIGNALS_OPEN == 0, hex(ids["SigBlk"])
     ids = proc_ids(pids["as"])
     assert ids["Uid"] == [a.pw_uid] * 4 and ids["Gid"] == [staff] * 4, ids
     ids = proc_ids(pids["rootvm"])

@@ -298,6 +298,7 @@ struct proc_cred {
 	int		 cr_ngroups;
 };
 pid_t		 proc_spawn(const struct proc_cmd *, int out_fd);
+void		 proc_child_reset(void);
 char		**proc_env(uid_t, char *const *extra);
 void		 spawn_reaped(pid_t);	/* plugin_spawn.c */
 void		 proc_env_free(char **);

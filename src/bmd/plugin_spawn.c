@@ -92,17 +92,9 @@ drop_privileges(uid_t uid, gid_t gid)
 static _Noreturn void
 spawn_child(const struct bmd_spawn *sp, char **env)
 {
-	static const int sigs[] = { SIGPIPE, SIGHUP, SIGINT, SIGTERM, SIGUSR1,
-	    SIGCHLD };
-	sigset_t none;
 	int nul, exe = -1, out;
-	size_t i;
 
-	setsid();
-	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		signal(sigs[i], SIG_DFL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	proc_child_reset();
 	/* above the numbers they go to, so that no dup2 clobbers another */
 	if ((nul = fcntl(open("/dev/null", O_RDWR | O_CLOEXEC), F_DUPFD,
 	    10)) == -1 || (sp->sp_fd >= 0 && (exe = fcntl(sp->sp_fd, F_DUPFD,

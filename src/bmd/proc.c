@@ -45,25 +45,34 @@ child_keep_fds(const int *keep, int nkeep)
 			_exit(127);
 }
 
-/* In the child: stdio, signals and descriptors as a fresh program expects. */
-static void
-child_setup(int out_fd, const int *keep, int nkeep)
+/*
+ * In a child about to exec: its own session (a terminal's ^C reaches bmd,
+ * never the VM) and every signal as exec leaves a fresh program: those
+ * bmd catches, and those it ignores, itself or because it was started so
+ * (a background job ignores SIGINT and SIGQUIT, nohup SIGHUP).  System
+ * calls only: it may run under vfork.
+ */
+void
+proc_child_reset(void)
 {
 	sigset_t none;
-	int nul, sig;
+	int sig;
 
-	/* Its own session: a terminal's ^C reaches bmd, never the VM. */
 	setsid();
-	/*
-	 * Every signal as exec leaves a fresh program: those bmd catches,
-	 * and those it ignores, itself or because it was started so (a
-	 * background job ignores SIGINT and SIGQUIT, nohup SIGHUP).
-	 */
 	for (sig = 1; sig < NSIG; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
 			signal(sig, SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/* In the child: stdio, signals and descriptors as a fresh program expects. */
+static void
+child_setup(int out_fd, const int *keep, int nkeep)
+{
+	int nul;
+
+	proc_child_reset();
 	if ((nul = open("/dev/null", O_RDWR)) == -1)
 		_exit(127);
 	if (out_fd == -1)

@@ -161,8 +161,12 @@ def test_users_qemu_and_hook_get_a_clean_environment(setup, pbmd):
     out = os.path.join(pbmd.dir, "hook-out")
     os.makedirs(out)
     os.chmod(out, 0o777)
-    hook = script(os.path.join(setup.adir, "hook"), "env > %s/env.$2" % out, owner="alice")
+    hook = script(os.path.join(setup.adir, "hook"),
+                  "env > %s/env.$2; grep SigIgn /proc/$$/status > %s/sig.$2" % (out, out),
+                  owner="alice")
     pbmd.env = dict(os.environ, **{LEAK: "secret-of-bmd", "LD_LIBRARY_PATH": "/nonexistent"})
+    # bmd ignores SIGQUIT and SIGUSR2 (started as a background job would be)
+    pbmd.wrap = ["sh", "-c", "trap '' QUIT USR2 && exec \"$@\"", "sh"]
     setup.start("", setup.vm("e", hookcmd=hook))
     rc, _, err = ctl(pbmd, "alice", "boot", "e")
     assert rc == 0, err
@@ -179,6 +183,8 @@ def test_users_qemu_and_hook_get_a_clean_environment(setup, pbmd):
     assert LEAK not in henv and "LD_LIBRARY_PATH" not in henv
     assert henv.get("USER") == "alice" and henv.get("HOME") == pw.pw_dir
     assert henv.get("VM_NAME") == "e" and henv.get("PATH")
+    with open(os.path.join(out, "sig.RUN")) as f:
+        assert f.read().split() == ["SigIgn:", "0000000000000000"]
 
 
 # ---- item 4: only the VM's own threads are pinned ----

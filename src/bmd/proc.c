@@ -56,12 +56,9 @@ void
 proc_child_reset(void)
 {
 	sigset_t none;
-	int sig;
 
 	setsid();
-	for (sig = 1; sig < NSIG; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP)
-			signal(sig, SIG_DFL);
+	plat_child_signals_default();
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }

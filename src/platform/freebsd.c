@@ -16,6 +16,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -464,6 +465,16 @@ plat_child_become(uid_t uid, gid_t gid, size_t ngroups, const gid_t *groups)
 	if (uid != 0 && (setuid(0) != -1 || geteuid() != uid))
 		return -1;
 	return 0;
+}
+
+void
+plat_child_signals_default(void)
+{
+	int sig;
+
+	for (sig = 1; sig <= SIGRTMAX; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			(void)signal(sig, SIG_DFL);
 }
 
 /* Nothing reaches another process's socket here: bhyve's ports are ttys. */

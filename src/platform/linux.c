@@ -14,6 +14,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdint.h>
 #include <fcntl.h>
 #include <malloc.h>
@@ -494,6 +495,23 @@ plat_child_become(uid_t uid, gid_t gid, size_t ngroups, const gid_t *groups)
 	    geteuid() != uid))
 		return -1;
 	return 0;
+}
+
+/*
+ * By the system call: glibc refuses to touch the two signals it reserves
+ * (32 and 33), which whatever started bmd may have left ignored.  A
+ * zeroed kernel sigaction is SIG_DFL without flags on every architecture.
+ */
+void
+plat_child_signals_default(void)
+{
+	unsigned long ka[8] = { 0 };
+	int sig;
+
+	for (sig = 1; sig < _NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			(void)syscall(SYS_rt_sigaction, sig, ka, NULL,
+			    sizeof(uint64_t));
 }
 
 /* A tap goes with the last descriptor of it (net.c relies on this). */

@@ -172,7 +172,9 @@ proc_spawn_fds(const struct proc_cmd *pc, int out_fd, const int *keep,
  * CPU time).  The child may therefore only make system calls and leave
  * memory alone: everything it needs (env) is built before, credentials
  * change by plat_child_become, and no signal handler of bmd's may run in
- * it, so all signals stay blocked until child_setup has reset them.
+ * it, so all signals stay blocked until child_setup has reset them.  (On
+ * Linux before 5.9, plat_closefrom falls back to opendir, which allocates
+ * and frees: safe, as the thread it borrows is stopped outside malloc.)
  */
 pid_t
 proc_spawn_cred(const struct proc_cmd *pc, int out_fd, const int *keep,

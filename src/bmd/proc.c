@@ -55,12 +55,8 @@ child_keep_fds(const int *keep, int nkeep)
 void
 proc_child_reset(void)
 {
-	sigset_t none;
-
 	setsid();
 	plat_child_signals_default();
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
 /* In the child: stdio, signals and descriptors as a fresh program expects. */

@@ -7,6 +7,7 @@
 #include <sys/procctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysctl.h>
 #include <sys/time.h>
 #include <sys/ucred.h>
@@ -467,14 +468,25 @@ plat_child_become(uid_t uid, gid_t gid, size_t ngroups, const gid_t *groups)
 	return 0;
 }
 
+/*
+ * By the system calls: libthr keeps handlers and masks in the process's
+ * memory, which under vfork is bmd's own, so its sigaction would reset
+ * bmd's handlers too.
+ */
 void
 plat_child_signals_default(void)
 {
+	struct sigaction sa;
+	sigset_t none;
 	int sig;
 
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	sigemptyset(&none);
 	for (sig = 1; sig <= SIGRTMAX; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
-			(void)signal(sig, SIG_DFL);
+			(void)syscall(SYS_sigaction, sig, &sa, NULL);
+	(void)syscall(SYS_sigprocmask, SIG_SETMASK, &none, NULL);
 }
 
 /* Nothing reaches another process's socket here: bhyve's ports are ttys. */

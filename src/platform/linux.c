@@ -498,7 +498,7 @@ plat_child_become(uid_t uid, gid_t gid, size_t ngroups, const gid_t *groups)
 }
 
 /*
- * By the system call: glibc refuses to touch the two signals it reserves
+ * By the system calls: glibc refuses to touch the two signals it reserves
  * (32 and 33), which whatever started bmd may have left ignored.  A
  * zeroed kernel sigaction is SIG_DFL without flags on every architecture.
  */
@@ -506,12 +506,15 @@ void
 plat_child_signals_default(void)
 {
 	unsigned long ka[8] = { 0 };
+	uint64_t none = 0;
 	int sig;
 
 	for (sig = 1; sig < _NSIG; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
 			(void)syscall(SYS_rt_sigaction, sig, ka, NULL,
-			    sizeof(uint64_t));
+			    sizeof(none));
+	(void)syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL,
+	    sizeof(none));
 }
 
 /* A tap goes with the last descriptor of it (net.c relies on this). */

@@ -171,7 +171,7 @@ int	plat_thread_creds_switch(uid_t, gid_t, size_t ngroups,
  * that touch no library state, and check that root cannot be had back.
  */
 int	plat_child_become(uid_t, gid_t, size_t ngroups, const gid_t *groups);
-/* There too: every signal's handling back to the default. */
+/* There too: every signal's handling back to the default, none blocked. */
 void	plat_child_signals_default(void);
 /*
  * Process trees: a program (a hook) and everything it starts, even what

@@ -164,6 +164,7 @@ apply_globals(const struct options *o, const struct global_conf *gc)
 
 	bmd.b_sock_path = xstrdup(gc->gc_cmd_socket_path);
 	bmd.b_run_dir = xstrdup(gc->gc_run_directory);
+	bmd.b_cgroup = nulldup(gc->gc_cgroup);
 	bmd.b_lock_dir = vmlock_root(gc->gc_run_directory);
 	bmd.b_vars_dir = xstrdup(gc->gc_vars_directory);
 	bmd.b_freebsd_version = (long)gc->gc_freebsd_version;
@@ -434,6 +435,7 @@ main(int argc, char **argv)
 {
 	struct options o;
 	int rc, ready_fd = -1, resumed = upgrade_resumed(), logdest;
+	char err[512];
 
 	upgrade_init(argc, argv);
 	if ((rc = parse_options(argc, argv, &o)) != 0)
@@ -465,6 +467,9 @@ main(int argc, char **argv)
 	bmd.b_conf_path = absolute(o.o_conf);
 	load_initial(&o);
 	make_run_dir(bmd.b_run_dir);
+	if (bmd.b_cgroup != NULL && plat_cgroup_prepare(bmd.b_cgroup, err,
+	    sizeof(err)) == -1)
+		fatalx("cgroup: %s", err);
 	run_lock_dirs();
 	if (control_listen() == -1)
 		return 1;

@@ -141,6 +141,7 @@ struct bmd {
 	char		*b_conf_path;	/* absolute */
 	char		*b_sock_path;
 	char		*b_run_dir;
+	char		*b_cgroup;	/* VMs' groups below it; NULL: none */
 	char		*b_lock_dir;	/* vmlock.h */
 	char		*b_vars_dir;
 	long		 b_freebsd_version;	/* bhyve target release */
@@ -306,7 +307,8 @@ void		 proc_env_free(char **);
 pid_t		 proc_spawn_fds(const struct proc_cmd *, int out_fd,
 		    const int *keep, int nkeep);
 pid_t		 proc_spawn_cred(const struct proc_cmd *, int out_fd,
-		    const int *keep, int nkeep, const struct proc_cred *);
+		    const int *keep, int nkeep, const struct proc_cred *,
+		    int cg_fd);
 void		 proc_watch(pid_t, proc_exit_cb, void *);
 /* Exit status of an adopted process that is not bmd's child. */
 #define PROC_STATUS_UNKNOWN	(-1)

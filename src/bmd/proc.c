@@ -156,11 +156,12 @@ pid_t
 proc_spawn_fds(const struct proc_cmd *pc, int out_fd, const int *keep,
     int nkeep)
 {
-	return proc_spawn_cred(pc, out_fd, keep, nkeep, NULL);
+	return proc_spawn_cred(pc, out_fd, keep, nkeep, NULL, -1);
 }
 
 /*
- * proc_spawn_fds, the program running as cr (a VM's owner) if set.
+ * proc_spawn_fds, the program running as cr (a VM's owner) if set, in
+ * the control group whose cgroup.procs cg_fd is (-1: bmd's own).
  *
  * vfork: the child borrows bmd's memory until it execs, so bmd's pages
  * are neither copied nor made copy-on-write (after a fork, each page bmd
@@ -174,7 +175,7 @@ proc_spawn_fds(const struct proc_cmd *pc, int out_fd, const int *keep,
  */
 pid_t
 proc_spawn_cred(const struct proc_cmd *pc, int out_fd, const int *keep,
-    int nkeep, const struct proc_cred *cr)
+    int nkeep, const struct proc_cred *cr, int cg_fd)
 {
 	char **env;
 	sigset_t all, old;
@@ -189,6 +190,12 @@ proc_spawn_cred(const struct proc_cmd *pc, int out_fd, const int *keep,
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	if ((pid = vfork()) == 0) {
+		/* first: whatever the program does happens in its group */
+		if (cg_fd != -1 && plat_cgroup_join(cg_fd) == -1) {
+			dprintf(out_fd != -1 ? out_fd : 2, "bmd: cannot join "
+			    "the control group: %s\n", strerror(errno));
+			_exit(125);
+		}
 		child_setup(out_fd, keep, nkeep);
 		if (cr != NULL && cr->cr_set && plat_child_become(cr->cr_uid,
 		    cr->cr_gid, (size_t)cr->cr_ngroups, cr->cr_groups) == -1)

@@ -228,6 +228,7 @@ struct global_conf {
 	char		*gc_pid_file;
 	char		*gc_plugin_directory;
 	char		*gc_run_directory;
+	char		*gc_cgroup;		/* VMs' groups below it; NULL: none */
 	struct conf_memory gc_console_buffer;	/* scrollback per serial port */
 	struct clist	 gc_user_bridges;	/* char *: bridges for users */
 	long long	 gc_freebsd_version;	/* bhyve target release */

@@ -185,6 +185,8 @@ const struct conf_key keytable_global[] = {
   BMD_LIBEXECDIR, 0, 0, NULL, "plugin directory", 0 },
 { "run_directory", NULL, &kt_path, GO(gc_run_directory), KEY_GLOBAL,
   BMD_RUN_DIR, 0, 0, NULL, "private directory for QMP and console sockets", 0 },
+{ "cgroup", NULL, &kt_path, GO(gc_cgroup), KEY_GLOBAL, NULL, 0, 0, NULL,
+  "cgroup directory in which each running VM gets a group (Linux)", 0 },
 { "console_buffer", NULL, &kt_memory, GO(gc_console_buffer), KEY_GLOBAL, "64K",
   4096, 64 << 20, NULL, "scrollback kept per serial port (4K to 64M)", 0 },
 { "user_bridges", NULL, &kt_str, GO(gc_user_bridges), KEY_GLOBAL | L, NULL, 0,

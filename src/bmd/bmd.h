@@ -267,6 +267,10 @@ int		 run_fail(const struct vm *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 const char	*run_error(void);
 int		 run_spawn_next(struct vm *);
+/* vmgroup.c: a VM's control group (global cgroup) around its programs */
+int		 vmgroup_open(const struct vm *, int *fd, char *err,
+		    size_t errlen);
+void		 vmgroup_close(const struct vm *);
 void		 run_end(struct vm *);
 int		 run_crash_ok(struct vm *);
 void		 run_kill(struct vm *, int sig);

@@ -161,7 +161,10 @@ proc_spawn_fds(const struct proc_cmd *pc, int out_fd, const int *keep,
 
 /*
  * proc_spawn_fds, the program running as cr (a VM's owner) if set, in
- * the control group whose cgroup.procs cg_fd is (-1: bmd's own).
+ * the control group whose cgroup.procs cg_fd is (-1: bmd's own).  The
+ * program is moved there as soon as it has been executed, not by the
+ * child before: the exec would then wait for a CPU among the VMs, and
+ * bmd with it.
  *
  * vfork: the child borrows bmd's memory until it execs, so bmd's pages
  * are neither copied nor made copy-on-write (after a fork, each page bmd
@@ -190,12 +193,6 @@ proc_spawn_cred(const struct proc_cmd *pc, int out_fd, const int *keep,
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	if ((pid = vfork()) == 0) {
-		/* first: whatever the program does happens in its group */
-		if (cg_fd != -1 && plat_cgroup_join(cg_fd) == -1) {
-			dprintf(out_fd != -1 ? out_fd : 2, "bmd: cannot join "
-			    "the control group: %s\n", strerror(errno));
-			_exit(125);
-		}
 		child_setup(out_fd, keep, nkeep);
 		if (cr != NULL && cr->cr_set && plat_child_become(cr->cr_uid,
 		    cr->cr_gid, (size_t)cr->cr_ngroups, cr->cr_groups) == -1)
@@ -207,6 +204,14 @@ proc_spawn_cred(const struct proc_cmd *pc, int out_fd, const int *keep,
 	}
 	if (pid == -1)
 		log_warn("%s: vfork", __func__);
+	else if (cg_fd != -1 && plat_cgroup_move(cg_fd, pid) == -1 &&
+	    errno != ESRCH) {	/* ESRCH: it could not exec: reaped as such */
+		log_warn("%s: cannot move %s (pid %d) into its control group",
+		    __func__, pc->pc_path, (int)pid);
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		pid = -1;
+	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	proc_env_free(env);
 	return pid;

@@ -252,43 +252,6 @@ log_exit(const struct vm *vm, pid_t pid, int st)
 		    WEXITSTATUS(st));
 }
 
-/*
- * The VM's control group (global cgroup), made if missing: *fd is its
- * cgroup.procs for the child to join, -1 without cgroup.
- */
-static int
-cgroup_open(const struct vm *vm, int *fd)
-{
-	char dir[PATH_MAX];
-
-	*fd = -1;
-	if (bmd.b_cgroup == NULL)
-		return 0;
-	if ((*fd = plat_cgroup_open(bmd.b_cgroup, vm->vm_conf->vc_name)) != -1)
-		return 0;
-	if (plat_cgroup_name(bmd.b_cgroup, vm->vm_conf->vc_name, dir,
-	    sizeof(dir)) == -1)
-		snprintf(dir, sizeof(dir), "%s", bmd.b_cgroup);
-	return run_fail(vm, "cannot make its control group %s: %s", dir,
-	    strerror(errno));
-}
-
-/* Once its process has exited: what else the VM left there stays. */
-static void
-cgroup_remove(const struct vm *vm)
-{
-	char dir[PATH_MAX];
-
-	if (bmd.b_cgroup == NULL ||
-	    plat_cgroup_remove(bmd.b_cgroup, vm->vm_conf->vc_name) == 0)
-		return;
-	if (plat_cgroup_name(bmd.b_cgroup, vm->vm_conf->vc_name, dir,
-	    sizeof(dir)) == -1)
-		snprintf(dir, sizeof(dir), "%s", bmd.b_cgroup);
-	log_warn("vm %s: cannot remove its control group %s",
-	    vm->vm_conf->vc_name, dir);
-}
-
 /* The process of a run was reaped: tidy up, then tell the state machine. */
 static void
 proc_exited(pid_t pid, int st, void *arg)
@@ -299,7 +262,7 @@ proc_exited(pid_t pid, int st, void *arg)
 	vm->vm_pid = 0;
 	rn->rn_status = st;
 	aux_remove(rn);
-	cgroup_remove(vm);
+	vmgroup_close(vm);
 	log_exit(vm, pid, st);
 	logfile_drain(vm);
 	rn->rn_reboot = 0;
@@ -322,6 +285,7 @@ run_spawn_next(struct vm *vm)
 	const int *taps = NULL;
 	struct proc_cred cr;
 	int out = -1, cg, last, ntaps, keep[PROC_MAXFDS];
+	char why[PATH_MAX + 128];
 	pid_t pid;
 
 	start_error[0] = '\0';
@@ -350,8 +314,10 @@ run_spawn_next(struct vm *vm)
 	if (logfile_open(vm, &out) == 0)
 		logfile_write_argv(vm, pc);
 	owner_cred(vm->vm_conf, &cr);
-	pid = cgroup_open(vm, &cg) == -1 ? -1 :
-	    proc_spawn_cred(pc, out, keep, ntaps, &cr, cg);
+	if (vmgroup_open(vm, &cg, why, sizeof(why)) == -1)
+		pid = run_fail(vm, "%s", why);
+	else
+		pid = proc_spawn_cred(pc, out, keep, ntaps, &cr, cg);
 	owner_cred_free(&cr);
 	if (cg != -1)
 		close(cg);

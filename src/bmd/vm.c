@@ -1,4 +1,5 @@
 /* The VM table: lookup by name, access checks, list entries and timers. */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -202,8 +203,10 @@ vm_to_json(const struct vm *vm)
 	    conf_backend_name(vc->vc_backend);
 
 	const struct vm_run *rn = vm->vm_run;
+	char cg[PATH_MAX];
+	json_t *o;
 
-	return json_pack("{s:i,s:s,s:s,s:o,s:o,s:i,s:I,s:s,s:s,s:o,s:o,s:i,"
+	o = json_pack("{s:i,s:s,s:s,s:o,s:o,s:i,s:I,s:s,s:s,s:o,s:o,s:i,"
 	    "s:o}",
 	    "id", vc->vc_id, "name", vc->vc_name,
 	    "state", vm_display(vm),
@@ -217,6 +220,10 @@ vm_to_json(const struct vm *vm)
 	    json_integer((json_int_t)(time(NULL) - rn->rn_started)) :
 	    json_null(), "restarts", (int)vm->vm_restarts,
 	    "last_stop", why_json(vm));
+	if (o != NULL && vm->vm_pid > 0 && bmd.b_cgroup != NULL &&
+	    plat_cgroup_name(bmd.b_cgroup, vc->vc_name, cg, sizeof(cg)) == 0)
+		json_object_set_new(o, "cgroup", json_string(cg));
+	return o;
 }
 
 const char *

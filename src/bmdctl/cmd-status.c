@@ -35,6 +35,9 @@ print_status(const char *name, json_t *vm)
 		print_duration(json_integer_value(up));
 		printf(", %lld restart%s\n", restarts, restarts == 1 ? "" : "s");
 	}
+	if (json_is_string(json_object_get(vm, "cgroup")))
+		printf("  control group: %s\n", json_string_value(
+		    json_object_get(vm, "cgroup")));
 	if (json_is_object(why) && json_is_integer(json_object_get(vm,
 	    "pid"))) {
 		t = (time_t)json_integer_value(json_object_get(why, "time"));

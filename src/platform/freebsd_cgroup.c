@@ -1,6 +1,7 @@
 /* FreeBSD has no control groups (platform.h): the `cgroup` key is refused. */
 #include <errno.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include "platform.h"
 
@@ -20,7 +21,7 @@ plat_cgroup_open(const char *dir, const char *vm)
 }
 
 int
-plat_cgroup_join(int fd)
+plat_cgroup_move(int fd, pid_t pid)
 {
 	errno = EOPNOTSUPP;
 	return -1;
@@ -28,6 +29,12 @@ plat_cgroup_join(int fd)
 
 int
 plat_cgroup_remove(const char *dir, const char *vm)
+{
+	return 0;
+}
+
+int
+plat_cgroup_kill(const char *dir, const char *vm)
 {
 	return 0;
 }

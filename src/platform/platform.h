@@ -192,15 +192,16 @@ void	plat_tree_free(struct plat_tree *);
  * `cgroup`, each running VM's programs share a group of their own below
  * that directory.  plat_cgroup_prepare (at start) makes the directory
  * and checks that it is in a cgroup file system (-1: why not, in err);
- * plat_cgroup_open (before the fork) makes the VM's group and returns
- * the descriptor that plat_cgroup_join (in the child, before exec)
- * writes to; plat_cgroup_remove once the VM's program has exited;
+ * plat_cgroup_open makes the VM's group and returns the descriptor that
+ * plat_cgroup_move writes a process to; plat_cgroup_remove once the VM's
+ * program has exited, after plat_cgroup_kill if what it started lives on;
  * plat_cgroup_name: the group's directory, for messages.
  */
 int	plat_cgroup_prepare(const char *dir, char *err, size_t errlen);
 int	plat_cgroup_open(const char *dir, const char *vm);
-int	plat_cgroup_join(int fd);
+int	plat_cgroup_move(int fd, pid_t);
 int	plat_cgroup_remove(const char *dir, const char *vm);
+int	plat_cgroup_kill(const char *dir, const char *vm);
 int	plat_cgroup_name(const char *dir, const char *vm, char *buf,
 	    size_t len);
 

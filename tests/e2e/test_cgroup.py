@@ -5,6 +5,7 @@ one (a hybrid host).  A machine without any cgroup file system fails these
 tests: bmd's support for it would go untested.
 """
 
+import json
 import os
 import subprocess
 import uuid
@@ -14,6 +15,7 @@ import pytest
 import bmdtest
 from bmdtest import pid_alive, wait_until
 from test_adopt import kill9
+from test_isolation_run import Standins, bhyve_vm
 from test_conf_owner import users  # noqa: F401  (fixture)
 from test_users import Setup, as_user, ctl
 
@@ -95,12 +97,19 @@ def test_each_vm_runs_in_its_own_group_until_it_exits(users, bmd, cgdir):  # noq
                            capture_output=True, text=True, timeout=20)
         assert p.returncode != 0 and "PermissionError" in p.stderr, (target, p.stderr)
     assert group_of(pids["avm"], mount) == os.path.join(cgdir, "vm-avm")
+    # status names the group, to its owner too
+    rc, out, err = ctl(bmd, "alice", "status", "avm")
+    assert rc == 0 and "control group: %s/vm-avm\n" % cgdir in out, (out, err)
+    rc, out, err = ctl(bmd, "alice", "status", "--json", "avm")
+    assert rc == 0 and json.loads(out)["cgroup"] == cgdir + "/vm-avm", out
     # a VM's group goes with its process; the other's stays
     rc, out, err = ctl(bmd, "alice", "poweroff", "avm")
     assert rc == 0, err
     bmd.wait_state("avm", "STOP")
     wait_until(lambda: not os.path.exists(os.path.join(cgdir, "vm-avm")), 10,
                "avm's group removed")
+    rc, out, err = ctl(bmd, "alice", "status", "--json", "avm")
+    assert rc == 3 and "cgroup" not in json.loads(out), out
     assert members(os.path.join(cgdir, "vm-rootvm")) == {pids["rootvm"]}
     # booted again: a group again
     rc, out, err = ctl(bmd, "alice", "boot", "avm")
@@ -148,3 +157,44 @@ def test_a_cgroup_outside_a_cgroup_file_system_stops_bmd(bmd):
         assert p.returncode != 0, p.stderr
         assert "cgroup: " in p.stderr and path in p.stderr and why in p.stderr, p.stderr
         assert not os.path.exists(bmd.sock)
+
+
+def test_a_bhyve_vms_loader_and_bhyve_both_run_in_its_group(bmd, cgdir):
+    """The stand-ins (tests/e2e/test_isolation_run.py) record their
+    /proc/PID/cgroup: bhyveload, then bhyve, each in the VM's group; what
+    bhyve leaves running when it exits is killed, and the group removed."""
+    si = Standins(bmd)
+    # this bhyve also leaves a process behind, in a session of its own
+    hv = os.path.join(si.top, "usr-sbin", "bhyve")
+    orphan = os.path.join(si.out, "orphan.pid")
+    with open(hv) as f:
+        text = f.read()
+    with open(hv, "w") as f:
+        f.write(text.replace("trap ", "setsid sleep 1000 </dev/null >/dev/null 2>&1 &\n"
+                             "echo $! > %s\ntrap " % orphan, 1))
+    bmd.global_extra += "\tcgroup = %s;\n" % cgdir
+    disk = os.path.join(bmd.dir, "bh.img")
+    with open(disk, "wb") as f:
+        f.truncate(1 << 20)
+    bmd.start(bhyve_vm("bh", disk=disk))
+    assert bmd.bmdctl("boot", "bh")[0] == 0
+    bmd.wait_running("bh")
+    wait_until(lambda: si.records("bhyve"), 10, "the stand-in bhyve's record")
+    rel = "/" + os.path.relpath(os.path.join(cgdir, "vm-bh"),
+                                os.path.dirname(cgdir))
+    for prog in ("bhyveload", "bhyve"):
+        rec = si.records(prog)
+        assert len(rec) == 1, prog
+        lines = rec[0]["cgroup"].splitlines()
+        assert any(line.endswith(":" + rel) for line in lines), (prog, lines)
+    wait_until(lambda: os.path.exists(orphan), 10, "the orphan's pid")
+    with open(orphan) as f:
+        left = int(f.read())
+    assert pid_alive(left)
+    assert bmd.bmdctl("poweroff", "bh")[0] == 0
+    bmd.wait_state("bh", "STOP")
+    # what the VM left in its group dies with it, and the group goes
+    wait_until(lambda: not pid_alive(left), 10, "the orphan killed")
+    wait_until(lambda: not os.path.exists(os.path.join(cgdir, "vm-bh")), 10,
+               "bh's group removed")
+    assert "vm bh: killing what its program left in %s/vm-bh" % cgdir in bmd.log_text()

@@ -72,8 +72,8 @@ os.execvp(sys.argv[1], sys.argv[1:])
 
 class Standins:
     """Stand-in bhyve programs in an overlay only the test's daemon sees.
-    Each records "uid", "argv", "env", "sig", "sid" and "ppid" as JSON in
-    OUT/NAME.N.json."""
+    Each records "uid", "argv", "env", "sig", "sid", "ppid" and "cgroup"
+    (/proc/PID/cgroup) as JSON in OUT/NAME.N.json."""
 
     def __init__(self, bmd):
         self.bmd = bmd
@@ -90,7 +90,8 @@ class Standins:
                   '"env": dict(os.environ), "sig": [l.split()[1] for l in '
                   'open("/proc/%%d/status" %% os.getppid()) if '
                   'l.startswith("SigIgn")], "sid": os.getsid(0), '
-                  '"ppid": os.getppid()}, open(sys.argv[1], "w"))\' '
+                  '"ppid": os.getppid(), "cgroup": open("/proc/%%d/cgroup" '
+                  '%% os.getppid()).read()}, open(sys.argv[1], "w"))\' '
                   '"%s/$(basename "$0").$$.json" "$@"\n' % self.out)
         sbin = os.path.join(self.top, "usr-sbin")
         lsbin = os.path.join(self.top, "usr-local-sbin")

@@ -271,6 +271,7 @@ int		 run_spawn_next(struct vm *);
 int		 vmgroup_open(const struct vm *, int *fd, char *err,
 		    size_t errlen);
 void		 vmgroup_close(const struct vm *);
+void		 vmgroup_sweep(void);
 void		 run_end(struct vm *);
 int		 run_crash_ok(struct vm *);
 void		 run_kill(struct vm *, int sig);

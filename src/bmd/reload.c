@@ -410,4 +410,5 @@ start_all(void)
 			vm_schedule_boot(vm, vm->vm_conf->vc_boot_delay);
 	adopt_end();
 	adopt_orphans();
+	vmgroup_sweep();
 }

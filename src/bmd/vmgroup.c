@@ -130,3 +130,17 @@ vmgroup_close(const struct vm *vm)
 		log_warn("vm %s: cannot kill the processes of %s", name, dir);
 	linger(name);
 }
+
+/*
+ * At start, once the running VMs are adopted: the groups of VMs that
+ * ended while no bmd ran are empty, and go.
+ */
+void
+vmgroup_sweep(void)
+{
+	int n;
+
+	if (bmd.b_cgroup != NULL && (n = plat_cgroup_sweep(bmd.b_cgroup)) > 0)
+		log_info("removed %d empty control group%s of VMs no longer "
+		    "running", n, n == 1 ? "" : "s");
+}

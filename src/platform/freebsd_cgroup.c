@@ -40,6 +40,12 @@ plat_cgroup_kill(const char *dir, const char *vm)
 }
 
 int
+plat_cgroup_sweep(const char *dir)
+{
+	return 0;
+}
+
+int
 plat_cgroup_name(const char *dir, const char *vm, char *buf, size_t len)
 {
 	int n = snprintf(buf, len, "%s/vm-%s", dir, vm);

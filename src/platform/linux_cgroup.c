@@ -2,6 +2,7 @@
 #include <sys/stat.h>
 #include <sys/vfs.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -142,4 +143,24 @@ plat_cgroup_kill(const char *dir, const char *name)
 			break;
 	}
 	return 0;
+}
+
+/* Remove every empty VM group in dir; those with members stay. */
+int
+plat_cgroup_sweep(const char *dir)
+{
+	struct dirent *de;
+	char path[PATH_MAX];
+	DIR *d;
+	int n = 0;
+
+	if ((d = opendir(dir)) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL)
+		if (strncmp(de->d_name, "vm-", 3) == 0 &&
+		    snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) <
+		    (int)sizeof(path) && rmdir(path) == 0)
+			n++;
+	closedir(d);
+	return n;
 }

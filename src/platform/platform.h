@@ -195,13 +195,15 @@ void	plat_tree_free(struct plat_tree *);
  * plat_cgroup_open makes the VM's group and returns the descriptor that
  * plat_cgroup_move writes a process to; plat_cgroup_remove once the VM's
  * program has exited, after plat_cgroup_kill if what it started lives on;
- * plat_cgroup_name: the group's directory, for messages.
+ * plat_cgroup_name: the group's directory, for messages;
+ * plat_cgroup_sweep: removes the empty VM groups in dir (how many).
  */
 int	plat_cgroup_prepare(const char *dir, char *err, size_t errlen);
 int	plat_cgroup_open(const char *dir, const char *vm);
 int	plat_cgroup_move(int fd, pid_t);
 int	plat_cgroup_remove(const char *dir, const char *vm);
 int	plat_cgroup_kill(const char *dir, const char *vm);
+int	plat_cgroup_sweep(const char *dir);
 int	plat_cgroup_name(const char *dir, const char *vm, char *buf,
 	    size_t len);
 

@@ -137,8 +137,13 @@ def test_an_adopted_vm_keeps_its_group_which_goes_when_it_exits(users, bmd, cgdi
     assert group_of(pid, mount) == g
     kill9(bmd)
     assert pid_alive(pid) and members(g) == {pid}
+    # a VM that ended while no bmd ran left its (empty) group
+    os.mkdir(os.path.join(cgdir, "vm-gone"))
     bmd.start()
     assert bmd.vm("vm1")["pid"] == pid
+    assert sorted(os.listdir(cgdir)).count("vm-gone") == 0
+    assert members(g) == {pid}
+    assert "removed 1 empty control group of VMs no longer running" in bmd.log_text()
     rc, out, err = ctl(bmd, "root", "poweroff", "vm1")
     assert rc == 0, err
     bmd.wait_state("vm1", "STOP")

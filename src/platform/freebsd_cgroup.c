@@ -48,7 +48,6 @@ plat_cgroup_sweep(const char *dir)
 int
 plat_cgroup_name(const char *dir, const char *vm, char *buf, size_t len)
 {
-	int n = snprintf(buf, len, "%s/vm-%s", dir, vm);
-
-	return n < 0 || (size_t)n >= len ? -1 : 0;
+	errno = EOPNOTSUPP;
+	return -1;
 }

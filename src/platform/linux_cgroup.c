@@ -8,10 +8,10 @@
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "linux_cg.h"
 #include "platform.h"
 
 #ifndef CGROUP_SUPER_MAGIC
@@ -111,37 +111,15 @@ plat_cgroup_name(const char *dir, const char *name, char *buf, size_t len)
 	return group_path(buf, len, dir, name, NULL);
 }
 
-/*
- * SIGKILL to every process in the VM's group: cgroup.kill (cgroup v2,
- * Linux 5.14) reaches all at once; else each listed pid, in rounds, as
- * a member may fork meanwhile.
- */
+/* SIGKILL to every process in the VM's group. */
 int
 plat_cgroup_kill(const char *dir, const char *name)
 {
 	char path[PATH_MAX];
-	FILE *fp;
-	long pid;
-	int fd, n, round, ok;
 
-	if (group_path(path, sizeof(path), dir, name, "cgroup.kill") == 0 &&
-	    (fd = open(path, O_WRONLY | O_CLOEXEC)) != -1) {
-		ok = write(fd, "1", 1) == 1;
-		close(fd);
-		if (ok)
-			return 0;
-	}
-	if (group_path(path, sizeof(path), dir, name, "cgroup.procs") == -1)
+	if (group_path(path, sizeof(path), dir, name, NULL) == -1)
 		return -1;
-	for (round = 0; round < 8; round++) {
-		if ((fp = fopen(path, "re")) == NULL)
-			return -1;
-		for (n = 0; fscanf(fp, "%ld", &pid) == 1; n++)
-			kill((pid_t)pid, SIGKILL);
-		fclose(fp);
-		if (n == 0)
-			break;
-	}
+	cg_signal_all(path, SIGKILL);
 	return 0;
 }
 

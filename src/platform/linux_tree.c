@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "linux_cg.h"
 #include "platform.h"
 
 /*
@@ -29,7 +30,7 @@ struct plat_tree {
 	int	 t_killed;
 };
 
-#define TREE_ROUNDS	8
+#define CG_ROUNDS	8
 
 /* Directories of killed trees that still had dying members. */
 static char	*stale[32];
@@ -129,8 +130,7 @@ plat_tree_join(const struct plat_tree *t)
 	return write(t->t_procs, "0", 1) == 1 ? 0 : -1;
 }
 
-/* Each pid listed in dir/cgroup.procs: signalled, or moved to `to`. */
-static int
+int
 cg_each(const char *dir, int sig, const char *to)
 {
 	char path[PATH_MAX], buf[32];
@@ -172,6 +172,17 @@ cg_kill_all(const char *dir)
 	ok = write(fd, "1", 1) == 1;
 	close(fd);
 	return ok ? 0 : -1;
+}
+
+void
+cg_signal_all(const char *dir, int sig)
+{
+	int i;
+
+	if (sig == SIGKILL && cg_kill_all(dir) == 0)
+		return;
+	for (i = 0; i < CG_ROUNDS && cg_each(dir, sig, NULL) > 0; i++)
+		;
 }
 
 /* Without a cgroup: pid's parent and session from /proc/PID/stat. */
@@ -242,18 +253,12 @@ proc_kill_tree(pid_t leader, int sig)
 void
 plat_tree_kill(struct plat_tree *t, pid_t leader, int sig)
 {
-	int i;
-
 	if (t == NULL || t->t_dir == NULL) {
 		proc_kill_tree(leader, sig);
 		return;
 	}
 	t->t_killed = 1;
-	if (sig == SIGKILL && cg_kill_all(t->t_dir) == 0)
-		return;
-	/* no cgroup.kill (before 5.14): members may fork meanwhile */
-	for (i = 0; i < TREE_ROUNDS && cg_each(t->t_dir, sig, NULL) > 0; i++)
-		;
+	cg_signal_all(t->t_dir, sig);
 }
 
 void

@@ -137,14 +137,18 @@ struct ctl_wait {
 	int		 w_wait;
 	int		 w_quiet;
 	long		 w_timeout;	/* seconds; 0: no limit */
+	double		 w_deadline;	/* of -t, for every VM of the command */
 };
 enum ctl_target { CTL_RUNNING, CTL_STOPPED };
 int		 ctl_wait_option(int ch, const char *arg, struct ctl_wait *);
 int		 ctl_wait_for(const char *name, enum ctl_target,
 		    const struct ctl_wait *);
+/* COMMAND for each of N names, then -w's wait for each: exit status. */
+int		 ctl_act_each(const char *command, enum ctl_target,
+		    struct ctl_wait *, int n, char **names);
 json_t		*ctl_status_of(const char *name, json_t **reply);
 void		 ctl_print_progress(const char *name, json_t *vm);
-/* A command that acts on NAME, with -w, -t and -q: the exit status. */
+/* A command that acts on NAME..., with -w, -t and -q: the exit status. */
 int		 ctl_act_wait(const struct ctl_cmd *, const char *command,
 		    enum ctl_target, int argc, char **argv);
 
@@ -181,7 +185,7 @@ json_t		*ctl_request(json_t *req);
 json_t		*ctl_request_fd(json_t *req, int *passed_fd);
 /* The same, and the connection stays open in *conn (events). */
 json_t		*ctl_request_stream(json_t *req, int *conn);
-/* Send COMMAND [NAME] and report the outcome: the exit status. */
+/* Send COMMAND [NAME], report a failure: 0, 1 refused, -1 no answer. */
 int		 ctl_simple(const char *command, const char *name);
 /* The exit status of a reply; prints "bmdctl: REASON" when it failed. */
 int		 ctl_reply_status(json_t *reply);

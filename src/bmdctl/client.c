@@ -18,24 +18,28 @@
 #define DEFAULT_SOCKET	BMD_SOCKET_PATH
 
 /* -s, else cmd_socket_path of the configuration, else the default. */
+/* Found once: a command with several requests asks one daemon. */
 static char *
 socket_path(void)
 {
+	static char *found;
 	struct conf *c;
-	char *path;
 	int errs;
 
 	if (ctl_socket_path != NULL)
 		return xstrdup(ctl_socket_path);
+	if (found != NULL)
+		return xstrdup(found);
 	if ((c = ctl_load_globals(&errs)) == NULL) {
 		fprintf(stderr, "bmdctl: cannot parse %s; using the default "
 		    "socket %s\n", ctl_conf_path, DEFAULT_SOCKET);
-		return xstrdup(DEFAULT_SOCKET);
+		found = xstrdup(DEFAULT_SOCKET);
+	} else {
+		found = xstrdup(c->c_global.gc_cmd_socket_path != NULL ?
+		    c->c_global.gc_cmd_socket_path : DEFAULT_SOCKET);
+		conf_free(c);
 	}
-	path = xstrdup(c->c_global.gc_cmd_socket_path != NULL ?
-	    c->c_global.gc_cmd_socket_path : DEFAULT_SOCKET);
-	conf_free(c);
-	return path;
+	return xstrdup(found);
 }
 
 static int
@@ -206,7 +210,7 @@ ctl_simple(const char *command, const char *name)
 	reply = ctl_request(req);
 	json_decref(req);
 	if (reply == NULL)
-		return 1;
+		return -1;
 	/* "bmdctl: boot: no VM named ..." */
 	rc = ctl_reply_status_of(command, name, reply);
 	json_decref(reply);

@@ -1,4 +1,4 @@
-/* bmdctl boot|start [-c] [-w] [-t SECONDS] [-q] NAME: ask bmd to start a VM. */
+/* bmdctl boot|start [-c] [-w] [-t SECONDS] [-q] NAME...: ask bmd to start VMs. */
 #include <stdio.h>
 
 #include "bmdctl.h"
@@ -8,7 +8,7 @@ int
 ctl_boot_common(const struct ctl_cmd *self, const char *command, int argc,
     char **argv)
 {
-	struct ctl_wait w = { 0, 0, 0 };
+	struct ctl_wait w = { 0, 0, 0, 0 };
 	struct ctl_opts o;
 	int ch, console = 0, rc;
 
@@ -19,12 +19,19 @@ ctl_boot_common(const struct ctl_cmd *self, const char *command, int argc,
 		else if ((rc = ctl_wait_option(ch, optarg, &w)) != 1)
 			return rc == -1 ? EXIT_USAGE : ctl_usage(self);
 	}
-	/* no terminal for -c: said before anything is started */
-	if (console && ctl_console_need_tty(argv[optind], 0))
+	if (!console)
+		return ctl_act_each(command, CTL_RUNNING, &w, argc - optind,
+		    argv + optind);
+	/* -c: one VM, and a terminal, said before anything is started */
+	if (argc - optind != 1) {
+		fprintf(stderr, "bmdctl: %s: -c attaches to the console of "
+		    "one VM; name one VM\n", self->c_name);
+		return ctl_usage(self);
+	}
+	if (ctl_console_need_tty(argv[optind], 0))
 		return 1;
-	if ((rc = ctl_simple(command, argv[optind])) != 0 ||
-	    (rc = ctl_wait_for(argv[optind], CTL_RUNNING, &w)) != 0 ||
-	    !console)
+	if ((rc = ctl_act_each(command, CTL_RUNNING, &w, 1,
+	    argv + optind)) != 0)
 		return rc;
 	/* com1, from the first byte of this run */
 	return ctl_console(argv[optind], 0, CONSOLE_INTERACTIVE, 1);
@@ -37,8 +44,9 @@ boot_exec(const struct ctl_cmd *self, int argc, char **argv)
 }
 
 const struct ctl_cmd cmd_boot = {
-	"boot", "start", "[-c] [-w] [-t SECONDS] [-q] NAME", 1, 1, boot_exec,
-	"start a VM (-c: then attach to its console; -w: wait until it runs,\n"
-	    "      -t: at most SECONDS, -q: without the progress line)",
+	"boot", "start", "[-c] [-w] [-t SECONDS] [-q] NAME...", 1, -1, boot_exec,
+	"start VMs, each in turn (-c: then attach to the console of the one\n"
+	    "      named; -w: wait until they run, -t: at most SECONDS in all,\n"
+	    "      -q: without the progress lines)",
 	CTL_RELAY
 };

@@ -1,4 +1,4 @@
-/* bmdctl poweroff [-w] [-t SECONDS] [-q] NAME: forced power-off of a VM. */
+/* bmdctl poweroff [-w] [-t SECONDS] [-q] NAME...: forced power-off of VMs. */
 #include "bmdctl.h"
 
 static int
@@ -8,7 +8,7 @@ poweroff_exec(const struct ctl_cmd *self, int argc, char **argv)
 }
 
 const struct ctl_cmd cmd_poweroff = {
-	"poweroff", NULL, "[-w] [-t SECONDS] [-q] NAME", 1, 1, poweroff_exec,
-	"power a VM off at once, without asking the guest (-w, -t, -q: as "
+	"poweroff", NULL, "[-w] [-t SECONDS] [-q] NAME...", 1, -1, poweroff_exec,
+	"power VMs off at once, without asking the guests (-w, -t, -q: as "
 	    "shutdown)", CTL_RELAY
 };

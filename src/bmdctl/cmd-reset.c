@@ -1,4 +1,4 @@
-/* bmdctl reset [-w] [-t SECONDS] [-q] NAME: forced reset of a VM. */
+/* bmdctl reset [-w] [-t SECONDS] [-q] NAME...: forced reset of VMs. */
 #include "bmdctl.h"
 
 static int
@@ -8,7 +8,7 @@ reset_exec(const struct ctl_cmd *self, int argc, char **argv)
 }
 
 const struct ctl_cmd cmd_reset = {
-	"reset", NULL, "[-w] [-t SECONDS] [-q] NAME", 1, 1, reset_exec,
-	"reset a running VM at once, as the reset button would (-w: wait "
-	    "until it runs again)", CTL_RELAY
+	"reset", NULL, "[-w] [-t SECONDS] [-q] NAME...", 1, -1, reset_exec,
+	"reset running VMs at once, as the reset button would (-w: wait "
+	    "until they run again)", CTL_RELAY
 };

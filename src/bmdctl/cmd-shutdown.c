@@ -1,4 +1,4 @@
-/* bmdctl shutdown|stop [-w] [-t SECONDS] [-q] NAME: ACPI shutdown of a VM. */
+/* bmdctl shutdown|stop [-w] [-t SECONDS] [-q] NAME...: ACPI shutdown of VMs. */
 #include "bmdctl.h"
 
 static int
@@ -8,8 +8,9 @@ shutdown_exec(const struct ctl_cmd *self, int argc, char **argv)
 }
 
 const struct ctl_cmd cmd_shutdown = {
-	"shutdown", "stop", "[-w] [-t SECONDS] [-q] NAME", 1, 1, shutdown_exec,
-	"ask a VM to shut down (ACPI power button; forced after stop_timeout;\n"
-	    "      -w: wait until it has stopped, -t: at most SECONDS, -q: quietly)",
+	"shutdown", "stop", "[-w] [-t SECONDS] [-q] NAME...", 1, -1, shutdown_exec,
+	"ask VMs to shut down (ACPI power button; forced after stop_timeout;\n"
+	    "      -w: wait until they have stopped, -t: at most SECONDS in all,\n"
+	    "      -q: quietly)",
 	CTL_RELAY
 };

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "bmdctl.h"
+#include "xmalloc.h"
 
 #define WAIT_POLL_MS	20
 
@@ -111,7 +112,8 @@ int
 ctl_wait_for(const char *name, enum ctl_target target,
     const struct ctl_wait *w)
 {
-	double deadline = now() + (double)w->w_timeout;
+	double deadline = w->w_deadline > 0 ? w->w_deadline :
+	    now() + (double)w->w_timeout;
 	json_t *reply, *vm;
 	int done, failed, rc;
 
@@ -139,20 +141,47 @@ ctl_wait_for(const char *name, enum ctl_target target,
 	return rc;
 }
 
-/* shutdown, poweroff and reset: send COMMAND for NAME, then maybe wait. */
+/*
+ * COMMAND for each name in turn, as kill(1) takes several pids: a VM
+ * that refuses is reported and the next one still asked; no answer at
+ * all stops there.  Then, with -w, wait for those that accepted, in
+ * the same order, with one -t deadline for all.
+ */
+int
+ctl_act_each(const char *command, enum ctl_target target,
+    struct ctl_wait *w, int n, char **names)
+{
+	int i, rc = 0, *sent = xcalloc((size_t)n, sizeof(*sent));
+
+	for (i = 0; i < n; i++) {
+		sent[i] = ctl_simple(command, names[i]);
+		if (sent[i] != 0)
+			rc = 1;
+		if (sent[i] == -1)
+			break;
+	}
+	if (w->w_timeout > 0)
+		w->w_deadline = now() + (double)w->w_timeout;
+	for (i = 0; i < n && sent[i] != -1; i++)
+		if (sent[i] == 0 && ctl_wait_for(names[i], target, w) != 0)
+			rc = 1;
+	free(sent);
+	return rc;
+}
+
+/* shutdown, poweroff and reset: send COMMAND for each NAME, maybe wait. */
 int
 ctl_act_wait(const struct ctl_cmd *self, const char *command,
     enum ctl_target target, int argc, char **argv)
 {
-	struct ctl_wait w = { 0, 0, 0 };
+	struct ctl_wait w = { 0, 0, 0, 0 };
 	struct ctl_opts o;
-	int ch, rc;
+	int ch;
 
 	ctl_getopts(self, &o);
 	while ((ch = getopt_long(argc, argv, o.o_short, o.o_long, NULL)) != -1)
 		if (ctl_wait_option(ch, optarg, &w) != 1)
 			return ch == 't' ? EXIT_USAGE : ctl_usage(self);
-	if ((rc = ctl_simple(command, argv[optind])) != 0)
-		return rc;
-	return ctl_wait_for(argv[optind], target, &w);
+	return ctl_act_each(command, target, &w, argc - optind,
+	    argv + optind);
 }

@@ -215,8 +215,50 @@ def test_boot_console_not_attempted_when_boot_fails(failing):
     assert (rc, err) == (1, "bmdctl: boot: vm1: already running\n")
 
 
+@pytest.mark.parametrize("command", ["boot", "shutdown", "poweroff", "reset"])
+def test_several_vms_in_one_command(fake, command):
+    rc, out, err = fake.ctl(command, "a", "b", "c")
+    assert (rc, out, err) == (0, "", "")
+    assert fake.requests == [{"version": 1, "command": command, "name": n}
+                             for n in ("a", "b", "c")]
+
+
+def test_several_vms_go_on_after_one_fails():
+    """Each VM is asked for in turn, like kill(1) with several pids: one
+    that fails is reported by name, the others are still asked for."""
+    f = FakeBmd(lambda req: {"version": 1, "ok": False,
+                             "error": "already stopping"}
+                if req.get("name") == "b" else {"version": 1, "ok": True})
+    try:
+        rc, out, err = f.ctl("poweroff", "a", "b", "c")
+        assert (rc, out, err) == (1, "", "bmdctl: poweroff: b: already stopping\n")
+        assert [r["name"] for r in f.requests] == ["a", "b", "c"]
+    finally:
+        f.close()
+
+
+def test_several_vms_share_one_socket_lookup(tmp_path):
+    """With -f, the socket is found in the configuration once, not once per
+    VM: here the file names another socket as soon as the first request
+    arrives, and the second request still goes where the first went."""
+    conf = tmp_path / "bmd.conf"
+
+    def reply(req):
+        conf.write_text('global { cmd_socket_path = "/nonexistent/x.sock"; }\n')
+        return {"version": 1, "ok": True}
+
+    f = FakeBmd(reply)
+    try:
+        conf.write_text('global { cmd_socket_path = "%s"; }\n' % f.path)
+        rc, out, err = f.ctl("boot", "a", "b", conf=str(conf))
+        assert (rc, out, err) == (0, "", "")
+        assert [r["name"] for r in f.requests] == ["a", "b"]
+    finally:
+        f.close()
+
+
 @pytest.mark.parametrize("args", [
-    ["boot"], ["boot", "a", "b"], ["stop"], ["poweroff", "a", "b"], ["reset"],
+    ["boot"], ["stop"], ["reset"], ["install", "a", "b"], ["boot", "-c", "a", "b"],
     ["list", "extra"], ["reload", "x"], ["list", "-x"], ["boot", "-z", "a"],
     ["list", "--jsonx"], ["list", "-s"], ["install"],
 ])

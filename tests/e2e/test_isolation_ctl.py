@@ -108,6 +108,25 @@ def test_running_root_vm_is_not_taken_over_by_name(setup, bmd):
     bmd.wait_state("web", "STOP")
 
 
+def test_several_names_reach_only_the_callers_vms(setup, bmd):
+    """alice names her VM and root's in one command: hers obeys, root's is
+    'no VM named' to her and is left as it was."""
+    setup.start(root_vm("r1"), setup.vm("a1"))
+    rc, out, err = ctl(bmd, "root", "boot", "r1")
+    assert rc == 0, err
+    rpid = bmd.wait_running("r1")
+    rc, out, err = ctl(bmd, "alice", "boot", "r1", "a1")
+    assert rc == 1 and "boot: %s 'r1'" % NF in err, (rc, out, err)
+    apid = bmd.wait_running("a1")
+    assert proc_ids(apid)["Uid"] == [uid("alice")] * 4
+    rc, out, err = ctl(bmd, "alice", "poweroff", "-w", "r1", "a1")
+    assert rc == 1 and "poweroff: %s 'r1'" % NF in err, (rc, out, err)
+    assert out == "a1: stopped (powered off by alice)\n", out
+    assert bmd.qemus() == {"r1": rpid} and pid_alive(rpid)
+    rc, out, err = ctl(bmd, "root", "poweroff", "-w", "r1")
+    assert rc == 0, err
+
+
 def test_stopped_root_vm_renamed_to_alice_keeps_no_scrollback(setup, bmd):
     """A stopped VM whose definition changes owner (here through `name =`)
     becomes a new VM: nothing of root's runs (scrollback) reaches alice."""

@@ -52,6 +52,29 @@ def test_boot_wait_status_and_shutdown_wait(bmd):
     assert rc == 2 and "-t x" in err, (rc, err)
 
 
+def test_several_vms_in_one_command(bmd):
+    """boot and poweroff with several names: each VM in turn, a bad name
+    reported and skipped, -w waits for all, one line each, in order."""
+    bmd.start(bmdtest.guest_vm("vm1", boot="no"),
+              bmdtest.guest_vm("vm2", boot="no"))
+    rc, out, err = bmd.bmdctl("boot", "-w", "vm1", "nosuch", "vm2")
+    assert rc == 1, (out, err)
+    assert err.startswith("bmdctl: boot: no VM named 'nosuch'"), err
+    q = bmd.qemus()
+    assert set(q) == {"vm1", "vm2"}, q
+    assert out == "vm1: running, pid %d\nvm2: running, pid %d\n" % (
+        q["vm1"], q["vm2"])
+    rc, out, err = bmd.bmdctl("poweroff", "-w", "vm2", "vm1")
+    assert (rc, err) == (0, ""), err
+    assert out == ("vm2: stopped (powered off by root)\n"
+                   "vm1: stopped (powered off by root)\n"), out
+    assert bmd.qemus() == {}
+    # -c attaches to one console: refused before anything is booted
+    rc, out, err = bmd.bmdctl("boot", "-c", "vm1", "vm2")
+    assert rc == 2 and "-c" in err and "one VM" in err, err
+    assert bmd.qemus() == {}
+
+
 def test_reasons_crash_poweroff_guest_and_restarts(bmd):
     bmd.start(bmdtest.guest_vm("vm1", boot="always"),
               bmdtest.guest_vm("vm2", boot="no"))

@@ -1,5 +1,5 @@
 /*
- * console_logfile: a copy of com1's output, written as the owner, with
+ * console_logfile: a copy of com1's output, opened as the owner, with
  * bmd's own lines in it ("[-- bmd TIME: ... --]": attaches, detaches,
  * takeovers, and a time stamp at most every console_log_mark seconds
  * while output flows), rotated at console_logfile_max and opened again

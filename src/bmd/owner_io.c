@@ -359,6 +359,7 @@ open_log_here(const char *path, uid_t owner, int check_owner, int keep,
     char *err, size_t errsz)
 {
 	struct stat st;
+	const char *fs;
 	mode_t old;
 	int fd;
 
@@ -375,6 +376,12 @@ open_log_here(const char *path, uid_t owner, int check_owner, int keep,
 	}
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
 		snprintf(err, errsz, "not a regular file; not used");
+		close(fd);
+		return -1;
+	}
+	/* bmd writes the log as root: nothing where that is a privilege */
+	if ((fs = plat_fs_unfit_for_logs(fd)) != NULL) {
+		snprintf(err, errsz, "on a %s file system; not used", fs);
 		close(fd);
 		return -1;
 	}

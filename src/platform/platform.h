@@ -207,4 +207,11 @@ int	plat_cgroup_sweep(const char *dir);
 int	plat_cgroup_name(const char *dir, const char *vm, char *buf,
 	    size_t len);
 
+/*
+ * The name of fd's file system when bmd must not write a VM's log there
+ * (proc, sysfs, FUSE...: writes checked against bmd's privileges, or
+ * served by a process that may never answer); NULL when it may.
+ */
+const char *plat_fs_unfit_for_logs(int fd);
+
 #endif

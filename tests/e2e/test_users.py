@@ -278,6 +278,43 @@ def test_planted_symlink_at_err_logfile(setup, bmd):
         bmd.wait_state(v, "STOP")
 
 
+def test_logs_on_proc_files_are_refused(setup, bmd):
+    """alice points her logs at a proc file of her own process.  The kernel
+    checks the privileges of whoever writes there, and bmd writes the logs
+    as root: "-20" from her program into /proc/PID/autogroup would give her
+    processes nice -20.  Such a file is refused when opened, by its file
+    system, and the VM runs without that log."""
+    # a session of its own: its own autogroup, not the test runner's
+    victim = subprocess.Popen(as_user("alice", ["sleep", "1000"]),
+                              start_new_session=True)
+    try:
+        ag = "/proc/%d/autogroup" % victim.pid
+        wait_until(lambda: proc_ids(victim.pid)["Uid"] == [uid("alice")] * 4,
+                   10, "alice's sleep")
+        with open(ag) as f:
+            before = f.read()
+        assert before.endswith(" nice 0\n"), before
+        fake = os.path.join(setup.adir, "fake-qemu")
+        with open(fake, "w") as f:
+            f.write("#!/bin/sh\necho -20\nexec sleep 1000\n")
+        os.chmod(fake, 0o755)
+        chown(fake, "alice")
+        setup.start("", setup.vm("a1", qemu_binary=fake, err_logfile=ag,
+                                 console_logfile=ag))
+        rc, out, err = ctl(bmd, "alice", "boot", "a1")
+        assert rc == 0, err
+        for key in ("err_logfile", "console_logfile"):
+            bmd.wait_log(r"vm a1: %s %s: on a proc file system" % (key, re.escape(ag)))
+        time.sleep(1)                   # what the program printed is in
+        with open(ag) as f:
+            assert f.read() == before
+    finally:
+        victim.kill()
+        victim.wait()
+    ctl(bmd, "alice", "poweroff", "a1")
+    bmd.wait_state("a1", ["STOP", "FAILED"])
+
+
 def test_disk_alice_cannot_read_is_refused(setup, bmd):
     disk = os.path.join(bmd.dir, "root.img")
     with open(disk, "wb") as f:

@@ -1,0 +1,31 @@
+/* Which file systems may hold a log that bmd writes for a VM (FreeBSD). */
+#include <sys/param.h>
+#include <sys/mount.h>
+
+#include <stddef.h>
+#include <string.h>
+
+#include "platform.h"
+
+/*
+ * A write to one of these is a request to the kernel, checked against
+ * the writer (bmd: root), or is served by a process (fusefs).
+ */
+static const char *const refused[] = {
+	"procfs", "linprocfs", "linsysfs", "fdescfs", "devfs", "mqueuefs",
+	"fusefs",
+};
+
+const char *
+plat_fs_unfit_for_logs(int fd)
+{
+	struct statfs sf;
+	size_t i;
+
+	if (fstatfs(fd, &sf) == -1)
+		return NULL;
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+		if (strcmp(sf.f_fstypename, refused[i]) == 0)
+			return refused[i];
+	return NULL;
+}

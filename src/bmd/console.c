@@ -280,7 +280,7 @@ port_resume(int fd, short what, void *arg)
  * QEMU writes each byte of the guest's UART on its own: reading each one
  * would wake bmd about a million times per MiB.  Once QEMU's end of the
  * socket can hold many such writes (plat_peer_sndbuf, tried at the first
- * output of a connection), the first output after a quiet moment (an
+ * output of a connection, for root's QEMU only), the first output after a quiet moment (an
  * echo) is still read at once, but while output streams the next read
  * waits up to PAUSE_MAX_US so that bytes gather.  A read that finds much
  * halves the wait, so a fast guest is not held back by it.
@@ -291,8 +291,14 @@ port_pace(struct cons_port *p, ssize_t r)
 	struct timeval now, d, tv;
 	int streaming;
 
+	/*
+	 * Only root's hypervisor: plat_peer_sndbuf takes duplicates of the
+	 * process's descriptors, and a user's process could swap one for a
+	 * file whose close never returns (FUSE) or hold thousands to scan.
+	 */
 	if (p->cp_paced == -1)
 		p->cp_paced = p->cp_path != NULL && p->cp_vm->vm_pid > 0 &&
+		    vm_ident(p->cp_vm)->vc_owner == 0 &&
 		    plat_peer_sndbuf(p->cp_vm->vm_pid, p->cp_path,
 		    CONS_PEER_SNDBUF) == 0;
 	if (!p->cp_paced)

@@ -7,6 +7,7 @@ control socket is 0666 (every request is authorised per VM).  bmdctl runs as
 the users through setpriv.  At most three guests boot at once.
 """
 
+import ctypes
 import os
 import pty
 import pwd
@@ -222,6 +223,49 @@ def test_file_level_refusals(setup, bmd):
     assert "global" in log
     assert not os.path.exists("/tmp/alice-took-it.sock")
     assert os.path.exists(bmd.sock)
+
+
+def peer_sndbuf(pid, path):
+    """SO_SNDBUF of the socket process pid accepted on path (its console
+    end), reached as bmd reaches it: a duplicate through pidfd_getfd."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    pidfd = libc.syscall(434, pid, 0)           # pidfd_open
+    assert pidfd >= 0, os.strerror(ctypes.get_errno())
+    try:
+        for name in os.listdir("/proc/%d/fd" % pid):
+            if not os.readlink("/proc/%d/fd/%s" % (pid, name)).startswith("socket:"):
+                continue
+            fd = libc.syscall(438, pidfd, int(name), 0)     # pidfd_getfd
+            if fd < 0:
+                continue
+            s = socket.socket(fileno=fd)
+            try:
+                if (s.family == socket.AF_UNIX and s.getsockname() == path and
+                        not s.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN)):
+                    return s.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
+            finally:
+                s.close()
+    finally:
+        os.close(pidfd)
+    raise AssertionError("no connection on %s in process %d" % (path, pid))
+
+
+def test_console_buffer_only_for_root_processes(setup, bmd):
+    """bmd enlarges the send buffer of QEMU's end of a console socket by
+    taking a duplicate of QEMU's descriptors.  A user's process may swap
+    any descriptor under it (one on her FUSE file system, whose close
+    would hold bmd), so a user's QEMU is left alone; root's gets it."""
+    setup.start(setup.vm("r1"), setup.vm("a1"))
+    assert ctl(bmd, "root", "boot", "r1")[0] == 0
+    rc, out, err = ctl(bmd, "alice", "boot", "a1")
+    assert rc == 0, err
+    (rpid, rs), (apid, as_) = bmd.boot_all_to_banner("r1", "a1")
+    assert peer_sndbuf(rpid, bmd.com1_path("r1")) >= 8 << 20
+    assert peer_sndbuf(apid, bmd.com1_path("a1")) < 8 << 20
+    as_.run("true")                     # alice's console still works
+    for name in ("r1", "a1"):
+        ctl(bmd, "root", "poweroff", name)
+        bmd.wait_state(name, "STOP")
 
 
 def test_err_logfile_is_alices_0640(setup, bmd):

@@ -58,6 +58,19 @@ audit_begin(const struct peercred *pc, json_t *req)
 	return a;
 }
 
+/*
+ * The reason, for the VM's readers: without the requester's "did you
+ * mean" (dispatch.c), which names a VM he may see and they may not.
+ */
+static json_t *
+readers_why(const char *why)
+{
+	const char *hint = strstr(why, NOT_FOUND_HINT);
+
+	return hint != NULL ? json_stringn(why, (size_t)(hint - why)) :
+	    json_string(why);
+}
+
 /* The request's event; the VM's readers see it, root sees the rest. */
 static void
 audit_event(const struct audit *a, const char *who, const char *why)
@@ -73,7 +86,8 @@ audit_event(const struct audit *a, const char *who, const char *why)
 	if (a->a_mode != NULL)
 		json_object_set_new(ev, "mode", json_string(a->a_mode));
 	if (why != NULL)
-		json_object_set_new(ev, "error", json_string(why));
+		json_object_set_new(ev, "error", vm != NULL ? readers_why(why) :
+		    json_string(why));
 	if (a->a_name != NULL && vm == NULL)	/* root's eyes only */
 		json_object_set_new(ev, "name", json_string(a->a_name));
 	events_emit(vm != NULL ? vm_ident(vm) : NULL, "request", ev);

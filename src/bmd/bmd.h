@@ -357,6 +357,8 @@ size_t		 console_sessions(const struct vm *);
 char		*user_name(uid_t);
 
 /* audit.c: requests that change something, logged with their outcome */
+/* how dispatch.c's "no VM named 'x'" goes on with a name the peer may see */
+#define NOT_FOUND_HINT	" (did you mean '"
 struct audit;
 struct audit	*audit_begin(const struct peercred *, json_t *req);
 void		 audit_end(struct audit *, const json_t *reply);

@@ -296,8 +296,8 @@ dispatch_not_found(const struct peercred *pc, const char *name)
 		if (vm_may_access(vm, pc))
 			suggest_add(&sg, vm_latest(vm)->vc_name);
 	if ((best = suggest_best(&sg)) != NULL)
-		return proto_reply_error("no VM named '%.64s' (did you mean "
-		    "'%s'?)", name, best);
+		return proto_reply_error("no VM named '%.64s'" NOT_FOUND_HINT
+		    "%s'?)", name, best);
 	return proto_reply_error("no VM named '%.64s'", name);
 }
 

@@ -149,6 +149,23 @@ def test_each_user_follows_what_they_may_see(setup, bmd):
             s.close()
 
 
+def test_a_refusal_shows_the_vms_readers_nothing_of_the_requester(setup, bmd):
+    """bob asks to power off alice's web1: his own error suggests his web2, a
+    name alice may not see; the refusal alice's stream shows must not."""
+    setup.start(setup.vm("web2", owner="bob"), setup.vm("web1"))
+    alice = Stream(bmd, "alice", "--json")
+    try:
+        streams_connected(bmd, 1)
+        rc, out, err = ctl(bmd, "bob", "poweroff", "web1")
+        assert rc == 1 and "did you mean 'web2'" in err, err
+        refused = alice.wait(is_ev("request", command="poweroff", user="bob",
+                                   result="refused"), "bob's refused poweroff")
+        assert refused["error"] == "no VM named 'web1'", refused
+        assert "web2" not in json.dumps(alice.events())
+    finally:
+        alice.close()
+
+
 def test_text_lines_unknown_names_and_the_end_of_the_daemon(setup, bmd):
     setup.start(setup.vm("r1"), "")
     rc, out, err = ctl(bmd, "root", "events", "nosuch")

@@ -20,6 +20,7 @@
 
 static char	 *self_path;
 static char	**self_argv;
+static int	  checking;	/* the configuration is being read for it */
 
 /* At start: remember how to execute this program again. */
 void
@@ -59,23 +60,39 @@ transient_vm(void)
 	return NULL;
 }
 
-/* SIGUSR2.  Returns only if the upgrade could not be done. */
-void
-upgrade_exec(void)
+/* The new program reads the configuration first: a fatal error there
+ * would end it at once, with every VM left to nobody. */
+static int
+loadable(struct conf *c, struct diags *ds)
+{
+	size_t i;
+
+	if (!c->c_fatal)
+		return 1;
+	for (i = 0; i < ds->ds_n && ds->ds_v[i].d_level != DIAG_ERROR; i++)
+		;
+	log_warnx("upgrade: not re-executed: %s", i < ds->ds_n ?
+	    ds->ds_v[i].d_text : "the configuration cannot be loaded");
+	return 0;
+}
+
+static void
+upgrade_loaded(struct conf *c, struct diags *ds, void *arg)
 {
 	const struct vm *vm;
+	int ok;
 
-	if (self_path == NULL) {
-		log_warnx("upgrade: the path of bmd's program is unknown");
+	(void)arg;
+	checking = 0;
+	if (c == NULL)
 		return;
-	}
+	ok = loadable(c, ds);
+	conf_free(c);
+	diags_free(ds);
+	if (!ok)
+		return;
 	if (bmd.b_stopping) {
 		log_warnx("upgrade: bmd is stopping; not re-executed");
-		return;
-	}
-	if (loadjob_busy()) {
-		log_warnx("upgrade: a configuration load is running; try "
-		    "again in a moment");
 		return;
 	}
 	if ((vm = transient_vm()) != NULL || api_children() > 0) {
@@ -95,4 +112,24 @@ upgrade_exec(void)
 	plugin_init_all();
 	if (control_listen() == 0)
 		control_start();
+}
+
+/* SIGUSR2: the configuration is read (off the event loop), then exec. */
+void
+upgrade_exec(void)
+{
+	if (self_path == NULL) {
+		log_warnx("upgrade: the path of bmd's program is unknown");
+		return;
+	}
+	if (bmd.b_stopping) {
+		log_warnx("upgrade: bmd is stopping; not re-executed");
+		return;
+	}
+	if (checking) {
+		log_warnx("upgrade: already reading the configuration");
+		return;
+	}
+	checking = 1;
+	loadjob_submit(upgrade_loaded, NULL);
 }

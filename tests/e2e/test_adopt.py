@@ -9,6 +9,7 @@ import re
 import shutil
 import signal
 import subprocess
+import time
 
 import pytest
 
@@ -245,6 +246,35 @@ def test_changed_configuration_is_remembered_until_the_vm_restarts(bmd):
         assert record(bmd, "vm1")["digest"] == before
         kill9(bmd)
     bmd.start()
+
+
+def test_upgrade_refused_while_the_configuration_cannot_be_loaded(bmd):
+    """A reload of a broken file changes nothing and bmd goes on with its
+    last good configuration.  A SIGUSR2 then must not execute a program
+    that would stop at once on that file, leaving the VMs to nobody: it
+    is refused, with the reason, and bmd and the VM go on."""
+    bmd.ctl_via_socket = True           # bmdctl -s: the file is broken
+    bmd.start(bmdtest.guest_vm("vm1"))
+    pid, serial = bmd.boot_to_banner("vm1")
+    with open(bmd.conf, "a") as f:
+        f.write("vm broken {\n")             # a syntax error: fatal
+    rc, out, err = bmd.bmdctl("reload")
+    assert rc == 1, (out, err)
+    mark = len(bmd.log_text())
+    bmd.signal(signal.SIGUSR2)
+    bmd.wait_log(r"upgrade: not re-executed: .*bmd\.conf:\d+:\d+: ", start=mark)
+    time.sleep(1)
+    assert bmd.proc.poll() is None, "bmd exited"
+    assert "upgrade: executing" not in bmd.log_text()[mark:]
+    v = bmd.vm("vm1")
+    assert v["state"] == "RUN" and v["pid"] == pid
+    # once the file is mended, the upgrade goes ahead
+    bmd.write_config(bmdtest.guest_vm("vm1"))
+    mark = len(bmd.log_text())
+    bmd.signal(signal.SIGUSR2)
+    bmd.wait_log(r"vm1: adopted process %d" % pid, start=mark)
+    bmd.wait_ready()
+    assert bmd.vm("vm1")["pid"] == pid
 
 
 def test_upgrade_by_sigusr2_keeps_vms_running(bmd):

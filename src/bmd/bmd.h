@@ -375,6 +375,9 @@ void		 adopt_orphans(void);
 /* upgrade.c: SIGUSR2 executes bmd again; the VMs keep running */
 void		 upgrade_init(int argc, char **argv);
 int		 upgrade_resumed(void);
+void		 upgrade_stopped_load(void);
+int		 upgrade_kept_stopped(const char *name);
+void		 upgrade_stopped_free(void);
 void		 upgrade_exec(void);
 
 /* why.c */

@@ -396,7 +396,8 @@ reload_one(struct vm *vm, struct conf *c, struct diags *ds,
 
 /*
  * Daemon start: adopt what an earlier bmd left running, then start every
- * other VM with boot != no, each after its boot_delay.
+ * other VM with boot != no, each after its boot_delay; after an upgrade,
+ * not those the previous program had stopped.
  */
 void
 start_all(void)
@@ -405,9 +406,12 @@ start_all(void)
 	size_t i;
 
 	adopt_begin();
+	upgrade_stopped_load();
 	for (i = 0; (vm = vm_at(i)) != NULL; i++)
-		if (!adopt_vm(vm) && vm->vm_conf->vc_boot != BOOT_NO)
+		if (!adopt_vm(vm) && vm->vm_conf->vc_boot != BOOT_NO &&
+		    !upgrade_kept_stopped(vm->vm_conf->vc_name))
 			vm_schedule_boot(vm, vm->vm_conf->vc_boot_delay);
+	upgrade_stopped_free();
 	adopt_end();
 	adopt_orphans();
 	vmgroup_sweep();

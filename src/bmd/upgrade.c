@@ -7,13 +7,16 @@
  * meaning: stop every VM, then exit.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "bmd.h"
 #include "log.h"
+#include "strmap.h"
 #include "xmalloc.h"
 
 #define UPGRADE_ENV	"BMD_UPGRADED"
@@ -21,6 +24,8 @@
 static char	 *self_path;
 static char	**self_argv;
 static int	  checking;	/* the configuration is being read for it */
+static char	 *stopped_file;	/* after an upgrade: write_stopped's list */
+static struct strmap stopped;	/* its names */
 
 /* At start: remember how to execute this program again. */
 void
@@ -36,17 +41,26 @@ upgrade_init(int argc, char **argv)
 		self_argv[i] = xstrdup(argv[i]);
 }
 
-/* Was this process started by upgrade_exec?  Asked once. */
+/*
+ * Was this process started by upgrade_exec?  Asked once.  The variable
+ * names the file of the VMs that the previous program had stopped.
+ */
 int
 upgrade_resumed(void)
 {
-	int resumed = getenv(UPGRADE_ENV) != NULL;
+	const char *v = getenv(UPGRADE_ENV);
 
+	if (v != NULL && *v == '/')
+		stopped_file = xstrdup(v);
 	unsetenv(UPGRADE_ENV);
-	return resumed;
+	return v != NULL;
 }
 
-/* A VM between two states that a record cannot describe, or NULL. */
+/*
+ * A VM between two states that a record cannot describe, or NULL: a
+ * record holds a running process, not a stop under way (its stop_timeout,
+ * a removal, a start that is to follow).
+ */
 static const struct vm *
 transient_vm(void)
 {
@@ -54,10 +68,97 @@ transient_vm(void)
 	size_t i;
 
 	for (i = 0; (vm = vm_at(i)) != NULL; i++)
-		if (vm->vm_state == VS_PRESTART || vm->vm_state == VS_LOAD ||
-		    vm->vm_state == VS_POSTSTOP)
+		switch (vm->vm_state) {
+		case VS_PRESTART:
+		case VS_LOAD:
+		case VS_POSTSTOP:
+		case VS_STOP:
+		case VS_REMOVE:
+		case VS_RESTART:
 			return vm;
+		default:
+			break;
+		}
 	return NULL;
+}
+
+/*
+ * The VMs that are stopped and not about to start, one name a line: the
+ * new program must not boot them as a daemon start would.  NULL: the
+ * file could not be written.
+ */
+static char *
+write_stopped(void)
+{
+	char *path = xprintf("%s/upgrade.stopped", bmd.b_run_dir);
+	const struct vm *vm;
+	FILE *f = NULL;
+	size_t i;
+	int fd;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
+	if (fd == -1 || (f = fdopen(fd, "w")) == NULL)
+		goto fail;
+	for (i = 0; (vm = vm_at(i)) != NULL; i++)
+		if ((vm->vm_state == VS_TERMINATE ||
+		    vm->vm_state == VS_FAILED) &&
+		    !vm_timer_pending(vm, VE_BOOT_TIMER))
+			fprintf(f, "%s\n", vm_ident(vm)->vc_name);
+	if (fclose(f) == 0)
+		return path;
+	f = NULL;
+	fd = -1;
+fail:
+	log_warn("upgrade: %s", path);
+	if (f != NULL)
+		fclose(f);
+	else if (fd != -1)
+		close(fd);
+	unlink(path);
+	free(path);
+	return NULL;
+}
+
+/* After an upgrade, at start: read (and remove) the stopped VMs' list. */
+void
+upgrade_stopped_load(void)
+{
+	char line[512];
+	size_t len;
+	FILE *f;
+
+	if (stopped_file == NULL)
+		return;
+	strmap_init(&stopped);
+	if ((f = fopen(stopped_file, "re")) == NULL) {
+		log_warn("upgrade: %s", stopped_file);
+		return;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if ((len = strlen(line)) > 0 && line[len - 1] == '\n')
+			line[len - 1] = '\0';
+		strmap_put(&stopped, line, NULL);
+	}
+	fclose(f);
+	unlink(stopped_file);
+}
+
+/* Had the previous program stopped this VM (so that it stays so)? */
+int
+upgrade_kept_stopped(const char *name)
+{
+	return stopped_file != NULL && strmap_has(&stopped, name);
+}
+
+void
+upgrade_stopped_free(void)
+{
+	if (stopped_file == NULL)
+		return;
+	strmap_free(&stopped, NULL);
+	free(stopped_file);
+	stopped_file = NULL;
 }
 
 /* The new program reads the configuration first: a fatal error there
@@ -80,6 +181,7 @@ static void
 upgrade_loaded(struct conf *c, struct diags *ds, void *arg)
 {
 	const struct vm *vm;
+	char *list;
 	int ok;
 
 	(void)arg;
@@ -102,13 +204,20 @@ upgrade_loaded(struct conf *c, struct diags *ds, void *arg)
 		    "stopping" : "");
 		return;
 	}
+	if ((list = write_stopped()) == NULL) {
+		log_warnx("upgrade: not re-executed: the new program could "
+		    "not be told which VMs are stopped");
+		return;
+	}
 	log_info("upgrade: executing %s; the VMs keep running", self_path);
 	plugin_fini_all();
 	control_close();
-	setenv(UPGRADE_ENV, "1", 1);
+	setenv(UPGRADE_ENV, list, 1);
 	execv(self_path, self_argv);
 	log_warn("upgrade: cannot execute %s", self_path);
 	unsetenv(UPGRADE_ENV);
+	unlink(list);
+	free(list);
 	plugin_init_all();
 	if (control_listen() == 0)
 		control_start();

@@ -277,6 +277,41 @@ def test_upgrade_refused_while_the_configuration_cannot_be_loaded(bmd):
     assert bmd.vm("vm1")["pid"] == pid
 
 
+def test_upgrade_keeps_stopped_vms_stopped_and_waits_for_a_stop(bmd):
+    """An upgrade changes no VM's state.  A boot = yes VM that its user
+    powered off stays off (a daemon start would boot it).  A VM being
+    stopped is a state no record holds (a boot = always VM would be
+    started again when its guest ends, and its stop_timeout forgotten): the
+    upgrade waits until no VM is stopping."""
+    bmd.start(bmdtest.guest_vm("off", "yes"),
+              bmdtest.guest_vm("slow", "always", stop_timeout=60,
+                               flags="bmd.noacpi"))
+    (opid, _), (spid, _) = bmd.boot_all_to_banner("off", "slow")
+    rc, out, err = bmd.bmdctl("poweroff", "-w", "off")
+    assert rc == 0, err
+    rc, out, err = bmd.bmdctl("stop", "slow")   # the guest ignores it
+    assert rc == 0, err
+    bmd.wait_state("slow", "TERMINATING")
+    mark = len(bmd.log_text())
+    bmd.signal(signal.SIGUSR2)
+    bmd.wait_log(r"upgrade: vm slow is starting or stopping; try again", start=mark)
+    assert "upgrade: executing" not in bmd.log_text()[mark:]
+    rc, out, err = bmd.bmdctl("poweroff", "-w", "slow")
+    assert rc == 0, err
+    assert bmd.state("slow") == "STOP"
+    # nothing stops now: the upgrade goes ahead, and boots neither VM
+    mark = len(bmd.log_text())
+    bmd.signal(signal.SIGUSR2)
+    bmd.wait_log(r"upgrade: executing", start=mark)
+    bmd.wait_log(r"start daemon", start=mark)
+    bmd.wait_ready()
+    time.sleep(3)
+    assert {n: bmd.state(n) for n in ("off", "slow")} == {"off": "STOP",
+                                                        "slow": "STOP"}
+    assert bmd.qemus() == {}
+    assert not os.path.exists(os.path.join(bmd.run_dir, "upgrade.stopped"))
+
+
 def test_upgrade_by_sigusr2_keeps_vms_running(bmd):
     """SIGUSR2: bmd executes its program again, the new file once it has
     been replaced, in the same process; the VM keeps running, is adopted

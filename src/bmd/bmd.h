@@ -129,6 +129,7 @@ struct vm {
 	char		*vm_why_text;
 	time_t		 vm_why_time;
 	unsigned	 vm_restarts;	/* boot = always restarts, in all */
+	int		 vm_held;	/* waits for another VM (vm_holder) */
 	/* the crash-loop window: the last restarts (monotonic), kept across
 	 * runs (an adopted VM restarts as a new run) until a user boots it */
 	time_t		 vm_crash[CRASH_LIMIT];
@@ -227,6 +228,7 @@ const char	*dispatch_command(const char *name);
 
 /* vm.c */
 struct vm	*vm_find(const char *name);
+struct vm	*vm_holder(const struct vm *, char *what, size_t len);
 struct vm	*vm_add(struct vm_conf *);
 void		 vm_delete(struct vm *);
 size_t		 vm_count(void);

@@ -5,6 +5,7 @@
  */
 #include <sys/wait.h>
 
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,6 +102,35 @@ force_off(struct vm *vm)
 
 /* ---- actions ---- */
 
+/*
+ * Another VM's run holds this one's disk or ID: a start of bmd's own
+ * (boot timer, reload) waits, trying every second, for one that is being
+ * removed; anything else is refused.  0: nobody holds them.
+ */
+static int
+held(struct vm *vm, enum vm_event ev)
+{
+	const struct vm *o;
+	char what[PATH_MAX + 16];
+
+	if ((o = vm_holder(vm, what, sizeof(what))) == NULL) {
+		vm->vm_held = 0;
+		return 0;
+	}
+	if (o->vm_state == VS_REMOVE && ev != VE_BOOT) {
+		if (!vm->vm_held)
+			log_info("vm %s: waits for vm %s to stop: it uses the "
+			    "same %s", name(vm), o->vm_conf->vc_name, what);
+		vm->vm_held = 1;
+		vm_timer_set(vm, 1, VE_BOOT_TIMER);
+		return 1;
+	}
+	vm->vm_held = 0;
+	return run_fail(vm, "%s is in use by vm %s%s", what,
+	    o->vm_conf->vc_name, o->vm_state == VS_REMOVE ? ", which is "
+	    "stopping (gone from the configuration)" : "");
+}
+
 static int
 act_start(struct vm *vm, enum vm_event ev)
 {
@@ -116,6 +146,8 @@ act_start(struct vm *vm, enum vm_event ev)
 		vm->vm_conf = vm->vm_pending;
 		vm->vm_pending = NULL;
 	}
+	if (held(vm, ev) != 0)
+		return vm->vm_held ? 0 : -1;
 	if (run_begin(vm) == -1) {
 		log_warnx("vm %s: failed to start", name(vm));
 		vm->vm_install = 0;

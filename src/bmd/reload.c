@@ -138,12 +138,13 @@ forget(struct vm **old, size_t nold, const struct vm *vm)
 static void
 reload_vms(struct conf *c, const struct diags *ds)
 {
-	struct vm **old, *vm;
+	struct vm **old, **added, *vm;
 	struct strmap seen;
 	struct vm_conf *vc;
-	size_t i, nold = vm_count();
+	size_t i, nadded = 0, nold = vm_count();
 
 	old = xcalloc(nold + 1, sizeof(*old));
+	added = xcalloc(c->c_nvms + 1, sizeof(*added));
 	for (i = 0; i < nold; i++)
 		old[i] = vm_at(i);
 	strmap_init(&seen);
@@ -166,7 +167,7 @@ reload_vms(struct conf *c, const struct diags *ds)
 		log_info("vm %s: added", vc->vc_name);
 		events_config(vc, "added", NULL);
 		if (vc->vc_boot != BOOT_NO)
-			vm_schedule_boot(vm, vc->vc_boot_delay);
+			added[nadded++] = vm;
 	}
 	c->c_nvms = 0;
 	/* Step 3: VMs gone from the file; rejected ones keep running. */
@@ -184,7 +185,14 @@ reload_vms(struct conf *c, const struct diags *ds)
 			vm_event(vm, VE_RELOAD_REMOVE);
 		}
 	}
+	/*
+	 * New VMs start once the removed ones are known to be leaving: one
+	 * that takes over a removed VM's disk (a rename) waits for it.
+	 */
+	for (i = 0; i < nadded; i++)
+		vm_schedule_boot(added[i], added[i]->vm_conf->vc_boot_delay);
 	strmap_free(&seen, NULL);
+	free(added);
 	free(old);
 }
 

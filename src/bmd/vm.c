@@ -122,6 +122,43 @@ vm_active(const struct vm *vm)
 }
 
 /*
+ * Another VM whose run holds what vm's next run needs: one of its disks,
+ * or its ID (its tap names).  what says which.  A VM renamed in the file
+ * is the usual case: the old name is still stopping as the new one may
+ * start.  Paths are compared as written: stat-ing a user's path as root
+ * is not done on the event loop.
+ */
+struct vm *
+vm_holder(const struct vm *vm, char *what, size_t len)
+{
+	const struct vm_conf *vc = vm->vm_conf, *oc;
+	const struct conf_disk *d, *od;
+	struct vm *o;
+	size_t i, a, b;
+
+	for (i = 0; (o = vm_at(i)) != NULL; i++) {
+		if (o == vm || !vm_active(o))
+			continue;
+		oc = o->vm_conf;
+		if (oc->vc_id == vc->vc_id) {
+			snprintf(what, len, "ID %d", vc->vc_id);
+			return o;
+		}
+		for (a = 0; a < vc->vc_disk.l_n; a++) {
+			d = CLIST_AT(&vc->vc_disk, struct conf_disk, a);
+			for (b = 0; b < oc->vc_disk.l_n; b++) {
+				od = CLIST_AT(&oc->vc_disk, struct conf_disk, b);
+				if (strcmp(d->d_path, od->d_path) == 0) {
+					snprintf(what, len, "disk %s", d->d_path);
+					return o;
+				}
+			}
+		}
+	}
+	return NULL;
+}
+
+/*
  * Whose VM this is: while a run lasts, the configuration it was started
  * with (owner, group and backend are those of the running process);
  * otherwise the latest one.

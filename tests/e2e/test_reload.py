@@ -1,5 +1,7 @@
 """SIGHUP (and bmdctl reload): spec 4.5 with the fixes of issue 3."""
 
+import os
+import re
 import signal
 import time
 
@@ -123,3 +125,44 @@ def test_sighup_many_times_quickly(bmd, guest):
     time.sleep(2)
     v = bmd.vm("q")
     assert v["state"] == "RUN" and v["pid"] == pid
+
+
+def test_renamed_running_vm_never_runs_twice_on_its_disk(bmd, guest):
+    """A running VM renamed in the file: the old name is removed (stopped)
+    and the new one added.  The new one must not start on the same disk
+    while the old QEMU still runs: it waits until that one has stopped,
+    then starts.  (Two QEMUs on one image corrupt it where image locking
+    is off; with it, the new one fails and the VM ends up down.)"""
+    disk = os.path.join(bmd.dir, "web.img")
+    with open(disk, "wb") as f:
+        f.truncate(1 << 20)
+    # the guest ignores the power button: the old QEMU lives stop_timeout
+    bmd.start(guest("web", "yes", disk=disk, stop_timeout=4, flags="bmd.noacpi"))
+    pid, s = bmd.boot_to_banner("web")
+    bmd.write_config(guest("web2", "yes", disk=disk))
+    mark = len(bmd.log_text())
+    bmd.reload()
+    bmd.wait_log(r"vm web2: waits for vm web to stop: it uses the same disk %s"
+                 % re.escape(disk), start=mark)
+    seen = []
+    while pid_alive(pid):
+        seen.append(bmd.qemus())
+        assert len(seen[-1]) <= 1, seen[-1]
+        time.sleep(0.2)
+    new = bmd.wait_running("web2")
+    assert new != pid and bmd.qemus() == {"web2": new}
+    assert "Failed to get" not in bmd.log_text()[mark:]
+
+
+def test_two_vms_on_one_disk_never_run_together(bmd, guest):
+    """Two VMs that name the same disk: the second boot is refused while
+    the first runs, and says which VM has the disk."""
+    disk = os.path.join(bmd.dir, "shared.img")
+    with open(disk, "wb") as f:
+        f.truncate(1 << 20)
+    bmd.start(guest("a", "no", disk=disk), guest("b", "no", disk=disk))
+    assert bmd.bmdctl("boot", "a")[0] == 0
+    pid = bmd.wait_running("a")
+    rc, out, err = bmd.bmdctl("boot", "b")
+    assert rc == 1 and "disk %s is in use by vm a" % disk in err, err
+    assert bmd.qemus() == {"a": pid}

@@ -33,6 +33,7 @@ static struct {
 	enum vm_event	 timer_ev;
 	int		 powerdowns, quits, resets, opens;
 	int		 records;
+	int		 failed;	/* run_fail */
 } seen;
 
 static int
@@ -192,6 +193,23 @@ bmd_check_done(void)
 {
 }
 
+/* The VM whose run holds this one's disk (vm.c), as a test sets it. */
+static struct vm *holder;
+
+struct vm *
+vm_holder(const struct vm *vm, char *what, size_t len)
+{
+	snprintf(what, len, "disk /d.img");
+	return holder;
+}
+
+int
+run_fail(const struct vm *vm, const char *fmt, ...)
+{
+	seen.failed++;
+	return -1;
+}
+
 void
 runrec_update(struct vm *vm)
 {
@@ -310,6 +328,37 @@ test_boot_runs(void **state)
 	assert_int_equal(seen.spawned, 1);
 	assert_int_equal(vm->vm_pid, 1001);
 	assert_true(seen.records > 0);
+}
+
+/*
+ * Another VM's run holds the disk: a boot of bmd's own waits (the timer
+ * tries again in a second) while that VM is being removed; a user's boot,
+ * or one against a VM that stays, is refused.  Nothing is started.
+ */
+static void
+test_held_disk_waits_or_is_refused(void **state)
+{
+	struct vm *vm = *state, *o = new_vm(BOOT_YES);
+
+	holder = o;
+	o->vm_state = VS_REMOVE;
+	assert_int_equal(vm_event(vm, VE_BOOT_TIMER), 0);
+	assert_int_equal(vm->vm_state, VS_TERMINATE);
+	assert_int_equal(seen.timer_ev, VE_BOOT_TIMER);
+	assert_int_equal(seen.timer_sec, 1);
+	assert_int_equal(seen.failed, 0);
+	assert_int_equal(vm_event(vm, VE_BOOT), -1);
+	assert_int_equal(seen.failed, 1);
+	o->vm_state = VS_RUN;
+	assert_int_equal(vm_event(vm, VE_BOOT_TIMER), -1);
+	assert_int_equal(seen.failed, 2);
+	assert_int_equal(seen.spawned, 0);
+	assert_int_equal(vm->vm_state, VS_TERMINATE);
+	/* once it has gone, the next try starts the VM */
+	holder = NULL;
+	assert_int_equal(vm_event(vm, VE_BOOT_TIMER), 0);
+	assert_int_equal(vm->vm_state, VS_RUN);
+	free_vm(o);
 }
 
 static void
@@ -517,6 +566,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_boot_runs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_begin_stays_stopped,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_held_disk_waits_or_is_refused,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_ladder, setup,
 		    teardown),

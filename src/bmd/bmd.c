@@ -195,6 +195,7 @@ load_initial(const struct options *o)
 {
 	struct conf_load_opts lo = { .lo_path = bmd.b_conf_path,
 	    .lo_check_files = 1, .lo_validate = backend_validate_vm };
+	struct idmap *saved;
 	struct diags ds;
 	struct conf *c;
 	size_t i;
@@ -203,6 +204,24 @@ load_initial(const struct options *o)
 
 	diags_init(&ds);
 	c = conf_load(&lo, &ds);
+	if (!c->c_fatal && (saved = ids_read(c->c_global.gc_run_directory)) !=
+	    NULL) {
+		if (ids_agree(saved, c))
+			ids_merge(bmd.b_ids, saved);
+		else {
+			/* again, numbered as before (not one VM runs yet) */
+			log_info("VM IDs as before this start, from %s",
+			    c->c_global.gc_run_directory);
+			conf_free(c);
+			diags_free(&ds);
+			diags_init(&ds);
+			idmap_free(bmd.b_ids);
+			lo.lo_ids = bmd.b_ids = saved;
+			saved = NULL;
+			c = conf_load(&lo, &ds);
+		}
+		idmap_free(saved);
+	}
 	for (i = 0; i < ds.ds_n; i++)
 		log_write(ds.ds_v[i].d_level == DIAG_ERROR ? LOG_ERR :
 		    LOG_WARNING, "%s", ds.ds_v[i].d_text);
@@ -467,6 +486,7 @@ main(int argc, char **argv)
 	bmd.b_conf_path = absolute(o.o_conf);
 	load_initial(&o);
 	make_run_dir(bmd.b_run_dir);
+	ids_save();
 	if (bmd.b_cgroup != NULL && plat_cgroup_prepare(bmd.b_cgroup, err,
 	    sizeof(err)) == -1)
 		fatalx("cgroup: %s", err);

@@ -358,6 +358,12 @@ size_t		 console_sessions(const struct vm *);
 /* proc.c: a user's name for messages (allocated), else the number */
 char		*user_name(uid_t);
 
+/* ids.c: VM IDs kept across a start of bmd, in the run directory */
+struct idmap	*ids_read(const char *run_dir);
+int		 ids_agree(const struct idmap *, const struct conf *);
+void		 ids_merge(struct idmap *, const struct idmap *);
+void		 ids_save(void);
+
 /* audit.c: requests that change something, logged with their outcome */
 /* how dispatch.c's "no VM named 'x'" goes on with a name the peer may see */
 #define NOT_FOUND_HINT	" (did you mean '"

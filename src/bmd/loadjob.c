@@ -82,6 +82,7 @@ finish(struct loadjob *j)
 		log_info("configuration loaded: %zu files parsed, %zu "
 		    "unchanged, %zu VMs evaluated", j->lj_stats.cs_parsed,
 		    j->lj_stats.cs_reused, j->lj_conf->c_nevaluated);
+	ids_save();	/* the load may have handed out IDs */
 	j->lj_done(j->lj_conf, &j->lj_ds, j->lj_arg);
 	free(j->lj_only);
 	free(j);

@@ -277,6 +277,11 @@ struct idmap;
 struct idmap	*idmap_new(void);
 void		 idmap_free(struct idmap *);
 int		 idmap_get(struct idmap *, const char *name);
+int		 idmap_find(const struct idmap *, const char *name);
+void		 idmap_set(struct idmap *, const char *name, int id);
+size_t		 idmap_count(const struct idmap *);
+void		 idmap_each(const struct idmap *,
+		    void (*)(const char *, int, void *), void *);
 
 struct conf_load_opts {
 	const char	*lo_path;	/* main file */

@@ -248,6 +248,43 @@ def test_changed_configuration_is_remembered_until_the_vm_restarts(bmd):
     bmd.start()
 
 
+def test_ids_and_taps_survive_a_restart_after_a_reload(netns, bmd):  # noqa: F811
+    """A VM's ID (and so its tap names, bmd<ID>n<i>) stays the same when bmd
+    starts again: IDs are handed out in the order VMs are met, so b, added
+    above a by a reload, would be 0 after a restart and a 1, with both
+    QEMUs still holding their old taps; a's next start would then ask for
+    b's tap and fail."""
+    start_in(bmd, netns, bmdtest.guest_vm("a", network=BRIDGE))
+    bmd.boot_to_banner("a")
+    bmd.write_config(raw=bmd.global_section() +
+                     bmdtest.guest_vm("b", network=BRIDGE) +
+                     bmdtest.guest_vm("a", network=BRIDGE))
+    bmd.reload()
+    bmd.boot_to_banner("b")
+    ids = {v["name"]: v["id"] for v in bmd.vms()}
+    assert ids == {"a": 0, "b": 1}, ids
+    taps = sorted(netns.on_bridge())
+    kill9(bmd)
+    for s_ in bmd.serials:
+        s_.close()
+    bmd.serials = []
+    restart(bmd, netns)
+    assert {v["name"]: v["id"] for v in bmd.vms()} == ids
+    assert sorted(netns.on_bridge()) == taps
+    # a stops and starts again, on the tap of its own ID
+    rc, out, err = bmd.bmdctl("poweroff", "-w", "a")
+    assert rc == 0, err
+    rc, out, err = bmd.bmdctl("boot", "-w", "a")
+    assert rc == 0, (out, err)
+    assert sorted(netns.on_bridge()) == taps
+    # and a later start of bmd with nothing running keeps them too
+    kill9(bmd)
+    for pid in bmd.qemus().values():
+        os.kill(pid, signal.SIGKILL)
+    restart(bmd, netns)
+    assert {v["name"]: v["id"] for v in bmd.vms()} == ids
+
+
 def test_upgrade_refused_while_the_configuration_cannot_be_loaded(bmd):
     """A reload of a broken file changes nothing and bmd goes on with its
     last good configuration.  A SIGUSR2 then must not execute a program

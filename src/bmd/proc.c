@@ -14,6 +14,7 @@
 #include <event2/event.h>
 
 #include "bmd.h"
+#include "helper.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -316,6 +317,7 @@ proc_sigchld(void)
 	pid_t r;
 	int st;
 
+	helper_reap_lost();
 	if (nchildren == 0)
 		return;
 	done = xcalloc(nchildren, sizeof(*done));

@@ -17,7 +17,14 @@
 void	helper_deadline(struct timespec *, int ms);
 /* 0 once fd is readable (or at end of file); -1 past the deadline. */
 int	helper_wait(int fd, const struct timespec *deadline);
-/* Reap pid (SIGKILLed first if killit); its wait status. */
+/*
+ * Reap pid (SIGKILLed first if killit); its wait status.  One that has
+ * not ended HELPER_REAP_MAX_NS later is killed and left to
+ * helper_reap_lost (SIGCHLD): it waits in a file system that does not
+ * answer, and waiting for it could last for ever.
+ */
+#define HELPER_REAP_MAX_NS	500000000L
 int	helper_reap(pid_t pid, int killit);
+void	helper_reap_lost(void);
 
 #endif

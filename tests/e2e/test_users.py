@@ -25,6 +25,7 @@ import pytest
 
 import bmdtest
 from bmdtest import wait_until
+from hangfs import HangFS
 from test_conf_owner import users  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0,
@@ -357,6 +358,42 @@ def test_logs_on_proc_files_are_refused(setup, bmd):
         victim.wait()
     ctl(bmd, "alice", "poweroff", "a1")
     bmd.wait_state("a1", ["STOP", "FAILED"])
+
+
+def bmd_children(bmd):
+    """The pids whose parent is bmd (its QEMUs and helpers)."""
+    with open("/proc/%d/task/%d/children" % (bmd.proc.pid, bmd.proc.pid)) as f:
+        return [int(p) for p in f.read().split()]
+
+
+def test_a_users_hung_file_system_never_hangs_bmd(setup, bmd):
+    """alice's err_logfile is on a FUSE file system whose server never
+    answers.  The opener, running as her, waits there and cannot even be
+    killed until the server answers.  bmd must not wait for it for ever:
+    after the opener's time limit the VM runs without the log, bmd answers,
+    and the opener is reaped once the server goes."""
+    hang = HangFS(os.path.join(bmd.dir, "hang"))
+    try:
+        log = os.path.join(hang.mnt, "a1.log")
+        setup.start("", setup.vm("a1", err_logfile=log))
+        rc, out, err = ctl(bmd, "alice", "boot", "a1", timeout=60)
+        assert rc == 0, (rc, out, err)
+        bmd.wait_log(r"vm a1: err_logfile %s: the opener running as uid %d did "
+                     r"not answer within 10 s; killed" % (re.escape(log), uid("alice")))
+        assert hang.requests > 0            # it did wait there
+        rc, out, err = ctl(bmd, "root", "list")
+        assert rc == 0 and "a1" in out, err
+        pid = bmd.wait_running("a1")
+        helpers = [p for p in bmd_children(bmd) if p != pid]
+        assert helpers, "no opener left waiting: the test did not hang it"
+    finally:
+        hang.close()
+    # the server has gone: the opener ends and bmd reaps it
+    wait_until(lambda: not any(os.path.exists("/proc/%d" % p) for p in helpers),
+               30, "the opener to be reaped")
+    assert bmd.answers()
+    ctl(bmd, "alice", "poweroff", "a1")
+    bmd.wait_state("a1", "STOP")
 
 
 def test_disk_alice_cannot_read_is_refused(setup, bmd):

@@ -122,8 +122,9 @@ vm_active(const struct vm *vm)
 }
 
 /*
- * Another VM whose run holds what vm's next run needs: one of its disks,
- * or its ID (its tap names).  what says which.  A VM renamed in the file
+ * Another VM whose run holds what vm's next run needs: one of its disks
+ * (unless both open it read-only), or its ID (its tap names).  what says
+ * which.  A VM renamed in the file
  * is the usual case: the old name is still stopping as the new one may
  * start.  Paths are compared as written: stat-ing a user's path as root
  * is not done on the event loop.
@@ -148,7 +149,9 @@ vm_holder(const struct vm *vm, char *what, size_t len)
 			d = CLIST_AT(&vc->vc_disk, struct conf_disk, a);
 			for (b = 0; b < oc->vc_disk.l_n; b++) {
 				od = CLIST_AT(&oc->vc_disk, struct conf_disk, b);
-				if (strcmp(d->d_path, od->d_path) == 0) {
+				if ((d->d_flags & od->d_flags &
+				    DISK_READONLY) == 0 &&
+				    strcmp(d->d_path, od->d_path) == 0) {
 					snprintf(what, len, "disk %s", d->d_path);
 					return o;
 				}

@@ -256,8 +256,7 @@ def test_loader_timeout_kills_a_stuck_loader(bmd, sim):
 
 def test_twenty_vms_get_distinct_consoles(bmd, sim):
     names = ["v%02d" % i for i in range(20)]
-    img = disk(bmd)
-    bmd.start(*[bvm(n, disk=img, boot="yes") for n in names])
+    bmd.start(*[bvm(n, disk=disk(bmd, n + ".img"), boot="yes") for n in names])
     for n in names:
         bmd.wait_running(n)
     starts = {c["name"]: c for c in sim.wait_calls(20, "bhyve", "start")}
@@ -335,13 +334,13 @@ def test_err_logfile_has_each_programs_command_line(bmd, sim):
 
 
 def test_reload_of_a_running_bhyve_vm(bmd, sim):
-    img = disk(bmd)
-    bmd.start(bvm("b1", disk=img, boot="yes"), bvm("b2", disk=img, boot="yes",
+    img, img2 = disk(bmd), disk(bmd, "b2.img")
+    bmd.start(bvm("b1", disk=img, boot="yes"), bvm("b2", disk=img2, boot="yes",
                                                   reboot_on_change="yes"))
     p1, p2 = bmd.wait_running("b1"), bmd.wait_running("b2")
     # a change: pending for b1, a restart (ACPI, then start) for b2
     bmd.write_config(bvm("b1", disk=img, boot="yes", memory="256M"),
-                     bvm("b2", disk=img, boot="yes", reboot_on_change="yes",
+                     bvm("b2", disk=img2, boot="yes", reboot_on_change="yes",
                          memory="256M"))
     bmd.reload()
     new2 = bmd.wait_new_pid("b2", p2)
@@ -350,7 +349,7 @@ def test_reload_of_a_running_bhyve_vm(bmd, sim):
     assert starts[-1]["pid"] == new2
     assert starts[-1]["argv"][starts[-1]["argv"].index("-m") + 1] == "256M"
     # gone from the file: stopped (ACPI), destroyed
-    bmd.write_config(bvm("b2", disk=img, boot="yes", reboot_on_change="yes",
+    bmd.write_config(bvm("b2", disk=img2, boot="yes", reboot_on_change="yes",
                          memory="256M"))
     bmd.reload()
     wait_until(lambda: bmd.vm("b1") is None, 30, "b1 to be removed")

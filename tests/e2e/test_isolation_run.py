@@ -384,7 +384,11 @@ def test_users_bhyve_vm_hands_root_nothing_unsafe(setup, bmd):
              + bhyve_vm("snd", disk=mine, hda=node)
              + bhyve_vm("vnc", disk=mine, loader="uefi", graphics="yes",
                         graphics_path="/root/alice-vnc.sock"))
-    setup.start(bhyve_vm("rootvm", disk=mine, bhyve_env='"FOO=bar"'), alice)
+    # root's own disk: no two VMs run on one disk
+    rootdisk = os.path.join(bmd.dir, "root.img")
+    with open(rootdisk, "wb") as f:
+        f.truncate(1 << 20)
+    setup.start(bhyve_vm("rootvm", disk=rootdisk, bhyve_env='"FOO=bar"'), alice)
     log = bmd.log_text()
     for vm, key in (("env1", "bhyve_env"), ("env2", "bhyveload_env"), ("share", "sharefs")):
         assert re.search(r'alice\.conf:\d+:\d+: %s: bhyve runs as root: only root\'s VMs '

@@ -166,3 +166,15 @@ def test_two_vms_on_one_disk_never_run_together(bmd, guest):
     rc, out, err = bmd.bmdctl("boot", "b")
     assert rc == 1 and "disk %s is in use by vm a" % disk in err, err
     assert bmd.qemus() == {"a": pid}
+
+
+def test_a_disk_both_open_read_only_is_shared(bmd, guest):
+    disk = os.path.join(bmd.dir, "base.img")
+    with open(disk, "wb") as f:
+        f.truncate(1 << 20)
+    ro = '"readonly:%s"' % disk
+    bmd.start(guest("a", "no", disk=ro), guest("b", "no", disk=ro))
+    for n in ("a", "b"):
+        rc, out, err = bmd.bmdctl("boot", n)
+        assert rc == 0, err
+    assert set(bmd.qemus()) == {"a", "b"}

@@ -5,10 +5,9 @@
  * that need the new configuration (reload, boot, install).  The thread
  * only reads files and builds a struct conf; everything it leads to
  * (the VM table, replies) happens on the event loop, in the job's
- * callback.  On a system whose credentials are per process (FreeBSD) a
- * load checks users' files by switching the whole process, so it runs
- * on the event loop as before; BMD_LOAD_INLINE in the environment does
- * the same anywhere, so that this path is tested where threads work.
+ * callback.  BMD_LOAD_INLINE in the environment runs loads on the event
+ * loop instead, as a single-threaded daemon would (and as one does when
+ * no thread can be made), so that this path is tested.
  */
 #include <sys/queue.h>
 
@@ -113,7 +112,7 @@ spawn(struct loadjob *j)
 	sigset_t all, old;
 	int rc;
 
-	if (wake_ev == NULL || inline_only || !plat_thread_creds())
+	if (wake_ev == NULL || inline_only)
 		return -1;
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
@@ -142,7 +141,7 @@ start_next(void)
 void
 loadjob_init(void)
 {
-	if (getenv("BMD_LOAD_INLINE") != NULL || !plat_thread_creds()) {
+	if (getenv("BMD_LOAD_INLINE") != NULL) {
 		inline_only = 1;
 		log_info("configuration loads run on the event loop");
 		return;

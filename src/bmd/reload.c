@@ -15,7 +15,7 @@
 
 /* Configuration diagnostics go to the daemon's log only (defect 11.14). */
 static const char *why_missing(const struct conf *, const struct diags *,
-    const char *);
+    const struct vm_conf *);
 
 static void
 log_diags(const struct diags *ds)
@@ -179,7 +179,7 @@ reload_vms(struct conf *c, const struct diags *ds)
 			log_warnx("vm %s: the new configuration is invalid; "
 			    "keeping the current one", vm->vm_conf->vc_name);
 			events_config(vm_ident(vm), "rejected", why_missing(c,
-			    ds, vm->vm_conf->vc_name));
+			    ds, vm->vm_conf));
 		} else {
 			events_config(vm_ident(vm), "removed", NULL);
 			vm_event(vm, VE_RELOAD_REMOVE);
@@ -303,24 +303,51 @@ reload_all(struct ctl_wait *w)
 	return 0;
 }
 
+/* The first error about file path in ds, or NULL. */
+static const char *
+file_error(const struct diags *ds, const char *path)
+{
+	size_t i, n = strlen(path);
+
+	for (i = 0; i < ds->ds_n; i++)
+		if (ds->ds_v[i].d_level == DIAG_ERROR &&
+		    strncmp(ds->ds_v[i].d_text, path, n) == 0 &&
+		    ds->ds_v[i].d_text[n] == ':')
+			return ds->ds_v[i].d_text;
+	return NULL;
+}
+
 /*
  * `boot` and `install`: re-read the configuration and keep only this
  * VM's part.  Other VMs' errors stay in the daemon's log.
  */
 /*
- * Why boot found no usable section for name: the first error of the
- * load when it failed as a whole, else the first error reported for the
+ * Why boot found no usable section for name: the first error about its
+ * file when that file could not be read; the first error of the load
+ * when it failed as a whole; else the first error reported for the
  * VM (the errors before its "is not loaded" line, after the previous
  * VM's), else that the section is gone.
  */
 static const char *
-why_missing(const struct conf *c, const struct diags *ds, const char *name)
+why_missing(const struct conf *c, const struct diags *ds,
+    const struct vm_conf *was)
 {
 	static char why[1024];
-	const char *first = NULL, *t;
+	const char *first = NULL, *t, *name = was->vc_name;
 	char *mark = xprintf("vm \"%s\" is not loaded", name);
 	size_t i;
 	int found = 0;
+
+	/* its file could not be read or parsed: that file's first error */
+	for (i = 0; i < c->c_nbadfiles && !c->c_fatal; i++)
+		if (was->vc_file != NULL &&
+		    strcmp(c->c_badfiles[i], was->vc_file) == 0)
+			first = file_error(ds, was->vc_file);
+	if (first != NULL) {
+		free(mark);
+		snprintf(why, sizeof(why), "%s", first);
+		return why;
+	}
 
 	for (i = 0; i < ds->ds_n && !found; i++) {
 		t = ds->ds_v[i].d_text;
@@ -368,7 +395,7 @@ reload_one(struct vm *vm, struct conf *c, struct diags *ds,
 			break;
 		}
 	if (vc == NULL) {
-		*err = why_missing(c, ds, name);
+		*err = why_missing(c, ds, vm->vm_conf);
 		return -1;
 	}
 	if (!conf_may_access(vc, pc)) {

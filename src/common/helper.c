@@ -75,6 +75,18 @@ lose(pid_t pid)
 	/* all taken: a zombie until bmd exits, rather than a hung bmd */
 }
 
+int
+helper_lost(pid_t pid)
+{
+	int i;
+
+	/* not reaped here: only the event loop does (SIGCHLD) */
+	for (i = 0; i < LOST_MAX; i++)
+		if (atomic_load(&lost[i]) == pid)
+			return 1;
+	return 0;
+}
+
 void
 helper_reap_lost(void)
 {

@@ -26,5 +26,7 @@ int	helper_wait(int fd, const struct timespec *deadline);
 #define HELPER_REAP_MAX_NS	500000000L
 int	helper_reap(pid_t pid, int killit);
 void	helper_reap_lost(void);
+/* pid was left to helper_reap_lost and has not ended yet */
+int	helper_lost(pid_t pid);
 
 #endif

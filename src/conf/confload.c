@@ -303,6 +303,38 @@ release_file(struct loadfile *lf)
 	lf->lf_data = NULL;
 }
 
+/* find_file for a user's file read by root: her agent reads it. */
+static int
+find_file_as(struct loader *l, const struct qfile *q, struct loadfile *lf,
+    struct diags *ds)
+{
+	struct pos p = { pos_intern(q->q_path), 0, 0 };
+
+	if (conf_open_as(q->q_reader, q->q_path, &lf->lf_st) == -1) {
+		diag_error(ds, &p, "cannot open: %s", conf_as_strerror(errno));
+		return -1;
+	}
+	if (load_check_opened(q, &lf->lf_st, ds) == -1)
+		return -1;
+	if (l->l_cache != NULL &&
+	    (lf->lf_cached = cache_lookup(l->l_cache, q->q_path,
+	    &lf->lf_st)) != NULL) {
+		lf->lf_len = (size_t)lf->lf_st.st_size;
+		return 0;
+	}
+	if (conf_read_as(q->q_reader, &lf->lf_data, &lf->lf_len,
+	    &lf->lf_after) == -1) {
+		if (errno == EFBIG)
+			diag_error(ds, &p, "file is larger than %d bytes",
+			    MAX_FILE_SIZE);
+		else
+			diag_error(ds, &p, "cannot read: %s",
+			    conf_as_strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * Open the file as its reader; an unchanged file of an earlier load is
  * not read again.  -1 (with a diagnostic): it cannot be read.
@@ -314,6 +346,8 @@ find_file(struct loader *l, const struct qfile *q, struct loadfile *lf,
 	int fd, rc = 0;
 
 	memset(lf, 0, sizeof(*lf));
+	if (load_as_agent(q))
+		return find_file_as(l, q, lf, ds);
 	if ((fd = load_open_file(q, &lf->lf_st, ds)) == -1)
 		return -1;
 	if (l->l_cache != NULL &&
@@ -364,6 +398,7 @@ load_finish(struct loader *l, const struct conf_load_opts *opts,
 	ast_free(l->l_spare);
 	if (!l->l_fatal)
 		c = conf_eval(&in, ds);
+	conf_agents_end();
 	l->l_usererrs += foreign_errors(l, ds, before);
 	if (c == NULL) {
 		c = xcalloc(1, sizeof(*c));

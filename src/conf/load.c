@@ -31,100 +31,29 @@ same_file(const struct stat *a, const struct stat *b)
 	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
 }
 
-/*
- * Run fn with the effective rights of user (and group, (gid_t)-1: the
- * user's primary group): a user's text never makes bmd reach what that
- * user cannot, nor tells "exists" from "may not be read" where the user
- * could not.  Not switching when bmd is not root or the user is.
- */
-static int
-as_process(const struct passwd *pw, gid_t group, int (*fn)(void *),
-    void *arg)
-{
-	gid_t saved[NGROUPS_MAX];
-	int n, rc, err;
-
-	if ((n = getgroups(NGROUPS_MAX, saved)) == -1 ||
-	    initgroups(pw->pw_name, pw->pw_gid) == -1 ||
-	    setegid(group) == -1 || seteuid(pw->pw_uid) == -1)
-		fatal("%s: cannot switch to uid %lu", __func__,
-		    (unsigned long)pw->pw_uid);
-	rc = fn(arg);
-	err = errno;
-	if (seteuid(0) == -1 || setegid(0) == -1 || setgroups((size_t)n,
-	    saved) == -1)
-		fatal("%s: cannot switch back to root", __func__);
-	errno = err;
-	return rc;
-}
-
-/* This thread only: the event loop may run meanwhile (loadjob.c). */
-static int
-as_thread(const struct passwd *pw, gid_t group, int (*fn)(void *),
-    void *arg)
-{
-	gid_t saved[NGROUPS_MAX], groups[NGROUPS_MAX];
-	int n, ng = NGROUPS_MAX, rc, err;
-
-	if ((n = getgroups(NGROUPS_MAX, saved)) == -1 ||
-	    getgrouplist(pw->pw_name, pw->pw_gid, groups, &ng) == -1 ||
-	    plat_thread_creds_switch(pw->pw_uid, group, (size_t)ng,
-	    groups) == -1)
-		fatal("%s: cannot switch to uid %lu", __func__,
-		    (unsigned long)pw->pw_uid);
-	rc = fn(arg);
-	err = errno;
-	if (plat_thread_creds_switch(0, 0, (size_t)n, saved) == -1)
-		fatal("%s: cannot switch back to root", __func__);
-	errno = err;
-	return rc;
-}
-
+/* st, of the file opened for q: the regular file the includer saw? */
 int
-conf_as_user(uid_t user, gid_t group, int (*fn)(void *), void *arg)
+load_check_opened(const struct qfile *q, const struct stat *st,
+    struct diags *ds)
 {
-	struct passwd pwbuf, *pw = NULL;
-	char buf[4096];
+	struct pos p = { pos_intern(q->q_path), 0, 0 };
 
-	if (geteuid() != 0 || user == 0)
-		return fn(arg);
-	if (getpwuid_r(user, &pwbuf, buf, sizeof(buf), &pw) != 0 ||
-	    pw == NULL) {
-		errno = EACCES;
+	if (!S_ISREG(st->st_mode)) {
+		diag_error(ds, &p, "not a regular file");
 		return -1;
 	}
-	if (group == (gid_t)-1)
-		group = pw->pw_gid;
-	if (plat_thread_creds())
-		return as_thread(pw, group, fn, arg);
-	return as_process(pw, group, fn, arg);
-}
-
-struct openarg {
-	const char	*oa_path;
-};
-
-static int
-do_open(void *arg)
-{
-	const struct openarg *oa = arg;
-
-	return open(oa->oa_path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-}
-
-/* Open with the rights of the reader (the owner of the including file). */
-static int
-open_as(uid_t reader, const char *path)
-{
-	struct openarg oa = { path };
-
-	return conf_as_user(reader, (gid_t)-1, do_open, &oa);
+	if (q->q_st.st_ino != 0 && !same_file(st, &q->q_st)) {
+		diag_error(ds, &p, "file changed while it was being read; "
+		    "refused");
+		return -1;
+	}
+	return 0;
 }
 
 /*
- * Open once (never blocking on a FIFO swapped in) with the rights of the
- * reader, and check with fstat that it is the regular file the includer
- * looked at.  The descriptor, or -1.
+ * Open once (never blocking on a FIFO swapped in) and check it.  Only
+ * for a file bmd reads with its own rights (load_as_agent: not).  The
+ * descriptor, or -1.
  */
 int
 load_open_file(const struct qfile *q, struct stat *st, struct diags *ds)
@@ -132,22 +61,25 @@ load_open_file(const struct qfile *q, struct stat *st, struct diags *ds)
 	struct pos p = { pos_intern(q->q_path), 0, 0 };
 	int fd;
 
-	if ((fd = open_as(q->q_reader, q->q_path)) == -1) {
+	if ((fd = open(q->q_path, O_RDONLY | O_NONBLOCK | O_CLOEXEC |
+	    O_NOCTTY)) == -1) {
 		diag_error(ds, &p, "cannot open: %s", strerror(errno));
 		return -1;
 	}
-	if (fstat(fd, st) == -1 || !S_ISREG(st->st_mode)) {
-		diag_error(ds, &p, "not a regular file");
-		close(fd);
-		return -1;
-	}
-	if (q->q_st.st_ino != 0 && !same_file(st, &q->q_st)) {
-		diag_error(ds, &p, "file changed while it was being read; "
-		    "refused");
+	if (fstat(fd, st) == -1)
+		st->st_mode = 0;
+	if (load_check_opened(q, st, ds) == -1) {
 		close(fd);
 		return -1;
 	}
 	return fd;
+}
+
+/* A file of a user's, read as her by root: through her agent (asuser.c). */
+int
+load_as_agent(const struct qfile *q)
+{
+	return q->q_reader != 0 && geteuid() == 0;
 }
 
 /* Read fd (from load_open_file) whole; the caller closes it. */

@@ -48,6 +48,9 @@ void	load_parse_here(const struct qfile *, const char *data, size_t len,
 void	load_expand_here(const struct qfile *, const struct ast_file *,
 	    uid_t owner, struct parsed *, struct diags *);
 int	load_open_file(const struct qfile *, struct stat *, struct diags *);
+int	load_check_opened(const struct qfile *, const struct stat *,
+	    struct diags *);
+int	load_as_agent(const struct qfile *);
 int	load_read_fd(int, const struct qfile *, char **, size_t *,
 	    struct diags *);
 /*
@@ -63,7 +66,22 @@ void	parsed_free_incl(struct parsed *);
  * again; into reuse, an earlier one, if not NULL.
  */
 struct ast_file *load_reparse(const struct eval_file *, struct ast_file *);
-/* fn(arg) with the effective rights of user:group (load.c) */
-int	conf_as_user(uid_t user, gid_t group, int (*fn)(void *), void *arg);
+/*
+ * A user's paths, reached with her rights by an agent process, never by
+ * the calling thread (asuser.c); when bmd is not root or uid is root,
+ * directly.  -1 with errno; conf_as_strerror tells ETIMEDOUT (the agent
+ * did not answer) and EDEADLK (an earlier one still waits) apart.
+ */
+int	conf_stat_as(uid_t uid, gid_t group, const char *path, struct stat *);
+int	conf_open_as(uid_t uid, const char *path, struct stat *);
+int	conf_read_as(uid_t uid, char **data, size_t *len, struct stat *after);
+void	conf_agents_end(void);
+const char *conf_as_strerror(int err);
+/* a process reading as uid waits in a file system that does not answer */
+int	conf_user_stalled(uid_t uid);
+#define STALLED_WHY	"a process reading as this user still waits in a " \
+			"file system that does not answer"
+/* after helper_reap(pid) returned status: record pid if it was lost */
+void	conf_user_stall(uid_t uid, pid_t pid, int status);
 
 #endif

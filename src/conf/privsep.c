@@ -202,6 +202,10 @@ load_parse_as(uid_t owner, const struct qfile *q, const char *data,
 	pid_t pid;
 
 	memset(pd, 0, sizeof(*pd));
+	if (conf_user_stalled(owner)) {
+		diag_error(ds, &fp, "not parsed: " STALLED_WHY);
+		return -1;
+	}
 	if (pipe(pfd) == -1 || (pid = fork()) == -1) {
 		diag_error(ds, &fp, "cannot start the parser: %s",
 		    strerror(errno));
@@ -216,6 +220,7 @@ load_parse_as(uid_t owner, const struct qfile *q, const char *data,
 	close(pfd[0]);
 	status = helper_reap(pid, late);
 	if (late) {
+		conf_user_stall(owner, pid, status);
 		diag_error(ds, &fp, "the parser running as uid %lu did not "
 		    "answer within %d s; killed, file not loaded",
 		    (unsigned long)owner, HELPER_TIMEOUT_MS / 1000);

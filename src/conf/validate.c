@@ -33,19 +33,6 @@ finalize(struct vm_conf *vc)
 		vc->vc_vconsole_nc = 1;
 }
 
-struct statarg {
-	const char	*sa_path;
-	struct stat	*sa_st;
-};
-
-static int
-do_stat(void *arg)
-{
-	struct statarg *sa = arg;
-
-	return stat(sa->sa_path, sa->sa_st);
-}
-
 /*
  * A VM's files are checked with its owner's rights: for a user's VM,
  * a file the user may not reach answers as the user would see it, never
@@ -55,9 +42,7 @@ do_stat(void *arg)
 static int
 stat_owner(const struct vm_conf *vc, const char *path, struct stat *st)
 {
-	struct statarg sa = { path, st };
-
-	return conf_as_user(vc->vc_owner, vc->vc_group, do_stat, &sa);
+	return conf_stat_as(vc->vc_owner, vc->vc_group, path, st);
 }
 
 /*
@@ -134,7 +119,8 @@ check_image(const struct vm_conf *vc, const char *what, const char *path,
 	mode_t mode;
 
 	if (stat_seen(vc, path, &mode) == -1)
-		diag_error(ds, p, "%s %s: %s", what, path, strerror(errno));
+		diag_error(ds, p, "%s %s: %s", what, path,
+		    conf_as_strerror(errno));
 	else if (!S_ISREG(mode) && !S_ISCHR(mode) && !S_ISBLK(mode))
 		diag_error(ds, p, "%s %s: not a regular file or a device",
 		    what, path);

@@ -437,23 +437,15 @@ plat_bhyve_native(void)
 	return 1;
 }
 
-/* FreeBSD's credentials belong to the process: no switch per thread. */
+/* In a child of its own: the whole process changes, as it should. */
 int
-plat_thread_creds(void)
-{
-	return 0;
-}
-
-int
-plat_thread_creds_switch(uid_t uid, gid_t gid, size_t ngroups,
+plat_become_effective(uid_t uid, gid_t gid, size_t ngroups,
     const gid_t *groups)
 {
-	(void)uid;
-	(void)gid;
-	(void)ngroups;
-	(void)groups;
-	errno = ENOSYS;
-	return -1;
+	if (setgroups((int)ngroups, groups) == -1 || setegid(gid) == -1 ||
+	    seteuid(uid) == -1)
+		return -1;
+	return 0;
 }
 
 /* Credentials are per process here, and libc's calls are system calls. */

@@ -458,22 +458,14 @@ plat_bhyve_native(void)
 }
 
 /*
- * The raw system calls change this thread's credentials only; glibc's
- * wrappers would change every thread's (POSIX semantics).
+ * Raw system calls: in the child of a threaded parent, glibc's wrappers
+ * would try to reach the parent's other threads.
  */
 int
-plat_thread_creds(void)
-{
-	return 1;
-}
-
-int
-plat_thread_creds_switch(uid_t uid, gid_t gid, size_t ngroups,
+plat_become_effective(uid_t uid, gid_t gid, size_t ngroups,
     const gid_t *groups)
 {
-	/* back to root first: only root may set groups and ids */
-	if (syscall(SYS_setresuid, -1, 0, -1) == -1 ||
-	    syscall(SYS_setgroups, ngroups, groups) == -1 ||
+	if (syscall(SYS_setgroups, ngroups, groups) == -1 ||
 	    syscall(SYS_setresgid, -1, gid, -1) == -1 ||
 	    syscall(SYS_setresuid, -1, uid, -1) == -1)
 		return -1;

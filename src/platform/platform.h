@@ -155,15 +155,11 @@ int	plat_proc_watch_open(pid_t);
 /* The absolute path of the running program; -1 if unknown. */
 int	plat_self_path(char *buf, size_t size);
 /*
- * Effective user, group and supplementary groups of the calling thread
- * only (Linux: credentials are per thread in the kernel), so that a
- * thread loading the configuration can check a file as its owner while
- * the event loop goes on as root.  plat_thread_creds_switch returns -1
- * when the OS has only per-process credentials (FreeBSD): then loads
- * run on the event loop and switch the whole process, as before.
+ * In a child of bmd's: effective user, group and groups become the
+ * user's, while the real and saved user stay root, so that the user can
+ * neither signal nor trace it (asuser.c).
  */
-int	plat_thread_creds(void);
-int	plat_thread_creds_switch(uid_t, gid_t, size_t ngroups,
+int	plat_become_effective(uid_t, gid_t, size_t ngroups,
 	    const gid_t *groups);
 /*
  * In a child that still shares its parent's memory (vfork): become uid,

@@ -396,6 +396,72 @@ def test_a_users_hung_file_system_never_hangs_bmd(setup, bmd):
     bmd.wait_state("a1", "STOP")
 
 
+def descendants_of(pid):
+    """Every process whose parent is pid, whichever of its threads made it."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/status" % d) as f:
+                if any(l.split()[1:] == [str(pid)] for l in f if l.startswith("PPid:")):
+                    out.append(int(d))
+        except OSError:
+            pass
+    return out
+
+
+def test_a_users_hung_file_system_never_hangs_a_load(setup, bmd):
+    """alice's disk is on a FUSE file system whose server never answers.
+    bmd checks her paths and reads her files through a process running as
+    her, never in its own threads: bmd starts (after that process's time
+    limit), loads and answers; while the process waits there, whatever
+    would be read as alice fails at once, with the reason, and everyone
+    else is served; once the server goes, all is as before."""
+    hang = HangFS(os.path.join(bmd.dir, "hang"))
+    try:
+        img = os.path.join(hang.mnt, "a2.img")
+        setup.start(setup.vm("r1"), setup.vm("a1") + setup.vm("a2", disk=img))
+        bmd.wait_log(r"disk %s: no answer within 10 s; given up" % re.escape(img))
+        assert hang.requests > 0            # it did wait there
+        assert listed(bmd, "root") == ["a1", "r1"]
+        waiting = [p for p in descendants_of(bmd.proc.pid)]
+        assert waiting, "nothing left waiting: the test did not hang it"
+        # nothing more is read as alice while it waits: at once, and why
+        rc, out, err = ctl(bmd, "alice", "boot", "a1", timeout=8)
+        assert rc != 0 and "alice.conf: not parsed: a process reading as " \
+            "this user still waits in a file system that does not answer" \
+            in err, (rc, err)
+        assert bmd.state("a1") == "STOP"
+        # everyone else is served, and alice keeps what she had
+        rc, out, err = ctl(bmd, "root", "boot", "r1", timeout=8)
+        assert rc == 0, err
+        rc, out, err = ctl(bmd, "root", "reload", timeout=8)
+        assert listed(bmd, "root") == ["a1", "r1"], (rc, out, err)
+        # her changed file is not even parsed (the parser would run as her)
+        with open(setup.afile, "a") as f:
+            f.write("# changed\n")
+        rc, out, err = ctl(bmd, "root", "reload", timeout=8)
+        assert "alice.conf: not parsed: a process reading as this user " \
+            "still waits" in err, (rc, err)
+        assert listed(bmd, "root") == ["a1", "r1"]
+        bmd.wait_running("r1")
+    finally:
+        hang.close()
+    # the server has gone: the process ends, is reaped, alice is served
+    wait_until(lambda: not any(os.path.exists("/proc/%d" % p) and
+                               open("/proc/%d/stat" % p).read().split()[2] != "Z"
+                               for p in waiting), 30, "the reader to end")
+    wait_until(lambda: ctl(bmd, "alice", "boot", "a1")[0] == 0, 30,
+               "alice's boot to be served again")
+    bmd.wait_running("a1")
+    rc, out, err = ctl(bmd, "root", "reload")
+    assert "disk %s: No such file or directory" % img in err, err
+    for v in ("a1", "r1"):
+        ctl(bmd, "root", "poweroff", v)
+        bmd.wait_state(v, "STOP")
+
+
 def test_disk_alice_cannot_read_is_refused(setup, bmd):
     disk = os.path.join(bmd.dir, "root.img")
     with open(disk, "wb") as f:

@@ -96,6 +96,7 @@ struct vm_run {
 	struct event	*rn_out_ev;
 	struct vm_taps	*rn_taps;	/* net.c; NULL: no networks */
 	struct vm_owner	*rn_owner;	/* owner_io.c; NULL: root's VM */
+	int		 rn_checked;	/* PRESTART checked the owner's paths */
 	struct qemu_fds	*rn_qemu_fds;	/* qemu_fds.c; NULL: none made */
 	time_t		 rn_started;	/* wall clock, when the process began */
 	unsigned long long rn_ident;	/* plat_proc_identity start time */
@@ -330,6 +331,7 @@ int		 owner_unprivileged(const struct vm_conf *);
 int		 owner_cred(const struct vm_conf *, struct proc_cred *);
 void		 owner_cred_free(struct proc_cred *);
 int		 owner_check(struct vm *);
+int		 owner_check_begin(struct vm *);
 void		 owner_params(const struct vm *, struct be_params *);
 void		 owner_run_end(struct vm *);
 int		 owner_open_log(const struct vm_conf *, const char *what,
@@ -437,6 +439,10 @@ void		 plugin_status_change(struct vm *, enum vm_state from,
 		    enum vm_state to);
 /* 0: go on; -1: refused; 1: answers owed, VE_PRESTART_DONE later. */
 int		 plugin_prestart(struct vm *);
+/* bmd's own part of PRESTART (owner_io.c): owed, then answered */
+void		 plugin_prestart_owe(struct vm *);
+void		 plugin_prestart_answer(struct vm *, const char *refusal);
+void		 plugin_prestart_refuse(struct vm *, const char *why);
 int		 plugin_prestart_ok(const struct vm *);
 const char	*plugin_refusal(const struct vm *);
 void		 plugin_prestart_cancel(struct vm *, enum vm_after);

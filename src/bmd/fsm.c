@@ -134,6 +134,8 @@ held(struct vm *vm, enum vm_event ev)
 static int
 act_start(struct vm *vm, enum vm_event ev)
 {
+	int r;
+
 	if (vm->vm_pid != 0)
 		return -1;
 	if (ev == VE_BOOT_TIMER && vm_latest(vm)->vc_boot == BOOT_NO)
@@ -154,7 +156,11 @@ act_start(struct vm *vm, enum vm_event ev)
 		return -1;
 	}
 	set_state(vm, VS_PRESTART, ev);
-	if (plugin_prestart(vm) > 0)
+	/* the plugins, and the check of a user's paths, answer meanwhile */
+	r = plugin_prestart(vm);
+	if (r >= 0 && owner_check_begin(vm) > 0)
+		r = 1;
+	if (r > 0)
 		return 0;	/* VE_PRESTART_DONE once they have answered */
 	return vm_event(vm, VE_PRESTART_DONE);
 }

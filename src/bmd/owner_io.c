@@ -35,6 +35,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+
 #include "bmd.h"
 #include "helper.h"
 #include "log.h"
@@ -42,8 +44,11 @@
 
 #define OWN_MAXGROUPS	256
 
+struct owner_job;
+
 struct vm_owner {
 	int		 o_tcg;			/* accel auto, no /dev/kvm */
+	struct owner_job *o_job;		/* the check, running */
 };
 
 /* Does this VM's hypervisor run as an ordinary user? */
@@ -234,10 +239,6 @@ check_child(int fd, const struct vm_conf *vc, const struct proc_cred *cr)
 	_exit(kvm ? 0 : 2);
 }
 
-/*
- * Before a start of a user's VM: check every path as the owner.  -1,
- * with run_error() saying why, refuses the start.
- */
 /* A helper's message, up to size - 1 bytes; *late: it took too long. */
 static ssize_t
 read_helper(int fd, char *msg, size_t size, int *late)
@@ -263,21 +264,20 @@ read_helper(int fd, char *msg, size_t size, int *late)
 	return n;
 }
 
-int
-owner_check(struct vm *vm)
+/*
+ * The child that checks a user's VM's paths as its owner: its pid, and
+ * in *fd the pipe it answers on.  -1 (run_error) if it cannot start.
+ */
+static pid_t
+check_fork(struct vm *vm, int *fd)
 {
 	const struct vm_conf *vc = vm->vm_conf;
 	struct proc_cred cr;
-	char msg[512];
 	pid_t pid;
-	int p[2], st, late;
+	int p[2];
 
-	if (vc->vc_owner == 0)
-		return 0;
-	if (owner_unprivileged(vc)) {
-		free(vm->vm_run->rn_owner);
+	if (vm->vm_run->rn_owner == NULL)
 		vm->vm_run->rn_owner = xcalloc(1, sizeof(struct vm_owner));
-	}
 	/* a user's bhyve VM too: bhyve, running as root, opens its files */
 	fill_cred(vc, &cr);
 	if (pipe2(p, O_CLOEXEC) == -1) {
@@ -296,15 +296,23 @@ owner_check(struct vm *vm)
 	}
 	owner_cred_free(&cr);
 	close(p[1]);
-	read_helper(p[0], msg, sizeof(msg), &late);
-	close(p[0]);
-	st = helper_reap(pid, late);
+	*fd = p[0];
+	return pid;
+}
+
+/* What the check said (st: the child's wait status): 0, or -1 (run_error). */
+static int
+check_verdict(struct vm *vm, int st, int late, const char *msg)
+{
+	const struct vm_conf *vc = vm->vm_conf;
+	const char *user = vc->vc_owner_name != NULL ? vc->vc_owner_name :
+	    "its owner";
+
 	if (late)
 		return run_fail(vm, "the check of its files as %s did not "
-		    "answer within %d s; killed", vc->vc_owner_name != NULL ?
-		    vc->vc_owner_name : "its owner", HELPER_TIMEOUT_MS / 1000);
+		    "answer within %d s; killed", user, HELPER_TIMEOUT_MS / 1000);
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 2) {
-		if (vm->vm_run->rn_owner != NULL)
+		if (owner_unprivileged(vc))
 			vm->vm_run->rn_owner->o_tcg = 1;
 		return 0;
 	}
@@ -312,10 +320,108 @@ owner_check(struct vm *vm)
 		return 0;
 	if (msg[0] != '\0')
 		return run_fail(vm, "%s", msg);
-	return run_fail(vm, "cannot check the files of the VM as %s",
-	    vc->vc_owner_name != NULL ? vc->vc_owner_name : "its owner");
+	return run_fail(vm, "cannot check the files of the VM as %s", user);
 }
 
+/*
+ * Check every path of a user's VM as its owner, waiting for the answer:
+ * a restart in place (a bhyve reboot).  -1, with run_error() saying why,
+ * refuses the start.  A start waits without blocking: owner_check_begin.
+ */
+int
+owner_check(struct vm *vm)
+{
+	char msg[512];
+	pid_t pid;
+	int fd, st, late;
+
+	if (vm->vm_conf->vc_owner == 0)
+		return 0;
+	if ((pid = check_fork(vm, &fd)) == -1)
+		return -1;
+	read_helper(fd, msg, sizeof(msg), &late);
+	close(fd);
+	st = helper_reap(pid, late);
+	return check_verdict(vm, st, late, msg);
+}
+
+/* ---- the same at a start, while the event loop goes on (PRESTART) ---- */
+
+struct owner_job {
+	pid_t		 oj_pid;
+	int		 oj_fd;
+	struct event	*oj_ev;
+	size_t		 oj_len;
+	char		 oj_msg[512];
+};
+
+static void
+job_end(struct vm_owner *o, int killit, int *st)
+{
+	struct owner_job *j = o->o_job;
+
+	event_free(j->oj_ev);
+	close(j->oj_fd);
+	*st = helper_reap(j->oj_pid, killit);
+	free(j);
+	o->o_job = NULL;
+}
+
+static void
+check_answered(evutil_socket_t fd, short what, void *arg)
+{
+	struct vm *vm = arg;
+	struct owner_job *j = vm->vm_run->rn_owner->o_job;
+	int late = (what & EV_TIMEOUT) != 0, st;
+	char msg[sizeof(j->oj_msg)];
+	ssize_t r = 0;
+
+	if (!late) {
+		r = read(fd, j->oj_msg + j->oj_len, sizeof(j->oj_msg) - 1 -
+		    j->oj_len);
+		if (r == -1 && (errno == EINTR || errno == EAGAIN))
+			return;
+		if (r > 0 && (j->oj_len += (size_t)r) < sizeof(j->oj_msg) - 1)
+			return;		/* more may come, until end of file */
+	}
+	j->oj_msg[j->oj_len] = '\0';
+	memcpy(msg, j->oj_msg, j->oj_len + 1);
+	job_end(vm->vm_run->rn_owner, late, &st);
+	plugin_prestart_answer(vm, check_verdict(vm, st, late, msg) == -1 ?
+	    run_error() : NULL);
+}
+
+/*
+ * At a start of a user's VM: the check of owner_check, answered to
+ * PRESTART (plugin_prestart_answer) when it is done.  1: an answer is
+ * owed; 0: nothing to check (root's VM), or the check could not start
+ * (PRESTART was told why).
+ */
+int
+owner_check_begin(struct vm *vm)
+{
+	struct timeval tv = { HELPER_TIMEOUT_MS / 1000, 0 };
+	struct owner_job *j;
+	pid_t pid;
+	int fd;
+
+	if (vm->vm_conf->vc_owner == 0)
+		return 0;
+	if ((pid = check_fork(vm, &fd)) == -1) {
+		plugin_prestart_refuse(vm, run_error());
+		return 0;
+	}
+	j = xcalloc(1, sizeof(*j));
+	j->oj_pid = pid;
+	j->oj_fd = fd;
+	j->oj_ev = event_new(bmd.b_base, fd, EV_READ | EV_PERSIST,
+	    check_answered, vm);
+	if (j->oj_ev == NULL || event_add(j->oj_ev, &tv) == -1)
+		fatalx("%s: cannot watch the check", __func__);
+	vm->vm_run->rn_owner->o_job = j;
+	plugin_prestart_owe(vm);
+	return 1;
+}
 /* An owner without /dev/kvm gets TCG when accel = auto (owner_check). */
 void
 owner_params(const struct vm *vm, struct be_params *bp)
@@ -329,8 +435,12 @@ owner_params(const struct vm *vm, struct be_params *bp)
 void
 owner_run_end(struct vm *vm)
 {
+	int st;
+
 	if (vm->vm_run == NULL || vm->vm_run->rn_owner == NULL)
 		return;
+	if (vm->vm_run->rn_owner->o_job != NULL)
+		job_end(vm->vm_run->rn_owner, 1, &st);
 	free(vm->vm_run->rn_owner);
 	vm->vm_run->rn_owner = NULL;
 }

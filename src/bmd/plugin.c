@@ -40,6 +40,7 @@ struct pvm {
 	int		 pv_cancel;	/* a stop came while in PRESTART */
 	enum vm_after	 pv_after;	/* what the stop asked for */
 	struct ctl_wait	*pv_wait;	/* a boot request waiting */
+	int		 pv_own;	/* bmd's own check owes an answer */
 	struct event	*pv_ev;		/* delivers the answers, later */
 	enum vm_event	 pv_evtype;
 };
@@ -274,7 +275,7 @@ plugin_prestart(struct vm *vm)
 
 	free(pv->pv_why);
 	pv->pv_why = NULL;
-	pv->pv_refused = pv->pv_cancel = pv->pv_npre = 0;
+	pv->pv_refused = pv->pv_cancel = pv->pv_npre = pv->pv_own = 0;
 	memset(pv->pv_pre, 0, nplugins);
 	for (i = 0; i < nplugins; i++) {
 		p = &plugins[i];
@@ -296,6 +297,44 @@ plugin_prestart(struct vm *vm)
 	if (pv->pv_npre > 0)
 		return 1;
 	return pv->pv_refused ? -1 : 0;
+}
+
+static void	deliver(struct pvm *, enum vm_event);
+
+/*
+ * bmd's own part of PRESTART (owner_io.c), alongside the plugins': owed
+ * after plugin_prestart, then answered, refusing with a reason or not.
+ */
+void
+plugin_prestart_owe(struct vm *vm)
+{
+	struct pvm *pv = pvm_get(vm);
+
+	pv->pv_own = 1;
+	pv->pv_npre++;
+}
+
+void
+plugin_prestart_refuse(struct vm *vm, const char *why)
+{
+	struct pvm *pv = pvm_get(vm);
+
+	if (pv->pv_refused++ == 0)
+		pv->pv_why = xstrdup(why != NULL ? why : "refused");
+}
+
+void
+plugin_prestart_answer(struct vm *vm, const char *refusal)
+{
+	struct pvm *pv = pvm_find(vm);
+
+	if (pv == NULL || !pv->pv_own)
+		return;
+	pv->pv_own = 0;
+	if (refusal != NULL)
+		plugin_prestart_refuse(vm, refusal);
+	if (--pv->pv_npre == 0)
+		deliver(pv, VE_PRESTART_DONE);
 }
 
 /* 0: done; 1: answers are owed. */
@@ -384,7 +423,8 @@ answers_in(int fd, short what, void *arg)
 	if (w != NULL) {
 		if (err == NULL && vm->vm_state != VS_LOAD &&
 		    vm->vm_state != VS_RUN)
-			err = xstrdup("failed to start");
+			err = xstrdup(run_error() != NULL ? run_error() :
+			    "failed to start");
 		control_answer(w, err != NULL ? proto_reply_error("%s", err) :
 		    proto_reply_ok());
 	}

@@ -462,6 +462,38 @@ def test_a_users_hung_file_system_never_hangs_a_load(setup, bmd):
         bmd.wait_state(v, "STOP")
 
 
+def test_a_start_check_that_waits_never_holds_the_daemon(setup, bmd):
+    """alice's sharefs directory is on a FUSE file system whose server never
+    answers.  No load looks at it; the check of her paths at a start does,
+    as her, and waits there.  Meanwhile bmd answers everyone, root's VM
+    boots; her boot is answered when the check is given up, with why."""
+    hang = HangFS(os.path.join(bmd.dir, "hang"))
+    try:
+        share = os.path.join(hang.mnt, "share")
+        setup.start(setup.vm("r1"), setup.vm("a1", sharefs='"data=%s"' % share))
+        boot = subprocess.Popen(as_user("alice", [os.path.join(bmdtest.BUILD, "bmdctl"),
+                                                  "-s", bmd.sock, "boot", "a1"]),
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        wait_until(lambda: hang.requests > 0, 20, "the check to wait there")
+        given_up = r"vm a1: the check of its files as alice did not answer"
+        assert listed(bmd, "bob") == []
+        rc, out, err = ctl(bmd, "root", "boot", "r1")
+        assert rc == 0, err
+        assert bmd.state("a1") == "PRESTART"
+        # all of that came before the check was given up
+        assert not re.search(given_up, bmd.log_text()), "answered only after it"
+        out, err = boot.communicate(timeout=60)
+        assert boot.returncode != 0 and "a1: the check of its files as alice " \
+            "did not answer within 10 s; killed" in err, err
+        assert bmd.state("a1") == "STOP"
+        bmd.wait_running("r1")
+    finally:
+        hang.close()
+    ctl(bmd, "root", "poweroff", "r1")
+    bmd.wait_state("r1", "STOP")
+
+
 def test_disk_alice_cannot_read_is_refused(setup, bmd):
     disk = os.path.join(bmd.dir, "root.img")
     with open(disk, "wb") as f:

@@ -92,6 +92,8 @@ struct vm_run {
 	struct qmp	*rn_qmp;
 	const struct vm_driver *rn_drv;
 	int		 rn_log_fd;	/* err_logfile, -1 if none */
+	struct owner_open *rn_log_job;	/* a user's, being opened */
+	struct buf	*rn_log_wait;	/* output meanwhile (logfile.c) */
 	int		 rn_out_fd;	/* read end of the output pipe */
 	struct event	*rn_out_ev;
 	struct vm_taps	*rn_taps;	/* net.c; NULL: no networks */
@@ -334,8 +336,13 @@ int		 owner_check(struct vm *);
 int		 owner_check_begin(struct vm *);
 void		 owner_params(const struct vm *, struct be_params *);
 void		 owner_run_end(struct vm *);
+#define OWNER_PENDING	(-2)
+struct owner_open;
+typedef void	(*owner_opened_fn)(void *, int fd);
 int		 owner_open_log(const struct vm_conf *, const char *what,
-		    const char *path, int keep);
+		    const char *path, int keep, owner_opened_fn, void *,
+		    struct owner_open **);
+void		 owner_open_cancel(struct owner_open *);
 
 /* logfile.c */
 int		 logfile_open(struct vm *, int *child_out);

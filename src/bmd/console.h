@@ -85,6 +85,8 @@ struct cons_port {
 	struct timeval	 cp_last;	/* of the last send to clients */
 	int		 cp_want;	/* QEMU runs: keep connected */
 	int		 cp_log_fd;	/* console_logfile, -1: none */
+	struct owner_open *cp_log_job;	/* a user's, being opened */
+	int		 cp_log_why;	/* why: CLOG_START, _ROTATE, _REOPEN */
 	uint64_t	 cp_log_pos;	/* ring bytes before it are written */
 	uint64_t	 cp_log_size;	/* the file's, for the rotation */
 	time_t		 cp_log_stamp;	/* of the last time stamp in it */

@@ -25,65 +25,102 @@
 #include "proto.h"
 #include "xmalloc.h"
 
-static int
-clog_open_fd(struct cons_port *p, int keep)
+enum { CLOG_START, CLOG_ROTATE, CLOG_REOPEN };
+
+static void	clog_line(struct cons_port *, const char *);
+
+/* The file is open (fd -1: it could not be). */
+static void
+clog_set(struct cons_port *p, int fd)
 {
 	const struct vm_conf *vc = p->cp_vm->vm_conf;
 	struct stat st;
+	char *line;
+
+	if ((p->cp_log_fd = fd) == -1)
+		return;
+	p->cp_log_size = fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0;
+	if (p->cp_log_why == CLOG_START) {
+		line = xprintf("%s started", vm_name(p));
+		clog_line(p, line);
+		free(line);
+	} else if (p->cp_log_why == CLOG_ROTATE)
+		log_info("vm %s: console_logfile %s rotated", vm_name(p),
+		    vc->vc_console_logfile);
+	else
+		clog_line(p, "console_logfile opened again");
+}
+
+/* A user's file, opened later: then what the ring kept meanwhile. */
+static void
+clog_opened(void *arg, int fd)
+{
+	struct cons_port *p = arg;
+
+	p->cp_log_job = NULL;
+	clog_set(p, fd);
+	clog_flush(p);
+}
+
+/*
+ * As the owner, 0640, no symlink, a regular file (owner_io.c).  A
+ * user's is opened without waiting for her: the ring keeps what comes
+ * meanwhile, from cp_log_pos on.
+ */
+static void
+clog_open_fd(struct cons_port *p, int keep, int why)
+{
+	const struct vm_conf *vc = p->cp_vm->vm_conf;
 	int fd;
 
-	/* as the owner, 0640, no symlink, a regular file (owner_io.c) */
-	if ((fd = owner_open_log(vc, "console_logfile", vc->vc_console_logfile,
-	    keep)) == -1)
-		return -1;
-	p->cp_log_size = fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0;
-	return fd;
+	p->cp_log_why = why;
+	fd = owner_open_log(vc, "console_logfile", vc->vc_console_logfile,
+	    keep, clog_opened, p, &p->cp_log_job);
+	if (fd != OWNER_PENDING)
+		clog_set(p, fd);
 }
 
 void
 clog_open(struct cons_port *p)
 {
 	if (p->cp_index != 0 || p->cp_vm->vm_conf->vc_console_logfile ==
-	    NULL || p->cp_log_fd != -1)
-		return;
-	if ((p->cp_log_fd = clog_open_fd(p, 0)) == -1)
+	    NULL || p->cp_log_fd != -1 || p->cp_log_job != NULL)
 		return;
 	p->cp_log_pos = p->cp_total;
-	clog_event(p, "%s started", vm_name(p));
+	clog_open_fd(p, 0, CLOG_START);
 }
 
 /* The file is full: the next one, the old ones moved up (as the owner). */
 static void
 clog_rotate(struct cons_port *p)
 {
-	const struct vm_conf *vc = p->cp_vm->vm_conf;
-
 	close(p->cp_log_fd);
-	p->cp_log_fd = clog_open_fd(p, (int)vc->vc_console_logfile_keep);
-	if (p->cp_log_fd != -1)
-		log_info("vm %s: console_logfile %s rotated", vm_name(p),
-		    vc->vc_console_logfile);
+	p->cp_log_fd = -1;
+	clog_open_fd(p, (int)p->cp_vm->vm_conf->vc_console_logfile_keep,
+	    CLOG_ROTATE);
 }
 
-static void
+/* -1: not written, the file is being opened again (or is gone). */
+static int
 clog_write(struct cons_port *p, const unsigned char *d, size_t n)
 {
 	uint64_t max = p->cp_vm->vm_conf->vc_console_logfile_max.m_bytes;
 
 	if (p->cp_log_fd == -1 || n == 0)
-		return;
+		return p->cp_log_fd == -1 ? -1 : 0;
 	if (max > 0 && p->cp_log_size > 0 && p->cp_log_size + n > max)
 		clog_rotate(p);
 	if (p->cp_log_fd == -1)
-		return;
+		return -1;
 	if (write(p->cp_log_fd, d, n) != (ssize_t)n) {
 		log_warn("vm %s: console_logfile %s; no longer written",
 		    vm_name(p), p->cp_vm->vm_conf->vc_console_logfile);
 		close(p->cp_log_fd);
 		p->cp_log_fd = -1;
-		return;
+		return -1;
 	}
 	p->cp_log_size += n;
+	return 0;
 }
 
 /* One line of bmd's, on a line of its own, with the time. */
@@ -146,7 +183,8 @@ clog_flush(struct cons_port *p)
 		len = p->cp_cap - off;
 		if (p->cp_total - p->cp_log_pos < len)
 			len = (size_t)(p->cp_total - p->cp_log_pos);
-		clog_write(p, p->cp_ring + off, len);
+		if (clog_write(p, p->cp_ring + off, len) == -1)
+			break;		/* kept in the ring meanwhile */
 		p->cp_log_pos += len;
 	}
 }
@@ -177,6 +215,8 @@ clog_close(struct cons_port *p)
 	if (p->cp_log_fd != -1)
 		close(p->cp_log_fd);
 	p->cp_log_fd = -1;
+	owner_open_cancel(p->cp_log_job);
+	p->cp_log_job = NULL;
 }
 
 /* SIGUSR1: every console_logfile is opened again (after a rotation). */
@@ -192,7 +232,7 @@ console_reopen_logs(void)
 			continue;
 		clog_flush(p);
 		close(p->cp_log_fd);
-		if ((p->cp_log_fd = clog_open_fd(p, 0)) != -1)
-			clog_line(p, "console_logfile opened again");
+		p->cp_log_fd = -1;
+		clog_open_fd(p, 0, CLOG_REOPEN);
 	}
 }

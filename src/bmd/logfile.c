@@ -17,12 +17,65 @@
 #include "bmd.h"
 #include "buf.h"
 #include "log.h"
+#include "xmalloc.h"
 
-static int
-open_log(const struct vm_conf *vc)
+/* What a user's log may hold in memory while it is being opened. */
+#define LOG_WAIT_MAX	65536
+
+static void
+log_opened(void *arg, int fd)
 {
-	/* as the owner, 0640, no symlink, a regular file (owner_io.c) */
-	return owner_open_log(vc, "err_logfile", vc->vc_err_logfile, 0);
+	struct vm *vm = arg;
+	struct vm_run *rn = vm->vm_run;
+
+	rn->rn_log_job = NULL;
+	rn->rn_log_fd = fd;
+	if (rn->rn_log_wait == NULL)
+		return;
+	if (fd != -1 && write(fd, rn->rn_log_wait->b_data,
+	    rn->rn_log_wait->b_len) == -1)
+		log_debug("%s: vm %s: write: %s", __func__,
+		    vm->vm_conf->vc_name, strerror(errno));
+	buf_free(rn->rn_log_wait);
+	free(rn->rn_log_wait);
+	rn->rn_log_wait = NULL;
+}
+
+/*
+ * As the owner, 0640, no symlink, a regular file (owner_io.c); a user's
+ * is opened without waiting for her: its output waits in memory.
+ */
+static void
+open_log(struct vm *vm)
+{
+	struct vm_run *rn = vm->vm_run;
+	int fd;
+
+	fd = owner_open_log(vm->vm_conf, "err_logfile",
+	    vm->vm_conf->vc_err_logfile, 0, log_opened, vm, &rn->rn_log_job);
+	rn->rn_log_fd = fd >= 0 ? fd : -1;
+}
+
+/* Append to the log, or keep it while the log is being opened. */
+static void
+log_put(struct vm *vm, const char *d, size_t n)
+{
+	struct vm_run *rn = vm->vm_run;
+
+	if (rn->rn_log_fd != -1) {
+		if (write(rn->rn_log_fd, d, n) == -1)
+			log_debug("%s: vm %s: write: %s", __func__,
+			    vm->vm_conf->vc_name, strerror(errno));
+		return;
+	}
+	if (rn->rn_log_job == NULL)
+		return;
+	if (rn->rn_log_wait == NULL) {
+		rn->rn_log_wait = xmalloc(sizeof(*rn->rn_log_wait));
+		buf_init(rn->rn_log_wait);
+	}
+	if (rn->rn_log_wait->b_len + n <= LOG_WAIT_MAX)
+		buf_add(rn->rn_log_wait, d, n);
 }
 
 /* Read what the pipe holds; at EOF (or a drain) close it. */
@@ -38,10 +91,7 @@ pump(struct vm *vm, int drain)
 		if (r == -1 && errno == EINTR)
 			continue;
 		if (r > 0) {
-			if (rn->rn_log_fd != -1 &&
-			    write(rn->rn_log_fd, b, (size_t)r) == -1)
-				log_debug("%s: vm %s: write: %s", __func__,
-				    vm->vm_conf->vc_name, strerror(errno));
+			log_put(vm, b, (size_t)r);
 			continue;
 		}
 		if (r == -1 && errno == EAGAIN && !drain)
@@ -75,9 +125,9 @@ logfile_open(struct vm *vm, int *child_out)
 	*child_out = -1;
 	if (vm->vm_conf->vc_err_logfile == NULL)
 		return -1;
-	if (rn->rn_log_fd == -1)
-		rn->rn_log_fd = open_log(vm->vm_conf);
-	if (rn->rn_log_fd == -1)
+	if (rn->rn_log_fd == -1 && rn->rn_log_job == NULL)
+		open_log(vm);
+	if (rn->rn_log_fd == -1 && rn->rn_log_job == NULL)
 		return -1;
 	logfile_drain(vm);
 	if (pipe2(p, O_CLOEXEC) == -1) {
@@ -119,7 +169,7 @@ logfile_write_argv(struct vm *vm, const struct proc_cmd *pc)
 	struct buf b;
 	size_t i;
 
-	if (vm->vm_run->rn_log_fd == -1)
+	if (vm->vm_run->rn_log_fd == -1 && vm->vm_run->rn_log_job == NULL)
 		return;
 	buf_init(&b);
 	for (i = 0; i < pc->pc_argv.a_n; i++) {
@@ -128,9 +178,7 @@ logfile_write_argv(struct vm *vm, const struct proc_cmd *pc)
 		add_arg(&b, pc->pc_argv.a_v[i]);
 	}
 	buf_addc(&b, '\n');
-	if (write(vm->vm_run->rn_log_fd, b.b_data, b.b_len) == -1)
-		log_debug("%s: vm %s: write: %s", __func__,
-		    vm->vm_conf->vc_name, strerror(errno));
+	log_put(vm, b.b_data, b.b_len);
 	buf_free(&b);
 }
 
@@ -145,10 +193,21 @@ logfile_drain(struct vm *vm)
 void
 logfile_close(struct vm *vm)
 {
+	struct vm_run *rn = vm->vm_run;
+
 	logfile_drain(vm);
-	if (vm->vm_run != NULL && vm->vm_run->rn_log_fd != -1) {
-		close(vm->vm_run->rn_log_fd);
-		vm->vm_run->rn_log_fd = -1;
+	if (rn == NULL)
+		return;
+	if (rn->rn_log_fd != -1) {
+		close(rn->rn_log_fd);
+		rn->rn_log_fd = -1;
+	}
+	owner_open_cancel(rn->rn_log_job);
+	rn->rn_log_job = NULL;
+	if (rn->rn_log_wait != NULL) {
+		buf_free(rn->rn_log_wait);
+		free(rn->rn_log_wait);
+		rn->rn_log_wait = NULL;
 	}
 }
 
@@ -163,8 +222,8 @@ logfile_reopen_all(void)
 	for (i = 0; (vm = vm_at(i)) != NULL; i++) {
 		rn = vm->vm_run;
 		if (rn == NULL || rn->rn_log_fd == -1)
-			continue;
+			continue;	/* none, or being opened */
 		close(rn->rn_log_fd);
-		rn->rn_log_fd = open_log(vm->vm_conf);
+		open_log(vm);
 	}
 }

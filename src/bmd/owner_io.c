@@ -572,63 +572,133 @@ recv_fd(int sock, char *err, size_t errsz)
 	return fd;
 }
 
-/*
- * Open a log file (err_logfile, console_logfile) of the VM for
- * appending: as root for a root-owned VM, else in a child running as
- * the owner; keep > 0 rotates it first, keeping that many old files.  Created 0640; never through a symlink; an existing file
- * must be a regular file owned by the VM's owner.  Logs why on failure.
- */
-int
-owner_open_log(const struct vm_conf *vc, const char *what, const char *path,
-    int keep)
+/* A user's log is opened by a child running as her, answered later. */
+struct owner_open {
+	pid_t		 oo_pid;
+	int		 oo_sock;
+	struct event	*oo_ev;
+	owner_opened_fn	 oo_fn;
+	void		*oo_arg;
+	uid_t		 oo_uid;
+	char		*oo_what;	/* "vm NAME: err_logfile PATH" */
+};
+
+static void
+open_free(struct owner_open *oo, int killit)
 {
-	struct proc_cred cr;
-	struct timespec dl;
+	event_free(oo->oo_ev);
+	close(oo->oo_sock);
+	helper_reap(oo->oo_pid, killit);
+	free(oo->oo_what);
+	free(oo);
+}
+
+void
+owner_open_cancel(struct owner_open *oo)
+{
+	if (oo != NULL)
+		open_free(oo, 1);
+}
+
+static void
+opened(evutil_socket_t sock, short what, void *arg)
+{
+	struct owner_open *oo = arg;
+	owner_opened_fn fn = oo->oo_fn;
+	void *fnarg = oo->oo_arg;
+	int late = (what & EV_TIMEOUT) != 0, fd = -1;
 	char err[256];
-	pid_t pid;
-	int sv[2], fd, late;
 
 	err[0] = '\0';
-	if (vc->vc_owner == 0 || geteuid() != 0) {
-		fd = open_log_here(path, 0, 0, keep, err, sizeof(err));
-		goto out;
-	}
+	if (late)
+		snprintf(err, sizeof(err), "the opener running as uid %lu did "
+		    "not answer within %d s; killed", (unsigned long)oo->oo_uid,
+		    HELPER_TIMEOUT_MS / 1000);
+	else
+		fd = recv_fd(sock, err, sizeof(err));
+	if (fd == -1)
+		log_warnx("%s: %s", oo->oo_what, err[0] != '\0' ? err :
+		    "cannot open");
+	open_free(oo, late);
+	fn(fnarg, fd);
+}
+
+/* The opener's child: its pid, *sock the socket of its answer; -1 (err). */
+static pid_t
+open_fork(const struct vm_conf *vc, const char *path, int keep, int *sock,
+    char *err, size_t errsz)
+{
+	struct proc_cred cr;
+	pid_t pid;
+	int sv[2], fd;
+
 	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) == -1) {
-		snprintf(err, sizeof(err), "socketpair: %s", strerror(errno));
-		fd = -1;
-		goto out;
+		snprintf(err, errsz, "socketpair: %s", strerror(errno));
+		return -1;
 	}
 	fill_cred(vc, &cr);	/* a bhyve VM of a user too: as the owner */
 	if ((pid = fork()) == -1) {
-		snprintf(err, sizeof(err), "fork: %s", strerror(errno));
+		snprintf(err, errsz, "fork: %s", strerror(errno));
 		close(sv[0]);
 		close(sv[1]);
 		owner_cred_free(&cr);
-		fd = -1;
-		goto out;
+		return -1;
 	}
 	if (pid == 0) {
 		if (sv[1] != 3 && (dup2(sv[1], 3) == -1))
 			_exit(126);
 		plat_closefrom(4);
 		become(&cr);
-		fd = open_log_here(path, cr.cr_uid, 1, keep, err, sizeof(err));
+		fd = open_log_here(path, cr.cr_uid, 1, keep, err, errsz);
 		_exit(send_fd(3, fd, err) == -1 ? 1 : 0);
 	}
 	owner_cred_free(&cr);
 	close(sv[1]);
-	helper_deadline(&dl, HELPER_TIMEOUT_MS);
-	late = helper_wait(sv[0], &dl) == -1;
-	if (late) {
-		snprintf(err, sizeof(err), "the opener running as uid %lu did "
-		    "not answer within %d s; killed", (unsigned long)vc->vc_owner,
-		    HELPER_TIMEOUT_MS / 1000);
+	*sock = sv[0];
+	return pid;
+}
+
+/*
+ * Open a log file (err_logfile, console_logfile) of the VM for
+ * appending; keep > 0 rotates it first, keeping that many old files.
+ * Created 0640; never through a symlink; an existing file must be a
+ * regular file owned by the VM's owner.  Logs why on failure.  The
+ * descriptor of a root-owned VM's log, or -1; a user's is opened by a
+ * child running as her, which may wait in her file system: then
+ * OWNER_PENDING, *job is set, and fn(arg, fd) is called from the event
+ * loop once it has answered, unless owner_open_cancel(*job) first.
+ */
+int
+owner_open_log(const struct vm_conf *vc, const char *what, const char *path,
+    int keep, owner_opened_fn fn, void *arg, struct owner_open **job)
+{
+	struct timeval tv = { HELPER_TIMEOUT_MS / 1000, 0 };
+	struct owner_open *oo;
+	char err[256];
+	pid_t pid;
+	int fd, sock;
+
+	err[0] = '\0';
+	*job = NULL;
+	if (vc->vc_owner == 0 || geteuid() != 0)
+		fd = open_log_here(path, 0, 0, keep, err, sizeof(err));
+	else if ((pid = open_fork(vc, path, keep, &sock, err,
+	    sizeof(err))) == -1)
 		fd = -1;
-	} else
-		fd = recv_fd(sv[0], err, sizeof(err));
-	close(sv[0]);
-	helper_reap(pid, late);
-out:
+	else {
+		oo = xcalloc(1, sizeof(*oo));
+		oo->oo_pid = pid;
+		oo->oo_sock = sock;
+		oo->oo_fn = fn;
+		oo->oo_arg = arg;
+		oo->oo_uid = vc->vc_owner;
+		oo->oo_what = xprintf("vm %s: %s %s", vc->vc_name, what, path);
+		oo->oo_ev = event_new(bmd.b_base, sock, EV_READ, opened, oo);
+		if (oo->oo_ev == NULL || event_add(oo->oo_ev, &tv) == -1)
+			fatalx("%s: cannot watch the opener", __func__);
+		*job = oo;
+		return OWNER_PENDING;
+	}
 	if (fd == -1)
 		log_warnx("vm %s: %s %s: %s", vc->vc_name, what, path,
 		    err[0] != '\0' ? err : "cannot open");

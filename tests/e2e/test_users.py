@@ -287,6 +287,38 @@ def test_err_logfile_is_alices_0640(setup, bmd):
     bmd.wait_state("a1", "STOP")
 
 
+def test_alices_console_logfile_rotates_without_losing_output(setup, bmd):
+    """A user's console_logfile is opened, and opened again at each
+    rotation, by a child running as her, without bmd waiting for it: what
+    the guest prints meanwhile waits in the ring and follows in the new
+    file, with no line lost."""
+    log = os.path.join(setup.adir, "a1.console")
+    setup.start("", setup.vm("a1", console_logfile=log, console_logfile_max="16K",
+                             console_logfile_keep=2))
+    rc, out, err = ctl(bmd, "alice", "boot", "a1")
+    assert rc == 0, err
+    pid, s = bmd.boot_to_banner("a1")
+    s.run("i=0; while [ $i -lt 2000 ]; do echo fill-fill-fill-fill-$i; "
+          "i=$((i+1)); done; echo FILL-DONE", timeout=120)
+    wait_until(lambda: os.path.exists(log + ".2"), 30, "a second rotation")
+
+    def text(p):
+        with open(p, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+    wait_until(lambda: "FILL-DONE" in text(log), 30, "the last line in the file")
+    for p in (log, log + ".1", log + ".2"):
+        st = os.stat(p)
+        assert st.st_uid == uid("alice") and stat.S_IMODE(st.st_mode) == 0o640, p
+    # across the rotations, every line is there, once, in order
+    seen = [int(n) for n in re.findall(r"^fill-fill-fill-fill-(\d+)\r?$",
+                                       text(log + ".2") + text(log + ".1") + text(log),
+                                       re.M)]
+    assert seen and seen == list(range(seen[0], 2000)), seen[:5]
+    assert len(seen) >= 1000     # three files of 16K hold that many
+    ctl(bmd, "alice", "poweroff", "a1")
+    bmd.wait_state("a1", "STOP")
+
+
 def test_planted_symlink_at_err_logfile(setup, bmd):
     shared = os.path.join(bmd.dir, "shared")
     os.mkdir(shared)
@@ -367,19 +399,26 @@ def bmd_children(bmd):
 
 
 def test_a_users_hung_file_system_never_hangs_bmd(setup, bmd):
-    """alice's err_logfile is on a FUSE file system whose server never
-    answers.  The opener, running as her, waits there and cannot even be
-    killed until the server answers.  bmd must not wait for it for ever:
-    after the opener's time limit the VM runs without the log, bmd answers,
-    and the opener is reaped once the server goes."""
+    """alice's err_logfile and console_logfile are on a FUSE file system
+    whose server never answers.  The openers, running as her, wait there
+    and cannot even be killed until the server answers.  bmd must not wait
+    for them, neither for ever nor meanwhile: it answers at once, after
+    the openers' time limit the VM runs without the logs, and the openers
+    are reaped once the server goes."""
     hang = HangFS(os.path.join(bmd.dir, "hang"))
     try:
         log = os.path.join(hang.mnt, "a1.log")
-        setup.start("", setup.vm("a1", err_logfile=log))
+        clog = os.path.join(hang.mnt, "a1.console")
+        setup.start("", setup.vm("a1", err_logfile=log, console_logfile=clog))
         rc, out, err = ctl(bmd, "alice", "boot", "a1", timeout=60)
         assert rc == 0, (rc, out, err)
-        bmd.wait_log(r"vm a1: err_logfile %s: the opener running as uid %d did "
-                     r"not answer within 10 s; killed" % (re.escape(log), uid("alice")))
+        # the openers wait without holding bmd: it answers meanwhile
+        assert listed(bmd, "root") == ["a1"]
+        assert "did not answer" not in bmd.log_text(), "answered only after"
+        for what, path in (("err_logfile", log), ("console_logfile", clog)):
+            bmd.wait_log(r"vm a1: %s %s: the opener running as uid %d did not "
+                         r"answer within 10 s; killed" % (what, re.escape(path),
+                                                          uid("alice")))
         assert hang.requests > 0            # it did wait there
         rc, out, err = ctl(bmd, "root", "list")
         assert rc == 0 and "a1" in out, err

@@ -112,7 +112,9 @@ clog_write(struct cons_port *p, const unsigned char *d, size_t n)
 		clog_rotate(p);
 	if (p->cp_log_fd == -1)
 		return -1;
-	if (write(p->cp_log_fd, d, n) != (ssize_t)n) {
+	/* as the owner would write it: her quota, not root's reserve */
+	if (plat_write_as(p->cp_vm->vm_conf->vc_owner,
+	    p->cp_vm->vm_conf->vc_group, p->cp_log_fd, d, n) != (ssize_t)n) {
 		log_warn("vm %s: console_logfile %s; no longer written",
 		    vm_name(p), p->cp_vm->vm_conf->vc_console_logfile);
 		close(p->cp_log_fd);

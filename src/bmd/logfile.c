@@ -22,6 +22,14 @@
 /* What a user's log may hold in memory while it is being opened. */
 #define LOG_WAIT_MAX	65536
 
+/* As the owner would write it: her quota, not root's reserve. */
+static ssize_t
+owner_log_write(const struct vm *vm, const void *d, size_t n)
+{
+	return plat_write_as(vm->vm_conf->vc_owner, vm->vm_conf->vc_group,
+	    vm->vm_run->rn_log_fd, d, n);
+}
+
 static void
 log_opened(void *arg, int fd)
 {
@@ -32,7 +40,7 @@ log_opened(void *arg, int fd)
 	rn->rn_log_fd = fd;
 	if (rn->rn_log_wait == NULL)
 		return;
-	if (fd != -1 && write(fd, rn->rn_log_wait->b_data,
+	if (fd != -1 && owner_log_write(vm, rn->rn_log_wait->b_data,
 	    rn->rn_log_wait->b_len) == -1)
 		log_debug("%s: vm %s: write: %s", __func__,
 		    vm->vm_conf->vc_name, strerror(errno));
@@ -63,7 +71,7 @@ log_put(struct vm *vm, const char *d, size_t n)
 	struct vm_run *rn = vm->vm_run;
 
 	if (rn->rn_log_fd != -1) {
-		if (write(rn->rn_log_fd, d, n) == -1)
+		if (owner_log_write(vm, d, n) == -1)
 			log_debug("%s: vm %s: write: %s", __func__,
 			    vm->vm_conf->vc_name, strerror(errno));
 		return;

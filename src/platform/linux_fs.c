@@ -1,9 +1,16 @@
-/* Which file systems may hold a log that bmd writes for a VM (Linux). */
+/* VMs' log files (Linux): where bmd may write them, and how. */
+#include <sys/fsuid.h>
+#include <sys/syscall.h>
 #include <sys/vfs.h>
 
+#include <linux/capability.h>
 #include <linux/magic.h>
 
+#include <errno.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "platform.h"
 
@@ -52,4 +59,38 @@ plat_fs_unfit_for_logs(int fd)
 		if ((unsigned long)sf.f_type == refused[i].magic)
 			return refused[i].name;
 	return NULL;
+}
+
+/*
+ * Quotas are not enforced against CAP_SYS_RESOURCE, and ext4's reserve
+ * serves its resuid (root) and CAP_SYS_RESOURCE: both are given up for
+ * the one call.  fsuid and capabilities belong to this thread only.
+ */
+ssize_t
+plat_write_as(uid_t uid, gid_t gid, int fd, const void *buf, size_t n)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct was[2], less[2];
+	int i = CAP_TO_INDEX(CAP_SYS_RESOURCE), err;
+	ssize_t r;
+
+	if (uid == 0 || geteuid() != 0)
+		return write(fd, buf, n);
+	if (syscall(SYS_capget, &h, was) == -1)
+		return -1;
+	memcpy(less, was, sizeof(less));
+	less[i].effective &= ~(uint32_t)CAP_TO_MASK(CAP_SYS_RESOURCE);
+	if (gid != (gid_t)-1)
+		(void)setfsgid(gid);
+	(void)setfsuid(uid);
+	if (syscall(SYS_capset, &h, less) == -1)
+		r = -1;
+	else
+		r = write(fd, buf, n);
+	err = errno;
+	(void)syscall(SYS_capset, &h, was);
+	(void)setfsuid(0);
+	(void)setfsgid(0);
+	errno = err;
+	return r;
 }

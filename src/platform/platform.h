@@ -209,5 +209,12 @@ int	plat_cgroup_name(const char *dir, const char *vm, char *buf,
  * served by a process that may never answer); NULL when it may.
  */
 const char *plat_fs_unfit_for_logs(int fd);
+/*
+ * write(2) to a user's log as she would write it herself: her quota and
+ * the file system's reserve for root apply (Linux: this thread's file
+ * system ids and no CAP_SYS_RESOURCE for the call; FreeBSD: a plain
+ * write, as root).
+ */
+ssize_t	plat_write_as(uid_t, gid_t, int fd, const void *, size_t);
 
 #endif

@@ -392,6 +392,53 @@ def test_logs_on_proc_files_are_refused(setup, bmd):
     bmd.wait_state("a1", ["STOP", "FAILED"])
 
 
+def test_alices_logs_take_nothing_of_roots_reserve(setup, bmd):
+    """bmd appends what alice's program prints to her err_logfile and
+    console_logfile.  It must write there as she would: on a file system
+    whose space left is root's reserve, her own writes fail, so bmd's for
+    her must fail too (her quota likewise), or her program fills the
+    space kept for root."""
+    img, mnt = os.path.join(bmd.dir, "small.img"), os.path.join(bmd.dir, "small")
+    with open(img, "wb") as f:
+        f.truncate(32 << 20)
+    subprocess.run(["mkfs.ext4", "-q", "-F", "-m", "50", img], check=True)
+    os.mkdir(mnt)
+    subprocess.run(["mount", "-o", "loop", img, mnt], check=True)
+    try:
+        d = os.path.join(mnt, "alice")
+        os.mkdir(d)
+        chown(d, "alice")
+        fill = subprocess.run(as_user("alice", ["sh", "-c", "cat /dev/zero > %s/fill"
+                                                % d]), capture_output=True, text=True)
+        assert "No space left" in fill.stderr, fill.stderr
+
+        def free():
+            st = os.statvfs(mnt)
+            return st.f_bfree * st.f_frsize
+        before = free()
+        assert before > 8 << 20             # root's reserve is all that is left
+        fake = os.path.join(setup.adir, "fake-qemu")
+        with open(fake, "w") as f:
+            f.write("#!/bin/sh\nhead -c 6000000 /dev/zero | tr '\\0' x\n"
+                    "touch %s\nexec sleep 1000\n" % os.path.join(setup.adir, "printed"))
+        os.chmod(fake, 0o755)
+        chown(fake, "alice")
+        log, clog = os.path.join(d, "a1.log"), os.path.join(d, "a1.console")
+        setup.start("", setup.vm("a1", qemu_binary=fake, err_logfile=log,
+                                 console_logfile=clog))
+        rc, out, err = ctl(bmd, "alice", "boot", "a1")
+        assert rc == 0, err
+        # all of it is printed, and read by bmd once the program is gone
+        wait_until(lambda: os.path.exists(os.path.join(setup.adir, "printed")),
+                   60, "the program to print")
+        ctl(bmd, "alice", "poweroff", "a1")
+        bmd.wait_state("a1", ["STOP", "FAILED"])
+        assert os.path.getsize(log) < 1 << 20, os.path.getsize(log)   # of 6 MB
+        assert free() > before - (1 << 20), (before, free())
+    finally:
+        subprocess.run(["umount", "-l", mnt])
+
+
 def bmd_children(bmd):
     """The pids whose parent is bmd (its QEMUs and helpers)."""
     with open("/proc/%d/task/%d/children" % (bmd.proc.pid, bmd.proc.pid)) as f:

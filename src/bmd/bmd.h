@@ -98,7 +98,8 @@ struct vm_run {
 	struct event	*rn_out_ev;
 	struct vm_taps	*rn_taps;	/* net.c; NULL: no networks */
 	struct vm_owner	*rn_owner;	/* owner_io.c; NULL: root's VM */
-	int		 rn_checked;	/* PRESTART checked the owner's paths */
+	int		 rn_first;	/* not spawned yet: run_begin's checks hold */
+	int		 rn_again;	/* in PRESTART for a restart in place */
 	struct qemu_fds	*rn_qemu_fds;	/* qemu_fds.c; NULL: none made */
 	time_t		 rn_started;	/* wall clock, when the process began */
 	unsigned long long rn_ident;	/* plat_proc_identity start time */
@@ -332,7 +333,6 @@ void		 proc_sigchld(void);
 int		 owner_unprivileged(const struct vm_conf *);
 int		 owner_cred(const struct vm_conf *, struct proc_cred *);
 void		 owner_cred_free(struct proc_cred *);
-int		 owner_check(struct vm *);
 int		 owner_check_begin(struct vm *);
 void		 owner_params(const struct vm *, struct be_params *);
 void		 owner_run_end(struct vm *);
@@ -450,6 +450,7 @@ int		 plugin_prestart(struct vm *);
 void		 plugin_prestart_owe(struct vm *);
 void		 plugin_prestart_answer(struct vm *, const char *refusal);
 void		 plugin_prestart_refuse(struct vm *, const char *why);
+void		 plugin_prestart_again(struct vm *);
 int		 plugin_prestart_ok(const struct vm *);
 const char	*plugin_refusal(const struct vm *);
 void		 plugin_prestart_cancel(struct vm *, enum vm_after);

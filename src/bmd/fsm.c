@@ -215,7 +215,17 @@ static int
 act_prestart_done(struct vm *vm, enum vm_event ev)
 {
 	enum vm_after after;
+	int again = vm->vm_run->rn_again;
 
+	vm->vm_run->rn_again = 0;
+	if (!plugin_prestart_ok(vm) && again) {
+		/* the run's prestart ran: its poststop runs too */
+		log_warnx("vm %s: not started again: %s", name(vm),
+		    plugin_refusal(vm));
+		why_set(vm, "failed", "could not start: %s",
+		    plugin_refusal(vm));
+		return poststop(vm, AFTER_FAIL, ev);
+	}
 	if (!plugin_prestart_ok(vm))
 		return prestart_refused(vm, ev);
 	if (plugin_prestart_cancelled(vm, &after)) {
@@ -223,7 +233,7 @@ act_prestart_done(struct vm *vm, enum vm_event ev)
 		    name(vm));
 		return poststop(vm, after, ev);
 	}
-	return act_spawn(vm, ev);
+	return spawn(vm, ev, again ? AFTER_FAIL : AFTER_STOP);
 }
 
 static int
@@ -302,7 +312,19 @@ act_run_exited(struct vm *vm, enum vm_event ev)
 	/* adopted: bmd holds none of its resources (taps, lock): a new run */
 	if (vm->vm_run->rn_adopted)
 		return poststop(vm, AFTER_RESTART, ev);
-	return spawn(vm, ev, AFTER_FAIL);
+	if (vm->vm_conf->vc_owner == 0)
+		return spawn(vm, ev, AFTER_FAIL);
+	/*
+	 * A user's paths are checked again, as at a start and without
+	 * waiting for it: PRESTART, though the plugins' prestart hooks
+	 * do not run again.
+	 */
+	vm->vm_run->rn_again = 1;
+	set_state(vm, VS_PRESTART, ev);
+	plugin_prestart_again(vm);
+	if (owner_check_begin(vm) > 0)
+		return 0;
+	return vm_event(vm, VE_PRESTART_DONE);
 }
 
 static int

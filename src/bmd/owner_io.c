@@ -239,31 +239,6 @@ check_child(int fd, const struct vm_conf *vc, const struct proc_cred *cr)
 	_exit(kvm ? 0 : 2);
 }
 
-/* A helper's message, up to size - 1 bytes; *late: it took too long. */
-static ssize_t
-read_helper(int fd, char *msg, size_t size, int *late)
-{
-	struct timespec dl;
-	ssize_t n = 0, r;
-
-	*late = 0;
-	helper_deadline(&dl, HELPER_TIMEOUT_MS);
-	while ((size_t)n < size - 1) {
-		if (helper_wait(fd, &dl) == -1) {
-			*late = 1;
-			break;
-		}
-		r = read(fd, msg + n, size - 1 - (size_t)n);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		n += r;
-	}
-	msg[n] = '\0';
-	return n;
-}
-
 /*
  * The child that checks a user's VM's paths as its owner: its pid, and
  * in *fd the pipe it answers on.  -1 (run_error) if it cannot start.
@@ -323,29 +298,7 @@ check_verdict(struct vm *vm, int st, int late, const char *msg)
 	return run_fail(vm, "cannot check the files of the VM as %s", user);
 }
 
-/*
- * Check every path of a user's VM as its owner, waiting for the answer:
- * a restart in place (a bhyve reboot).  -1, with run_error() saying why,
- * refuses the start.  A start waits without blocking: owner_check_begin.
- */
-int
-owner_check(struct vm *vm)
-{
-	char msg[512];
-	pid_t pid;
-	int fd, st, late;
-
-	if (vm->vm_conf->vc_owner == 0)
-		return 0;
-	if ((pid = check_fork(vm, &fd)) == -1)
-		return -1;
-	read_helper(fd, msg, sizeof(msg), &late);
-	close(fd);
-	st = helper_reap(pid, late);
-	return check_verdict(vm, st, late, msg);
-}
-
-/* ---- the same at a start, while the event loop goes on (PRESTART) ---- */
+/* ---- at a start, while the event loop goes on (PRESTART) ---- */
 
 struct owner_job {
 	pid_t		 oj_pid;
@@ -392,8 +345,9 @@ check_answered(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * At a start of a user's VM: the check of owner_check, answered to
- * PRESTART (plugin_prestart_answer) when it is done.  1: an answer is
+ * At a start of a user's VM (and at a restart in place): check every
+ * path it names as its owner, in a child; the answer goes to PRESTART
+ * (plugin_prestart_answer) when it comes.  1: an answer is
  * owed; 0: nothing to check (root's VM), or the check could not start
  * (PRESTART was told why).
  */
@@ -403,7 +357,7 @@ owner_check_begin(struct vm *vm)
 	struct timeval tv = { HELPER_TIMEOUT_MS / 1000, 0 };
 	struct owner_job *j;
 	pid_t pid;
-	int fd;
+	int fd = -1;
 
 	if (vm->vm_conf->vc_owner == 0)
 		return 0;
@@ -422,7 +376,7 @@ owner_check_begin(struct vm *vm)
 	plugin_prestart_owe(vm);
 	return 1;
 }
-/* An owner without /dev/kvm gets TCG when accel = auto (owner_check). */
+/* An owner without /dev/kvm gets TCG when accel = auto (the check). */
 void
 owner_params(const struct vm *vm, struct be_params *bp)
 {

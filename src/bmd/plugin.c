@@ -263,6 +263,18 @@ refuse(struct pvm *pv, const struct plugin *p, const char *why)
 		pv->pv_why = xprintf("plugin %s: %s", p->p_desc->bp_name, why);
 }
 
+/* PRESTART without the hooks (a restart in place): nothing owed yet. */
+void
+plugin_prestart_again(struct vm *vm)
+{
+	struct pvm *pv = pvm_get(vm);
+
+	free(pv->pv_why);
+	pv->pv_why = NULL;
+	pv->pv_refused = pv->pv_cancel = pv->pv_npre = pv->pv_own = 0;
+	memset(pv->pv_pre, 0, nplugins);
+}
+
 /* 0: every plugin agreed; -1: refused; 1: answers are owed. */
 int
 plugin_prestart(struct vm *vm)
@@ -273,10 +285,7 @@ plugin_prestart(struct vm *vm)
 	size_t i;
 	int r;
 
-	free(pv->pv_why);
-	pv->pv_why = NULL;
-	pv->pv_refused = pv->pv_cancel = pv->pv_npre = pv->pv_own = 0;
-	memset(pv->pv_pre, 0, nplugins);
+	plugin_prestart_again(vm);
 	for (i = 0; i < nplugins; i++) {
 		p = &plugins[i];
 		if (!p->p_on || p->p_desc->bp_prestart == NULL)

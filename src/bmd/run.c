@@ -167,8 +167,7 @@ run_begin(struct vm *vm)
 	rn->rn_lock_fd = -1;
 	rn->rn_drv = driver_for(vm->vm_conf);
 	vm->vm_run = rn;
-	/* the owner's paths are checked in PRESTART (owner_check_begin) */
-	rn->rn_checked = 1;
+	rn->rn_first = 1;
 	if (quota_ok(vm) == -1 || take_lock(vm) == -1 || net_setup(vm) == -1 ||
 	    (rn->rn_drv->d_begin != NULL && rn->rn_drv->d_begin(vm) == -1)) {
 		if (rn->rn_drv->d_end != NULL)
@@ -293,14 +292,14 @@ run_spawn_next(struct vm *vm)
 	if (rn->rn_nextproc >= rn->rn_cmd.cl_nprocs) {
 		cmdline_free(&rn->rn_cmd);
 		/*
-		 * Built after PRESTART: they depend on the check (TCG when
-		 * the owner has no /dev/kvm).  A restart in place is a start:
-		 * the owner's rights are checked again.
+		 * Built after PRESTART: they depend on the check of the
+		 * owner's paths there (TCG when she has no /dev/kvm).  A
+		 * restart in place is a start: the quotas are checked again
+		 * (and her paths, in PRESTART again: act_run_exited).
 		 */
-		if (!rn->rn_checked && (quota_ok(vm) == -1 ||
-		    owner_check(vm) == -1))
+		if (!rn->rn_first && quota_ok(vm) == -1)
 			return -1;
-		rn->rn_checked = 0;
+		rn->rn_first = 0;
 		if (build_cmdline(vm) == -1)
 			return -1;
 	}

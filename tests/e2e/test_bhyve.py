@@ -10,6 +10,7 @@ and grub_bhyve_program.  Every call they get is recorded in OUT/calls.jsonl.
 
 import json
 import os
+import re
 import signal
 import time
 
@@ -394,6 +395,13 @@ def test_a_users_bhyve_vm(bmd, users, consoles):  # noqa: F811
     wait_until(lambda: os.path.exists(logp) and os.path.getsize(logp) > 0, 20, "her log")
     assert os.stat(logp).st_uid == uid("alice")
     assert "bhyveload" in open(logp).read()
+    # her guest reboots: her paths are checked again (PRESTART), then the
+    # loader and bhyve start again
+    type_line(bmd, consoles, "ab", "reboot").close()
+    sim.wait_calls(2, "bhyveload", "start", "ab")
+    pid = bmd.wait_new_pid("ab", pid)
+    assert re.search(r"vm ab: RUN -> PRESTART \(EXIT\)", bmd.log_text())
+    assert sim.wait_calls(2, "bhyve", "start", "ab")[-1]["pid"] == pid
     rc, out, err = ctl(bmd, "alice", "stop", "-w", "ab")
     assert rc == 0, err
     assert not pid_alive(pid)

@@ -580,6 +580,42 @@ def test_a_start_check_that_waits_never_holds_the_daemon(setup, bmd):
     bmd.wait_state("r1", "STOP")
 
 
+def test_a_restart_check_that_waits_never_holds_the_daemon(setup, bmd):
+    """alice's boot = always VM names a sharefs directory that, once the VM
+    runs, is under a FUSE file system whose server never answers.  Her
+    QEMU dies; the restart checks her paths again, as a start does, and
+    waits there, without bmd waiting: it answers meanwhile, the VM shows
+    PRESTART, and the restart is given up with why; the run's poststop
+    follows (FAILED)."""
+    sw = os.path.join(bmd.dir, "sw")
+    share = os.path.join(sw, "share")
+    os.makedirs(share)
+    chown(share, "alice")
+    setup.start(setup.vm("r1"), setup.vm("a1", sharefs='"data=%s"' % share,
+                                         boot="always"))
+    pid = bmd.wait_running("a1")
+    hang = HangFS(sw)                   # over the directory: share now hangs
+    try:
+        os.kill(pid, signal.SIGKILL)
+        wait_until(lambda: bmd.state("a1") == "PRESTART", 30, "the restart's check")
+        wait_until(lambda: hang.requests > 0, 20, "the check to wait there")
+        rc, out, err = ctl(bmd, "root", "boot", "r1")
+        assert rc == 0, err
+        assert listed(bmd, "alice") == ["a1"]
+        assert "did not answer" not in bmd.log_text(), "answered only after"
+        bmd.wait_log(r"vm a1: the check of its files as alice did not answer "
+                     r"within 10 s; killed")
+        bmd.wait_state("a1", "FAILED")
+        rc, out, err = ctl(bmd, "alice", "status", "a1")
+        assert "could not start: the check of its files as alice did not " \
+            "answer" in out, out
+        bmd.wait_running("r1")
+    finally:
+        hang.close()
+    ctl(bmd, "root", "poweroff", "r1")
+    bmd.wait_state("r1", "STOP")
+
+
 def test_disk_alice_cannot_read_is_refused(setup, bmd):
     disk = os.path.join(bmd.dir, "root.img")
     with open(disk, "wb") as f:

@@ -258,6 +258,11 @@ owner_check_begin(struct vm *vm)
 	return 0;
 }
 
+void
+plugin_prestart_again(struct vm *vm)
+{
+}
+
 int
 plugin_prestart_ok(const struct vm *vm)
 {

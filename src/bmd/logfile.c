@@ -31,6 +31,16 @@ owner_log_write(const struct vm *vm, const void *d, size_t n)
 }
 
 static void
+wait_free(struct vm_run *rn)
+{
+	if (rn->rn_log_wait == NULL)
+		return;
+	buf_free(rn->rn_log_wait);
+	free(rn->rn_log_wait);
+	rn->rn_log_wait = NULL;
+}
+
+static void
 log_opened(void *arg, int fd)
 {
 	struct vm *vm = arg;
@@ -38,15 +48,12 @@ log_opened(void *arg, int fd)
 
 	rn->rn_log_job = NULL;
 	rn->rn_log_fd = fd;
-	if (rn->rn_log_wait == NULL)
-		return;
-	if (fd != -1 && owner_log_write(vm, rn->rn_log_wait->b_data,
+	if (fd != -1 && rn->rn_log_wait != NULL &&
+	    owner_log_write(vm, rn->rn_log_wait->b_data,
 	    rn->rn_log_wait->b_len) == -1)
 		log_debug("%s: vm %s: write: %s", __func__,
 		    vm->vm_conf->vc_name, strerror(errno));
-	buf_free(rn->rn_log_wait);
-	free(rn->rn_log_wait);
-	rn->rn_log_wait = NULL;
+	wait_free(rn);
 }
 
 /*
@@ -212,11 +219,7 @@ logfile_close(struct vm *vm)
 	}
 	owner_open_cancel(rn->rn_log_job);
 	rn->rn_log_job = NULL;
-	if (rn->rn_log_wait != NULL) {
-		buf_free(rn->rn_log_wait);
-		free(rn->rn_log_wait);
-		rn->rn_log_wait = NULL;
-	}
+	wait_free(rn);
 }
 
 /* SIGUSR1 and SIGHUP: for log rotation, open every open log again. */

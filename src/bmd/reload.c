@@ -318,10 +318,6 @@ file_error(const struct diags *ds, const char *path)
 }
 
 /*
- * `boot` and `install`: re-read the configuration and keep only this
- * VM's part.  Other VMs' errors stay in the daemon's log.
- */
-/*
  * Why boot found no usable section for name: the first error about its
  * file when that file could not be read; the first error of the load
  * when it failed as a whole; else the first error reported for the
@@ -376,8 +372,9 @@ why_missing(const struct conf *c, const struct diags *ds,
 }
 
 /*
- * The VM's part of a load made for its boot (c, ds: loadjob.c), taken
- * out of c; the rest stays the caller's.
+ * `boot` and `install` re-read the configuration and keep only this
+ * VM's part (c, ds: loadjob.c), taken out of c; the rest stays the
+ * caller's, and other VMs' errors stay in the daemon's log.
  */
 int
 reload_one(struct vm *vm, struct conf *c, struct diags *ds,

@@ -1,4 +1,4 @@
-/* A user's paths are reached by a process with her rights, never by bmd's own threads. */
+/* A user's paths, reached by a process with her rights: never bmd's threads. */
 /*
  * A user may point a disk or an include at a file system that never
  * answers (her FUSE mount): whatever waits there waits for ever, not
@@ -20,7 +20,6 @@
 #include <limits.h>
 #include <pthread.h>
 #include <pwd.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -206,22 +205,19 @@ conf_user_stalled(uid_t uid)
 }
 
 void
-conf_user_stall(uid_t uid, pid_t pid, int status)
+conf_user_stall(uid_t uid, pid_t pid)
 {
-	/* helper_reap's SIGKILL status: it did not end, it is lost */
-	if (status == SIGKILL && helper_lost(pid))
+	if (helper_lost(pid))		/* it did not end when killed */
 		stall_record(uid, pid);
 }
 
 static void
-agent_drop(struct agent *a, int killit)
+agent_drop(struct agent *a, int late)
 {
-	int status;
-
 	close(a->a_fd);
-	status = helper_reap(a->a_pid, 1);
-	if (killit)
-		conf_user_stall(a->a_uid, a->a_pid, status);
+	helper_reap(a->a_pid, 1);
+	if (late)
+		conf_user_stall(a->a_uid, a->a_pid);
 	*a = agents[--nagents];
 }
 

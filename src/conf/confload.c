@@ -303,6 +303,17 @@ release_file(struct loadfile *lf)
 	lf->lf_data = NULL;
 }
 
+/* An unchanged file of an earlier load: its tree is reused, not read. */
+static int
+unchanged(struct loader *l, const struct qfile *q, struct loadfile *lf)
+{
+	if (l->l_cache == NULL || (lf->lf_cached = cache_lookup(l->l_cache,
+	    q->q_path, &lf->lf_st)) == NULL)
+		return 0;
+	lf->lf_len = (size_t)lf->lf_st.st_size;
+	return 1;
+}
+
 /* find_file for a user's file read by root: her agent reads it. */
 static int
 find_file_as(struct loader *l, const struct qfile *q, struct loadfile *lf,
@@ -316,12 +327,8 @@ find_file_as(struct loader *l, const struct qfile *q, struct loadfile *lf,
 	}
 	if (load_check_opened(q, &lf->lf_st, ds) == -1)
 		return -1;
-	if (l->l_cache != NULL &&
-	    (lf->lf_cached = cache_lookup(l->l_cache, q->q_path,
-	    &lf->lf_st)) != NULL) {
-		lf->lf_len = (size_t)lf->lf_st.st_size;
+	if (unchanged(l, q, lf))
 		return 0;
-	}
 	if (conf_read_as(q->q_reader, &lf->lf_data, &lf->lf_len,
 	    &lf->lf_after) == -1) {
 		if (errno == EFBIG)
@@ -350,10 +357,8 @@ find_file(struct loader *l, const struct qfile *q, struct loadfile *lf,
 		return find_file_as(l, q, lf, ds);
 	if ((fd = load_open_file(q, &lf->lf_st, ds)) == -1)
 		return -1;
-	if (l->l_cache != NULL &&
-	    (lf->lf_cached = cache_lookup(l->l_cache, q->q_path,
-	    &lf->lf_st)) != NULL)
-		lf->lf_len = (size_t)lf->lf_st.st_size;
+	if (unchanged(l, q, lf))
+		;
 	else if (map_globals(fd, q, lf))
 		;
 	else if ((rc = load_read_fd(fd, q, &lf->lf_data, &lf->lf_len,

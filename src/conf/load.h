@@ -81,7 +81,7 @@ const char *conf_as_strerror(int err);
 int	conf_user_stalled(uid_t uid);
 #define STALLED_WHY	"a process reading as this user still waits in a " \
 			"file system that does not answer"
-/* after helper_reap(pid) returned status: record pid if it was lost */
-void	conf_user_stall(uid_t uid, pid_t pid, int status);
+/* after helper_reap(pid, 1): pid, if it is lost, stalls uid */
+void	conf_user_stall(uid_t uid, pid_t pid);
 
 #endif

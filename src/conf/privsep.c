@@ -220,7 +220,7 @@ load_parse_as(uid_t owner, const struct qfile *q, const char *data,
 	close(pfd[0]);
 	status = helper_reap(pid, late);
 	if (late) {
-		conf_user_stall(owner, pid, status);
+		conf_user_stall(owner, pid);
 		diag_error(ds, &fp, "the parser running as uid %lu did not "
 		    "answer within %d s; killed, file not loaded",
 		    (unsigned long)owner, HELPER_TIMEOUT_MS / 1000);

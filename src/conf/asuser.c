@@ -6,9 +6,9 @@
  * agent, a child running with her effective rights (its real uid stays
  * root, so that she can neither signal nor trace it), one per user and
  * group per load.  An agent that does not answer within
- * HELPER_TIMEOUT_MS is killed and given up; while it still waits in the
- * kernel, nothing more is asked as that user, in this load or the next:
- * such requests fail at once (EDEADLK, conf_as_strerror).
+ * HELPER_TIMEOUT_MS is killed and given up; for a while after (held.c),
+ * nothing more is asked as that user, in this load or the next: such
+ * requests fail at once (EDEADLK, conf_as_strerror).
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -47,7 +47,6 @@ struct arep {
 #define AGENT_FD	3
 #define CHUNK		65536
 #define AGENTS_MAX	32	/* users with an agent in one load */
-#define STALLED_MAX	64
 
 struct agent {
 	uid_t	a_uid;
@@ -60,12 +59,8 @@ struct agent {
 static _Thread_local struct agent agents[AGENTS_MAX];
 static _Thread_local size_t nagents;
 
-/* agents given up that may still wait in the kernel */
-static struct stalled {
-	uid_t	s_uid;
-	pid_t	s_pid;
-} stalled[STALLED_MAX];
-static pthread_mutex_t stalled_mtx = PTHREAD_MUTEX_INITIALIZER;
+/* why the last request of this thread was not tried (EDEADLK) */
+static _Thread_local const char *held_why;
 
 static int
 io_full(int fd, void *buf, size_t n, int out)
@@ -172,52 +167,12 @@ agent_main(void)
 }
 
 static void
-stall_record(uid_t uid, pid_t pid)
-{
-	size_t i;
-
-	pthread_mutex_lock(&stalled_mtx);
-	for (i = 0; i < STALLED_MAX; i++)
-		if (stalled[i].s_pid == 0 || !helper_lost(stalled[i].s_pid)) {
-			stalled[i].s_uid = uid;
-			stalled[i].s_pid = pid;
-			break;
-		}
-	pthread_mutex_unlock(&stalled_mtx);
-}
-
-int
-conf_user_stalled(uid_t uid)
-{
-	size_t i;
-	int r = 0;
-
-	pthread_mutex_lock(&stalled_mtx);
-	for (i = 0; i < STALLED_MAX && !r; i++)
-		if (stalled[i].s_pid != 0 && stalled[i].s_uid == uid) {
-			if (helper_lost(stalled[i].s_pid))
-				r = 1;
-			else
-				stalled[i].s_pid = 0;
-		}
-	pthread_mutex_unlock(&stalled_mtx);
-	return r;
-}
-
-void
-conf_user_stall(uid_t uid, pid_t pid)
-{
-	if (helper_lost(pid))		/* it did not end when killed */
-		stall_record(uid, pid);
-}
-
-static void
 agent_drop(struct agent *a, int late)
 {
 	close(a->a_fd);
 	helper_reap(a->a_pid, 1);
 	if (late)
-		conf_user_stall(a->a_uid, a->a_pid);
+		conf_user_gave_up(a->a_uid, a->a_pid);
 	*a = agents[--nagents];
 }
 
@@ -272,7 +227,7 @@ agent_for(uid_t uid, gid_t gid)
 	for (i = 0; i < nagents; i++)
 		if (agents[i].a_uid == uid && agents[i].a_gid == gid)
 			return &agents[i];
-	if (conf_user_stalled(uid)) {
+	if ((held_why = conf_user_held(uid)) != NULL) {
 		errno = EDEADLK;
 		return NULL;
 	}
@@ -432,10 +387,15 @@ _Static_assert(HELPER_TIMEOUT_MS == 10000, "the message says 10 s");
 const char *
 conf_as_strerror(int err)
 {
+	static _Thread_local char why[240];
+
 	if (err == ETIMEDOUT)
 		return "no answer within 10 s; given up (a file system that "
 		    "does not answer?)";
-	if (err == EDEADLK)
-		return "not tried: " STALLED_WHY;
+	if (err == EDEADLK) {
+		snprintf(why, sizeof(why), "not tried: %s", held_why ?
+		    held_why : STALLED_WHY);
+		return why;
+	}
 	return strerror(err);
 }

@@ -77,11 +77,11 @@ int	conf_open_as(uid_t uid, const char *path, struct stat *);
 int	conf_read_as(uid_t uid, char **data, size_t *len, struct stat *after);
 void	conf_agents_end(void);
 const char *conf_as_strerror(int err);
-/* a process reading as uid waits in a file system that does not answer */
-int	conf_user_stalled(uid_t uid);
+/* why nothing is read or parsed as uid now (held.c), or NULL */
+const char *conf_user_held(uid_t uid);
 #define STALLED_WHY	"a process reading as this user still waits in a " \
 			"file system that does not answer"
-/* after helper_reap(pid, 1): pid, if it is lost, stalls uid */
-void	conf_user_stall(uid_t uid, pid_t pid);
+/* after helper_reap(pid, 1) of a process of uid's that did not answer */
+void	conf_user_gave_up(uid_t uid, pid_t pid);
 
 #endif

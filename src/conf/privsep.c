@@ -196,14 +196,15 @@ load_parse_as(uid_t owner, const struct qfile *q, const char *data,
     struct diags *ds)
 {
 	struct pos fp = { pos_intern(q->q_path), 0, 0 };
+	const char *held;
 	int pfd[2], status, late;
 	size_t rlen;
 	char *reply;
 	pid_t pid;
 
 	memset(pd, 0, sizeof(*pd));
-	if (conf_user_stalled(owner)) {
-		diag_error(ds, &fp, "not parsed: " STALLED_WHY);
+	if ((held = conf_user_held(owner)) != NULL) {
+		diag_error(ds, &fp, "not parsed: %s", held);
 		return -1;
 	}
 	if (pipe(pfd) == -1 || (pid = fork()) == -1) {
@@ -220,7 +221,7 @@ load_parse_as(uid_t owner, const struct qfile *q, const char *data,
 	close(pfd[0]);
 	status = helper_reap(pid, late);
 	if (late) {
-		conf_user_stall(owner, pid);
+		conf_user_gave_up(owner, pid);
 		diag_error(ds, &fp, "the parser running as uid %lu did not "
 		    "answer within %d s; killed, file not loaded",
 		    (unsigned long)owner, HELPER_TIMEOUT_MS / 1000);

@@ -224,13 +224,13 @@ agent_for(uid_t uid, gid_t gid)
 {
 	size_t i;
 
-	for (i = 0; i < nagents; i++)
-		if (agents[i].a_uid == uid && agents[i].a_gid == gid)
-			return &agents[i];
 	if ((held_why = conf_user_held(uid)) != NULL) {
 		errno = EDEADLK;
 		return NULL;
 	}
+	for (i = 0; i < nagents; i++)
+		if (agents[i].a_uid == uid && agents[i].a_gid == gid)
+			return &agents[i];
 	return agent_start(uid, gid);
 }
 
@@ -292,6 +292,17 @@ agent_with_deadline(uid_t uid, gid_t gid, struct timespec *dl)
 	return agent_for(uid, gid);
 }
 
+/* what was asked since agent_with_deadline counts to uid's time */
+static void
+agent_took(uid_t uid, const struct timespec *dl)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	conf_user_took(uid, HELPER_TIMEOUT_MS - (long)(dl->tv_sec -
+	    now.tv_sec) * 1000 - (dl->tv_nsec - now.tv_nsec) / 1000000);
+}
+
 /* A_STAT or A_OPEN: the answer's stat */
 static int
 ask_stat(uid_t uid, gid_t gid, int op, const char *path, struct stat *st)
@@ -299,9 +310,13 @@ ask_stat(uid_t uid, gid_t gid, int op, const char *path, struct stat *st)
 	struct timespec dl;
 	struct agent *a;
 	struct arep r;
+	int rc;
 
-	if ((a = agent_with_deadline(uid, gid, &dl)) == NULL ||
-	    agent_ask(a, op, path, &r, &dl) == -1)
+	if ((a = agent_with_deadline(uid, gid, &dl)) == NULL)
+		return -1;
+	rc = agent_ask(a, op, path, &r, &dl);
+	agent_took(uid, &dl);
+	if (rc == -1)
 		return -1;
 	if (r.rc == -1) {
 		errno = r.err;
@@ -365,11 +380,13 @@ conf_read_as(uid_t uid, char **data, size_t *len, struct stat *after)
 			goto fail;
 		}
 		*after = r.st;
+		agent_took(uid, &dl);
 		return 0;
 	}
 	if (op == 0)
 		agent_fail(a);
 fail:
+	agent_took(uid, &dl);
 	free(*data);
 	*data = NULL;
 	return -1;
@@ -380,6 +397,7 @@ conf_agents_end(void)
 {
 	while (nagents > 0)
 		agent_drop(&agents[nagents - 1], 0);
+	conf_user_load_end();
 }
 
 _Static_assert(HELPER_TIMEOUT_MS == 10000, "the message says 10 s");

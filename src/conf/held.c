@@ -6,8 +6,9 @@
  * wait that long: she may stop her parser, or answer nothing from her
  * FUSE mount.  So, once one is given up, nothing is read or parsed as
  * her while it still waits in the kernel, and for a while after: 30 s,
- * doubled each time it happens again within an hour, up to 15 min.  Her
- * files keep the VMs they had meanwhile.
+ * doubled each time it happens again within an hour, up to 15 min.  The
+ * same holds once her processes have taken HOLD_BUDGET_MS in all in one
+ * load, each under the limit.  Her files keep the VMs they had meanwhile.
  */
 #include <sys/types.h>
 
@@ -22,16 +23,28 @@
 #define HOLD_FIRST	30		/* seconds */
 #define HOLD_MOST	900
 #define HOLD_FORGET	3600		/* a quiet hour starts again at HOLD_FIRST */
+#define HOLD_BUDGET_MS	3000		/* a user's processes, in one load */
+#define LEDGER_MAX	64
+
+enum { HELD_LATE, HELD_SLOW };
 
 static struct held {
 	uid_t	h_uid;
 	pid_t	h_pid;		/* the last given up, if still in the kernel */
 	int	h_used;
+	int	h_why;		/* HELD_LATE, HELD_SLOW */
 	int	h_hold;		/* seconds from h_mono */
 	time_t	h_mono;		/* CLOCK_MONOTONIC when it was given up */
 	time_t	h_wall;		/* the same, for messages */
 } held[HELD_MAX];
 static pthread_mutex_t held_mtx = PTHREAD_MUTEX_INITIALIZER;
+
+/* what each user's processes took in this thread's current load */
+static _Thread_local struct {
+	uid_t	l_uid;
+	long	l_ms;
+} ledger[LEDGER_MAX];
+static _Thread_local size_t nledger;
 
 static time_t
 mono_now(void)
@@ -59,8 +72,8 @@ held_slot(uid_t uid)
 	return pick;
 }
 
-void
-conf_user_gave_up(uid_t uid, pid_t pid)
+static void
+strike(uid_t uid, pid_t pid, int why)
 {
 	struct held *h;
 	time_t now = mono_now();
@@ -73,11 +86,55 @@ conf_user_gave_up(uid_t uid, pid_t pid)
 		h->h_hold = h->h_hold * 2 < HOLD_MOST ? h->h_hold * 2 :
 		    HOLD_MOST;
 	h->h_used = 1;
+	h->h_why = why;
 	h->h_uid = uid;
-	h->h_pid = helper_lost(pid) ? pid : 0;
+	h->h_pid = pid != 0 && helper_lost(pid) ? pid : 0;
 	h->h_mono = now;
 	h->h_wall = time(NULL);
 	pthread_mutex_unlock(&held_mtx);
+}
+
+/* uid's time in this load (NULL: no room, not counted) */
+static long *
+ledger_of(uid_t uid)
+{
+	size_t i;
+
+	for (i = 0; i < nledger && ledger[i].l_uid != uid; i++)
+		;
+	if (i == nledger) {
+		if (nledger == LEDGER_MAX)
+			return NULL;
+		ledger[nledger].l_uid = uid;
+		ledger[nledger++].l_ms = 0;
+	}
+	return &ledger[i].l_ms;
+}
+
+void
+conf_user_gave_up(uid_t uid, pid_t pid)
+{
+	long *ms = ledger_of(uid);
+
+	if (ms != NULL)		/* one strike per load */
+		*ms = HOLD_BUDGET_MS;
+	strike(uid, pid, HELD_LATE);
+}
+
+void
+conf_user_took(uid_t uid, long ms)
+{
+	long *sum = ledger_of(uid);
+
+	if (sum != NULL && *sum < HOLD_BUDGET_MS &&
+	    (*sum += ms) >= HOLD_BUDGET_MS)
+		strike(uid, 0, HELD_SLOW);
+}
+
+void
+conf_user_load_end(void)
+{
+	nledger = 0;
 }
 
 static void
@@ -90,7 +147,8 @@ clock_text(time_t t, char *buf, size_t len)
 		snprintf(buf, len, "%lld", (long long)t);
 }
 
-_Static_assert(HELPER_TIMEOUT_MS == 10000, "the message says 10 s");
+_Static_assert(HELPER_TIMEOUT_MS == 10000 && HOLD_BUDGET_MS == 3000,
+    "the message says 10 s and 3 s");
 
 const char *
 conf_user_held(uid_t uid)
@@ -110,9 +168,11 @@ conf_user_held(uid_t uid)
 		} else if (now < h->h_mono + h->h_hold) {
 			clock_text(h->h_wall, at, sizeof(at));
 			clock_text(h->h_wall + h->h_hold, until, sizeof(until));
-			snprintf(why, sizeof(why), "a process running as this "
-			    "user did not answer within 10 s at %s; nothing is "
-			    "read as this user before %s", at, until);
+			snprintf(why, sizeof(why), "%s at %s; nothing is read "
+			    "as this user before %s", h->h_why == HELD_LATE ?
+			    "a process running as this user did not answer "
+			    "within 10 s" : "processes running as this user "
+			    "took more than 3 s in one load", at, until);
 			r = why;
 		}
 		break;

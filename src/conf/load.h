@@ -83,5 +83,8 @@ const char *conf_user_held(uid_t uid);
 			"file system that does not answer"
 /* after helper_reap(pid, 1) of a process of uid's that did not answer */
 void	conf_user_gave_up(uid_t uid, pid_t pid);
+/* a process of uid's answered in ms; the load's total may hold uid */
+void	conf_user_took(uid_t uid, long ms);
+void	conf_user_load_end(void);
 
 #endif

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -197,6 +198,7 @@ load_parse_as(uid_t owner, const struct qfile *q, const char *data,
 {
 	struct pos fp = { pos_intern(q->q_path), 0, 0 };
 	const char *held;
+	struct timespec t0, t1;
 	int pfd[2], status, late;
 	size_t rlen;
 	char *reply;
@@ -207,6 +209,7 @@ load_parse_as(uid_t owner, const struct qfile *q, const char *data,
 		diag_error(ds, &fp, "not parsed: %s", held);
 		return -1;
 	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (pipe(pfd) == -1 || (pid = fork()) == -1) {
 		diag_error(ds, &fp, "cannot start the parser: %s",
 		    strerror(errno));
@@ -220,6 +223,10 @@ load_parse_as(uid_t owner, const struct qfile *q, const char *data,
 	reply = read_all(pfd[0], &rlen, &late);
 	close(pfd[0]);
 	status = helper_reap(pid, late);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (!late)
+		conf_user_took(owner, (long)(t1.tv_sec - t0.tv_sec) * 1000 +
+		    (t1.tv_nsec - t0.tv_nsec) / 1000000);
 	if (late) {
 		conf_user_gave_up(owner, pid);
 		diag_error(ds, &fp, "the parser running as uid %lu did not "

@@ -403,9 +403,11 @@ def test_user_file_bounds(setup, bmd):
 
 # Run as the user: SIGSTOP the first child of bmd that runs as her (the
 # parser of her file), print its pid and exit 0; 1 if none was seen.
+# With a third argument, SIGCONT it that many seconds later.
 STOPPER = r'''
 import os, signal, sys, time
 bmd, end = int(sys.argv[1]), time.time() + float(sys.argv[2])
+resume = float(sys.argv[3]) if len(sys.argv) > 3 else None
 me = str(os.getuid())
 while time.time() < end:
     for d in os.listdir("/proc"):
@@ -418,6 +420,9 @@ while time.time() < end:
                 continue
             os.kill(int(d), signal.SIGSTOP)
             print(d, flush=True)
+            if resume is not None:
+                time.sleep(resume)
+                os.kill(int(d), signal.SIGCONT)
             sys.exit(0)
         except (OSError, KeyError, ValueError, IndexError):
             pass
@@ -425,7 +430,13 @@ sys.exit(1)
 '''
 
 
-def start_with_a_stopper(setup, bmd):
+def stopper_as_alice(bmd, *args):
+    return subprocess.Popen(as_user("alice", ["/usr/bin/python3", "-c", STOPPER,
+                                              str(bmd.proc.pid)] + list(args)),
+                            stdout=subprocess.PIPE, text=True)
+
+
+def start_with_a_stopper(setup, bmd, *args):
     """Root's rootvm, bob's b1 and alice's large file (so that her parser
     lives long enough to be caught); alice's STOPPER runs."""
     afile = setup.user_file("alice", "".join(
@@ -433,9 +444,7 @@ def start_with_a_stopper(setup, bmd):
         for i in range(1000)))
     bfile = setup.user_file("bob", setup.vm("b1"))
     setup.start([setup.vm("rootvm")], [afile, bfile])
-    return subprocess.Popen(as_user("alice", ["/usr/bin/python3", "-c", STOPPER,
-                                              str(bmd.proc.pid), "120"]),
-                            stdout=subprocess.PIPE, text=True)
+    return stopper_as_alice(bmd, "120", *args)
 
 
 def test_a_stopped_parser_of_a_users_file_does_not_hang_the_daemon(setup, bmd):
@@ -469,9 +478,7 @@ def test_a_stopped_parser_of_a_users_file_does_not_hang_the_daemon(setup, bmd):
     # a while nothing is parsed as her at all, so no load waits for her
     # again; her VMs stay
     afile = os.path.join(setup.dirs["alice"], "alice.conf")
-    stopper = subprocess.Popen(as_user("alice", ["/usr/bin/python3", "-c", STOPPER,
-                                                 str(bmd.proc.pid), "6"]),
-                               stdout=subprocess.PIPE, text=True)
+    stopper = stopper_as_alice(bmd, "6")
     try:
         for who, args in (("root", ["reload"]), ("bob", ["boot", "b1"]),
                           ("root", ["reload"])):
@@ -500,6 +507,42 @@ def test_a_stopped_parser_of_a_users_file_does_not_hang_the_daemon(setup, bmd):
     # once she lets it be, her file is read again after that while
     wait_until(lambda: ctl(bmd, "root", "reload", timeout=60)[0] == 0, 60,
                "her file to be read again")
+    assert len([n for n in listed(bmd) if n.startswith("a")]) == 1000
+
+
+def test_a_users_slow_parser_delays_others_once(setup, bmd):
+    """Alice stops her parser for 4 s only, under the 10 s limit: a user's
+    processes may take 3 s in all per load; past that, nothing is parsed
+    as her for a while, so she cannot make every load wait 4 s."""
+    stopper = start_with_a_stopper(setup, bmd, "4")
+    afile = os.path.join(setup.dirs["alice"], "alice.conf")
+    try:
+        for i in range(60):
+            if stopper.poll() is not None:
+                break
+            with open(afile, "a") as f:
+                f.write("# %d\n" % i)
+            t = time.monotonic()
+            rc, out, err = ctl(bmd, "root", "reload", timeout=60)
+        else:
+            pytest.fail("alice's parser was never caught running")
+        assert stopper.wait(timeout=30) == 0
+    finally:
+        if stopper.poll() is None:
+            stopper.kill()
+            stopper.wait()
+    # that reload waited for her, and took her file as it was
+    assert time.monotonic() - t > 3.5 and rc == 0, (rc, err)
+    with open(afile, "a") as f:
+        f.write("# changed again\n")
+    t = time.monotonic()
+    rc, out, err = ctl(bmd, "root", "reload", timeout=60)
+    assert time.monotonic() - t < 3
+    assert rc == 1 and bmdtest_has(
+        err, "alice.conf: not parsed: processes running as this user took "
+        "more than 3 s in one load at ", "; nothing is read as this user "
+        "before "), (rc, err)
+    assert sorted(listed(bmd, "bob")) == ["b1"]
     assert len([n for n in listed(bmd) if n.startswith("a")]) == 1000
 
 

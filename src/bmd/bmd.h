@@ -424,7 +424,7 @@ json_t		*reload_plan(const struct conf *, const struct diags *);
 typedef void	(*loadjob_fn)(struct conf *, struct diags *, void *);
 void		 loadjob_init(void);
 void		 loadjob_submit(loadjob_fn, void *);
-void		 loadjob_submit_for(const char *, loadjob_fn, void *);
+void		 loadjob_submit_for(const char *, uid_t, loadjob_fn, void *);
 int		 loadjob_busy(void);
 void		 loadjob_fini(void);
 int		 reload_one(struct vm *, struct conf *, struct diags *,

@@ -104,7 +104,8 @@ start(struct ctl_req *rq, struct vm *vm, int install)
 	bj->bj_name = xstrdup(vm->vm_conf->vc_name);
 	bj->bj_cred = *rq->rq_cred;
 	bj->bj_install = install;
-	loadjob_submit_for(vm->vm_conf->vc_section, boot_loaded, bj);
+	loadjob_submit_for(vm->vm_conf->vc_section, rq->rq_cred->pc_uid,
+	    boot_loaded, bj);
 	return NULL;
 }
 

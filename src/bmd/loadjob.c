@@ -8,6 +8,11 @@
  * callback.  BMD_LOAD_INLINE in the environment runs loads on the event
  * loop instead, as a single-threaded daemon would (and as one does when
  * no thread can be made), so that this path is tested.
+ *
+ * Queued loads are taken fairly, not in order: root's first, then the
+ * user whose last load began longest ago, so that a user who asks for
+ * one boot after another from many connections delays others' requests
+ * by one load, not by every load she queued.
  */
 #include <sys/queue.h>
 
@@ -32,6 +37,7 @@ struct loadjob {
 	struct diags		 lj_ds;
 	struct conf_cache_stats	 lj_stats;
 	char			*lj_only;	/* the vm section wanted, or NULL */
+	uid_t			 lj_uid;	/* who asked */
 	TAILQ_ENTRY(loadjob)	 lj_entry;
 };
 
@@ -43,6 +49,14 @@ static struct event	*wake_ev;
 static int		 inline_only;	/* BMD_LOAD_INLINE */
 /* the files parsed by earlier loads: only one load at a time uses it */
 static struct conf_cache *cache;
+
+#define SERVED_MAX	64
+/* when each user's last load began (root: always first) */
+static struct {
+	uid_t		uid;
+	unsigned long	tick;
+} served[SERVED_MAX];
+static unsigned long	 ticks;
 
 static void
 load(struct loadjob *j)
@@ -89,6 +103,45 @@ finish(struct loadjob *j)
 
 static void start_next(void);
 
+/* uid's place: 0 for root and for users not served lately */
+static unsigned long *
+served_slot(uid_t uid, unsigned long *none)
+{
+	size_t i, old = 0;
+
+	*none = 0;
+	if (uid == 0)
+		return none;
+	for (i = 0; i < SERVED_MAX; i++) {
+		if (served[i].tick != 0 && served[i].uid == uid)
+			return &served[i].tick;
+		if (served[i].tick < served[old].tick)
+			old = i;
+	}
+	served[old].uid = uid;
+	served[old].tick = 0;
+	return &served[old].tick;
+}
+
+/* The queued job to run next: the earliest of the least recently served. */
+static struct loadjob *
+pick(void)
+{
+	struct loadjob *j, *best = NULL;
+	unsigned long t, bt = 0, none;
+
+	TAILQ_FOREACH(j, &queue, lj_entry) {
+		t = *served_slot(j->lj_uid, &none);
+		if (best == NULL || t < bt) {
+			best = j;
+			bt = t;
+		}
+	}
+	if (best != NULL)
+		*served_slot(best->lj_uid, &none) = ++ticks;
+	return best;
+}
+
 static void
 woken(evutil_socket_t fd, short what, void *arg)
 {
@@ -126,7 +179,7 @@ start_next(void)
 {
 	struct loadjob *j;
 
-	while (running == NULL && (j = TAILQ_FIRST(&queue)) != NULL) {
+	while (running == NULL && (j = pick()) != NULL) {
 		TAILQ_REMOVE(&queue, j, lj_entry);
 		running = j;
 		if (spawn(j) == 0)
@@ -164,19 +217,20 @@ loadjob_init(void)
 void
 loadjob_submit(loadjob_fn done, void *arg)
 {
-	loadjob_submit_for(NULL, done, arg);
+	loadjob_submit_for(NULL, 0, done, arg);
 }
 
 /*
- * The same for a boot: only the VM of vm section `only' is wanted, so
- * the others need not be evaluated (conf.h, lo_only).
+ * The same for a boot asked by uid: only the VM of vm section `only' is
+ * wanted, so the others need not be evaluated (conf.h, lo_only).
  */
 void
-loadjob_submit_for(const char *only, loadjob_fn done, void *arg)
+loadjob_submit_for(const char *only, uid_t uid, loadjob_fn done, void *arg)
 {
 	struct loadjob *j = xcalloc(1, sizeof(*j));
 
 	j->lj_only = only != NULL ? xstrdup(only) : NULL;
+	j->lj_uid = uid;
 	j->lj_done = done;
 	j->lj_arg = arg;
 	diags_init(&j->lj_ds);

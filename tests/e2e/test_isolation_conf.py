@@ -546,6 +546,62 @@ def test_a_users_slow_parser_delays_others_once(setup, bmd):
     assert len([n for n in listed(bmd) if n.startswith("a")]) == 1000
 
 
+# Run as the user: for SECONDS, threads that each change her files and
+# ask for the boot of her VM, again and again: every boot is a load.
+FLOOD = r'''
+import subprocess, sys, threading, time
+ctl, sock, vm, end = sys.argv[1], sys.argv[2], sys.argv[3], time.time() + float(sys.argv[4])
+def loop(i):
+    n = 0
+    while time.time() < end:
+        for f in sys.argv[5:]:
+            with open(f, "a") as fh:
+                fh.write("# %d.%d\n" % (i, n))
+        n += 1
+        subprocess.run([ctl, "-s", sock, "boot", vm], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+ts = [threading.Thread(target=loop, args=(i,)) for i in range(12)]
+for t in ts:
+    t.start()
+for t in ts:
+    t.join()
+'''
+
+
+def test_a_user_asking_for_loads_does_not_hold_roots(setup, bmd):
+    """Loads run one at a time; alice asks for one boot after another
+    from many connections, changing her large files each time.  Root's
+    reload waits for the load that runs, not for every one she queued."""
+    afile = setup.user_file("alice", setup.vm("a1"))
+    pad = "".join("vm p%%d%04d { memory = 128M; $pad = \"%s\"; }\n" % (i, "x" * 600)
+                  for i in range(1000))
+    big = [setup.user_file("alice", pad.replace("%d", str(k)), name="big%d.conf" % k)
+           for k in range(3)]
+    setup.start([setup.vm("rootvm")], [afile] + big)
+    # her VM's section no longer loads: each boot of it fails after its load
+    setup.user_file("alice", setup.vm("a1", memory="lots"))
+    flood = subprocess.Popen(as_user("alice", [
+        "/usr/bin/python3", "-c", FLOOD, os.path.join(bmdtest.BUILD, "bmdctl"),
+        bmd.sock, "a1", "600"] + big))
+    try:
+        time.sleep(3)
+        counts = []
+        for _ in range(3):
+            mark = len(bmd.log_text())
+            rc, out, err = ctl(bmd, "root", "reload", timeout=120)
+            log = bmd.log_text()[mark:]
+            assert "reload config file" in log, log
+            counts.append(log[log.index("reload config file"):].count(
+                "configuration loaded"))
+        assert flood.poll() is None, "her flood ended before root's reloads"
+        log = bmd.log_text()
+        assert log.count("(alice, pid ") >= 5, "her loads were not served"
+        assert max(counts) <= 2, counts
+    finally:
+        flood.kill()
+        flood.wait()
+
+
 def test_requests_are_answered_while_a_load_waits(setup, bmd):
     """11.10: a load runs off the event loop.  Alice stops the parser of
     her file during root's reload; until bmd gives up on it (10 s) the

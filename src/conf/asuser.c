@@ -9,6 +9,12 @@
  * HELPER_TIMEOUT_MS is killed and given up; for a while after (held.c),
  * nothing more is asked as that user, in this load or the next: such
  * requests fail at once (EDEADLK, conf_as_strerror).
+ *
+ * Her own FUSE mount (sshfs) lets in only processes whose real, effective
+ * and saved ids are all hers, so a path that answers EACCES is asked
+ * again of a second agent with all of her ids, as her hypervisor would
+ * open it.  She can stop that one, as she can the parser of her file:
+ * held.c bounds what that costs others.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -51,6 +57,7 @@ struct arep {
 struct agent {
 	uid_t	a_uid;
 	gid_t	a_gid;	/* as asked: (gid_t)-1 is her primary group */
+	int	a_full;	/* real and saved ids hers too */
 	pid_t	a_pid;
 	int	a_fd;
 };
@@ -61,6 +68,8 @@ static _Thread_local size_t nagents;
 
 /* why the last request of this thread was not tried (EDEADLK) */
 static _Thread_local const char *held_why;
+/* which agent opened the file conf_read_as reads */
+static _Thread_local int opened_full;
 
 static int
 io_full(int fd, void *buf, size_t n, int out)
@@ -177,7 +186,7 @@ agent_drop(struct agent *a, int late)
 }
 
 static struct agent *
-agent_start(uid_t uid, gid_t gid)
+agent_start(uid_t uid, gid_t gid, int full)
 {
 	struct passwd pwbuf, *pw = NULL;
 	gid_t groups[NGROUPS_MAX];
@@ -205,8 +214,9 @@ agent_start(uid_t uid, gid_t gid)
 		if (dup2(sv[1], AGENT_FD) == -1)
 			_exit(3);
 		plat_closefrom(AGENT_FD + 1);
-		if (plat_become_effective(uid, gid == (gid_t)-1 ? pw->pw_gid :
-		    gid, (size_t)ng, groups) == -1)
+		if ((full ? plat_child_become : plat_become_effective)(uid,
+		    gid == (gid_t)-1 ? pw->pw_gid : gid, (size_t)ng,
+		    groups) == -1)
 			_exit(3);
 		agent_main();
 	}
@@ -214,13 +224,14 @@ agent_start(uid_t uid, gid_t gid)
 	a = &agents[nagents++];
 	a->a_uid = uid;
 	a->a_gid = gid;
+	a->a_full = full;
 	a->a_pid = pid;
 	a->a_fd = sv[0];
 	return a;
 }
 
 static struct agent *
-agent_for(uid_t uid, gid_t gid)
+agent_for(uid_t uid, gid_t gid, int full)
 {
 	size_t i;
 
@@ -229,9 +240,10 @@ agent_for(uid_t uid, gid_t gid)
 		return NULL;
 	}
 	for (i = 0; i < nagents; i++)
-		if (agents[i].a_uid == uid && agents[i].a_gid == gid)
+		if (agents[i].a_uid == uid && agents[i].a_gid == gid &&
+		    agents[i].a_full == full)
 			return &agents[i];
-	return agent_start(uid, gid);
+	return agent_start(uid, gid, full);
 }
 
 /* n bytes from the agent by the deadline; -1 with errno otherwise */
@@ -286,10 +298,10 @@ agent_ask(struct agent *a, int op, const char *path, struct arep *r,
 }
 
 static struct agent *
-agent_with_deadline(uid_t uid, gid_t gid, struct timespec *dl)
+agent_with_deadline(uid_t uid, gid_t gid, int full, struct timespec *dl)
 {
 	helper_deadline(dl, HELPER_TIMEOUT_MS);
-	return agent_for(uid, gid);
+	return agent_for(uid, gid, full);
 }
 
 /* what was asked since agent_with_deadline counts to uid's time */
@@ -303,16 +315,17 @@ agent_took(uid_t uid, const struct timespec *dl)
 	    now.tv_sec) * 1000 - (dl->tv_nsec - now.tv_nsec) / 1000000);
 }
 
-/* A_STAT or A_OPEN: the answer's stat */
+/* A_STAT or A_OPEN, by one agent: the answer's stat */
 static int
-ask_stat(uid_t uid, gid_t gid, int op, const char *path, struct stat *st)
+ask_stat_of(uid_t uid, gid_t gid, int full, int op, const char *path,
+    struct stat *st)
 {
 	struct timespec dl;
 	struct agent *a;
 	struct arep r;
 	int rc;
 
-	if ((a = agent_with_deadline(uid, gid, &dl)) == NULL)
+	if ((a = agent_with_deadline(uid, gid, full, &dl)) == NULL)
 		return -1;
 	rc = agent_ask(a, op, path, &r, &dl);
 	agent_took(uid, &dl);
@@ -324,6 +337,20 @@ ask_stat(uid_t uid, gid_t gid, int op, const char *path, struct stat *st)
 	}
 	*st = r.st;
 	return 0;
+}
+
+/* EACCES, maybe her own FUSE mount: then as her in all her ids */
+static int
+ask_stat(uid_t uid, gid_t gid, int op, const char *path, struct stat *st)
+{
+	int full = 0, rc;
+
+	if ((rc = ask_stat_of(uid, gid, 0, op, path, st)) == -1 &&
+	    errno == EACCES)
+		rc = ask_stat_of(uid, gid, full = 1, op, path, st);
+	if (op == A_OPEN)
+		opened_full = full;
+	return rc;
 }
 
 int
@@ -355,7 +382,8 @@ conf_read_as(uid_t uid, char **data, size_t *len, struct stat *after)
 
 	*data = NULL;
 	*len = 0;
-	if ((a = agent_with_deadline(uid, (gid_t)-1, &dl)) == NULL)
+	if ((a = agent_with_deadline(uid, (gid_t)-1, opened_full, &dl)) ==
+	    NULL)
 		return -1;
 	for (;;) {
 		if (op == A_READ ? agent_ask(a, A_READ, "", &r, &dl) == -1 :

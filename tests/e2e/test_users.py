@@ -617,6 +617,57 @@ def test_a_restart_check_that_waits_never_holds_the_daemon(setup, bmd):
     bmd.wait_state("r1", "STOP")
 
 
+def open_paths(pid):
+    """What pid's descriptors name now (one closed meanwhile is left out)."""
+    out = []
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            out.append(os.readlink("/proc/%d/fd/%s" % (pid, fd)))
+        except OSError:
+            pass
+    return out
+
+
+def test_alices_disk_on_her_own_fuse_mount(setup, bmd):
+    """alice keeps her image on a FUSE file system she mounted herself
+    (bindfs here; sshfs is alike) without allow_other: only a process
+    with all of her ids may enter it, not even root.  Her QEMU can open
+    it, so bmd accepts the disk (checked by a process with all of her
+    ids), and her VM boots from it."""
+    src, mnt = os.path.join(setup.adir, "src"), os.path.join(setup.adir, "mnt")
+    for d in (src, mnt):
+        os.mkdir(d, 0o755)
+        chown(d, "alice")
+    img = os.path.join(src, "d.img")
+    with open(img, "wb") as f:
+        f.truncate(1 << 20)
+    chown(img, "alice")
+    # Debian's udev leaves /dev/fuse 0666, as fusermount3 expects
+    mode = stat.S_IMODE(os.stat("/dev/fuse").st_mode)
+    os.chmod("/dev/fuse", 0o666)
+    try:
+        subprocess.run(as_user("alice", ["bindfs", "--no-allow-other", src, mnt]),
+                       check=True, timeout=30)
+        try:
+            disk = os.path.join(mnt, "d.img")
+            with pytest.raises(PermissionError):
+                os.stat(disk)               # not even root enters it
+            setup.start(setup.vm("r1"), setup.vm("a1", disk=disk))
+            assert listed(bmd, "root") == ["a1", "r1"], bmd.log_text()
+            rc, out, err = ctl(bmd, "alice", "boot", "a1")
+            assert rc == 0, err
+            bmd.wait_running("a1")
+            qemu = bmd.vm("a1")["pid"]
+            wait_until(lambda: disk in open_paths(qemu), 30,
+                       "her QEMU to open the disk on her mount")
+            ctl(bmd, "alice", "poweroff", "a1")
+            bmd.wait_state("a1", "STOP")
+        finally:
+            subprocess.run(as_user("alice", ["fusermount3", "-u", mnt]), timeout=30)
+    finally:
+        os.chmod("/dev/fuse", mode)
+
+
 def test_disk_alice_cannot_read_is_refused(setup, bmd):
     disk = os.path.join(bmd.dir, "root.img")
     with open(disk, "wb") as f:

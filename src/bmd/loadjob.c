@@ -51,12 +51,12 @@ static int		 inline_only;	/* BMD_LOAD_INLINE */
 static struct conf_cache *cache;
 
 #define SERVED_MAX	64
-/* when each user's last load began (root: always first) */
+/* when each user's last load began: 0 root, 1 not lately, then later */
 static struct {
 	uid_t		uid;
 	unsigned long	tick;
 } served[SERVED_MAX];
-static unsigned long	 ticks;
+static unsigned long	 ticks = 1;
 
 static void
 load(struct loadjob *j)
@@ -103,7 +103,7 @@ finish(struct loadjob *j)
 
 static void start_next(void);
 
-/* uid's place: 0 for root and for users not served lately */
+/* uid's place in the order (root's: *none, always 0) */
 static unsigned long *
 served_slot(uid_t uid, unsigned long *none)
 {
@@ -119,7 +119,7 @@ served_slot(uid_t uid, unsigned long *none)
 			old = i;
 	}
 	served[old].uid = uid;
-	served[old].tick = 0;
+	served[old].tick = 1;
 	return &served[old].tick;
 }
 

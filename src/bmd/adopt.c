@@ -421,7 +421,8 @@ adopt_orphans(void)
 		if (vm_find(name) == NULL)
 			log_warnx("vm %s: a runtime record exists but the VM "
 			    "is not configured; its process (if any) is left "
-			    "alone", name);
+			    "alone, and adopted if a reload configures it",
+			    name);
 		free(name);
 	}
 	closedir(d);

@@ -135,24 +135,45 @@ forget(struct vm **old, size_t nold, const struct vm *vm)
 			old[i] = NULL;
 }
 
+/*
+ * VMs new to the table whose name no VM had: one may still run, left by
+ * an earlier bmd while its file did not load (adopt_orphans).  What is
+ * left in added[] (the first n) are those to start as new.
+ */
+static size_t
+adopt_added(struct vm **added, size_t nadded)
+{
+	size_t i, n = 0;
+
+	adopt_begin();
+	for (i = 0; i < nadded; i++)
+		if (!adopt_vm(added[i]) &&
+		    added[i]->vm_conf->vc_boot != BOOT_NO)
+			added[n++] = added[i];
+	adopt_end();
+	return n;
+}
+
 static void
 reload_vms(struct conf *c, const struct diags *ds)
 {
-	struct vm **old, **added, *vm;
+	struct vm **old, **added, **news, *vm;
 	struct strmap seen;
 	struct vm_conf *vc;
-	size_t i, nadded = 0, nold = vm_count();
+	size_t i, nadded = 0, nnew = 0, nold = vm_count();
+	int fresh;
 
 	old = xcalloc(nold + 1, sizeof(*old));
 	added = xcalloc(c->c_nvms + 1, sizeof(*added));
+	news = xcalloc(c->c_nvms + 1, sizeof(*news));
 	for (i = 0; i < nold; i++)
 		old[i] = vm_at(i);
 	strmap_init(&seen);
 	for (i = 0; i < c->c_nvms; i++) {
 		vc = c->c_vms[i];
 		c->c_vms[i] = NULL;
-		if ((vm = vm_find(vc->vc_name)) != NULL &&
-		    vm_ident(vm)->vc_owner != vc->vc_owner) {
+		fresh = (vm = vm_find(vc->vc_name)) == NULL;
+		if (vm != NULL && vm_ident(vm)->vc_owner != vc->vc_owner) {
 			forget(old, nold, vm);
 			if (owner_conflict(vm, vc))
 				continue;
@@ -166,7 +187,10 @@ reload_vms(struct conf *c, const struct diags *ds)
 		vm = vm_add(vc);
 		log_info("vm %s: added", vc->vc_name);
 		events_config(vc, "added", NULL);
-		if (vc->vc_boot != BOOT_NO)
+		/* taking over another owner's name: never adopted */
+		if (fresh)
+			news[nnew++] = vm;
+		else if (vc->vc_boot != BOOT_NO)
 			added[nadded++] = vm;
 	}
 	c->c_nvms = 0;
@@ -189,9 +213,13 @@ reload_vms(struct conf *c, const struct diags *ds)
 	 * New VMs start once the removed ones are known to be leaving: one
 	 * that takes over a removed VM's disk (a rename) waits for it.
 	 */
+	nnew = adopt_added(news, nnew);
 	for (i = 0; i < nadded; i++)
 		vm_schedule_boot(added[i], added[i]->vm_conf->vc_boot_delay);
+	for (i = 0; i < nnew; i++)
+		vm_schedule_boot(news[i], news[i]->vm_conf->vc_boot_delay);
 	strmap_free(&seen, NULL);
+	free(news);
 	free(added);
 	free(old);
 }

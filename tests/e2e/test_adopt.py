@@ -116,6 +116,41 @@ def test_kill9_bmd_then_three_vms_are_adopted(netns, users, bmd):  # noqa: F811
     bmd.boot_to_banner("rvm")
 
 
+def test_a_vm_running_while_its_file_did_not_load_is_adopted_later(users, bmd):  # noqa: F811
+    """alice's VM runs; bmd is killed; when the next bmd starts, her file
+    does not load (she is editing it), so her VM is not configured then
+    and its QEMU is left alone.  Once her file loads again (a reload),
+    the VM is adopted: RUN with the same QEMU, never shown stopped and
+    never started a second time, and she can stop it."""
+    s = Setup(bmd)
+    good = s.vm("avm", boot="yes")
+    s.start(bmdtest.guest_vm("rvm", boot="no"), good)
+    pid, _ = bmd.boot_to_banner("avm")
+    kill9(bmd)
+    for s_ in bmd.serials:
+        s_.close()
+    bmd.serials = []
+    with open(s.afile, "w") as f:
+        f.write(good + "vm half {\n")
+    restart(bmd)
+    bmd.wait_log(r"vm avm: a runtime record exists but the VM is not configured")
+    assert [v["name"] for v in bmd.vms()] == ["rvm"]
+    assert pid_alive(pid)
+    with open(s.afile, "w") as f:
+        f.write(good)
+    rc, out, err = bmd.bmdctl("reload")
+    assert rc == 0, err
+    v = bmd.vm("avm")
+    assert v["state"] == "RUN" and v["pid"] == pid, v
+    assert list(bmd.qemus().values()) == [pid]
+    assert "adopted process %d" % pid in bmd.log_text()
+    echo(bmd.serial("avm"), "adopted-after-reload")
+    rc, out, err = ctl(bmd, "alice", "poweroff", "avm")
+    assert rc == 0, err
+    bmd.wait_state("avm", ["STOP"])
+    wait_until(lambda: not pid_alive(pid), 30, "her QEMU to exit")
+
+
 def test_stale_record_is_never_mistaken_for_the_vm(bmd):
     """A record whose pid now belongs to another process (here: this
     test's sleep) is removed, that process is left alone, and the VM

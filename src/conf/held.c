@@ -72,14 +72,22 @@ held_slot(uid_t uid)
 	return pick;
 }
 
+/* again: a second in the same load, which only updates why and the pid */
 static void
-strike(uid_t uid, pid_t pid, int why)
+strike(uid_t uid, pid_t pid, int why, int again)
 {
 	struct held *h;
 	time_t now = mono_now();
 
 	pthread_mutex_lock(&held_mtx);
 	h = held_slot(uid);
+	if (again && h->h_used) {
+		h->h_why = why;
+		if (pid != 0 && helper_lost(pid))
+			h->h_pid = pid;
+		pthread_mutex_unlock(&held_mtx);
+		return;
+	}
 	if (!h->h_used || now - h->h_mono > HOLD_FORGET)
 		h->h_hold = HOLD_FIRST;
 	else if (h->h_hold < HOLD_MOST)
@@ -115,10 +123,11 @@ void
 conf_user_gave_up(uid_t uid, pid_t pid)
 {
 	long *ms = ledger_of(uid);
+	int again = ms != NULL && *ms >= HOLD_BUDGET_MS;
 
 	if (ms != NULL)		/* one strike per load */
 		*ms = HOLD_BUDGET_MS;
-	strike(uid, pid, HELD_LATE);
+	strike(uid, pid, HELD_LATE, again);
 }
 
 void
@@ -128,7 +137,7 @@ conf_user_took(uid_t uid, long ms)
 
 	if (sum != NULL && *sum < HOLD_BUDGET_MS &&
 	    (*sum += ms) >= HOLD_BUDGET_MS)
-		strike(uid, 0, HELD_SLOW);
+		strike(uid, 0, HELD_SLOW, 0);
 }
 
 void

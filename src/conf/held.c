@@ -14,17 +14,18 @@
 
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 
 #include "helper.h"
 #include "load.h"
+#include "xmalloc.h"
 
 #define HELD_MAX	64
 #define HOLD_FIRST	30		/* seconds */
 #define HOLD_MOST	900
 #define HOLD_FORGET	3600		/* a quiet hour starts again at HOLD_FIRST */
 #define HOLD_BUDGET_MS	3000		/* a user's processes, in one load */
-#define LEDGER_MAX	64
 
 enum { HELD_LATE, HELD_SLOW };
 
@@ -40,11 +41,11 @@ static struct held {
 static pthread_mutex_t held_mtx = PTHREAD_MUTEX_INITIALIZER;
 
 /* what each user's processes took in this thread's current load */
-static _Thread_local struct {
+static _Thread_local struct ledger {
 	uid_t	l_uid;
 	long	l_ms;
-} ledger[LEDGER_MAX];
-static _Thread_local size_t nledger;
+} *ledger;
+static _Thread_local size_t nledger, capledger;
 
 static time_t
 mono_now(void)
@@ -102,7 +103,7 @@ strike(uid_t uid, pid_t pid, int why, int again)
 	pthread_mutex_unlock(&held_mtx);
 }
 
-/* uid's time in this load (NULL: no room, not counted) */
+/* uid's time in this load */
 static long *
 ledger_of(uid_t uid)
 {
@@ -111,8 +112,7 @@ ledger_of(uid_t uid)
 	for (i = 0; i < nledger && ledger[i].l_uid != uid; i++)
 		;
 	if (i == nledger) {
-		if (nledger == LEDGER_MAX)
-			return NULL;
+		ARRAY_GROW(ledger, nledger, capledger);
 		ledger[nledger].l_uid = uid;
 		ledger[nledger++].l_ms = 0;
 	}
@@ -123,10 +123,9 @@ void
 conf_user_gave_up(uid_t uid, pid_t pid)
 {
 	long *ms = ledger_of(uid);
-	int again = ms != NULL && *ms >= HOLD_BUDGET_MS;
+	int again = *ms >= HOLD_BUDGET_MS;
 
-	if (ms != NULL)		/* one strike per load */
-		*ms = HOLD_BUDGET_MS;
+	*ms = HOLD_BUDGET_MS;	/* one strike per load */
 	strike(uid, pid, HELD_LATE, again);
 }
 
@@ -135,15 +134,18 @@ conf_user_took(uid_t uid, long ms)
 {
 	long *sum = ledger_of(uid);
 
-	if (sum != NULL && *sum < HOLD_BUDGET_MS &&
+	if (*sum < HOLD_BUDGET_MS &&
 	    (*sum += ms) >= HOLD_BUDGET_MS)
 		strike(uid, 0, HELD_SLOW, 0);
 }
 
+/* the load thread ends after each load: nothing of it may stay */
 void
 conf_user_load_end(void)
 {
-	nledger = 0;
+	free(ledger);
+	ledger = NULL;
+	nledger = capledger = 0;
 }
 
 static void

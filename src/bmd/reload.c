@@ -137,21 +137,19 @@ forget(struct vm **old, size_t nold, const struct vm *vm)
 
 /*
  * VMs new to the table whose name no VM had: one may still run, left by
- * an earlier bmd while its file did not load (adopt_orphans).  What is
- * left in added[] (the first n) are those to start as new.
+ * an earlier bmd while its file did not load (adopt_orphans).  Those not
+ * adopted that boot go on the list of VMs to start, added[].
  */
-static size_t
-adopt_added(struct vm **added, size_t nadded)
+static void
+adopt_news(struct vm **news, size_t nnew, struct vm **added, size_t *nadded)
 {
-	size_t i, n = 0;
+	size_t i;
 
 	adopt_begin();
-	for (i = 0; i < nadded; i++)
-		if (!adopt_vm(added[i]) &&
-		    added[i]->vm_conf->vc_boot != BOOT_NO)
-			added[n++] = added[i];
+	for (i = 0; i < nnew; i++)
+		if (!adopt_vm(news[i]) && news[i]->vm_conf->vc_boot != BOOT_NO)
+			added[(*nadded)++] = news[i];
 	adopt_end();
-	return n;
 }
 
 static void
@@ -187,8 +185,7 @@ reload_vms(struct conf *c, const struct diags *ds)
 		vm = vm_add(vc);
 		log_info("vm %s: added", vc->vc_name);
 		events_config(vc, "added", NULL);
-		/* taking over another owner's name: never adopted */
-		if (fresh)
+		if (fresh)	/* not another owner's name taken over */
 			news[nnew++] = vm;
 		else if (vc->vc_boot != BOOT_NO)
 			added[nadded++] = vm;
@@ -213,11 +210,9 @@ reload_vms(struct conf *c, const struct diags *ds)
 	 * New VMs start once the removed ones are known to be leaving: one
 	 * that takes over a removed VM's disk (a rename) waits for it.
 	 */
-	nnew = adopt_added(news, nnew);
+	adopt_news(news, nnew, added, &nadded);
 	for (i = 0; i < nadded; i++)
 		vm_schedule_boot(added[i], added[i]->vm_conf->vc_boot_delay);
-	for (i = 0; i < nnew; i++)
-		vm_schedule_boot(news[i], news[i]->vm_conf->vc_boot_delay);
 	strmap_free(&seen, NULL);
 	free(news);
 	free(added);

@@ -35,6 +35,12 @@ ms_left(const struct timespec *dl)
 }
 
 int
+helper_ms_used(const struct timespec *dl, int ms)
+{
+	return ms - ms_left(dl);
+}
+
+int
 helper_wait(int fd, const struct timespec *dl)
 {
 	struct pollfd pfd = { fd, POLLIN, 0 };

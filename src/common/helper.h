@@ -15,6 +15,8 @@
 
 /* The moment ms milliseconds from now, on the monotonic clock. */
 void	helper_deadline(struct timespec *, int ms);
+/* Of the ms that deadline dl was set ahead, how many have passed. */
+int	helper_ms_used(const struct timespec *dl, int ms);
 /* 0 once fd is readable (or at end of file); -1 past the deadline. */
 int	helper_wait(int fd, const struct timespec *deadline);
 /*

@@ -308,11 +308,7 @@ agent_with_deadline(uid_t uid, gid_t gid, int full, struct timespec *dl)
 static void
 agent_took(uid_t uid, const struct timespec *dl)
 {
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	conf_user_took(uid, HELPER_TIMEOUT_MS - (long)(dl->tv_sec -
-	    now.tv_sec) * 1000 - (dl->tv_nsec - now.tv_nsec) / 1000000);
+	conf_user_took(uid, helper_ms_used(dl, HELPER_TIMEOUT_MS));
 }
 
 /* A_STAT or A_OPEN, by one agent: the answer's stat */
@@ -378,7 +374,7 @@ conf_read_as(uid_t uid, char **data, size_t *len, struct stat *after)
 	struct agent *a;
 	struct arep r;
 	size_t cap = 0;
-	int op = A_READ;
+	int op = A_READ, rc = -1;
 
 	*data = NULL;
 	*len = 0;
@@ -408,16 +404,17 @@ conf_read_as(uid_t uid, char **data, size_t *len, struct stat *after)
 			goto fail;
 		}
 		*after = r.st;
-		agent_took(uid, &dl);
-		return 0;
+		rc = 0;
+		goto done;
 	}
 	if (op == 0)
 		agent_fail(a);
 fail:
-	agent_took(uid, &dl);
 	free(*data);
 	*data = NULL;
-	return -1;
+done:
+	agent_took(uid, &dl);
+	return rc;
 }
 
 void

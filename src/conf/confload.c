@@ -357,12 +357,9 @@ find_file(struct loader *l, const struct qfile *q, struct loadfile *lf,
 		return find_file_as(l, q, lf, ds);
 	if ((fd = load_open_file(q, &lf->lf_st, ds)) == -1)
 		return -1;
-	if (unchanged(l, q, lf))
-		;
-	else if (map_globals(fd, q, lf))
-		;
-	else if ((rc = load_read_fd(fd, q, &lf->lf_data, &lf->lf_len,
-	    ds)) == 0 && fstat(fd, &lf->lf_after) == -1)
+	if (!unchanged(l, q, lf) && !map_globals(fd, q, lf) &&
+	    (rc = load_read_fd(fd, q, &lf->lf_data, &lf->lf_len, ds)) == 0 &&
+	    fstat(fd, &lf->lf_after) == -1)
 		lf->lf_st.st_ino = 0;	/* cannot tell: do not keep it */
 	close(fd);
 	return rc;

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -111,20 +110,18 @@ child_main(int fd, uid_t owner, const struct qfile *q, const char *data,
 	_exit(0);
 }
 
-/* *late is set when the child did not finish within its time. */
+/* *late is set when the child did not finish by the deadline dl. */
 static char *
-read_all(int fd, size_t *len, int *late)
+read_all(int fd, const struct timespec *dl, size_t *len, int *late)
 {
-	struct timespec dl;
 	size_t cap = 65536;
 	char *b = xmalloc(cap);
 	ssize_t r;
 
 	*len = 0;
 	*late = 0;
-	helper_deadline(&dl, HELPER_TIMEOUT_MS);
 	for (;;) {
-		if (helper_wait(fd, &dl) == -1) {
+		if (helper_wait(fd, dl) == -1) {
 			*late = 1;
 			break;
 		}
@@ -198,7 +195,7 @@ load_parse_as(uid_t owner, const struct qfile *q, const char *data,
 {
 	struct pos fp = { pos_intern(q->q_path), 0, 0 };
 	const char *held;
-	struct timespec t0, t1;
+	struct timespec dl;
 	int pfd[2], status, late;
 	size_t rlen;
 	char *reply;
@@ -209,7 +206,7 @@ load_parse_as(uid_t owner, const struct qfile *q, const char *data,
 		diag_error(ds, &fp, "not parsed: %s", held);
 		return -1;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	helper_deadline(&dl, HELPER_TIMEOUT_MS);
 	if (pipe(pfd) == -1 || (pid = fork()) == -1) {
 		diag_error(ds, &fp, "cannot start the parser: %s",
 		    strerror(errno));
@@ -220,13 +217,9 @@ load_parse_as(uid_t owner, const struct qfile *q, const char *data,
 		child_main(pfd[1], owner, q, data, len, cached);
 	}
 	close(pfd[1]);
-	reply = read_all(pfd[0], &rlen, &late);
+	reply = read_all(pfd[0], &dl, &rlen, &late);
 	close(pfd[0]);
 	status = helper_reap(pid, late);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	if (!late)
-		conf_user_took(owner, (long)(t1.tv_sec - t0.tv_sec) * 1000 +
-		    (t1.tv_nsec - t0.tv_nsec) / 1000000);
 	if (late) {
 		conf_user_gave_up(owner, pid);
 		diag_error(ds, &fp, "the parser running as uid %lu did not "
@@ -235,6 +228,7 @@ load_parse_as(uid_t owner, const struct qfile *q, const char *data,
 		free(reply);
 		return -1;
 	}
+	conf_user_took(owner, helper_ms_used(&dl, HELPER_TIMEOUT_MS));
 	pd->p_ast = (struct ast_file *)cached;
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
 	    take_reply(reply, rlen, pd, ds) == -1) {

@@ -268,6 +268,23 @@ make_run_dir(const char *path)
 		fatalx("%s is not a directory", tmp);
 }
 
+/* One daemon per run directory; an upgraded one keeps its lock. */
+static void
+lock_run_dir(int resumed)
+{
+	char err[256];
+	int fd = upgrade_daemon_lock(resumed);
+
+	if (fd == -1 && (fd = vmlock_daemon(bmd.b_lock_dir, err,
+	    sizeof(err))) == -1 && errno == EWOULDBLOCK)
+		fatalx("run directory %s is in use by another bmd, %s; each "
+		    "daemon needs a run_directory of its own", bmd.b_run_dir,
+		    err);
+	if (fd == -1)
+		fatalx("run directory %s: %s", bmd.b_run_dir, err);
+	bmd.b_daemon_lock = fd;
+}
+
 static void
 write_pid_file(void)
 {
@@ -486,6 +503,7 @@ main(int argc, char **argv)
 	bmd.b_conf_path = absolute(o.o_conf);
 	load_initial(&o);
 	make_run_dir(bmd.b_run_dir);
+	lock_run_dir(resumed);
 	ids_save();
 	if (bmd.b_cgroup != NULL && plat_cgroup_prepare(bmd.b_cgroup, err,
 	    sizeof(err)) == -1)
@@ -509,6 +527,7 @@ main(int argc, char **argv)
 	loadjob_init();
 	plugin_init_all();
 	control_start();
+	vmlock_note_pid(bmd.b_daemon_lock, getpid());	/* detached */
 	write_pid_file();
 	if (ready_fd != -1) {
 		/* The pid file exists: the starting parent may exit now. */

@@ -148,6 +148,7 @@ struct bmd {
 	char		*b_run_dir;
 	char		*b_cgroup;	/* VMs' groups below it; NULL: none */
 	char		*b_lock_dir;	/* vmlock.h */
+	int		 b_daemon_lock;	/* vmlock_daemon's descriptor */
 	char		*b_vars_dir;
 	long		 b_freebsd_version;	/* bhyve target release */
 	long long	 b_nmdm_offset;
@@ -392,6 +393,7 @@ void		 adopt_orphans(void);
 /* upgrade.c: SIGUSR2 executes bmd again; the VMs keep running */
 void		 upgrade_init(int argc, char **argv);
 int		 upgrade_resumed(void);
+int		 upgrade_daemon_lock(int resumed);
 void		 upgrade_stopped_load(void);
 int		 upgrade_kept_stopped(const char *name);
 void		 upgrade_stopped_free(void);

@@ -17,9 +17,11 @@
 #include "bmd.h"
 #include "log.h"
 #include "strmap.h"
+#include "vmlock.h"
 #include "xmalloc.h"
 
 #define UPGRADE_ENV	"BMD_UPGRADED"
+#define LOCK_ENV	"BMD_DAEMON_LOCK"	/* its descriptor's number */
 
 static char	 *self_path;
 static char	**self_argv;
@@ -54,6 +56,45 @@ upgrade_resumed(void)
 		stopped_file = xstrdup(v);
 	unsetenv(UPGRADE_ENV);
 	return v != NULL;
+}
+
+/*
+ * After an upgrade: the run directory's lock, inherited (never let go,
+ * so no other bmd can take the VMs meanwhile), or -1.
+ */
+int
+upgrade_daemon_lock(int resumed)
+{
+	const char *v = getenv(LOCK_ENV);
+	char *end;
+	long fd;
+
+	if (v == NULL)
+		return -1;
+	fd = strtol(v, &end, 10);
+	unsetenv(LOCK_ENV);
+	if (!resumed || *v == '\0' || *end != '\0' || fd < 0 || fd > INT_MAX)
+		return -1;
+	if (!vmlock_daemon_is(bmd.b_lock_dir, (int)fd) ||
+	    fcntl((int)fd, F_SETFD, FD_CLOEXEC) == -1) {
+		(void)close((int)fd);	/* another run directory now */
+		return -1;
+	}
+	return (int)fd;
+}
+
+/* The lock passes to the new program, and only to it. */
+static void
+lock_on_exec(int keep)
+{
+	char num[16];
+
+	(void)fcntl(bmd.b_daemon_lock, F_SETFD, keep ? 0 : FD_CLOEXEC);
+	(void)snprintf(num, sizeof(num), "%d", bmd.b_daemon_lock);
+	if (keep)
+		setenv(LOCK_ENV, num, 1);
+	else
+		unsetenv(LOCK_ENV);
 }
 
 /*
@@ -213,8 +254,10 @@ upgrade_loaded(struct conf *c, struct diags *ds, void *arg)
 	plugin_fini_all();
 	control_close();
 	setenv(UPGRADE_ENV, list, 1);
+	lock_on_exec(1);
 	execv(self_path, self_argv);
 	log_warn("upgrade: cannot execute %s", self_path);
+	lock_on_exec(0);
 	unsetenv(UPGRADE_ENV);
 	unlink(list);
 	free(list);

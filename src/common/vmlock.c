@@ -123,26 +123,20 @@ open_file(int dfd, const char *path, const char *file, uid_t owner,
 	return fd;
 }
 
-int
-vmlock_take(const char *root, uid_t owner, const char *name, int cloexec,
-    char *err, size_t errlen)
+/* Lock FILE in the directory DIR: a descriptor, or -1 with err set. */
+static int
+take_in(const char *dir, const char *file, uid_t owner, char *err,
+    size_t errlen)
 {
-	char *dir, *file;
-	int dfd, fd = -1;
+	int dfd, fd = -1, taken = 0;
 
-	if (name[0] == '\0' || name[0] == '.' || strchr(name, '/') != NULL) {
-		snprintf(err, errlen, "no lock file for this name");
-		return -1;
-	}
-	dir = xprintf("%s/%u", root, (unsigned)owner);
-	file = vm_file_name(name, "lock");
 	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC)) == -1)
 		snprintf(err, errlen, "lock directory %s: %s", dir,
 		    strerror(errno));
 	else if ((fd = open_file(dfd, dir, file, owner, err, errlen)) != -1 &&
 	    flock(fd, LOCK_EX | LOCK_NB) == -1) {
-		if (errno == EWOULDBLOCK)
+		if ((taken = errno == EWOULDBLOCK))
 			held(fd, err, errlen);
 		else
 			snprintf(err, errlen, "lock file %s/%s: %s", dir, file,
@@ -152,6 +146,26 @@ vmlock_take(const char *root, uid_t owner, const char *name, int cloexec,
 	}
 	if (dfd != -1)
 		close(dfd);
+	if (fd != -1)
+		vmlock_note_pid(fd, getpid());
+	errno = taken ? EWOULDBLOCK : errno;	/* held, for the caller */
+	return fd;
+}
+
+int
+vmlock_take(const char *root, uid_t owner, const char *name, int cloexec,
+    char *err, size_t errlen)
+{
+	char *dir, *file;
+	int fd;
+
+	if (name[0] == '\0' || name[0] == '.' || strchr(name, '/') != NULL) {
+		snprintf(err, errlen, "no lock file for this name");
+		return -1;
+	}
+	dir = xprintf("%s/%u", root, (unsigned)owner);
+	file = vm_file_name(name, "lock");
+	fd = take_in(dir, file, owner, err, errlen);
 	free(dir);
 	free(file);
 	if (fd != -1 && !cloexec && fcntl(fd, F_SETFD, 0) == -1) {
@@ -159,9 +173,29 @@ vmlock_take(const char *root, uid_t owner, const char *name, int cloexec,
 		close(fd);
 		return -1;
 	}
-	if (fd != -1)
-		vmlock_note_pid(fd, getpid());
 	return fd;
+}
+
+int
+vmlock_daemon(const char *root, char *err, size_t errlen)
+{
+	if (make_dir(root, 0, 0711, err, errlen) == -1)
+		return -1;
+	return take_in(root, VMLOCK_DAEMON, 0, err, errlen);
+}
+
+int
+vmlock_daemon_is(const char *root, int fd)
+{
+	struct stat mine, there;
+	char *path = xprintf("%s/%s", root, VMLOCK_DAEMON);
+	int same;
+
+	same = fstat(fd, &mine) == 0 && lstat(path, &there) == 0 &&
+	    S_ISREG(there.st_mode) && mine.st_dev == there.st_dev &&
+	    mine.st_ino == there.st_ino && flock(fd, LOCK_EX | LOCK_NB) == 0;
+	free(path);
+	return same;
 }
 
 void

@@ -34,6 +34,17 @@ char	*vmlock_path(const char *root, uid_t owner, const char *name);
 /* 1 if someone holds the lock, with the pid the file records in *pid. */
 int	 vmlock_holder(const char *root, uid_t owner, const char *name,
 	    pid_t *pid);
+/*
+ * The daemon's lock, ROOT/daemon.lock (root's): one bmd per run
+ * directory, for a second one would adopt and restart the first one's
+ * VMs.  A close-on-exec descriptor, or -1 with err set; errno is
+ * EWOULDBLOCK when another process holds it (err: "already running (pid
+ * N)").
+ */
+#define VMLOCK_DAEMON	"daemon.lock"
+int	 vmlock_daemon(const char *root, char *err, size_t);
+/* Is fd, inherited across an upgrade, the lock of ROOT, still held? */
+int	 vmlock_daemon_is(const char *root, int fd);
 /* Record who holds the lock now (the hypervisor, once spawned). */
 void	 vmlock_note_pid(int fd, pid_t);
 

@@ -79,6 +79,23 @@ def pids_mentioning(text):
     return found
 
 
+def fd_holders(path):
+    """Pids of the processes with a descriptor open on path."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            fds = os.listdir("/proc/%s/fd" % pid)
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink("/proc/%s/fd/%s" % (pid, fd)) == path:
+                    found.append(int(pid))
+            except OSError:
+                pass
+    return found
+
+
 def frame(obj):
     data = obj if isinstance(obj, bytes) else json.dumps(obj).encode()
     return struct.pack(">I", len(data)) + data

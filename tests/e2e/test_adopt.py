@@ -3,6 +3,7 @@ running, and the next bmd adopts them (runtime records in run_directory),
 with real guests, a real user's VM and a real tap in a network namespace.
 """
 
+import fcntl
 import json
 import os
 import re
@@ -410,6 +411,13 @@ def test_upgrade_by_sigusr2_keeps_vms_running(bmd):
     assert os.stat("/proc/%d/exe" % bmd.proc.pid).st_ino != old_inode
     v = bmd.vm("vm1")
     assert v["state"] == "RUN" and v["pid"] == pid
+    # the run directory's lock passed to the new program, once, and never
+    # to a VM (a QEMU holding it would keep every later bmd out)
+    lock = bmd.run_dir + ".lock/daemon.lock"
+    assert bmdtest.fd_holders(lock) == [bmd.proc.pid]
+    with open(lock) as f:
+        with pytest.raises(BlockingIOError):
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
     serial.close()
     bmd.serials = []
     echo(bmd.serial("vm1"), "after-upgrade")

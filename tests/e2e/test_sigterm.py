@@ -56,3 +56,45 @@ def test_second_daemon_on_same_socket_refused(bmd, guest):
         assert bmd.answers()
     finally:
         other.cleanup()
+
+
+def test_second_daemon_on_same_run_directory_refused(bmd, guest):
+    """Two daemons on one run directory would both adopt and restart the
+    same VMs: the second is refused before it looks at any VM."""
+    bmd.start(guest("x", "always"), guest("y", "no"))
+    pid, _ = bmd.boot_to_banner("x")
+    other = bmdtest.Bmd()
+    try:
+        # the same VMs and run directory, another socket and pid file
+        with open(bmd.conf) as f:
+            text = f.read()
+        text = text.replace("cmd_socket_path = %s;" % bmd.sock,
+                            "cmd_socket_path = %s;" % other.sock)
+        text = text.replace("pid_file = %s;" % os.path.join(bmd.dir,
+                                                             "bmd.pid"),
+                            "pid_file = %s;" % os.path.join(other.dir,
+                                                            "bmd.pid"))
+        assert other.sock in text
+        other.write_config(raw=text)
+        other.start(wait=False)
+        try:
+            rc = other.proc.wait(20)
+        except Exception:
+            rc = None
+        log = other.log_text()
+        assert rc not in (None, 0), "a second bmd ran on %s:\n%s" % (
+            bmd.run_dir, log)
+        assert bmd.run_dir in log and "in use" in log, log
+        assert "adopted" not in log, log
+        assert not os.path.exists(other.sock)
+        # the first daemon still has its VM, and only one QEMU runs it
+        assert bmd.qemus() == {"x": pid}
+        assert bmdtest.fd_holders(bmd.run_dir + ".lock/daemon.lock") == [
+            bmd.proc.pid], "the lock passed to a VM"
+        assert bmd.vm("x")["pid"] == pid
+        assert bmd.bmdctl("poweroff", "x")[0] == 0
+        bmd.wait_state("x", ["STOP"])
+        time.sleep(1)
+        assert bmd.qemus() == {}, "x came back: a second daemon restarts it"
+    finally:
+        other.cleanup()

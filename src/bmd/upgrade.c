@@ -202,20 +202,34 @@ upgrade_stopped_free(void)
 	stopped_file = NULL;
 }
 
-/* The new program reads the configuration first: a fatal error there
- * would end it at once, with every VM left to nobody. */
+/*
+ * The new program reads the configuration first: a fatal error there
+ * would end it at once, with every VM left to nobody, and another run
+ * directory would hide them from it.
+ */
 static int
 loadable(struct conf *c, struct diags *ds)
 {
+	const char *rd = c->c_global.gc_run_directory;
 	size_t i;
 
-	if (!c->c_fatal)
-		return 1;
-	for (i = 0; i < ds->ds_n && ds->ds_v[i].d_level != DIAG_ERROR; i++)
-		;
-	log_warnx("upgrade: not re-executed: %s", i < ds->ds_n ?
-	    ds->ds_v[i].d_text : "the configuration cannot be loaded");
-	return 0;
+	if (c->c_fatal) {
+		for (i = 0; i < ds->ds_n &&
+		    ds->ds_v[i].d_level != DIAG_ERROR; i++)
+			;
+		log_warnx("upgrade: not re-executed: %s", i < ds->ds_n ?
+		    ds->ds_v[i].d_text : "the configuration cannot be "
+		    "loaded");
+		return 0;
+	}
+	/* the records and locks of the running VMs are where they are */
+	if (rd != NULL && strcmp(rd, bmd.b_run_dir) != 0) {
+		log_warnx("upgrade: not re-executed: run_directory changed from "
+		    "%s to %s; the running VMs are known only there (stop bmd "
+		    "to move it)", bmd.b_run_dir, rd);
+		return 0;
+	}
+	return 1;
 }
 
 static void

@@ -350,6 +350,32 @@ def test_upgrade_refused_while_the_configuration_cannot_be_loaded(bmd):
     assert bmd.vm("vm1")["pid"] == pid
 
 
+def test_upgrade_refused_when_the_run_directory_changed(bmd):
+    """The new program looks for the running VMs' records and locks in the
+    run directory of the file: moved, it would find none and start every
+    boot = yes VM a second time.  The upgrade is refused, naming both
+    directories, and bmd and the VM go on."""
+    bmd.start(bmdtest.guest_vm("vm1"))
+    pid, serial = bmd.boot_to_banner("vm1")
+    moved = bmd.run_dir + "-moved"
+    with open(bmd.conf) as f:
+        text = f.read()
+    bmd.write_config(raw=text.replace("run_directory = %s;" % bmd.run_dir,
+                                      "run_directory = %s;" % moved))
+    mark = len(bmd.log_text())
+    bmd.signal(signal.SIGUSR2)
+    bmd.wait_log(r"upgrade: not re-executed: run_directory changed from "
+                 r"%s to %s" % (re.escape(bmd.run_dir), re.escape(moved)),
+                 start=mark)
+    time.sleep(1)
+    assert bmd.proc.poll() is None, "bmd exited"
+    assert "upgrade: executing" not in bmd.log_text()[mark:]
+    assert bmd.qemus() == {"vm1": pid}, "vm1 runs twice"
+    v = bmd.vm("vm1")
+    assert v["state"] == "RUN" and v["pid"] == pid
+    echo(serial, "still-managed")
+
+
 def test_upgrade_keeps_stopped_vms_stopped_and_waits_for_a_stop(bmd):
     """An upgrade changes no VM's state.  A boot = yes VM that its user
     powered off stays off (a daemon start would boot it).  A VM being

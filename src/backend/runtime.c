@@ -21,8 +21,9 @@ driver_for(const struct vm_conf *vc)
 	return drivers[vc->vc_backend];
 }
 
+/* A new file to, the owner's (given by descriptor: never a link's target). */
 static int
-copy_file(const char *from, const char *to)
+copy_file(const char *from, const char *to, uid_t owner)
 {
 	char buf[65536];
 	ssize_t r;
@@ -39,6 +40,8 @@ copy_file(const char *from, const char *to)
 	while (rc == 0 && (r = read(in, buf, sizeof(buf))) != 0)
 		if (r == -1 || write(out, buf, (size_t)r) != r)
 			rc = -1;
+	if (fchown(out, owner, (gid_t)-1) == -1)
+		rc = -1;
 	close(in);
 	if (close(out) == -1)
 		rc = -1;
@@ -70,8 +73,7 @@ runtime_uefi_vars(const struct vm *vm, const char *template)
 		fresh = 1;
 	}
 	if (fresh && ((unlink(path) == -1 && errno != ENOENT) ||
-	    copy_file(template, path) == -1 ||
-	    chown(path, vc->vc_owner, (gid_t)-1) == -1))
+	    copy_file(template, path, vc->vc_owner) == -1))
 		log_warn("vm %s: cannot copy %s to %s", vc->vc_name, template,
 		    path);
 	free(path);

@@ -268,6 +268,20 @@ make_run_dir(const char *path)
 		fatalx("%s is not a directory", tmp);
 }
 
+/*
+ * Root's sockets, records and firmware variables sit in these: one that
+ * another user could empty, rename or fill is refused, before anything
+ * is made in it.
+ */
+static void
+check_private_dir(const char *key, const char *path)
+{
+	char err[PATH_MAX + 64];
+
+	if (plat_private_dir(path, err, sizeof(err)) == -1)
+		fatalx("%s %s: %s", key, path, err);
+}
+
 /* One daemon per run directory; an upgraded one keeps its lock. */
 static void
 lock_run_dir(int resumed)
@@ -502,7 +516,10 @@ main(int argc, char **argv)
 	bmd.b_foreground = o.o_foreground;
 	bmd.b_conf_path = absolute(o.o_conf);
 	load_initial(&o);
+	check_private_dir("run_directory", bmd.b_run_dir);
+	check_private_dir("vars_directory", bmd.b_vars_dir);
 	make_run_dir(bmd.b_run_dir);
+	check_private_dir("run_directory", bmd.b_run_dir);
 	lock_run_dir(resumed);
 	ids_save();
 	if (bmd.b_cgroup != NULL && plat_cgroup_prepare(bmd.b_cgroup, err,

@@ -14,10 +14,12 @@ adds the stand-ins to those directories, so nothing on the host changes.
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import stat
 import subprocess
+import tempfile
 import time
 
 import pytest
@@ -448,3 +450,43 @@ def test_users_bhyve_vm_hands_root_nothing_unsafe(setup, bmd):
     os.chown(mine, 0, 0)
     rc, _, err = ctl(bmd, "alice", "boot", "ok")
     assert rc != 0 and "disk %s: alice cannot read/write it" % mine in err, err
+
+
+@pytest.mark.parametrize("case", ["run-hers", "run-below-hers", "run-world",
+                                  "vars-hers", "vars-below-hers"])
+def test_directories_another_user_controls_are_refused(bmd, users,  # noqa: F811
+                                                       case):
+    """run_directory holds root's records, QMP and console sockets;
+    vars_directory the firmware variables bmd copies and hands to each
+    owner.  A directory alice could empty, rename or fill (hers, below one
+    of hers, or one anybody may write) is refused at start, naming the
+    directory and why, and nothing starts."""
+    top = tempfile.mkdtemp(prefix="bmd-e2e-dir-", dir="/tmp")
+    try:
+        culprit = top
+        if case == "run-world":
+            os.chmod(top, 0o777)
+        else:
+            chown(top, "alice")
+            os.chmod(top, 0o755)
+        key = case.split("-")[0]
+        path = top if case.endswith("-hers") and "below" not in case \
+            else os.path.join(top, key)
+        if key == "run":
+            bmd.run_dir = path
+        else:
+            bmd.vars_dir = path
+        bmd.start(bmdtest.guest_vm("vm1", "yes"), wait=False)
+        try:
+            rc = bmd.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            rc = None
+        log = bmd.log_text()
+        assert rc not in (None, 0), "bmd started with %s:\n%s" % (path, log)
+        why = ("anybody may write it" if case == "run-world" else
+               "it belongs to uid %d" % uid("alice"))
+        assert "%s_directory %s: %s: %s" % (key, path, culprit, why) in log, \
+            log
+        assert bmd.qemus() == {}
+    finally:
+        shutil.rmtree(top, ignore_errors=True)

@@ -302,11 +302,17 @@ lock_run_dir(int resumed)
 static void
 write_pid_file(void)
 {
-	FILE *fp;
+	FILE *fp = NULL;
+	int fd;
 
 	if (bmd.b_pid_file == NULL)
 		return;
-	if ((fp = fopen(bmd.b_pid_file, "we")) == NULL) {
+	/* never through a link another user planted where the file goes */
+	fd = open(bmd.b_pid_file, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
+	    O_CLOEXEC, 0644);
+	if (fd != -1 && (fp = fdopen(fd, "w")) == NULL)
+		close(fd);
+	if (fp == NULL) {
 		log_warn("%s", bmd.b_pid_file);
 		free(bmd.b_pid_file);
 		bmd.b_pid_file = NULL;

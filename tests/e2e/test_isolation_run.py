@@ -490,3 +490,40 @@ def test_directories_another_user_controls_are_refused(bmd, users,  # noqa: F811
         assert bmd.qemus() == {}
     finally:
         shutil.rmtree(top, ignore_errors=True)
+
+
+def test_pid_file_is_never_written_through_a_planted_link(bmd, users):  # noqa: F811
+    """A pid file in a directory alice may write: a link she planted there
+    is not followed (it would truncate any file of root's with bmd's pid);
+    bmd goes on without a pid file and says so."""
+    top = tempfile.mkdtemp(prefix="bmd-e2e-pid-", dir="/tmp")
+    victim = os.path.join(bmd.dir, "victim")
+    with open(victim, "w") as f:
+        f.write("root's own\n")
+    try:
+        chown(top, "alice")
+        link = os.path.join(top, "bmd.pid")
+        subprocess.run(["setpriv", "--reuid=alice", "--regid=alice",
+                        "--clear-groups", "ln", "-s", victim, link],
+                       check=True)
+        bmd.write_config()
+        log = os.path.join(bmd.dir, "daemon.log")
+        rc = subprocess.run([os.path.join(bmdtest.BUILD, "bmd"), "-f",
+                             bmd.conf, "-P", link, "-l", log],
+                            timeout=30).returncode
+        assert rc == 0
+        holders = bmdtest.fd_holders(bmd.run_dir + ".lock/daemon.lock")
+        assert len(holders) == 1
+        try:
+            with open(victim) as f:
+                assert f.read() == "root's own\n", "written through the link"
+            assert os.path.islink(link)
+            with open(log) as f:
+                assert "%s: Too many levels of symbolic links" % link in \
+                    f.read()
+        finally:
+            os.kill(holders[0], signal.SIGTERM)
+            wait_until(lambda: not bmdtest.pid_alive(holders[0]), 30,
+                       "bmd to exit")
+    finally:
+        shutil.rmtree(top, ignore_errors=True)

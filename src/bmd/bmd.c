@@ -278,8 +278,26 @@ check_private_dir(const char *key, const char *path)
 {
 	char err[PATH_MAX + 64];
 
-	if (plat_private_dir(path, err, sizeof(err)) == -1)
+	if (plat_private_dir(path, 0, err, sizeof(err)) == -1)
 		fatalx("%s %s: %s", key, path, err);
+}
+
+/*
+ * The control socket's directory: one that another user could write
+ * (unless sticky) lets her put her own socket in bmd's place, and read
+ * what root's bmdctl sends, console keystrokes included.
+ */
+static void
+check_socket_dir(const char *path)
+{
+	char dir[PATH_MAX], err[PATH_MAX + 64], *slash;
+
+	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir) ||
+	    (slash = strrchr(dir, '/')) == NULL)
+		return;		/* bind says what is wrong with it */
+	slash[slash == dir] = '\0';
+	if (plat_private_dir(dir, 1, err, sizeof(err)) == -1)
+		fatalx("cmd_socket_path %s: %s", path, err);
 }
 
 /* One daemon per run directory; an upgraded one keeps its lock. */
@@ -524,6 +542,7 @@ main(int argc, char **argv)
 	load_initial(&o);
 	check_private_dir("run_directory", bmd.b_run_dir);
 	check_private_dir("vars_directory", bmd.b_vars_dir);
+	check_socket_dir(bmd.b_sock_path);
 	make_run_dir(bmd.b_run_dir);
 	check_private_dir("run_directory", bmd.b_run_dir);
 	lock_run_dir(resumed);

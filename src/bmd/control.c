@@ -469,7 +469,7 @@ socket_alive(const struct sockaddr_un *sun)
 
 /*
  * Create the control socket: refuse when another bmd answers on it,
- * remove a stale one, bind with a closed umask, then set the mode.
+ * remove a stale one, bind with the umask that gives the socket its mode.
  */
 int
 control_listen(void)
@@ -504,15 +504,15 @@ control_listen(void)
 		log_warn("socket");
 		return -1;
 	}
-	old = umask(0077);
+	/* made with its mode: a chmod by path could follow a link put there */
+	old = umask(~bmd.b_sock_mode & 0777);
 	if (bind(listen_fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
 		umask(old);
 		log_warn("cannot bind %s", bmd.b_sock_path);
 		return -1;
 	}
 	umask(old);
-	if (chmod(bmd.b_sock_path, bmd.b_sock_mode) == -1 ||
-	    listen(listen_fd, 64) == -1) {
+	if (listen(listen_fd, 64) == -1) {
 		log_warn("%s", bmd.b_sock_path);
 		unlink(bmd.b_sock_path);
 		return -1;

@@ -66,11 +66,12 @@ void	*plat_map_file(int fd, size_t len);
 /*
  * May root keep private files in directory path (made later if it does
  * not exist)?  Every directory from / down to it must be root's, written
- * by no one else (above it, by others only with the sticky bit, as /tmp);
- * otherwise -1 with err "DIR: it belongs to uid N" or "DIR: anybody may
- * write it".
+ * by no one else (above it, and with sticky set also path itself, by
+ * others only with the sticky bit, as /tmp); otherwise -1 with err "DIR:
+ * it belongs to uid N" or "DIR: anybody may write it".
  */
-int	 plat_private_dir(const char *path, char *err, size_t errlen);
+int	 plat_private_dir(const char *path, int sticky, char *err,
+	    size_t errlen);
 void	plat_unmap_file(void *p, size_t len);
 /*
  * Taps.  plat_tap_open creates tap NAME (it must not exist yet: EBUSY)

@@ -116,7 +116,7 @@ check_chain(char *real, int whole, char *err, size_t errlen)
 }
 
 int
-plat_private_dir(const char *path, char *err, size_t errlen)
+plat_private_dir(const char *path, int sticky, char *err, size_t errlen)
 {
 	char probe[PATH_MAX], real[PATH_MAX], *p;
 	int whole = 1;
@@ -135,5 +135,5 @@ plat_private_dir(const char *path, char *err, size_t errlen)
 		p[p == probe] = '\0';
 		whole = 0;
 	}
-	return check_chain(real, whole, err, errlen);
+	return check_chain(real, whole && !sticky, err, errlen);
 }

@@ -527,3 +527,37 @@ def test_pid_file_is_never_written_through_a_planted_link(bmd, users):  # noqa: 
                        "bmd to exit")
     finally:
         shutil.rmtree(top, ignore_errors=True)
+
+
+def test_control_socket_in_a_directory_alice_writes_is_refused(bmd,
+                                                               users):  # noqa: F811
+    """From a directory she may write, alice could put her own socket in
+    bmd's place and read what root's bmdctl sends, console keystrokes
+    included: bmd refuses it at start.  A sticky directory such as /tmp
+    is fine (nobody else can rename root's socket there), and the socket
+    has its mode from the start."""
+    top = tempfile.mkdtemp(prefix="bmd-e2e-sock-", dir="/tmp")
+    try:
+        chown(top, "alice")
+        os.chmod(top, 0o755)
+        bmd.sock = os.path.join(top, "bmd.sock")
+        bmd.write_config()
+        bmd.start(wait=False)
+        try:
+            rc = bmd.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            rc = None
+        assert rc not in (None, 0), bmd.log_text()
+        assert "cmd_socket_path %s: %s: it belongs to uid %d" % (
+            bmd.sock, top, uid("alice")) in bmd.log_text()
+        assert not os.path.exists(bmd.sock)
+        # root's again, and sticky, writable by all: accepted
+        os.chown(top, 0, 0)
+        os.chmod(top, 0o1777)
+        bmd.global_extra = "\tcmd_socket_mode = 0660;\n"
+        bmd.write_config()
+        bmd.start()
+        assert stat.S_IMODE(os.lstat(bmd.sock).st_mode) == 0o660
+    finally:
+        bmd.terminate()
+        shutil.rmtree(top, ignore_errors=True)

@@ -1,5 +1,6 @@
 /* Backend selection: maps the "backend" key to its implementation. */
 #include <stddef.h>
+#include <string.h>
 
 #include "backend.h"
 #include "keys.h"
@@ -14,6 +15,23 @@ backend_get(int type)
 		return &backend_qemu;
 	}
 	return NULL;
+}
+
+const char *
+backend_owner_path(const struct vm_conf *vc, const struct be_params *bp,
+    const char *path)
+{
+	const struct backend *be = backend_get(vc->vc_backend);
+	struct owner_file of[BE_MAXOWNERFILES];
+	int i, n;
+
+	if (!bp->bp_owner_set || be == NULL || be->be_owner_files == NULL)
+		return path;
+	n = be->be_owner_files(vc, of, BE_MAXOWNERFILES);
+	for (i = 0; i < n && (size_t)i < bp->bp_nowner; i++)
+		if (strcmp(of[i].of_path, path) == 0)
+			return bp->bp_owner_as[i];
+	return path;
 }
 
 int

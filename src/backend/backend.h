@@ -38,6 +38,18 @@ struct cmdline {
 void	cmdline_free(struct cmdline *);
 
 /*
+ * A file of a user's VM that a hypervisor running as root would open by
+ * path: bmd opens it as the owner instead, and the process gets it as
+ * /dev/fd/N, so that a link she swaps after the check reaches nothing.
+ */
+struct owner_file {
+	const char	*of_key;	/* "disk", "iso", ...: for messages */
+	const char	*of_path;	/* as configured */
+	int		 of_rw;		/* read/write, else read-only */
+};
+#define BE_MAXOWNERFILES	32
+
+/*
  * Run-time facts the command line depends on.  Unknown facts are NULL
  * and the backend prints a placeholder (show command without a daemon).
  */
@@ -70,6 +82,13 @@ struct be_params {
 	const char	*bp_bhyve_prog, *bp_bhyvectl_prog;
 	const char	*bp_bhyveload_prog, *bp_grub_prog;
 	const char	*bp_loader_tty;
+	/*
+	 * bhyve, a user's VM (bp_owner_set): what each file of
+	 * be_owner_files is passed as ("/dev/fd/N"), by index.
+	 */
+	const char	*const *bp_owner_as;
+	size_t		 bp_nowner;
+	int		 bp_owner_set;
 };
 
 struct backend {
@@ -82,6 +101,13 @@ struct backend {
 			    struct diags *);
 	/* Does the hypervisor of a user's VM run with the user's rights? */
 	int		 be_runs_as_owner;
+	/*
+	 * A user's VM of a hypervisor that runs as root: the files it
+	 * names (NULL: none are opened by path as root), in the order
+	 * bp_owner_as gives them; -1 when there are more than max.
+	 */
+	int		(*be_owner_files)(const struct vm_conf *,
+			    struct owner_file *, size_t max);
 	/* Does it boot single-user (bmdctl run -s)? */
 	int		 be_single_user;
 	/* The socket of a managed com port (show console); NULL: none. */
@@ -93,6 +119,13 @@ extern const struct backend backend_bhyve;
 extern const struct backend backend_qemu;
 
 const struct backend *backend_get(int type);	/* enum backend_type */
+/*
+ * The name a process gets a file of a user's VM by: its descriptor's
+ * when bmd opened it as the owner (bmd makes sure that every file of
+ * be_owner_files was), else path.
+ */
+const char *backend_owner_path(const struct vm_conf *,
+	    const struct be_params *, const char *path);
 /* conf_load_opts.lo_validate: the VM's backend checks. */
 int	backend_validate_vm(const struct vm_conf *, struct diags *);
 /* Errors for explicitly set keys flagged for another backend. */

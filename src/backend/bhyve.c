@@ -64,6 +64,8 @@ struct bctx {
 
 /* bhyve_user.c: the values of a user's VM that reach root's processes. */
 int	bhyve_check_user_values(const struct vm_conf *, struct diags *);
+int	bhyve_owner_files(const struct vm_conf *, struct owner_file *,
+	    size_t);
 /* bhyve_slots.c (shared by these two files only, hence no header). */
 size_t	bhyve_ndevices(const struct vm_conf *);
 size_t	bhyve_slots(const struct vm_conf *, const struct be_params *,
@@ -238,7 +240,8 @@ com_dev(const struct bctx *x, int i)
 
 	if (x->x_bp->bp_com[i] != NULL)
 		return x->x_bp->bp_com[i];
-	return cm->cm_kind == COM_AUTO ? NULL : cm->cm_text;
+	return cm->cm_kind == COM_AUTO ? NULL :
+	    backend_owner_path(x->x_vc, x->x_bp, cm->cm_text);
 }
 
 /*
@@ -371,7 +374,9 @@ bhyve_options(const struct bctx *x, struct argv *av)
 	if (tpm->t_set) {
 		argv_add(av, "-l");
 		argv_addf(av, "tpm,%s,%s%s%s",
-		    tpm->t_type == TPM_SWTPM ? "swtpm" : "passthru", tpm->t_dev,
+		    tpm->t_type == TPM_SWTPM ? "swtpm" : "passthru",
+		    tpm->t_type == TPM_SWTPM ? tpm->t_dev :
+		    backend_owner_path(vc, x->x_bp, tpm->t_dev),
 		    tpm->t_version != NULL ? ",version=" : "",
 		    tpm->t_version != NULL ? tpm->t_version : "");
 	}
@@ -438,11 +443,9 @@ bhyveload_cmd(const struct bctx *x, struct proc_cmd *pc)
 	memory_arg(vc, av);
 	argv_add(av, "-d");
 	/* check_boot_media() made sure the list is not empty. */
-	if (x->x_install)
-		argv_add(av, CLIST_AT(&vc->vc_iso, struct conf_iso, 0)->i_path);
-	else
-		argv_add(av,
-		    CLIST_AT(&vc->vc_disk, struct conf_disk, 0)->d_path);
+	argv_add(av, backend_owner_path(vc, x->x_bp, x->x_install ?
+	    CLIST_AT(&vc->vc_iso, struct conf_iso, 0)->i_path :
+	    CLIST_AT(&vc->vc_disk, struct conf_disk, 0)->d_path));
 	argv_add(av, vc->vc_name);
 }
 
@@ -561,6 +564,7 @@ const struct backend backend_bhyve = {
 	.be_validate = bhyve_validate,
 	.be_commands = bhyve_commands,
 	.be_runs_as_owner = 0,
+	.be_owner_files = bhyve_owner_files,
 	.be_single_user = 1,
 	.be_com_socket = NULL,
 };

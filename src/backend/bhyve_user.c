@@ -7,6 +7,8 @@
 
 /* bhyve_user.c (used by bhyve.c only, hence no header). */
 int	bhyve_check_user_values(const struct vm_conf *, struct diags *);
+int	bhyve_owner_files(const struct vm_conf *, struct owner_file *,
+	    size_t);
 
 /*
  * bhyve's device options are comma-separated with no way to escape a
@@ -99,4 +101,60 @@ bhyve_check_user_values(const struct vm_conf *vc, struct diags *ds)
 		    vc->vc_graphics_vga);
 	check_loader(vc, ds);
 	return ds->ds_nerrors > before ? -1 : 0;
+}
+
+/* One more file, if there is room: 0, or -1 when there is none. */
+static int
+add_file(struct owner_file *of, size_t *n, size_t max, const char *key,
+    const char *path, int rw)
+{
+	if (path == NULL || *path == '\0')
+		return 0;
+	if (*n == max)
+		return -1;
+	of[*n].of_key = key;
+	of[*n].of_path = path;
+	of[*n].of_rw = rw;
+	(*n)++;
+	return 0;
+}
+
+/*
+ * What bhyve and bhyveload open by path for a user's VM: disks, ISOs,
+ * the com devices she names, sound devices, a TPM device.  (A swtpm
+ * socket is connected to, not opened: bhyve reaches only her swtpm.)
+ */
+int
+bhyve_owner_files(const struct vm_conf *vc, struct owner_file *of,
+    size_t max)
+{
+	const struct conf_disk *d;
+	const struct conf_iso *is;
+	const struct conf_hda *h;
+	size_t i, n = 0;
+	int rc = 0;
+
+	if (vc->vc_owner == 0)
+		return 0;
+	for (i = 0; i < vc->vc_disk.l_n; i++) {
+		d = CLIST_AT(&vc->vc_disk, struct conf_disk, i);
+		rc |= add_file(of, &n, max, "disk", d->d_path,
+		    !(d->d_flags & DISK_READONLY));
+	}
+	for (i = 0; i < vc->vc_iso.l_n; i++) {
+		is = CLIST_AT(&vc->vc_iso, struct conf_iso, i);
+		rc |= add_file(of, &n, max, "iso", is->i_path, 0);
+	}
+	for (i = 0; i < 4; i++)
+		if (vc->vc_com[i].cm_kind == COM_DEV)
+			rc |= add_file(of, &n, max, "com", vc->vc_com[i].cm_text,
+			    1);
+	for (i = 0; i < vc->vc_hda.l_n; i++) {
+		h = CLIST_AT(&vc->vc_hda, struct conf_hda, i);
+		rc |= add_file(of, &n, max, "hda", h->h_play, 1);
+		rc |= add_file(of, &n, max, "hda", h->h_rec, 1);
+	}
+	if (vc->vc_tpm.t_set && vc->vc_tpm.t_type == TPM_PASSTHRU)
+		rc |= add_file(of, &n, max, "tpm", vc->vc_tpm.t_dev, 1);
+	return rc == 0 ? (int)n : -1;
 }

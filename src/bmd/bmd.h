@@ -335,8 +335,21 @@ int		 owner_unprivileged(const struct vm_conf *);
 int		 owner_cred(const struct vm_conf *, struct proc_cred *);
 void		 owner_cred_free(struct proc_cred *);
 int		 owner_check_begin(struct vm *);
-void		 owner_params(const struct vm *, struct be_params *);
+int		 owner_params(const struct vm *, struct be_params *);
+int		 owner_pass_fds(const struct vm *, const int **);
+void		 owner_files_done(struct vm *);
 void		 owner_run_end(struct vm *);
+/* owner_files.c: a user's files a root-run hypervisor gets as /dev/fd/N */
+struct owner_files;
+struct owner_files *owner_files_begin(const struct vm_conf *);
+void		 owner_files_child(int sock, const struct vm_conf *,
+		    const char *user);
+ssize_t		 owner_files_read(int sock, char *, size_t,
+		    struct owner_files *);
+int		 owner_files_params(const struct vm_conf *,
+		    struct owner_files *, struct be_params *);
+int		 owner_files_fds(const struct owner_files *, const int **);
+void		 owner_files_free(struct owner_files *);
 #define OWNER_PENDING	(-2)
 struct owner_open;
 typedef void	(*owner_opened_fn)(void *, int fd);

@@ -49,6 +49,7 @@ struct owner_job;
 struct vm_owner {
 	int		 o_tcg;			/* accel auto, no /dev/kvm */
 	struct owner_job *o_job;		/* the check, running */
+	struct owner_files *o_files;		/* opened by the check */
 };
 
 /* Does this VM's hypervisor run as an ordinary user? */
@@ -228,8 +229,10 @@ check_child(int fd, const struct vm_conf *vc, const struct proc_cred *cr)
 	}
 	if (vc->vc_tpm.t_set)
 		check_path(fd, "tpm", vc->vc_tpm.t_dev, R_OK | W_OK, 0, user);
-	if (!backend_get(vc->vc_backend)->be_runs_as_owner)
+	if (!backend_get(vc->vc_backend)->be_runs_as_owner) {
 		check_bhyve(fd, vc, user);	/* root opens them */
+		owner_files_child(fd, vc, user);	/* or rather, her */
+	}
 	kvm = access("/dev/kvm", R_OK | W_OK) == 0;
 	if (vc->vc_accel == ACCEL_KVM && !kvm) {
 		dprintf(fd, "accel kvm: %s cannot open /dev/kvm (not in its "
@@ -251,13 +254,12 @@ check_fork(struct vm *vm, int *fd)
 	pid_t pid;
 	int p[2];
 
-	if (vm->vm_run->rn_owner == NULL)
-		vm->vm_run->rn_owner = xcalloc(1, sizeof(struct vm_owner));
 	/* a user's bhyve VM too: bhyve, running as root, opens its files */
 	fill_cred(vc, &cr);
-	if (pipe2(p, O_CLOEXEC) == -1) {
+	/* a socket: the files opened as her come back with the answer */
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p) == -1) {
 		owner_cred_free(&cr);
-		return run_fail(vm, "pipe: %s", strerror(errno));
+		return run_fail(vm, "socketpair: %s", strerror(errno));
 	}
 	if ((pid = fork()) == -1) {
 		close(p[0]);
@@ -330,8 +332,9 @@ check_answered(evutil_socket_t fd, short what, void *arg)
 	ssize_t r = 0;
 
 	if (!late) {
-		r = read(fd, j->oj_msg + j->oj_len, sizeof(j->oj_msg) - 1 -
-		    j->oj_len);
+		r = owner_files_read(fd, j->oj_msg + j->oj_len,
+		    sizeof(j->oj_msg) - 1 - j->oj_len,
+		    vm->vm_run->rn_owner->o_files);
 		if (r == -1 && (errno == EINTR || errno == EAGAIN))
 			return;
 		if (r > 0 && (j->oj_len += (size_t)r) < sizeof(j->oj_msg) - 1)
@@ -342,6 +345,24 @@ check_answered(evutil_socket_t fd, short what, void *arg)
 	job_end(vm->vm_run->rn_owner, late, &st);
 	plugin_prestart_answer(vm, check_verdict(vm, st, late, msg) == -1 ?
 	    run_error() : NULL);
+}
+
+/* The files the check opens as her: what they replace is closed. */
+static int
+files_begin(struct vm *vm)
+{
+	struct vm_owner *o;
+	char err[256];
+
+	if (vm->vm_run->rn_owner == NULL)
+		vm->vm_run->rn_owner = xcalloc(1, sizeof(struct vm_owner));
+	o = vm->vm_run->rn_owner;
+	owner_files_free(o->o_files);
+	if ((o->o_files = owner_files_begin(vm->vm_conf)) == NULL)
+		return 0;
+	if (plat_fd_names(err, sizeof(err)) == 0)
+		return 0;
+	return run_fail(vm, "%s", err);
 }
 
 /*
@@ -361,7 +382,7 @@ owner_check_begin(struct vm *vm)
 
 	if (vm->vm_conf->vc_owner == 0)
 		return 0;
-	if ((pid = check_fork(vm, &fd)) == -1) {
+	if (files_begin(vm) == -1 || (pid = check_fork(vm, &fd)) == -1) {
 		plugin_prestart_refuse(vm, run_error());
 		return 0;
 	}
@@ -376,14 +397,43 @@ owner_check_begin(struct vm *vm)
 	plugin_prestart_owe(vm);
 	return 1;
 }
-/* An owner without /dev/kvm gets TCG when accel = auto (the check). */
-void
+/*
+ * An owner without /dev/kvm gets TCG when accel = auto (the check); a
+ * root-run hypervisor gets the files the check opened.  -1 (run_error)
+ * if they are no longer the VM's.
+ */
+int
 owner_params(const struct vm *vm, struct be_params *bp)
 {
 	const struct vm_owner *o = vm->vm_run->rn_owner;
 
 	if (o != NULL && o->o_tcg && vm->vm_conf->vc_accel == ACCEL_AUTO)
 		bp->bp_accel = "tcg";
+	if (owner_files_params(vm->vm_conf, o != NULL ? o->o_files : NULL,
+	    bp) == -1)
+		return run_fail((struct vm *)vm, "its files are not those "
+		    "checked as its owner (changed meanwhile?); boot it again");
+	return 0;
+}
+
+int
+owner_pass_fds(const struct vm *vm, const int **fds)
+{
+	const struct vm_owner *o = vm->vm_run->rn_owner;
+
+	return owner_files_fds(o != NULL ? o->o_files : NULL, fds);
+}
+
+/* Every process that needs them has them. */
+void
+owner_files_done(struct vm *vm)
+{
+	struct vm_owner *o = vm->vm_run->rn_owner;
+
+	if (o == NULL)
+		return;
+	owner_files_free(o->o_files);
+	o->o_files = NULL;
 }
 
 void
@@ -395,6 +445,7 @@ owner_run_end(struct vm *vm)
 		return;
 	if (vm->vm_run->rn_owner->o_job != NULL)
 		job_end(vm->vm_run->rn_owner, 1, &st);
+	owner_files_free(vm->vm_run->rn_owner->o_files);
 	free(vm->vm_run->rn_owner);
 	vm->vm_run->rn_owner = NULL;
 }

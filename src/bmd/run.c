@@ -48,7 +48,8 @@ build_cmdline(struct vm *vm)
 	bp.bp_daemon_pid = getpid();
 	bp.bp_accel = plat_accel_name(vc->vc_accel);
 	net_params(vm, &bp);
-	owner_params(vm, &bp);
+	if (owner_params(vm, &bp) == -1)
+		return -1;
 	if (rn->rn_drv->d_params != NULL && rn->rn_drv->d_params(vm, &bp) == -1)
 		return -1;
 	if (be == NULL) {
@@ -183,16 +184,25 @@ run_begin(struct vm *vm)
 	return 0;
 }
 
-/* The descriptors a process gets: the taps and sockets, then the lock. */
+/*
+ * The descriptors a process gets, from 3 up: the files opened as the
+ * owner (the same numbers in a loader and the hypervisor), the taps and
+ * sockets, then the lock.
+ */
 static int
-with_lock(const struct vm_run *rn, const int *fds, int n, int *out)
+pass_list(const struct vm *vm, const int *fds, int n, int *out)
 {
-	if (n < 0 || n >= PROC_MAXFDS)
+	const int *own;
+	int no = owner_pass_fds(vm, &own);
+
+	if (n < 0 || no + n >= PROC_MAXFDS)
 		return -1;
+	if (no > 0)
+		memcpy(out, own, (size_t)no * sizeof(*out));
 	if (n > 0)
-		memcpy(out, fds, (size_t)n * sizeof(*out));
-	out[n] = rn->rn_lock_fd;
-	return n + 1;
+		memcpy(out + no, fds, (size_t)n * sizeof(*out));
+	out[no + n] = vm->vm_run->rn_lock_fd;
+	return no + n + 1;
 }
 
 /*
@@ -316,7 +326,7 @@ run_spawn_next(struct vm *vm)
 	if (last && rn->rn_drv->d_pass_fds != NULL &&
 	    (ntaps = rn->rn_drv->d_pass_fds(vm, taps, ntaps, &taps)) == -1)
 		return -1;
-	if ((ntaps = with_lock(rn, taps, ntaps, keep)) == -1)
+	if ((ntaps = pass_list(vm, taps, ntaps, keep)) == -1)
 		return run_fail(vm, "too many descriptors to pass");
 	if (logfile_open(vm, &out) == 0)
 		logfile_write_argv(vm, pc);
@@ -330,6 +340,8 @@ run_spawn_next(struct vm *vm)
 		close(cg);
 	if (last && rn->rn_drv->d_spawned != NULL)
 		rn->rn_drv->d_spawned(vm);
+	if (last)
+		owner_files_done(vm);
 	if (out != -1)
 		close(out);
 	if (pid == -1) {

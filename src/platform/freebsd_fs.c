@@ -1,8 +1,9 @@
-/* VMs' log files (FreeBSD): where bmd may write them, and how. */
+/* VMs' files (FreeBSD): where bmd may write logs, and how; /dev/fd. */
 #include <sys/param.h>
 #include <sys/mount.h>
 
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -38,4 +39,18 @@ plat_write_as(uid_t uid, gid_t gid, int fd, const void *buf, size_t n)
 	(void)uid;
 	(void)gid;
 	return write(fd, buf, n);
+}
+
+/* /dev/fd/N names descriptor N beyond 2 only on fdescfs(5). */
+int
+plat_fd_names(char *err, size_t errlen)
+{
+	struct statfs sf;
+
+	if (statfs("/dev/fd", &sf) == 0 &&
+	    strcmp(sf.f_fstypename, "fdescfs") == 0)
+		return 0;
+	snprintf(err, errlen, "fdescfs(5) is not mounted on /dev/fd: mount "
+	    "it (fstab: fdesc /dev/fd fdescfs rw 0 0) for users' bhyve VMs");
+	return -1;
 }

@@ -1,4 +1,4 @@
-/* VMs' log files (Linux): where bmd may write them, and how. */
+/* VMs' files (Linux): where bmd may write logs, and how; /dev/fd. */
 #include <sys/fsuid.h>
 #include <sys/syscall.h>
 #include <sys/vfs.h>
@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -93,4 +94,15 @@ plat_write_as(uid_t uid, gid_t gid, int fd, const void *buf, size_t n)
 	(void)setfsgid(0);
 	errno = err;
 	return r;
+}
+
+/* /dev/fd/N names descriptor N: procfs's magic links reopen its file. */
+int
+plat_fd_names(char *err, size_t errlen)
+{
+	if (access("/proc/self/fd", X_OK) == 0)
+		return 0;
+	snprintf(err, errlen, "/proc is not mounted: /dev/fd/N names "
+	    "nothing");
+	return -1;
 }

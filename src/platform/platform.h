@@ -70,6 +70,11 @@ void	*plat_map_file(int fd, size_t len);
  * others only with the sticky bit, as /tmp); otherwise -1 with err "DIR:
  * it belongs to uid N" or "DIR: anybody may write it".
  */
+/*
+ * Does opening /dev/fd/N give the file of the opener's descriptor N (a
+ * root-run bhyve gets a user's files so)?  -1 with err set if not.
+ */
+int	 plat_fd_names(char *err, size_t errlen);
 int	 plat_private_dir(const char *path, int sticky, char *err,
 	    size_t errlen);
 void	plat_unmap_file(void *p, size_t len);

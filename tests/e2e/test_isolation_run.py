@@ -74,8 +74,10 @@ os.execvp(sys.argv[1], sys.argv[1:])
 
 class Standins:
     """Stand-in bhyve programs in an overlay only the test's daemon sees.
-    Each records "uid", "argv", "env", "sig", "sid", "ppid" and "cgroup"
-    (/proc/PID/cgroup) as JSON in OUT/NAME.N.json."""
+    Each records "uid", "argv", "env", "sig", "sid", "ppid", "cgroup"
+    (/proc/PID/cgroup) and "reads" (the first 4 bytes of each file an
+    argument names, as the program opening it would read them) as JSON in
+    OUT/NAME.N.json."""
 
     def __init__(self, bmd):
         self.bmd = bmd
@@ -93,7 +95,10 @@ class Standins:
                   'open("/proc/%%d/status" %% os.getppid()) if '
                   'l.startswith("SigIgn")], "sid": os.getsid(0), '
                   '"ppid": os.getppid(), "cgroup": open("/proc/%%d/cgroup" '
-                  '%% os.getppid()).read()}, open(sys.argv[1], "w"))\' '
+                  '%% os.getppid()).read(), "reads": {p: open(p, "rb").read(4)'
+                  '.decode("latin1") for a in sys.argv[2:] for p in a.split(",") '
+                  'if p.startswith("/") and os.path.isfile(p)}}, '
+                  'open(sys.argv[1], "w"))\' '
                   '"%s/$(basename "$0").$$.json" "$@"\n' % self.out)
         sbin = os.path.join(self.top, "usr-sbin")
         lsbin = os.path.join(self.top, "usr-local-sbin")
@@ -450,6 +455,61 @@ def test_users_bhyve_vm_hands_root_nothing_unsafe(setup, bmd):
     os.chown(mine, 0, 0)
     rc, _, err = ctl(bmd, "alice", "boot", "ok")
     assert rc != 0 and "disk %s: alice cannot read/write it" % mine in err, err
+
+
+def test_users_bhyve_files_are_the_ones_checked_as_her(setup, pbmd):
+    bmd = pbmd
+    """bhyve and bhyveload run as root.  Had they opened a user's disk by
+    path after bmd checked it as her, a link she swapped in between (here
+    at a prestart hook of root's, which runs after the check) would hand
+    her guest any file of root's.  They get the files opened as her, as
+    /dev/fd/N, and the link's new target is never opened."""
+    si = Standins(bmd)
+    mine = os.path.join(setup.adir, "mine.img")
+    cd = os.path.join(setup.adir, "mine.iso")
+    for p in (mine, cd):
+        with open(p, "wb") as f:
+            f.write(b"HERS" + bytes(1 << 16))
+        chown(p, "alice")
+    secret = os.path.join(bmd.dir, "secret.img")
+    with open(secret, "wb") as f:
+        f.write(b"ROOT" + bytes(1 << 16))
+    os.chmod(secret, 0o600)
+    links = [os.path.join(setup.adir, n) for n in ("disk.img", "cd.iso")]
+    swap = ""
+    for link, target in zip(links, (mine, cd)):
+        subprocess.run(["setpriv", "--reuid=alice", "--regid=alice",
+                        "--clear-groups", "ln", "-s", target, link], check=True)
+        swap += ("setpriv --reuid=alice --regid=alice --clear-groups "
+                 "ln -sfn %s %s.new && setpriv --reuid=alice --regid=alice "
+                 "--clear-groups mv -T %s.new %s\n" % (secret, link, link, link))
+    hook = script(os.path.join(bmd.dir, "swap"), "sleep 1\n" + swap)
+    setup.start(bhyve_vm("sw", owner="alice", disk=links[0], iso=links[1],
+                         prestart=hook), "")
+    rc, _, err = ctl(bmd, "alice", "boot", "sw")
+    assert rc == 0, err
+    bmd.wait_running("sw")
+    wait_until(lambda: si.records("bhyve"), 10, "the stand-in bhyve's record")
+    assert os.path.realpath(links[0]) == secret     # the swap took place
+    for rec in si.records("bhyveload") + si.records("bhyve"):
+        assert "ROOT" not in rec["reads"].values(), rec
+        assert not any(l in a for a in rec["argv"] for l in links), rec
+    ld, hv = si.records("bhyveload")[0], si.records("bhyve")[0]
+    disk = ld["argv"][ld["argv"].index("-d") + 1]
+    assert disk.startswith("/dev/fd/") and ld["reads"][disk] == "HERS", ld
+    fds = [p for a in hv["argv"] for p in a.split(",")
+           if p.startswith("/dev/fd/")]
+    assert len(fds) == 2 and all(hv["reads"][p] == "HERS" for p in fds), hv
+    # and her files were opened once, as her: a file she may not write is
+    # refused, as before
+    assert ctl(bmd, "alice", "poweroff", "sw")[0] == 0
+    bmd.wait_state("sw", "STOP")
+    for link, target in zip(links, (mine, cd)):
+        os.unlink(link)
+        os.symlink(target, link)
+    os.chown(mine, 0, 0)
+    rc, _, err = ctl(bmd, "alice", "boot", "sw")
+    assert rc != 0 and "disk %s: alice cannot read/write it" % links[0] in err, err
 
 
 @pytest.mark.parametrize("case", ["run-hers", "run-below-hers", "run-world",

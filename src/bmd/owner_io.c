@@ -134,13 +134,39 @@ check_path(int fd, const char *what, const char *path, int mode, int noexist,
 }
 
 /*
- * bhyve's VNC socket, created by root: only where the owner could have
- * created it, and never in place of a file that is not her socket.
+ * Why root's bind of a socket in dir (resolved: real) could land
+ * elsewhere, or NULL: dir is reached through a link, or a directory
+ * above it is one she could replace.
+ */
+static const char *
+redirectable(const char *dir, char *real, char *why, size_t len)
+{
+	char up[PATH_MAX], *slash;
+
+	if (realpath(dir, real) == NULL)
+		return strerror(errno);
+	if (strcmp(dir, real) != 0) {
+		snprintf(why, len, "%s is reached through a symbolic link",
+		    dir);
+		return why;
+	}
+	snprintf(up, sizeof(up), "%s", real);
+	if ((slash = strrchr(up, '/')) != NULL)
+		slash[slash == up] = '\0';
+	return plat_private_dir(up, 1, why, len) == -1 ? why : NULL;
+}
+
+/*
+ * bhyve's VNC socket, created by root after this check: only where the
+ * owner could have created it, never in place of a file that is not her
+ * socket, and only in a directory she cannot swap for another.
  */
 static void
 check_vnc_path(int fd, const char *path, const char *user)
 {
 	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
+	char real[PATH_MAX], why[PATH_MAX + 64];
+	const char *no = NULL;
 	struct stat st;
 
 	if (slash != NULL)
@@ -150,6 +176,13 @@ check_vnc_path(int fd, const char *path, const char *user)
 	    st.st_uid != getuid()))) {
 		dprintf(fd, "graphics_path %s: %s cannot create a socket "
 		    "there", path, user);
+		_exit(1);
+	}
+	if (slash == NULL || (no = redirectable(dir, real, why,
+	    sizeof(why))) != NULL) {
+		dprintf(fd, "graphics_path %s: bhyve makes it as root, so its "
+		    "directory must be a plain path that %s cannot replace: %s",
+		    path, user, no != NULL ? no : "no directory named");
 		_exit(1);
 	}
 	free(dir);

@@ -512,6 +512,45 @@ def test_users_bhyve_files_are_the_ones_checked_as_her(setup, pbmd):
     assert rc != 0 and "disk %s: alice cannot read/write it" % links[0] in err, err
 
 
+def test_users_bhyve_vnc_socket_goes_only_where_she_cannot_redirect_it(setup,
+                                                                       bmd):
+    """bhyve binds a user's VNC socket as root, after the check: through a
+    directory she may replace (hers, or a link of hers), she could have it
+    made in any directory of root's.  Refused, saying why; a socket
+    straight in her own directory, below root's, is fine."""
+    si = Standins(bmd)
+    mine = os.path.join(setup.adir, "mine.img")
+    with open(mine, "wb") as f:
+        f.truncate(1 << 20)
+    chown(mine, "alice")
+    sub = os.path.join(setup.adir, "sub")
+    link = os.path.join(setup.adir, "l")
+    shared = os.path.join(bmd.dir, "shared")
+    os.makedirs(shared)
+    os.chmod(shared, 0o1777)
+    for argv in (["mkdir", sub], ["ln", "-s", shared, link]):
+        subprocess.run(["setpriv", "--reuid=alice", "--regid=alice",
+                        "--clear-groups"] + argv, check=True)
+    vnc = lambda name, path: bhyve_vm(name, disk=mine, loader="uefi",  # noqa: E731
+                                      graphics="yes", graphics_path=path)
+    setup.start("", vnc("insub", os.path.join(sub, "v.sock"))
+                + vnc("vialink", os.path.join(link, "v.sock"))
+                + vnc("ok", os.path.join(setup.adir, "v.sock"))
+                + vnc("intmp", os.path.join(shared, "v.sock")))
+    for vm, why in (("insub", "%s: it belongs to uid %d" % (setup.adir,
+                                                            uid("alice"))),
+                    ("vialink", "%s is reached through a symbolic link" % link)):
+        rc, _, err = ctl(bmd, "alice", "boot", vm)
+        assert rc != 0 and "graphics_path" in err and why in err, (vm, err)
+    assert si.records("bhyve") == []
+    for vm in ("ok", "intmp"):       # one disk: one after the other
+        rc, _, err = ctl(bmd, "alice", "boot", vm)
+        assert rc == 0, (vm, err)
+        bmd.wait_running(vm)
+        assert ctl(bmd, "alice", "poweroff", vm)[0] == 0
+        bmd.wait_state(vm, "STOP")
+
+
 @pytest.mark.parametrize("case", ["run-hers", "run-below-hers", "run-world",
                                   "vars-hers", "vars-below-hers"])
 def test_directories_another_user_controls_are_refused(bmd, users,  # noqa: F811

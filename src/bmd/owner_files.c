@@ -4,8 +4,6 @@
  * /dev/fd/N.  Opened by path as root after the check, they would be
  * whatever a link she swapped in between names.
  */
-#include <sys/socket.h>
-#include <sys/stat.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,7 +13,10 @@
 #include <unistd.h>
 
 #include "bmd.h"
+#include "fdpass.h"
 #include "xmalloc.h"
+
+_Static_assert(BE_MAXOWNERFILES <= FDPASS_MAX, "one message passes them");
 
 struct owner_files {
 	size_t		 f_n;				/* paths */
@@ -52,34 +53,6 @@ owner_files_begin(const struct vm_conf *vc)
 	return f;
 }
 
-/* The descriptors, one message, after one byte (the check's answer). */
-static int
-send_all(int sock, const int *fds, int n)
-{
-	union {
-		struct cmsghdr	hdr;
-		char		buf[CMSG_SPACE(sizeof(int) * BE_MAXOWNERFILES)];
-	} u;
-	struct msghdr msg;
-	struct cmsghdr *cm;
-	struct iovec iov;
-	char nul = '\0';
-
-	memset(&msg, 0, sizeof(msg));
-	iov.iov_base = &nul;
-	iov.iov_len = 1;
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = u.buf;
-	msg.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)n);
-	cm = CMSG_FIRSTHDR(&msg);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)n);
-	memcpy(CMSG_DATA(cm), fds, sizeof(int) * (size_t)n);
-	return sendmsg(sock, &msg, 0) == -1 ? -1 : 0;
-}
-
 /* In the check's child, as the owner: open and send them, or say why not. */
 void
 owner_files_child(int sock, const struct vm_conf *vc, const char *user)
@@ -104,56 +77,29 @@ owner_files_child(int sock, const struct vm_conf *vc, const char *user)
 			_exit(1);
 		}
 	}
-	if (n > 0 && send_all(sock, fds, n) == -1)
+	/* one byte for the answer, the descriptors with it */
+	if (n > 0 && fdpass_send(sock, "", 1, fds, (size_t)n) == -1)
 		_exit(1);
-}
-
-/* Keep the n descriptors at p in f (NULL: close them). */
-static void
-keep(struct owner_files *f, const unsigned char *p, size_t n)
-{
-	size_t k;
-	int fd;
-
-	for (k = 0; k < n; k++) {
-		memcpy(&fd, p + k * sizeof(int), sizeof(int));
-		if (f != NULL && f->f_nfd < f->f_n)
-			f->f_fd[f->f_nfd++] = fd;
-		else
-			close(fd);
-	}
 }
 
 /*
  * In bmd: read what the check says, keeping in f the descriptors that
- * come with it.  As read(2).
+ * come with it (NULL: closed).  As read(2).
  */
 ssize_t
 owner_files_read(int sock, char *buf, size_t len, struct owner_files *f)
 {
-	union {
-		struct cmsghdr	hdr;
-		char		buf[CMSG_SPACE(sizeof(int) * BE_MAXOWNERFILES)];
-	} u;
-	struct msghdr msg;
-	struct cmsghdr *cm;
-	struct iovec iov;
+	int fds[FDPASS_MAX];
+	size_t n, k;
 	ssize_t r;
 
-	memset(&msg, 0, sizeof(msg));
-	iov.iov_base = buf;
-	iov.iov_len = len;
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = u.buf;
-	msg.msg_controllen = sizeof(u.buf);
-	if ((r = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC)) <= 0)
-		return r;
-	for (cm = CMSG_FIRSTHDR(&msg); cm != NULL; cm = CMSG_NXTHDR(&msg, cm))
-		if (cm->cmsg_level == SOL_SOCKET &&
-		    cm->cmsg_type == SCM_RIGHTS)
-			keep(f, CMSG_DATA(cm), (cm->cmsg_len - CMSG_LEN(0)) /
-			    sizeof(int));
+	r = fdpass_recv(sock, buf, len, fds, FDPASS_MAX, &n);
+	for (k = 0; k < n; k++) {
+		if (f != NULL && f->f_nfd < f->f_n)
+			f->f_fd[f->f_nfd++] = fds[k];
+		else
+			close(fds[k]);
+	}
 	return r;
 }
 

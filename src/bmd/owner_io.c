@@ -38,6 +38,7 @@
 #include <event2/event.h>
 
 #include "bmd.h"
+#include "fdpass.h"
 #include "helper.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -545,68 +546,27 @@ open_log_here(const char *path, uid_t owner, int check_owner, int keep,
 static int
 send_fd(int sock, int fd, const char *err)
 {
-	union {
-		struct cmsghdr	hdr;
-		char		buf[CMSG_SPACE(sizeof(int))];
-	} u;
-	struct msghdr msg;
-	struct cmsghdr *cm;
-	struct iovec iov;
-	char dummy = 0;
-
-	memset(&msg, 0, sizeof(msg));
-	if (fd == -1) {
-		iov.iov_base = (void *)err;
-		iov.iov_len = strlen(err) + 1;
-	} else {
-		iov.iov_base = &dummy;
-		iov.iov_len = 1;
-		msg.msg_control = u.buf;
-		msg.msg_controllen = sizeof(u.buf);
-		cm = CMSG_FIRSTHDR(&msg);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	}
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	return sendmsg(sock, &msg, 0) == -1 ? -1 : 0;
+	if (fd == -1)
+		return fdpass_send(sock, err, strlen(err) + 1, NULL, 0) == -1 ?
+		    -1 : 0;
+	return fdpass_send(sock, "", 1, &fd, 1) == -1 ? -1 : 0;
 }
 
 static int
 recv_fd(int sock, char *err, size_t errsz)
 {
-	union {
-		struct cmsghdr	hdr;
-		char		buf[CMSG_SPACE(sizeof(int))];
-	} u;
-	struct msghdr msg;
-	struct cmsghdr *cm;
-	struct iovec iov;
 	ssize_t n;
+	size_t nfd;
 	int fd = -1;
 
-	memset(&msg, 0, sizeof(msg));
-	iov.iov_base = err;
-	iov.iov_len = errsz - 1;
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = u.buf;
-	msg.msg_controllen = sizeof(u.buf);
-	while ((n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC)) == -1 &&
-	    errno == EINTR)
-		;
-	if (n <= 0) {
+	if ((n = fdpass_recv(sock, err, errsz - 1, &fd, 1, &nfd)) <= 0) {
 		snprintf(err, errsz, "no answer from the opener");
 		return -1;
 	}
-	for (cm = CMSG_FIRSTHDR(&msg); cm != NULL; cm = CMSG_NXTHDR(&msg, cm))
-		if (cm->cmsg_level == SOL_SOCKET &&
-		    cm->cmsg_type == SCM_RIGHTS)
-			memcpy(&fd, CMSG_DATA(cm), sizeof(int));
-	if (fd == -1)
-		err[n < (ssize_t)errsz ? n : (ssize_t)errsz - 1] = '\0';
+	if (nfd == 0) {
+		err[n] = '\0';
+		return -1;
+	}
 	return fd;
 }
 

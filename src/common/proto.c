@@ -1,7 +1,4 @@
 /* The control protocol between bmdctl and bmd: length-prefixed JSON. */
-#include <sys/socket.h>
-#include <sys/uio.h>
-
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fdpass.h"
 #include "proto.h"
 #include "xmalloc.h"
 
@@ -93,36 +91,24 @@ proto_send(int fd, json_t *msg)
 	return 0;
 }
 
-/* Read exactly len bytes; the first read may carry a descriptor. */
+/*
+ * Read exactly len bytes; the first descriptor that comes with them goes
+ * to *passed when it is -1, any other is closed.
+ */
 static int
 read_full(int fd, unsigned char *p, size_t len, int *passed)
 {
-	union {
-		struct cmsghdr hdr;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} cm;
-	struct cmsghdr *c;
-	struct msghdr mh;
-	struct iovec iov;
 	ssize_t r;
+	size_t n;
+	int got;
 
 	while (len > 0) {
-		memset(&mh, 0, sizeof(mh));
-		iov.iov_base = p;
-		iov.iov_len = len;
-		mh.msg_iov = &iov;
-		mh.msg_iovlen = 1;
-		mh.msg_control = cm.buf;
-		mh.msg_controllen = sizeof(cm.buf);
-		r = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r <= 0)
+		if ((r = fdpass_recv(fd, p, len, &got, 1, &n)) <= 0)
 			return -1;
-		for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c))
-			if (c->cmsg_level == SOL_SOCKET &&
-			    c->cmsg_type == SCM_RIGHTS && passed != NULL)
-				memcpy(passed, CMSG_DATA(c), sizeof(int));
+		if (n == 1 && passed != NULL && *passed == -1)
+			*passed = got;
+		else if (n == 1)
+			close(got);
 		p += r;
 		len -= (size_t)r;
 	}

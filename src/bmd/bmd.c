@@ -302,10 +302,10 @@ check_socket_dir(const char *path)
 
 /* One daemon per run directory; an upgraded one keeps its lock. */
 static void
-lock_run_dir(int resumed)
+lock_run_dir(void)
 {
 	char err[256];
-	int fd = upgrade_daemon_lock(resumed);
+	int fd = upgrade_daemon_lock();
 
 	if (fd == -1 && (fd = vmlock_daemon(bmd.b_lock_dir, err,
 	    sizeof(err))) == -1 && errno == EWOULDBLOCK)
@@ -545,7 +545,7 @@ main(int argc, char **argv)
 	check_socket_dir(bmd.b_sock_path);
 	make_run_dir(bmd.b_run_dir);
 	check_private_dir("run_directory", bmd.b_run_dir);
-	lock_run_dir(resumed);
+	lock_run_dir();
 	ids_save();
 	if (bmd.b_cgroup != NULL && plat_cgroup_prepare(bmd.b_cgroup, err,
 	    sizeof(err)) == -1)

@@ -406,7 +406,7 @@ void		 adopt_orphans(void);
 /* upgrade.c: SIGUSR2 executes bmd again; the VMs keep running */
 void		 upgrade_init(int argc, char **argv);
 int		 upgrade_resumed(void);
-int		 upgrade_daemon_lock(int resumed);
+int		 upgrade_daemon_lock(void);
 void		 upgrade_stopped_load(void);
 int		 upgrade_kept_stopped(const char *name);
 void		 upgrade_stopped_free(void);

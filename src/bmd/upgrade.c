@@ -44,26 +44,11 @@ upgrade_init(int argc, char **argv)
 }
 
 /*
- * Was this process started by upgrade_exec?  Asked once.  The variable
- * names the file of the VMs that the previous program had stopped.
+ * The run directory's lock the previous program passed on, made
+ * close-on-exec at once: the first load may run processes as users.
  */
-int
-upgrade_resumed(void)
-{
-	const char *v = getenv(UPGRADE_ENV);
-
-	if (v != NULL && *v == '/')
-		stopped_file = xstrdup(v);
-	unsetenv(UPGRADE_ENV);
-	return v != NULL;
-}
-
-/*
- * After an upgrade: the run directory's lock, inherited (never let go,
- * so no other bmd can take the VMs meanwhile), or -1.
- */
-int
-upgrade_daemon_lock(int resumed)
+static int
+inherited_lock(void)
 {
 	const char *v = getenv(LOCK_ENV);
 	char *end;
@@ -72,15 +57,51 @@ upgrade_daemon_lock(int resumed)
 	if (v == NULL)
 		return -1;
 	fd = strtol(v, &end, 10);
+	if (*v == '\0' || *end != '\0' || fd < 3 || fd > INT_MAX ||
+	    fcntl((int)fd, F_SETFD, FD_CLOEXEC) == -1)
+		fd = -1;
 	unsetenv(LOCK_ENV);
-	if (!resumed || *v == '\0' || *end != '\0' || fd < 0 || fd > INT_MAX)
-		return -1;
-	if (!vmlock_daemon_is(bmd.b_lock_dir, (int)fd) ||
-	    fcntl((int)fd, F_SETFD, FD_CLOEXEC) == -1) {
-		(void)close((int)fd);	/* another run directory now */
-		return -1;
-	}
 	return (int)fd;
+}
+
+static int	lock_fd = -1;
+
+/*
+ * Was this process started by upgrade_exec?  Asked once, first thing.
+ * The variable names the file of the VMs that the previous program had
+ * stopped.
+ */
+int
+upgrade_resumed(void)
+{
+	const char *v = getenv(UPGRADE_ENV);
+	int resumed = v != NULL;
+
+	if (v != NULL && *v == '/')
+		stopped_file = xstrdup(v);
+	unsetenv(UPGRADE_ENV);
+	if (resumed)
+		lock_fd = inherited_lock();
+	else
+		unsetenv(LOCK_ENV);	/* not ours to touch */
+	return resumed;
+}
+
+/*
+ * After an upgrade: the run directory's lock, inherited (never let go,
+ * so no other bmd can take the VMs meanwhile), or -1.
+ */
+int
+upgrade_daemon_lock(void)
+{
+	int fd = lock_fd;
+
+	lock_fd = -1;
+	if (fd != -1 && !vmlock_daemon_is(bmd.b_lock_dir, fd)) {
+		(void)close(fd);	/* another run directory now */
+		fd = -1;
+	}
+	return fd;
 }
 
 /* The lock passes to the new program, and only to it. */

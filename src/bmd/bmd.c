@@ -62,6 +62,37 @@ usage(FILE *fp)
 }
 
 /*
+ * Root's sockets, records and firmware variables sit in the run and vars
+ * directories: one that another user could empty, rename or fill is
+ * refused, before anything is made in it.  The control socket's
+ * directory may be sticky (as /tmp), but one that another user could
+ * write otherwise would let her put her own socket in bmd's place, and
+ * read what root's bmdctl sends, console keystrokes included.  Why one
+ * of them is unsafe, in buf, or NULL.
+ */
+static const char *
+unsafe_dirs(const char *run, const char *vars, const char *sock, char *buf,
+    size_t len)
+{
+	char dir[PATH_MAX], err[PATH_MAX + 64], *slash;
+
+	if (plat_private_dir(run, 0, err, sizeof(err)) == -1)
+		snprintf(buf, len, "run_directory %s: %s", run, err);
+	else if (plat_private_dir(vars, 0, err, sizeof(err)) == -1)
+		snprintf(buf, len, "vars_directory %s: %s", vars, err);
+	else if (snprintf(dir, sizeof(dir), "%s", sock) >= (int)sizeof(dir) ||
+	    (slash = strrchr(dir, '/')) == NULL)
+		return NULL;	/* bind says what is wrong with it */
+	else {
+		slash[slash == dir] = '\0';
+		if (plat_private_dir(dir, 1, err, sizeof(err)) == 0)
+			return NULL;
+		snprintf(buf, len, "cmd_socket_path %s: %s", sock, err);
+	}
+	return buf;
+}
+
+/*
  * bmd -n: exit 0 only when the configuration is valid; errors of users'
  * files that were left out whole are printed but do not count.
  */
@@ -70,6 +101,7 @@ check_config(const char *path)
 {
 	struct conf_load_opts lo = { .lo_path = path, .lo_check_files = 1,
 	    .lo_validate = backend_validate_vm, .lo_discard_vms = 1 };
+	char why[2 * PATH_MAX + 64];
 	struct conf *c;
 	struct diags ds;
 	size_t n;
@@ -80,6 +112,13 @@ check_config(const char *path)
 	c = conf_load(&lo, &ds);
 	diags_print(&ds, stderr);
 	rc = c->c_fatal || ds.ds_nerrors > c->c_nusererrors ? 1 : 0;
+	/* what would stop the daemon at its start */
+	if (!c->c_fatal && unsafe_dirs(c->c_global.gc_run_directory,
+	    c->c_global.gc_vars_directory, c->c_global.gc_cmd_socket_path,
+	    why, sizeof(why)) != NULL) {
+		fprintf(stderr, "%s: %s\n", path, why);
+		rc = 1;
+	}
 	n = c->c_naccepted;
 	if (rc == 0)
 		fprintf(stderr, "%s: configuration OK (%zu VM%s%s)\n", path,
@@ -268,36 +307,14 @@ make_run_dir(const char *path)
 		fatalx("%s is not a directory", tmp);
 }
 
-/*
- * Root's sockets, records and firmware variables sit in these: one that
- * another user could empty, rename or fill is refused, before anything
- * is made in it.
- */
 static void
-check_private_dir(const char *key, const char *path)
+check_dirs(void)
 {
-	char err[PATH_MAX + 64];
+	char why[2 * PATH_MAX + 64];
 
-	if (plat_private_dir(path, 0, err, sizeof(err)) == -1)
-		fatalx("%s %s: %s", key, path, err);
-}
-
-/*
- * The control socket's directory: one that another user could write
- * (unless sticky) lets her put her own socket in bmd's place, and read
- * what root's bmdctl sends, console keystrokes included.
- */
-static void
-check_socket_dir(const char *path)
-{
-	char dir[PATH_MAX], err[PATH_MAX + 64], *slash;
-
-	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir) ||
-	    (slash = strrchr(dir, '/')) == NULL)
-		return;		/* bind says what is wrong with it */
-	slash[slash == dir] = '\0';
-	if (plat_private_dir(dir, 1, err, sizeof(err)) == -1)
-		fatalx("cmd_socket_path %s: %s", path, err);
+	if (unsafe_dirs(bmd.b_run_dir, bmd.b_vars_dir, bmd.b_sock_path, why,
+	    sizeof(why)) != NULL)
+		fatalx("%s", why);
 }
 
 /* One daemon per run directory; an upgraded one keeps its lock. */
@@ -540,11 +557,9 @@ main(int argc, char **argv)
 	bmd.b_foreground = o.o_foreground;
 	bmd.b_conf_path = absolute(o.o_conf);
 	load_initial(&o);
-	check_private_dir("run_directory", bmd.b_run_dir);
-	check_private_dir("vars_directory", bmd.b_vars_dir);
-	check_socket_dir(bmd.b_sock_path);
+	check_dirs();
 	make_run_dir(bmd.b_run_dir);
-	check_private_dir("run_directory", bmd.b_run_dir);
+	check_dirs();		/* the run directory as found or made */
 	lock_run_dir();
 	ids_save();
 	if (bmd.b_cgroup != NULL && plat_cgroup_prepare(bmd.b_cgroup, err,

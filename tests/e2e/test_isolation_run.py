@@ -584,9 +584,14 @@ def test_directories_another_user_controls_are_refused(bmd, users,  # noqa: F811
         assert rc not in (None, 0), "bmd started with %s:\n%s" % (path, log)
         why = ("anybody may write it" if case == "run-world" else
                "it belongs to uid %d" % uid("alice"))
-        assert "%s_directory %s: %s: %s" % (key, path, culprit, why) in log, \
-            log
+        said = "%s_directory %s: %s: %s" % (key, path, culprit, why)
+        assert said in log, log
         assert bmd.qemus() == {}
+        # bmd -n says what would stop the daemon
+        r = subprocess.run([os.path.join(bmdtest.BUILD, "bmd"), "-n", "-f",
+                            bmd.conf], capture_output=True, text=True)
+        assert r.returncode == 1 and said in r.stderr, r.stderr
+        assert "configuration OK" not in r.stderr
     finally:
         shutil.rmtree(top, ignore_errors=True)
 
@@ -647,9 +652,13 @@ def test_control_socket_in_a_directory_alice_writes_is_refused(bmd,
         except subprocess.TimeoutExpired:
             rc = None
         assert rc not in (None, 0), bmd.log_text()
-        assert "cmd_socket_path %s: %s: it belongs to uid %d" % (
-            bmd.sock, top, uid("alice")) in bmd.log_text()
+        said = "cmd_socket_path %s: %s: it belongs to uid %d" % (
+            bmd.sock, top, uid("alice"))
+        assert said in bmd.log_text()
         assert not os.path.exists(bmd.sock)
+        r = subprocess.run([os.path.join(bmdtest.BUILD, "bmd"), "-n", "-f",
+                            bmd.conf], capture_output=True, text=True)
+        assert r.returncode == 1 and said in r.stderr, r.stderr
         # root's again, and sticky, writable by all: accepted
         os.chown(top, 0, 0)
         os.chmod(top, 0o1777)

@@ -18,18 +18,12 @@ backend_get(int type)
 }
 
 const char *
-backend_owner_path(const struct vm_conf *vc, const struct be_params *bp,
-    const char *path)
+backend_owner_path(const struct be_params *bp, const char *path)
 {
-	const struct backend *be = backend_get(vc->vc_backend);
-	struct owner_file of[BE_MAXOWNERFILES];
-	int i, n;
+	size_t i;
 
-	if (!bp->bp_owner_set || be == NULL || be->be_owner_files == NULL)
-		return path;
-	n = be->be_owner_files(vc, of, BE_MAXOWNERFILES);
-	for (i = 0; i < n && (size_t)i < bp->bp_nowner; i++)
-		if (strcmp(of[i].of_path, path) == 0)
+	for (i = 0; i < bp->bp_nowner; i++)
+		if (strcmp(bp->bp_owner_paths[i], path) == 0)
 			return bp->bp_owner_as[i];
 	return path;
 }

@@ -83,12 +83,12 @@ struct be_params {
 	const char	*bp_bhyveload_prog, *bp_grub_prog;
 	const char	*bp_loader_tty;
 	/*
-	 * bhyve, a user's VM (bp_owner_set): what each file of
-	 * be_owner_files is passed as ("/dev/fd/N"), by index.
+	 * bhyve, a user's VM: the files bmd opened as the owner (paths as
+	 * checked) and what each is passed as ("/dev/fd/N").
 	 */
+	const char	*const *bp_owner_paths;
 	const char	*const *bp_owner_as;
 	size_t		 bp_nowner;
-	int		 bp_owner_set;
 };
 
 struct backend {
@@ -124,8 +124,7 @@ const struct backend *backend_get(int type);	/* enum backend_type */
  * when bmd opened it as the owner (bmd makes sure that every file of
  * be_owner_files was), else path.
  */
-const char *backend_owner_path(const struct vm_conf *,
-	    const struct be_params *, const char *path);
+const char *backend_owner_path(const struct be_params *, const char *path);
 /* conf_load_opts.lo_validate: the VM's backend checks. */
 int	backend_validate_vm(const struct vm_conf *, struct diags *);
 /* Errors for explicitly set keys flagged for another backend. */

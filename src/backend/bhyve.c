@@ -241,7 +241,7 @@ com_dev(const struct bctx *x, int i)
 	if (x->x_bp->bp_com[i] != NULL)
 		return x->x_bp->bp_com[i];
 	return cm->cm_kind == COM_AUTO ? NULL :
-	    backend_owner_path(x->x_vc, x->x_bp, cm->cm_text);
+	    backend_owner_path(x->x_bp, cm->cm_text);
 }
 
 /*
@@ -376,7 +376,7 @@ bhyve_options(const struct bctx *x, struct argv *av)
 		argv_addf(av, "tpm,%s,%s%s%s",
 		    tpm->t_type == TPM_SWTPM ? "swtpm" : "passthru",
 		    tpm->t_type == TPM_SWTPM ? tpm->t_dev :
-		    backend_owner_path(vc, x->x_bp, tpm->t_dev),
+		    backend_owner_path(x->x_bp, tpm->t_dev),
 		    tpm->t_version != NULL ? ",version=" : "",
 		    tpm->t_version != NULL ? tpm->t_version : "");
 	}
@@ -443,7 +443,7 @@ bhyveload_cmd(const struct bctx *x, struct proc_cmd *pc)
 	memory_arg(vc, av);
 	argv_add(av, "-d");
 	/* check_boot_media() made sure the list is not empty. */
-	argv_add(av, backend_owner_path(vc, x->x_bp, x->x_install ?
+	argv_add(av, backend_owner_path(x->x_bp, x->x_install ?
 	    CLIST_AT(&vc->vc_iso, struct conf_iso, 0)->i_path :
 	    CLIST_AT(&vc->vc_disk, struct conf_disk, 0)->d_path));
 	argv_add(av, vc->vc_name);

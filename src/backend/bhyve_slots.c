@@ -203,7 +203,7 @@ slots_storage(const struct vm_conf *vc, struct slots *s)
 	for (i = 0; i < vc->vc_disk.l_n; i++) {
 		d = CLIST_AT(&vc->vc_disk, struct conf_disk, i);
 		buf_printf(&s->s_spec, "%s,%s", NAME_OF(disk_types, d->d_type),
-		    backend_owner_path(vc, s->s_bp, d->d_path));
+		    backend_owner_path(s->s_bp, d->d_path));
 		if (d->d_flags & DISK_NOCACHE)
 			buf_adds(&s->s_spec, ",nocache");
 		if (d->d_flags & DISK_DIRECT)
@@ -217,7 +217,7 @@ slots_storage(const struct vm_conf *vc, struct slots *s)
 	for (i = 0; i < vc->vc_iso.l_n; i++) {
 		iso = CLIST_AT(&vc->vc_iso, struct conf_iso, i);
 		buf_printf(&s->s_spec, "ahci-cd,%s",
-		    backend_owner_path(vc, s->s_bp, iso->i_path));
+		    backend_owner_path(s->s_bp, iso->i_path));
 		slot_emit(s);
 	}
 	for (i = 0; i < vc->vc_sharefs.l_n; i++) {
@@ -280,10 +280,10 @@ slots_misc(const struct vm_conf *vc, struct slots *s)
 		buf_adds(&s->s_spec, "hda");
 		if (h->h_play != NULL && *h->h_play != '\0')
 			buf_printf(&s->s_spec, ",play=%s",
-			    backend_owner_path(vc, s->s_bp, h->h_play));
+			    backend_owner_path(s->s_bp, h->h_play));
 		if (h->h_rec != NULL && *h->h_rec != '\0')
 			buf_printf(&s->s_spec, ",rec=%s",
-			    backend_owner_path(vc, s->s_bp, h->h_rec));
+			    backend_owner_path(s->s_bp, h->h_rec));
 		slot_emit(s);
 	}
 }

@@ -127,9 +127,9 @@ owner_files_params(const struct vm_conf *vc, struct owner_files *f,
 		    3 + i);
 		f->f_asp[i] = f->f_as[i];
 	}
+	bp->bp_owner_paths = (const char *const *)f->f_path;
 	bp->bp_owner_as = f->f_asp;
 	bp->bp_nowner = f->f_n;
-	bp->bp_owner_set = 1;
 	return 0;
 }
 

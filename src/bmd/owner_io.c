@@ -135,14 +135,14 @@ check_path(int fd, const char *what, const char *path, int mode, int noexist,
 }
 
 /*
- * Why root's bind of a socket in dir (resolved: real) could land
- * elsewhere, or NULL: dir is reached through a link, or a directory
- * above it is one she could replace.
+ * Why root's bind of a socket in dir could land elsewhere, or NULL: dir
+ * is reached through a link, or a directory above it is one she could
+ * replace.
  */
 static const char *
-redirectable(const char *dir, char *real, char *why, size_t len)
+redirectable(const char *dir, char *why, size_t len)
 {
-	char up[PATH_MAX], *slash;
+	char real[PATH_MAX], up[PATH_MAX], *slash;
 
 	if (realpath(dir, real) == NULL)
 		return strerror(errno);
@@ -166,7 +166,7 @@ static void
 check_vnc_path(int fd, const char *path, const char *user)
 {
 	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
-	char real[PATH_MAX], why[PATH_MAX + 64];
+	char why[PATH_MAX + 64];
 	const char *no = NULL;
 	struct stat st;
 
@@ -179,8 +179,8 @@ check_vnc_path(int fd, const char *path, const char *user)
 		    "there", path, user);
 		_exit(1);
 	}
-	if (slash == NULL || (no = redirectable(dir, real, why,
-	    sizeof(why))) != NULL) {
+	if (slash == NULL || (no = redirectable(dir, why, sizeof(why))) !=
+	    NULL) {
 		dprintf(fd, "graphics_path %s: bhyve makes it as root, so its "
 		    "directory must be a plain path that %s cannot replace: %s",
 		    path, user, no != NULL ? no : "no directory named");

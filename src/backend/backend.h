@@ -41,11 +41,15 @@ void	cmdline_free(struct cmdline *);
  * A file of a user's VM that a hypervisor running as root would open by
  * path: bmd opens it as the owner instead, and the process gets it as
  * /dev/fd/N, so that a link she swaps after the check reaches nothing.
+ * A disk is also locked (flock) on that descriptor, for as long as a
+ * process of the run holds it, when the hypervisor has no lock of its
+ * own: so for root's VMs too, whose files keep their paths.
  */
 struct owner_file {
 	const char	*of_key;	/* "disk", "iso", ...: for messages */
 	const char	*of_path;	/* as configured */
 	int		 of_rw;		/* read/write, else read-only */
+	int		 of_lock;	/* a disk: shared if read-only */
 };
 #define BE_MAXOWNERFILES	32
 
@@ -102,9 +106,10 @@ struct backend {
 	/* Does the hypervisor of a user's VM run with the user's rights? */
 	int		 be_runs_as_owner;
 	/*
-	 * A user's VM of a hypervisor that runs as root: the files it
+	 * A hypervisor that runs as root: for a user's VM, the files it
 	 * names (NULL: none are opened by path as root), in the order
-	 * bp_owner_as gives them; -1 when there are more than max.
+	 * bp_owner_as gives them; for root's, the disks to lock; -1 when
+	 * there are more than max.
 	 */
 	int		(*be_owner_files)(const struct vm_conf *,
 			    struct owner_file *, size_t max);

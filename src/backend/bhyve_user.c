@@ -115,8 +115,29 @@ add_file(struct owner_file *of, size_t *n, size_t max, const char *key,
 	of[*n].of_key = key;
 	of[*n].of_path = path;
 	of[*n].of_rw = rw;
+	of[*n].of_lock = strcmp(key, "disk") == 0;
 	(*n)++;
 	return 0;
+}
+
+/*
+ * Root's VM: its disks, which bhyve does not lock, to be locked while it
+ * runs (not one that may not exist yet: a prestart hook may make it).
+ */
+static int
+root_disks(const struct vm_conf *vc, struct owner_file *of, size_t max)
+{
+	const struct conf_disk *d;
+	size_t i, n = 0;
+	int rc = 0;
+
+	for (i = 0; i < vc->vc_disk.l_n; i++) {
+		d = CLIST_AT(&vc->vc_disk, struct conf_disk, i);
+		if (!(d->d_flags & DISK_NOEXIST))
+			rc |= add_file(of, &n, max, "disk", d->d_path,
+			    !(d->d_flags & DISK_READONLY));
+	}
+	return rc == 0 ? (int)n : -1;
 }
 
 /*
@@ -135,7 +156,7 @@ bhyve_owner_files(const struct vm_conf *vc, struct owner_file *of,
 	int rc = 0;
 
 	if (vc->vc_owner == 0)
-		return 0;
+		return root_disks(vc, of, max);
 	for (i = 0; i < vc->vc_disk.l_n; i++) {
 		d = CLIST_AT(&vc->vc_disk, struct conf_disk, i);
 		rc |= add_file(of, &n, max, "disk", d->d_path,

@@ -334,6 +334,7 @@ void		 proc_sigchld(void);
 int		 owner_unprivileged(const struct vm_conf *);
 int		 owner_cred(const struct vm_conf *, struct proc_cred *);
 void		 owner_cred_free(struct proc_cred *);
+int		 owner_check_wanted(const struct vm_conf *);
 int		 owner_check_begin(struct vm *);
 int		 owner_params(const struct vm *, struct be_params *);
 int		 owner_pass_fds(const struct vm *, const int **);
@@ -341,6 +342,7 @@ void		 owner_files_done(struct vm *);
 void		 owner_run_end(struct vm *);
 /* owner_files.c: a user's files a root-run hypervisor gets as /dev/fd/N */
 struct owner_files;
+int		 owner_files_wanted(const struct vm_conf *);
 struct owner_files *owner_files_begin(const struct vm_conf *);
 void		 owner_files_child(int sock, const struct vm_conf *,
 		    const char *user);

@@ -312,12 +312,12 @@ act_run_exited(struct vm *vm, enum vm_event ev)
 	/* adopted: bmd holds none of its resources (taps, lock): a new run */
 	if (vm->vm_run->rn_adopted)
 		return poststop(vm, AFTER_RESTART, ev);
-	if (vm->vm_conf->vc_owner == 0)
+	if (!owner_check_wanted(vm->vm_conf))
 		return spawn(vm, ev, AFTER_FAIL);
 	/*
-	 * A user's paths are checked again, as at a start and without
-	 * waiting for it: PRESTART, though the plugins' prestart hooks
-	 * do not run again.
+	 * A user's paths are checked again (bhyve's disks locked again),
+	 * as at a start and without waiting for it: PRESTART, though the
+	 * plugins' prestart hooks do not run again.
 	 */
 	vm->vm_run->rn_again = 1;
 	set_state(vm, VS_PRESTART, ev);

@@ -2,7 +2,9 @@
  * The files of a user's VM whose hypervisor runs as root (bhyve): opened
  * by the start check, as the owner, and passed to bhyve and bhyveload as
  * /dev/fd/N.  Opened by path as root after the check, they would be
- * whatever a link she swapped in between names.
+ * whatever a link she swapped in between names.  Disks, root's VMs' too,
+ * are locked on the descriptors bhyve inherits: two VMs never write one
+ * disk, whatever paths name it.
  */
 
 #include <errno.h>
@@ -14,6 +16,7 @@
 
 #include "bmd.h"
 #include "fdpass.h"
+#include "vmlock.h"
 #include "xmalloc.h"
 
 _Static_assert(BE_MAXOWNERFILES <= FDPASS_MAX, "one message passes them");
@@ -32,9 +35,33 @@ list(const struct vm_conf *vc, struct owner_file *of)
 {
 	const struct backend *be = backend_get(vc->vc_backend);
 
-	if (vc->vc_owner == 0 || be == NULL || be->be_owner_files == NULL)
+	if (be == NULL || be->be_owner_files == NULL)
 		return 0;
 	return be->be_owner_files(vc, of, BE_MAXOWNERFILES);
+}
+
+/* Has a start of this VM files to open and lock in its check? */
+int
+owner_files_wanted(const struct vm_conf *vc)
+{
+	struct owner_file of[BE_MAXOWNERFILES];
+
+	return list(vc, of) != 0;
+}
+
+/*
+ * A disk another process holds (a VM of another name on another path to
+ * it, one started by hand): the lock bhyve does not take.  0, or -1 with
+ * the answer written.
+ */
+static int
+lock(int sock, int fd, const struct owner_file *of)
+{
+	if (!of->of_lock || vmlock_disk(fd, of->of_rw) == 0)
+		return 0;
+	dprintf(sock, "%s %s: " VMLOCK_DISK_BUSY " (a running VM%s?)",
+	    of->of_key, of->of_path, of->of_rw ? "" : " writing it");
+	return -1;
 }
 
 /* At the check's start: the files it opens (NULL: none). */
@@ -76,6 +103,8 @@ owner_files_child(int sock, const struct vm_conf *vc, const char *user)
 			    strerror(errno));
 			_exit(1);
 		}
+		if (lock(sock, fds[i], &of[i]) == -1)
+			_exit(1);
 	}
 	/* one byte for the answer, the descriptors with it */
 	if (n > 0 && fdpass_send(sock, "", 1, fds, (size_t)n) == -1)
@@ -105,8 +134,9 @@ owner_files_read(int sock, char *buf, size_t len, struct owner_files *f)
 
 /*
  * The names the processes get the files by: descriptor 3 + i is the
- * i-th (run.c passes them first).  -1 when the VM's files are no longer
- * those checked (a reload in between): the start fails.
+ * i-th (run.c passes them first); root's keep their paths (no fdescfs
+ * needed), the descriptors only hold the locks.  -1 when the VM's files
+ * are no longer those checked (a reload in between): the start fails.
  */
 int
 owner_files_params(const struct vm_conf *vc, struct owner_files *f,
@@ -127,6 +157,8 @@ owner_files_params(const struct vm_conf *vc, struct owner_files *f,
 		    3 + i);
 		f->f_asp[i] = f->f_as[i];
 	}
+	if (vc->vc_owner == 0)
+		return 0;
 	bp->bp_owner_paths = (const char *const *)f->f_path;
 	bp->bp_owner_as = f->f_asp;
 	bp->bp_nowner = f->f_n;

@@ -244,6 +244,10 @@ check_child(int fd, const struct vm_conf *vc, const struct proc_cred *cr)
 		_exit(126);
 	fd = 3;
 	plat_closefrom(4);
+	if (vc->vc_owner == 0) {
+		owner_files_child(fd, vc, "root");	/* the disk locks */
+		_exit(0);
+	}
 	become(cr);
 	for (i = 0; i < vc->vc_disk.l_n; i++) {
 		d = CLIST_AT(&vc->vc_disk, struct conf_disk, i);
@@ -319,6 +323,8 @@ check_verdict(struct vm *vm, int st, int late, const char *msg)
 	const char *user = vc->vc_owner_name != NULL ? vc->vc_owner_name :
 	    "its owner";
 
+	if (vc->vc_owner == 0)
+		user = "root";
 	if (late)
 		return run_fail(vm, "the check of its files as %s did not "
 		    "answer within %d s; killed", user, HELPER_TIMEOUT_MS / 1000);
@@ -381,6 +387,13 @@ check_answered(evutil_socket_t fd, short what, void *arg)
 	    run_error() : NULL);
 }
 
+/* Has a start of this VM a check to wait for? */
+int
+owner_check_wanted(const struct vm_conf *vc)
+{
+	return vc->vc_owner != 0 || owner_files_wanted(vc);
+}
+
 /* The files the check opens as her: what they replace is closed. */
 static int
 files_begin(struct vm *vm)
@@ -394,7 +407,9 @@ files_begin(struct vm *vm)
 	owner_files_free(o->o_files);
 	if ((o->o_files = owner_files_begin(vm->vm_conf)) == NULL)
 		return 0;
-	if (plat_fd_names(err, sizeof(err)) == 0)
+	/* root's keep their paths */
+	if (vm->vm_conf->vc_owner == 0 ||
+	    plat_fd_names(err, sizeof(err)) == 0)
 		return 0;
 	return run_fail(vm, "%s", err);
 }
@@ -402,9 +417,10 @@ files_begin(struct vm *vm)
 /*
  * At a start of a user's VM (and at a restart in place): check every
  * path it names as its owner, in a child; the answer goes to PRESTART
- * (plugin_prestart_answer) when it comes.  1: an answer is
- * owed; 0: nothing to check (root's VM), or the check could not start
- * (PRESTART was told why).
+ * (plugin_prestart_answer) when it comes.  Root's VM: the child only
+ * opens and locks the disks of a hypervisor that does not (bhyve).
+ * 1: an answer is owed; 0: nothing to check, or the check could not
+ * start (PRESTART was told why).
  */
 int
 owner_check_begin(struct vm *vm)
@@ -414,7 +430,7 @@ owner_check_begin(struct vm *vm)
 	pid_t pid;
 	int fd = -1;
 
-	if (vm->vm_conf->vc_owner == 0)
+	if (!owner_check_wanted(vm->vm_conf))
 		return 0;
 	if (files_begin(vm) == -1 || (pid = check_fork(vm, &fd)) == -1) {
 		plugin_prestart_refuse(vm, run_error());
@@ -446,7 +462,7 @@ owner_params(const struct vm *vm, struct be_params *bp)
 	if (owner_files_params(vm->vm_conf, o != NULL ? o->o_files : NULL,
 	    bp) == -1)
 		return run_fail((struct vm *)vm, "its files are not those "
-		    "checked as its owner (changed meanwhile?); boot it again");
+		    "opened by its check (changed meanwhile?); boot it again");
 	return 0;
 }
 

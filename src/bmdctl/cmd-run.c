@@ -17,6 +17,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -62,6 +63,33 @@ take_lock(const struct conf *c, const struct vm_conf *vc)
 		fprintf(stderr, "bmdctl: run: vm %s: %s\n", vc->vc_name, err);
 	free(root);
 	return fd;
+}
+
+/*
+ * One VM per disk: the locks bmd takes for a hypervisor without its own
+ * (bhyve), on descriptors the processes run here inherit.  -1: a disk
+ * is locked by another process (said).
+ */
+static int
+lock_disks(const struct vm_conf *vc)
+{
+	const struct backend *be = backend_get(vc->vc_backend);
+	struct owner_file of[BE_MAXOWNERFILES];
+	int i, n, fd;
+
+	n = be->be_owner_files != NULL ? be->be_owner_files(vc, of,
+	    BE_MAXOWNERFILES) : 0;
+	for (i = 0; i < n; i++) {
+		if (!of[i].of_lock || (fd = open(of[i].of_path, of[i].of_rw ?
+		    O_RDWR : O_RDONLY)) == -1)
+			continue;	/* the hypervisor says why */
+		if (vmlock_disk(fd, of[i].of_rw) == -1) {
+			fprintf(stderr, "bmdctl: run: vm %s: disk %s: "
+			    VMLOCK_DISK_BUSY "\n", vc->vc_name, of[i].of_path);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 static void
@@ -234,7 +262,8 @@ run_exec(const struct ctl_cmd *self, int argc, char **argv)
 		conf_free(c);
 		return 1;
 	}
-	rc = adjust(vc, install, single) == -1 ? 1 : run_vm(c, vc);
+	rc = adjust(vc, install, single) == -1 || lock_disks(vc) == -1 ? 1 :
+	    run_vm(c, vc);
 	close(lock_fd);
 	conf_free(c);
 	return rc;

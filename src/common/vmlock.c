@@ -246,3 +246,12 @@ vmlock_holder(const char *root, uid_t owner, const char *name, pid_t *pid)
 	close(fd);	/* drops the lock if it was taken here */
 	return held_by_other;
 }
+
+int
+vmlock_disk(int fd, int rw)
+{
+	if (flock(fd, (rw ? LOCK_EX : LOCK_SH) | LOCK_NB) == 0 ||
+	    errno != EWOULDBLOCK)
+		return 0;
+	return -1;
+}

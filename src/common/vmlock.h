@@ -47,5 +47,13 @@ int	 vmlock_daemon(const char *root, char *err, size_t);
 int	 vmlock_daemon_is(const char *root, int fd);
 /* Record who holds the lock now (the hypervisor, once spawned). */
 void	 vmlock_note_pid(int fd, pid_t);
+/*
+ * One VM per disk, for a hypervisor that takes no lock of its own
+ * (bhyve): a lock on the open disk, which the hypervisor inherits,
+ * shared when read-only.  -1 only when another holds one (EWOULDBLOCK);
+ * a file system without locks passes.
+ */
+int	 vmlock_disk(int fd, int rw);
+#define VMLOCK_DISK_BUSY	"in use: another process holds a lock on it"
 
 #endif

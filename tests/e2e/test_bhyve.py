@@ -12,6 +12,7 @@ import json
 import os
 import re
 import signal
+import subprocess
 import time
 
 import pytest
@@ -359,6 +360,71 @@ def test_reload_of_a_running_bhyve_vm(bmd, sim):
                for c in sim.calls("bhyvectl"))
 
 
+def locked(path, how="-x"):
+    """Does another open of path find a lock (flock(1), as a second
+    bhyve's check would)?"""
+    return subprocess.run(["flock", "-n", how, path, "true"]).returncode != 0
+
+
+def test_a_disk_runs_in_one_bhyve_vm_whatever_path_names_it(bmd, sim):
+    """bhyve takes no lock on its disks, and bmd compares the paths VMs
+    name: two VMs naming one image by two paths (a link, a second mount)
+    would both write it.  The check locks each disk on the descriptor
+    bhyve inherits, for as long as a process of the run holds it."""
+    img = disk(bmd)
+    alias = os.path.join(bmd.dir, "alias.img")
+    os.symlink(img, alias)
+    ro = "readonly:"
+    bmd.start(bvm("a", disk=img), bvm("b", disk=alias),
+              bvm("c", disk=ro + alias), bvm("d", disk=ro + img))
+    pid = boot(bmd, "a")
+    assert locked(img)
+    rc, out, err = bmd.bmdctl("boot", "b")
+    assert rc != 0 and ("disk %s: in use: another process holds a lock on "
+                        "it" % alias) in err, err
+    assert bmd.state("b") == "STOP" and sim.calls("bhyve", "start", "b") == []
+    # bmdctl run, without the daemon, takes the same locks
+    rc, out, err = bmd.bmdctl("run", "b")
+    assert rc == 1 and ("vm b: disk %s: in use: another process holds a lock"
+                        % alias) in err, err
+    assert sim.calls("bhyveload", "start", "b") == []
+    rc, out, err = bmd.bmdctl("boot", "c")     # a writes it
+    assert rc != 0 and "in use" in err, err
+    # the lock is bhyve's (bmd and the check keep no descriptor of it),
+    # and a restart in place takes it again
+    assert set(bmdtest.fd_holders(img)) == {pid}
+    rc, out, err = bmd.bmdctl("reset", "a")
+    assert rc == 0, err
+    pid = bmd.wait_new_pid("a", pid)
+    ready(bmd, "a", pid)
+    assert set(bmdtest.fd_holders(img)) == {pid} and locked(img)
+    assert bmd.bmdctl("boot", "b")[0] != 0
+    # gone with a's run: b runs on it; then read-only VMs share it
+    rc, out, err = bmd.bmdctl("poweroff", "-w", "a")
+    assert rc == 0, err
+    assert not locked(img)
+    boot(bmd, "b")
+    assert bmd.bmdctl("poweroff", "-w", "b")[0] == 0
+    boot(bmd, "c")
+    boot(bmd, "d")
+    assert locked(img) and not locked(img, "-s")
+    rc, out, err = bmd.bmdctl("boot", "a")
+    assert rc != 0 and "in use" in err, err
+    # one held by a process outside bmd (a bhyve started by hand)
+    for n in ("c", "d"):
+        assert bmd.bmdctl("poweroff", "-w", n)[0] == 0
+    holder = subprocess.Popen(["flock", "-x", "-o", img, "sleep", "60"],
+                              start_new_session=True)
+    try:
+        wait_until(lambda: locked(img), 10, "the outside lock")
+        rc, out, err = bmd.bmdctl("boot", "a")
+        assert rc != 0 and "disk %s: in use" % img in err, err
+    finally:
+        os.killpg(holder.pid, signal.SIGKILL)
+        holder.wait()
+    boot(bmd, "a")
+
+
 def test_taps_on_a_bridge(netns, bmd):  # noqa: F811
     sim = Sim(bmd)
     start_in(bmd, netns, bvm("n1", disk=disk(bmd), network=BRIDGE))
@@ -385,6 +451,8 @@ def test_a_users_bhyve_vm(bmd, users, consoles):  # noqa: F811
     pid = bmd.wait_running("ab")
     # bhyve runs as root (FreeBSD needs it); the VM stays alice's
     assert sim.wait_calls(1, "bhyve", "start", "ab")[0]["uid"] == 0
+    # her disk, opened as her, is locked while it runs
+    assert locked(img) and set(bmdtest.fd_holders(img)) == {pid}
     assert [v["owner"] for v in json.loads(ctl(bmd, "alice", "list", "--json")[1])] == ["alice"]
     # her console through the broker; bob sees nothing
     wait_until(lambda: "bhyve-sim: ab booting" in ctl(bmd, "alice", "console", "--dump",

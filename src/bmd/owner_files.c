@@ -7,6 +7,8 @@
  * disk, whatever paths name it.
  */
 
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -21,6 +23,14 @@
 
 _Static_assert(BE_MAXOWNERFILES <= FDPASS_MAX, "one message passes them");
 
+/* A disk as a file or device, whatever path reached it. */
+struct disk_id {
+	int		 di_set;
+	int		 di_dev;		/* a device: by its number */
+	dev_t		 di_fs;
+	ino_t		 di_ino;
+};
+
 struct owner_files {
 	size_t		 f_n;				/* paths */
 	size_t		 f_nfd;				/* received */
@@ -28,6 +38,10 @@ struct owner_files {
 	char		*f_path[BE_MAXOWNERFILES];	/* as checked */
 	char		 f_as[BE_MAXOWNERFILES][24];	/* "/dev/fd/N" */
 	const char	*f_asp[BE_MAXOWNERFILES];
+	/* the disks, for as long as the run lasts */
+	char		 f_lock[BE_MAXOWNERFILES];	/* 0, 'r' or 'w' */
+	char		 f_mark[BE_MAXOWNERFILES];	/* 'L': locked */
+	struct disk_id	 f_id[BE_MAXOWNERFILES];
 };
 
 static int
@@ -50,18 +64,13 @@ owner_files_wanted(const struct vm_conf *vc)
 }
 
 /*
- * A disk another process holds (a VM of another name on another path to
- * it, one started by hand): the lock bhyve does not take.  0, or -1 with
- * the answer written.
+ * The lock bhyve does not take, on a disk: 'L' when another process
+ * holds one (bmd says which VM, if it is one of its own), else '-'.
  */
-static int
-lock(int sock, int fd, const struct owner_file *of)
+static char
+lock(int fd, const struct owner_file *of)
 {
-	if (!of->of_lock || vmlock_disk(fd, of->of_rw) == 0)
-		return 0;
-	dprintf(sock, "%s %s: " VMLOCK_DISK_BUSY " (a running VM%s?)",
-	    of->of_key, of->of_path, of->of_rw ? "" : " writing it");
-	return -1;
+	return of->of_lock && vmlock_disk(fd, of->of_rw) == -1 ? 'L' : '-';
 }
 
 /* At the check's start: the files it opens (NULL: none). */
@@ -75,8 +84,11 @@ owner_files_begin(const struct vm_conf *vc)
 	if (n <= 0)
 		return NULL;	/* too many: the check says so */
 	f = xcalloc(1, sizeof(*f));
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		f->f_lock[f->f_n] = !of[i].of_lock ? 0 : of[i].of_rw ? 'w' :
+		    'r';
 		f->f_path[f->f_n++] = xstrdup(of[i].of_path);
+	}
 	return f;
 }
 
@@ -86,6 +98,7 @@ owner_files_child(int sock, const struct vm_conf *vc, const char *user)
 {
 	struct owner_file of[BE_MAXOWNERFILES];
 	int i, n = list(vc, of), fds[BE_MAXOWNERFILES], fl;
+	char marks[BE_MAXOWNERFILES];
 
 	if (n < 0) {
 		dprintf(sock, "more than %d files for bhyve to open",
@@ -103,11 +116,10 @@ owner_files_child(int sock, const struct vm_conf *vc, const char *user)
 			    strerror(errno));
 			_exit(1);
 		}
-		if (lock(sock, fds[i], &of[i]) == -1)
-			_exit(1);
+		marks[i] = lock(fds[i], &of[i]);
 	}
-	/* one byte for the answer, the descriptors with it */
-	if (n > 0 && fdpass_send(sock, "", 1, fds, (size_t)n) == -1)
+	/* a mark each, the descriptors with them */
+	if (n > 0 && fdpass_send(sock, marks, (size_t)n, fds, (size_t)n) == -1)
 		_exit(1);
 }
 
@@ -123,6 +135,15 @@ owner_files_read(int sock, char *buf, size_t len, struct owner_files *f)
 	ssize_t r;
 
 	r = fdpass_recv(sock, buf, len, fds, FDPASS_MAX, &n);
+	if (r > 0 && n > 0 && f != NULL && f->f_nfd == 0) {
+		/* the marks came with them: not part of what it says */
+		k = (size_t)r < f->f_n ? (size_t)r : f->f_n;
+		memcpy(f->f_mark, buf, k);
+		memmove(buf, buf + k, (size_t)r - k);
+		r -= (ssize_t)k;
+		if (r == 0)
+			r = -1, errno = EAGAIN;	/* not the end: read on */
+	}
 	for (k = 0; k < n; k++) {
 		if (f != NULL && f->f_nfd < f->f_n)
 			f->f_fd[f->f_nfd++] = fds[k];
@@ -130,6 +151,85 @@ owner_files_read(int sock, char *buf, size_t len, struct owner_files *f)
 			close(fds[k]);
 	}
 	return r;
+}
+
+static int
+same(const struct disk_id *a, const struct disk_id *b)
+{
+	return a->di_set && b->di_set && a->di_dev == b->di_dev &&
+	    a->di_fs == b->di_fs && a->di_ino == b->di_ino;
+}
+
+/* Whose and which, to root or to the same owner only. */
+static void
+conflict(const struct vm *vm, const struct vm *o,
+    const struct owner_files *f, size_t i, const char *its, char *why,
+    size_t len)
+{
+	const char *what = f->f_id[i].di_dev ? "device" : "file";
+
+	if (vm->vm_conf->vc_owner != 0 &&
+	    vm->vm_conf->vc_owner != o->vm_conf->vc_owner)
+		snprintf(why, len, "disk %s is in use by another user's VM "
+		    "(the same %s)", f->f_path[i], what);
+	else
+		snprintf(why, len, "disk %s is in use by vm %s (the same %s "
+		    "as its disk %s)", f->f_path[i], o->vm_conf->vc_name,
+		    what, its);
+}
+
+/* Another VM's run on f's i-th disk: why in why, else 0. */
+static int
+taken(const struct vm *vm, const struct owner_files *f, size_t i,
+    char *why, size_t len)
+{
+	const struct owner_files *of;
+	const struct vm *o;
+	size_t k, j;
+
+	for (k = 0; (o = vm_at(k)) != NULL; k++) {
+		if (o == vm || !vm_active(o) || (of = owner_files_of(o)) == NULL)
+			continue;
+		for (j = 0; j < of->f_n; j++)
+			if (of->f_lock[j] != 0 && same(&f->f_id[i], &of->f_id[j]) &&
+			    (f->f_lock[i] == 'w' || of->f_lock[j] == 'w')) {
+				conflict(vm, o, f, i, of->f_path[j], why, len);
+				return -1;
+			}
+	}
+	return 0;
+}
+
+/*
+ * Once the check passed: each disk is known as a file or device, and is
+ * not one that another VM's run holds, or that another process holds
+ * locked (the kernel's word, also after a restart of bmd; bmd's own
+ * word covers devices, which FreeBSD does not lock).  0, or -1 and why.
+ */
+int
+owner_files_claim(const struct vm *vm, struct owner_files *f, char *why,
+    size_t len)
+{
+	struct stat st;
+	size_t i;
+
+	for (i = 0; f != NULL && i < f->f_nfd; i++) {
+		if (f->f_lock[i] == 0 || fstat(f->f_fd[i], &st) == -1)
+			continue;
+		f->f_id[i].di_set = 1;
+		f->f_id[i].di_dev = S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode);
+		f->f_id[i].di_fs = f->f_id[i].di_dev ? st.st_rdev : st.st_dev;
+		f->f_id[i].di_ino = f->f_id[i].di_dev ? 0 : st.st_ino;
+		if (taken(vm, f, i, why, len) == -1)
+			return -1;
+		if (f->f_mark[i] == 'L') {
+			snprintf(why, len, "disk %s: " VMLOCK_DISK_BUSY " (a "
+			    "running VM%s?)", f->f_path[i], f->f_lock[i] ==
+			    'w' ? "" : " writing it");
+			return -1;
+		}
+	}
+	return 0;
 }
 
 /*
@@ -172,6 +272,18 @@ owner_files_fds(const struct owner_files *f, const int **fds)
 	return f != NULL ? (int)f->f_nfd : 0;
 }
 
+/* Every process that needs them has them: the disks stay known. */
+void
+owner_files_close(struct owner_files *f)
+{
+	size_t i;
+
+	for (i = 0; f != NULL && i < f->f_nfd; i++)
+		close(f->f_fd[i]);
+	if (f != NULL)
+		f->f_nfd = 0;
+}
+
 void
 owner_files_free(struct owner_files *f)
 {
@@ -179,8 +291,7 @@ owner_files_free(struct owner_files *f)
 
 	if (f == NULL)
 		return;
-	for (i = 0; i < f->f_nfd; i++)
-		close(f->f_fd[i]);
+	owner_files_close(f);
 	for (i = 0; i < f->f_n; i++)
 		free(f->f_path[i]);
 	free(f);

@@ -322,19 +322,21 @@ check_verdict(struct vm *vm, int st, int late, const char *msg)
 	const struct vm_conf *vc = vm->vm_conf;
 	const char *user = vc->vc_owner_name != NULL ? vc->vc_owner_name :
 	    "its owner";
+	char why[PATH_MAX * 2 + 128];
 
 	if (vc->vc_owner == 0)
 		user = "root";
 	if (late)
 		return run_fail(vm, "the check of its files as %s did not "
 		    "answer within %d s; killed", user, HELPER_TIMEOUT_MS / 1000);
-	if (WIFEXITED(st) && WEXITSTATUS(st) == 2) {
-		if (owner_unprivileged(vc))
+	if (WIFEXITED(st) && (WEXITSTATUS(st) == 0 || WEXITSTATUS(st) == 2)) {
+		if (WEXITSTATUS(st) == 2 && owner_unprivileged(vc))
 			vm->vm_run->rn_owner->o_tcg = 1;
+		if (owner_files_claim(vm, vm->vm_run->rn_owner->o_files, why,
+		    sizeof(why)) == -1)
+			return run_fail(vm, "%s", why);
 		return 0;
 	}
-	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
-		return 0;
 	if (msg[0] != '\0')
 		return run_fail(vm, "%s", msg);
 	return run_fail(vm, "cannot check the files of the VM as %s", user);
@@ -480,10 +482,16 @@ owner_files_done(struct vm *vm)
 {
 	struct vm_owner *o = vm->vm_run->rn_owner;
 
-	if (o == NULL)
-		return;
-	owner_files_free(o->o_files);
-	o->o_files = NULL;
+	if (o != NULL)
+		owner_files_close(o->o_files);
+}
+
+/* The disks the VM's run holds (NULL: none known). */
+const struct owner_files *
+owner_files_of(const struct vm *vm)
+{
+	return vm->vm_run != NULL && vm->vm_run->rn_owner != NULL ?
+	    vm->vm_run->rn_owner->o_files : NULL;
 }
 
 void

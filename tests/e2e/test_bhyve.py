@@ -367,10 +367,12 @@ def locked(path, how="-x"):
 
 
 def test_a_disk_runs_in_one_bhyve_vm_whatever_path_names_it(bmd, sim):
-    """bhyve takes no lock on its disks, and bmd compares the paths VMs
+    """bhyve takes no lock on its disks, and bmd compared the paths VMs
     name: two VMs naming one image by two paths (a link, a second mount)
     would both write it.  The check locks each disk on the descriptor
-    bhyve inherits, for as long as a process of the run holds it."""
+    bhyve inherits, for as long as a process of the run holds it, and bmd
+    compares the files (and devices, which FreeBSD does not lock) that
+    its VMs' runs hold."""
     img = disk(bmd)
     alias = os.path.join(bmd.dir, "alias.img")
     os.symlink(img, alias)
@@ -380,8 +382,8 @@ def test_a_disk_runs_in_one_bhyve_vm_whatever_path_names_it(bmd, sim):
     pid = boot(bmd, "a")
     assert locked(img)
     rc, out, err = bmd.bmdctl("boot", "b")
-    assert rc != 0 and ("disk %s: in use: another process holds a lock on "
-                        "it" % alias) in err, err
+    assert rc != 0 and ("disk %s is in use by vm a (the same file as its "
+                        "disk %s)" % (alias, img)) in err, err
     assert bmd.state("b") == "STOP" and sim.calls("bhyve", "start", "b") == []
     # bmdctl run, without the daemon, takes the same locks
     rc, out, err = bmd.bmdctl("run", "b")
@@ -389,7 +391,7 @@ def test_a_disk_runs_in_one_bhyve_vm_whatever_path_names_it(bmd, sim):
                         % alias) in err, err
     assert sim.calls("bhyveload", "start", "b") == []
     rc, out, err = bmd.bmdctl("boot", "c")     # a writes it
-    assert rc != 0 and "in use" in err, err
+    assert rc != 0 and "is in use by vm a" in err, err
     # the lock is bhyve's (bmd and the check keep no descriptor of it),
     # and a restart in place takes it again
     assert set(bmdtest.fd_holders(img)) == {pid}
@@ -445,14 +447,22 @@ def test_a_users_bhyve_vm(bmd, users, consoles):  # noqa: F811
         f.truncate(1 << 20)
     chown(img, "alice")
     logp = os.path.join(setup.adir, "ab.log")
-    setup.start("", bvm("ab", disk=img, err_logfile=logp))
+    alias = os.path.join(bmd.dir, "alias.img")
+    os.symlink(img, alias)
+    setup.start(bvm("rootsvm", disk=alias), bvm("ab", disk=img,
+                                                err_logfile=logp))
     rc, out, err = ctl(bmd, "alice", "boot", "ab")
     assert rc == 0, err
     pid = bmd.wait_running("ab")
     # bhyve runs as root (FreeBSD needs it); the VM stays alice's
     assert sim.wait_calls(1, "bhyve", "start", "ab")[0]["uid"] == 0
-    # her disk, opened as her, is locked while it runs
+    # her disk, opened as her, is locked while it runs; root's VM on a
+    # link to it is told whose run holds it, she is told only that
+    # another user's does
     assert locked(img) and set(bmdtest.fd_holders(img)) == {pid}
+    rc, out, err = bmd.bmdctl("boot", "rootsvm")
+    assert rc != 0 and ("disk %s is in use by vm ab (the same file as its "
+                        "disk %s)" % (alias, img)) in err, err
     assert [v["owner"] for v in json.loads(ctl(bmd, "alice", "list", "--json")[1])] == ["alice"]
     # her console through the broker; bob sees nothing
     wait_until(lambda: "bhyve-sim: ab booting" in ctl(bmd, "alice", "console", "--dump",
@@ -473,3 +483,8 @@ def test_a_users_bhyve_vm(bmd, users, consoles):  # noqa: F811
     rc, out, err = ctl(bmd, "alice", "stop", "-w", "ab")
     assert rc == 0, err
     assert not pid_alive(pid)
+    boot(bmd, "rootsvm")
+    rc, out, err = ctl(bmd, "alice", "boot", "ab")
+    assert rc != 0 and ("disk %s is in use by another user's VM (the same "
+                        "file)" % img) in err, err
+    assert "rootsvm" not in err and alias not in err

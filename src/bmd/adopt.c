@@ -78,7 +78,7 @@ rec_json(const struct vm *vm)
 	uid_t uid = owner_unprivileged(vc) ? vc->vc_owner : 0;
 	char *digest = rn->rn_digest != NULL ? xstrdup(rn->rn_digest) :
 	    conf_digest(vc);
-	json_t *j, *times = json_array();
+	json_t *j, *times = json_array(), *disks;
 	int i;
 
 	for (i = 0; i < vm->vm_ncrash; i++)
@@ -96,6 +96,9 @@ rec_json(const struct vm *vm)
 	    conf_boot_name(vc->vc_boot));
 	if (j != NULL && rn->rn_drv->d_record != NULL)
 		json_object_set_new(j, "driver", rn->rn_drv->d_record(vm));
+	if (j != NULL && (disks = owner_files_json(owner_files_of(vm))) !=
+	    NULL)
+		json_object_set_new(j, "disks", disks);
 	free(digest);
 	return j;
 }
@@ -233,6 +236,7 @@ adopt_taken(struct vm *vm, json_t *rec)
 
 	free(digest);
 	net_adopt(vm, json_object_get(rec, "taps"));
+	owner_adopt(vm, json_object_get(rec, "disks"));
 	vm->vm_install = json_is_true(json_object_get(rec, "install"));
 	adopt_counters(vm, rec);
 	/* until it restarts, the process runs what the record says */

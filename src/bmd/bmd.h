@@ -340,6 +340,7 @@ int		 owner_params(const struct vm *, struct be_params *);
 int		 owner_pass_fds(const struct vm *, const int **);
 void		 owner_files_done(struct vm *);
 const struct owner_files *owner_files_of(const struct vm *);
+void		 owner_adopt(struct vm *, json_t *disks);
 void		 owner_run_end(struct vm *);
 /* owner_files.c: a user's files a root-run hypervisor gets as /dev/fd/N */
 struct owner_files;
@@ -355,6 +356,8 @@ int		 owner_files_claim(const struct vm *, struct owner_files *,
 		    char *why, size_t);
 int		 owner_files_fds(const struct owner_files *, const int **);
 void		 owner_files_close(struct owner_files *);
+json_t		*owner_files_json(const struct owner_files *);
+struct owner_files *owner_files_adopt(json_t *);
 void		 owner_files_free(struct owner_files *);
 #define OWNER_PENDING	(-2)
 struct owner_open;

@@ -232,6 +232,59 @@ owner_files_claim(const struct vm *vm, struct owner_files *f, char *why,
 	return 0;
 }
 
+/* The disks known, for the runtime record (NULL: none). */
+json_t *
+owner_files_json(const struct owner_files *f)
+{
+	json_t *a;
+	size_t i;
+
+	if (f == NULL)
+		return NULL;
+	a = json_array();
+	for (i = 0; i < f->f_n; i++)
+		if (f->f_lock[i] != 0 && f->f_id[i].di_set)
+			json_array_append_new(a, json_pack("{s:s,s:b,s:b,s:I,"
+			    "s:I}", "path", f->f_path[i], "write",
+			    f->f_lock[i] == 'w', "device", f->f_id[i].di_dev,
+			    "fs", (json_int_t)f->f_id[i].di_fs, "ino",
+			    (json_int_t)f->f_id[i].di_ino));
+	return a;
+}
+
+/*
+ * An adopted run's disks, from its record: compared as bmd's own, so a
+ * restart of bmd forgets no device.  NULL: none.
+ */
+struct owner_files *
+owner_files_adopt(json_t *a)
+{
+	struct owner_files *f;
+	const char *path;
+	json_t *d;
+	size_t i;
+
+	if (!json_is_array(a) || json_array_size(a) == 0)
+		return NULL;
+	f = xcalloc(1, sizeof(*f));
+	json_array_foreach(a, i, d) {
+		path = json_string_value(json_object_get(d, "path"));
+		if (path == NULL || f->f_n == BE_MAXOWNERFILES)
+			continue;
+		f->f_lock[f->f_n] = json_is_true(json_object_get(d, "write")) ?
+		    'w' : 'r';
+		f->f_id[f->f_n].di_set = 1;
+		f->f_id[f->f_n].di_dev = json_is_true(json_object_get(d,
+		    "device"));
+		f->f_id[f->f_n].di_fs = (dev_t)json_integer_value(
+		    json_object_get(d, "fs"));
+		f->f_id[f->f_n].di_ino = (ino_t)json_integer_value(
+		    json_object_get(d, "ino"));
+		f->f_path[f->f_n++] = xstrdup(path);
+	}
+	return f;
+}
+
 /*
  * The names the processes get the files by: descriptor 3 + i is the
  * i-th (run.c passes them first); root's keep their paths (no fdescfs

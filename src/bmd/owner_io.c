@@ -486,6 +486,22 @@ owner_files_done(struct vm *vm)
 		owner_files_close(o->o_files);
 }
 
+/* An adopted run: the disks its record names. */
+void
+owner_adopt(struct vm *vm, json_t *disks)
+{
+	struct owner_files *f = owner_files_adopt(disks);
+
+	if (f == NULL || vm->vm_run == NULL) {
+		owner_files_free(f);
+		return;
+	}
+	if (vm->vm_run->rn_owner == NULL)
+		vm->vm_run->rn_owner = xcalloc(1, sizeof(struct vm_owner));
+	owner_files_free(vm->vm_run->rn_owner->o_files);
+	vm->vm_run->rn_owner->o_files = f;
+}
+
 /* The disks the VM's run holds (NULL: none known). */
 const struct owner_files *
 owner_files_of(const struct vm *vm)

@@ -284,7 +284,10 @@ def test_always_restarts_under_the_crash_loop_limit(bmd, sim, consoles):  # noqa
 
 
 def test_kill9_of_bmd_then_the_bhyve_vm_is_adopted(bmd, sim):
-    bmd.start(bvm("b1", disk=disk(bmd), boot="yes"))
+    img = disk(bmd)
+    alias = os.path.join(bmd.dir, "alias.img")
+    os.symlink(img, alias)
+    bmd.start(bvm("b1", disk=img, boot="yes"), bvm("b2", disk=alias))
     # (a stand-in that has not opened its console yet would find the pty
     # gone with bmd: FreeBSD's nmdm pair outlives bmd, Linux's pty does not)
     pid = ready(bmd, "b1", bmd.wait_running("b1"))
@@ -304,6 +307,12 @@ def test_kill9_of_bmd_then_the_bhyve_vm_is_adopted(bmd, sim):
                  r"the earlier bmd on this system; served again from the "
                  r"VM's next start" % units[0], start=mark)
     assert len(sim.calls("bhyve", "start", "b1")) == 1
+    # the disks its run holds are known from the record: as before, a VM
+    # on another path to one of them is told which VM holds it (a device,
+    # which FreeBSD does not lock, is known only this way)
+    rc, out, err = bmd.bmdctl("boot", "b2")
+    assert rc != 0 and ("disk %s is in use by vm b1 (the same file as its "
+                        "disk %s)" % (alias, img)) in err, err
     rc, out, err = bmd.bmdctl("stop", "-w", "b1")
     assert rc == 0, err
     assert not pid_alive(pid)

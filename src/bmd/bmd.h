@@ -345,7 +345,8 @@ void		 owner_run_end(struct vm *);
 /* owner_files.c: a user's files a root-run hypervisor gets as /dev/fd/N */
 struct owner_files;
 int		 owner_files_wanted(const struct vm_conf *);
-struct owner_files *owner_files_begin(const struct vm_conf *);
+struct owner_files *owner_files_begin(const struct vm_conf *,
+		    const struct owner_files *prev);
 void		 owner_files_child(int sock, const struct vm_conf *,
 		    const char *user);
 ssize_t		 owner_files_read(int sock, char *, size_t,

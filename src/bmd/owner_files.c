@@ -73,12 +73,18 @@ lock(int fd, const struct owner_file *of)
 	return of->of_lock && vmlock_disk(fd, of->of_rw) == -1 ? 'L' : '-';
 }
 
-/* At the check's start: the files it opens (NULL: none). */
+/*
+ * At the check's start: the files it opens (NULL: none).  A restart in
+ * place (prev: the run's last files) still holds the disks it names
+ * again, as known, until its check answers: its bhyve, and the lock,
+ * are gone meanwhile.
+ */
 struct owner_files *
-owner_files_begin(const struct vm_conf *vc)
+owner_files_begin(const struct vm_conf *vc, const struct owner_files *prev)
 {
 	struct owner_file of[BE_MAXOWNERFILES];
 	struct owner_files *f;
+	size_t j;
 	int i, n = list(vc, of);
 
 	if (n <= 0)
@@ -87,6 +93,10 @@ owner_files_begin(const struct vm_conf *vc)
 	for (i = 0; i < n; i++) {
 		f->f_lock[f->f_n] = !of[i].of_lock ? 0 : of[i].of_rw ? 'w' :
 		    'r';
+		for (j = 0; prev != NULL && j < prev->f_n; j++)
+			if (f->f_lock[f->f_n] != 0 && prev->f_lock[j] != 0 &&
+			    strcmp(prev->f_path[j], of[i].of_path) == 0)
+				f->f_id[f->f_n] = prev->f_id[j];
 		f->f_path[f->f_n++] = xstrdup(of[i].of_path);
 	}
 	return f;

@@ -400,14 +400,17 @@ owner_check_wanted(const struct vm_conf *vc)
 static int
 files_begin(struct vm *vm)
 {
+	struct owner_files *old;
 	struct vm_owner *o;
 	char err[256];
 
 	if (vm->vm_run->rn_owner == NULL)
 		vm->vm_run->rn_owner = xcalloc(1, sizeof(struct vm_owner));
 	o = vm->vm_run->rn_owner;
-	owner_files_free(o->o_files);
-	if ((o->o_files = owner_files_begin(vm->vm_conf)) == NULL)
+	old = o->o_files;
+	o->o_files = owner_files_begin(vm->vm_conf, old);
+	owner_files_free(old);
+	if (o->o_files == NULL)
 		return 0;
 	/* root's keep their paths */
 	if (vm->vm_conf->vc_owner == 0 ||

@@ -23,6 +23,7 @@ from test_conf_owner import users  # noqa: F401  (fixture)
 from test_console import consoles  # noqa: F401  (fixture)
 from test_network import BRIDGE, netns, start_in  # noqa: F401  (fixture)
 from test_users import Setup, chown, ctl, uid
+from hangfs import HangFS
 
 SIM = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bhyve-sim")
 PROGS = ("bhyve", "bhyvectl", "bhyveload", "grub-bhyve")
@@ -434,6 +435,49 @@ def test_a_disk_runs_in_one_bhyve_vm_whatever_path_names_it(bmd, sim):
         os.killpg(holder.pid, signal.SIGKILL)
         holder.wait()
     boot(bmd, "a")
+
+
+def test_a_disk_stays_held_while_its_vm_restarts_in_place(bmd, users):  # noqa: F811
+    """Between a guest's reboot (bhyve exits, its lock goes) and the check
+    of the next start, the VM still holds its disk: here that check waits
+    (her ISO is now under a file system that never answers), and root's
+    VM on another path to her disk is refused meanwhile, not started on
+    it."""
+    setup = Setup(bmd)
+    sim = Sim(bmd)                      # after Setup: it sets global_extra
+    img = os.path.join(setup.adir, "a.img")
+    with open(img, "wb") as f:
+        f.truncate(1 << 20)
+    chown(img, "alice")
+    sw = os.path.join(setup.adir, "sw")
+    os.makedirs(sw)
+    chown(sw, "alice")
+    cd = os.path.join(sw, "cd.iso")
+    with open(cd, "wb") as f:
+        f.truncate(1 << 16)
+    chown(cd, "alice")
+    alias = os.path.join(bmd.dir, "alias.img")
+    os.symlink(img, alias)
+    setup.start(bvm("rootsvm", disk=alias), bvm("ab", disk=img, iso=cd))
+    rc, out, err = ctl(bmd, "alice", "boot", "ab")
+    assert rc == 0, err
+    pid = ready(bmd, "ab", bmd.wait_running("ab"))
+    hang = HangFS(sw)                   # over the directory: her ISO hangs
+    try:
+        os.kill(pid, signal.SIGUSR1)    # the stand-in exits 0: a reboot
+        wait_until(lambda: hang.requests > 0, 20, "her check to wait there")
+        assert bmd.state("ab") == "PRESTART" and not pid_alive(pid)
+        assert not locked(img)          # bhyve, and its lock, are gone
+        rc, out, err = bmd.bmdctl("boot", "rootsvm")
+        assert rc != 0 and ("disk %s is in use by vm ab (the same file as "
+                            "its disk %s)" % (alias, img)) in err, err
+        assert sim.calls("bhyveload", "start", "rootsvm") == []
+    finally:
+        hang.close()
+    # her restart is given up, with why; then root's VM may run on it
+    bmd.wait_state("ab", "FAILED", 30)
+    assert "could not start: iso %s" % cd in bmd.vm("ab")["last_stop"]["text"]
+    boot(bmd, "rootsvm")
 
 
 def test_taps_on_a_bridge(netns, bmd):  # noqa: F811

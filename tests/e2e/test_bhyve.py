@@ -437,18 +437,25 @@ def test_a_disk_runs_in_one_bhyve_vm_whatever_path_names_it(bmd, sim):
     boot(bmd, "a")
 
 
+def alices_disk(bmd):
+    """Users, the stand-ins (after Setup: it sets global_extra) and a disk
+    image of alice's."""
+    setup = Setup(bmd)
+    sim = Sim(bmd)
+    img = os.path.join(setup.adir, "a.img")
+    with open(img, "wb") as f:
+        f.truncate(1 << 20)
+    chown(img, "alice")
+    return setup, sim, img
+
+
 def test_a_disk_stays_held_while_its_vm_restarts_in_place(bmd, users):  # noqa: F811
     """Between a guest's reboot (bhyve exits, its lock goes) and the check
     of the next start, the VM still holds its disk: here that check waits
     (her ISO is now under a file system that never answers), and root's
     VM on another path to her disk is refused meanwhile, not started on
     it."""
-    setup = Setup(bmd)
-    sim = Sim(bmd)                      # after Setup: it sets global_extra
-    img = os.path.join(setup.adir, "a.img")
-    with open(img, "wb") as f:
-        f.truncate(1 << 20)
-    chown(img, "alice")
+    setup, sim, img = alices_disk(bmd)
     sw = os.path.join(setup.adir, "sw")
     os.makedirs(sw)
     chown(sw, "alice")
@@ -493,12 +500,7 @@ def test_taps_on_a_bridge(netns, bmd):  # noqa: F811
 
 
 def test_a_users_bhyve_vm(bmd, users, consoles):  # noqa: F811
-    setup = Setup(bmd)
-    sim = Sim(bmd)                      # after Setup: it sets global_extra
-    img = os.path.join(setup.adir, "a.img")
-    with open(img, "wb") as f:
-        f.truncate(1 << 20)
-    chown(img, "alice")
+    setup, sim, img = alices_disk(bmd)
     logp = os.path.join(setup.adir, "ab.log")
     alias = os.path.join(bmd.dir, "alias.img")
     os.symlink(img, alias)

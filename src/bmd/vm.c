@@ -127,7 +127,9 @@ vm_active(const struct vm *vm)
  * which.  A VM renamed in the file
  * is the usual case: the old name is still stopping as the new one may
  * start.  Paths are compared as written: stat-ing a user's path as root
- * is not done on the event loop.
+ * is not done on the event loop.  (QEMU locks its images; bhyve's disks
+ * are also compared as files once the start check has opened them:
+ * owner_files_claim.)
  */
 struct vm *
 vm_holder(const struct vm *vm, char *what, size_t len)

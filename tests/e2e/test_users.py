@@ -535,9 +535,8 @@ def test_a_users_hung_file_system_never_hangs_a_load(setup, bmd):
     finally:
         hang.close()
     # the server has gone: the process ends, is reaped, alice is served
-    wait_until(lambda: not any(os.path.exists("/proc/%d" % p) and
-                               open("/proc/%d/stat" % p).read().split()[2] != "Z"
-                               for p in waiting), 30, "the reader to end")
+    wait_until(lambda: not any(bmdtest.pid_alive(p) for p in waiting), 30,
+               "the reader to end")
     # and, once 30 s have passed since it was given up, alice is served
     wait_until(lambda: ctl(bmd, "alice", "boot", "a1")[0] == 0, 45,
                "alice's boot to be served again")

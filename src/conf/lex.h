@@ -143,6 +143,8 @@ int		 lex_dollar_expands(const struct lexer *);
 int		 lex_skim_value(struct lexer *, struct token *, int c);
 /* skim.c: inside a skipped section, over what cannot end or nest it */
 void		 lex_skim_body(struct lexer *);
+/* skim.c: 0 keeps lex_skim_body to its byte loop (a test compares) */
+extern int	 lex_skim_vector;
 
 void		 vb_init(struct vbuild *, struct arena *);
 void		 vb_free(struct vbuild *);

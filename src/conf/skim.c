@@ -177,6 +177,16 @@ lex_skim_value(struct lexer *lx, struct token *tk, int c)
 
 /* ---- the body of a skipped section, a byte at a time ---- */
 
+int lex_skim_vector = 1;
+
+#ifdef __SSE2__
+#include <emmintrin.h>
+
+#define EQ(x, c)	_mm_cmpeq_epi8((x), _mm_set1_epi8((char)(c)))
+#define OR(a, b)	_mm_or_si128((a), (b))
+#define AND(a, b)	_mm_and_si128((a), (b))
+#endif
+
 /* Where the cursor of lex_skim_body is: committed at token starts. */
 struct body {
 	size_t	 i;		/* offset */
@@ -206,6 +216,31 @@ body_commit(struct lexer *lx, const struct body *bd, int glued)
 	lx->lx_glued = glued;
 }
 
+/*
+ * In a string quoted with q: the next byte from i that ends it, escapes,
+ * expands or is a newline (n: none).
+ */
+static size_t
+string_plain(const char *b, size_t n, size_t i, int q)
+{
+#ifdef __SSE2__
+	__m128i x;
+	unsigned int m;
+
+	for (; lex_skim_vector && n - i >= 16; i += 16) {
+		x = _mm_loadu_si128((const __m128i *)(const void *)(b + i));
+		m = (unsigned int)_mm_movemask_epi8(OR(OR(EQ(x, q),
+		    EQ(x, '\\')), OR(EQ(x, '$'), EQ(x, '\n'))));
+		if (m != 0)
+			return i + (size_t)__builtin_ctz(m);
+	}
+#endif
+	while (i < n && b[i] != q && b[i] != '\\' && b[i] != '$' &&
+	    b[i] != '\n')
+		i++;
+	return i;
+}
+
 /* A quoted string; 0 (nothing consumed) on what only lex.c decides. */
 static int
 body_string(const char *b, size_t n, struct body *bd)
@@ -215,6 +250,8 @@ body_string(const char *b, size_t n, struct body *bd)
 	size_t j;
 
 	for (; at.i < n; at.i++) {
+		if ((at.i = string_plain(b, n, at.i, q)) >= n)
+			break;
 		if (b[at.i] == q) {
 			at.i++;
 			*bd = at;
@@ -289,6 +326,130 @@ body_word(const unsigned char *b, size_t n, size_t i)
 	return j;
 }
 
+/* ---- the same, 16 bytes at a time where the machine can ---- */
+
+#ifdef __SSE2__
+static int
+is_wordkind(int c)
+{
+	return lex_skim_kind[c] == SK_WORD || lex_skim_kind[c] == SK_SLASH;
+}
+
+static void
+body_lines(struct body *bd, size_t at, unsigned int nl)
+{
+	unsigned int m;
+	int k = 0;
+
+	if (nl == 0)
+		return;
+	/* a few at most: counted, as x86-64's base set has no popcnt */
+	for (m = nl; m != 0; m &= m - 1)
+		k++;
+	bd->line = bd->line > INT_MAX - k ? INT_MAX : bd->line + k;
+	bd->ls = at + (size_t)(32 - __builtin_clz(nl));
+	bd->lc = 1;
+}
+
+/*
+ * The 16 bytes at p, as three masks (bit k for p[k]): what the byte loop
+ * must take (a superset of what it stops at: every byte but white space,
+ * newlines and the plain word bytes below "{"; a "/" before "/" or "*"), the
+ * newlines, and where "vm", "gl" or "tem" may start a section keyword.
+ * p[16] and p[17] are read too.
+ */
+static unsigned int
+block_masks(const unsigned char *p, unsigned int *nl, unsigned int *kw)
+{
+	__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+	__m128i x1 = _mm_loadu_si128((const __m128i *)(const void *)(p + 1));
+	__m128i x2 = _mm_loadu_si128((const __m128i *)(const void *)(p + 2));
+	__m128i n = EQ(x, '\n'), s, k;
+
+	/* signed: the controls, and every byte from 0x80 */
+	s = _mm_andnot_si128(OR(n, EQ(x, '\t')),
+	    _mm_cmplt_epi8(x, _mm_set1_epi8(0x20)));
+	s = OR(s, _mm_cmpgt_epi8(x, _mm_set1_epi8('z')));
+	s = OR(s, OR(OR(EQ(x, '"'), EQ(x, '#')), OR(EQ(x, '$'), EQ(x, '\''))));
+	s = OR(s, OR(EQ(x, '+'), EQ(x, '\\')));
+	s = OR(s, AND(EQ(x, '/'), OR(EQ(x1, '/'), EQ(x1, '*'))));
+	k = OR(AND(EQ(x, 'v'), EQ(x1, 'm')), AND(EQ(x, 'g'), EQ(x1, 'l')));
+	k = OR(k, AND(AND(EQ(x, 't'), EQ(x1, 'e')), EQ(x2, 'm')));
+	*nl = (unsigned int)_mm_movemask_epi8(n);
+	*kw = (unsigned int)_mm_movemask_epi8(k);
+	return (unsigned int)_mm_movemask_epi8(s);
+}
+
+/*
+ * The candidates of kw that the byte loop stops at (body_word: a word
+ * that is a keyword), added to stop; those past its first stop do not
+ * matter.  start is where the run began, a token start.
+ */
+static unsigned int
+block_keywords(const unsigned char *b, size_t n, size_t at, size_t start,
+    unsigned int stop, unsigned int kw)
+{
+	size_t k;
+
+	for (; kw != 0; kw &= kw - 1) {
+		k = (size_t)__builtin_ctz(kw);
+		if (stop != 0 && k > (size_t)__builtin_ctz(stop))
+			break;
+		if ((at + k == start || !is_wordkind(b[at + k - 1])) &&
+		    body_word(b, n, at + k) == 0)
+			return stop | 1u << k;
+	}
+	return stop;
+}
+
+/*
+ * From the token start at bd->i, over the white space, newlines and plain
+ * words the byte loop would take one at a time, 16 bytes a step; it ends
+ * at the start of a token, so the byte loop goes on from there as if it
+ * had come that way.  1: it moved (and the last byte was white space).
+ */
+static int
+body_vector(const unsigned char *b, size_t n, struct body *bd)
+{
+	size_t at = bd->i, s;
+	unsigned int stop, nl, kw, k;
+
+	for (;;) {
+		if (n - at < 18) {
+			s = at;
+			break;
+		}
+		stop = block_masks(b + at, &nl, &kw);
+		if (kw != 0)
+			stop = block_keywords(b, n, at, bd->i, stop, kw);
+		if (stop != 0) {
+			k = (unsigned int)__builtin_ctz(stop);
+			body_lines(bd, at, nl & ((1u << k) - 1));
+			s = at + k;
+			break;
+		}
+		body_lines(bd, at, nl);
+		at += 16;
+	}
+	/* back to the start of a word the run ended in */
+	while (s > bd->i && is_wordkind(b[s - 1]))
+		s--;
+	if (s == bd->i)
+		return 0;
+	bd->i = s;
+	return 1;
+}
+#else
+static int
+body_vector(const unsigned char *b, size_t n, struct body *bd)
+{
+	(void)b;
+	(void)n;
+	(void)bd;
+	return 0;
+}
+#endif
+
 /*
  * Inside a section being skipped (parse.c skip_section, at depth 1): pass
  * over the tokens that cannot end it, nest it or hide a section keyword
@@ -309,6 +470,11 @@ lex_skim_body(struct lexer *lx)
 	int glued = lx->lx_glued, k;
 
 	while (bd.i < n) {
+		if (lex_skim_vector && body_vector(b, n, &bd)) {
+			glued = 0;
+			if (bd.i >= n)
+				break;
+		}
 		/* most bytes: white space and words; a branch each, no jump */
 		if ((k = lex_skim_kind[b[bd.i]]) == SK_SEP) {
 			bd.i++;

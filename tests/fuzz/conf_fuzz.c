@@ -4,8 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arena.h"
 #include "conf.h"
 #include "diag.h"
+#include "lex.h"
 
 #define FUZZ_PATH	"/nonexistent/fuzz.conf"
 
@@ -25,6 +27,36 @@ same_as_full(const struct conf *full, const struct diags *fds,
 		if (fds->ds_v[i].d_level != cds->ds_v[i].d_level ||
 		    strcmp(fds->ds_v[i].d_text, cds->ds_v[i].d_text) != 0)
 			abort();
+}
+
+/* A section body skimmed 16 bytes at a time ends where the byte loop does. */
+static void
+skim_end(const uint8_t *data, size_t len, int vector, struct lexer *out)
+{
+	struct diags ds;
+	struct arena ar;
+
+	diags_init(&ds);
+	arena_init(&ar, 0);
+	lex_init(out, FUZZ_PATH, (const char *)data, len, &ar, &ds);
+	lex_skim_vector = vector;
+	lex_skim_body(out);
+	lex_skim_vector = 1;
+	lex_end(out);
+	arena_free(&ar);
+	diags_free(&ds);
+}
+
+static void
+skims_agree(const uint8_t *data, size_t len)
+{
+	struct lexer a, b;
+
+	skim_end(data, len, 0, &a);
+	skim_end(data, len, 1, &b);
+	if (a.lx_off != b.lx_off || a.lx_pos.line != b.lx_pos.line ||
+	    a.lx_pos.col != b.lx_pos.col || a.lx_glued != b.lx_glued)
+		abort();
 }
 
 int
@@ -55,5 +87,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	c = conf_load_buffer(FUZZ_PATH, (const char *)data, len, &lo, &ds);
 	conf_free(c);
 	diags_free(&ds);
+	skims_agree(data, len);
 	return 0;
 }

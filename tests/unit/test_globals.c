@@ -370,6 +370,90 @@ test_random_garbage(void **state)
 	}
 }
 
+/* Where lex_skim_body leaves the cursor of src from off, one way. */
+static void
+skim_from(const char *src, size_t n, size_t off, int vector, size_t *end,
+    int *line, int *col, int *glued)
+{
+	struct diags ds;
+	struct lexer lx;
+	struct arena ar;
+
+	diags_init(&ds);
+	arena_init(&ar, 0);
+	lex_init(&lx, "t.conf", src, n, &ar, &ds);
+	lex_advn(&lx, (int)off);
+	lex_skim_vector = vector;
+	lex_skim_body(&lx);
+	lex_skim_vector = 1;
+	*end = lx.lx_off;
+	*line = lx.lx_pos.line;
+	*col = lx.lx_pos.col;
+	*glued = lx.lx_glued;
+	lex_end(&lx);
+	arena_free(&ar);
+	diags_free(&ds);
+}
+
+static void
+skim_same(const char *src, size_t n, size_t off)
+{
+	size_t e0, e1;
+	int l0, l1, c0, c1, g0, g1;
+
+	skim_from(src, n, off, 0, &e0, &l0, &c0, &g0);
+	skim_from(src, n, off, 1, &e1, &l1, &c1, &g1);
+	if (e0 != e1 || l0 != l1 || c0 != c1 || g0 != g1)
+		fail_msg("from %zu of \"%.*s\": the byte loop ends at %zu "
+		    "(%d:%d, glued %d), 16 at a time at %zu (%d:%d, glued %d)",
+		    off, (int)n, src, e0, l0, c0, g0, e1, l1, c1, g1);
+}
+
+/*
+ * Runs of plain words and white space are passed over 16 bytes at a
+ * time: the cursor ends where the byte loop leaves it, on any bytes, at
+ * any alignment, on near-keywords and at the end of the buffer.
+ */
+static void
+test_vector_skim(void **state)
+{
+	static const char *const atoms[] = {
+		"vm", "vmlinuz", "gl", "global", "globals", "tem", "template",
+		"te", "xvm", "/", "//", "/*", "*", "$", "${a}", "+", "+=", "\\",
+		"\\\n", "\"", "'", "\"s t\"", "#", "\r", "\n", "\t", " ",
+		";", "=", ",", "(", ")", "{", "}", "\xc3", "\x7f", "|", "~",
+		"a", "/work/main/tests/guest/out/vmlinuz", "abcdefghijklmnopq",
+		" = ", ";\n\t", "\"console=ttyS0 quiet $ panic=-1\"",
+	};
+	char in[256], run[64];
+	const char *a;
+	size_t i, k, n, len, off;
+	int c;
+
+	(void)state;
+	for (i = 0; i < 50000; i++) {
+		for (n = 0, k = 0; k < 40; k++) {
+			a = PICK(atoms);
+			if ((len = strlen(a)) + n > sizeof(in))
+				break;
+			memcpy(in + n, a, len);
+			n += len;
+		}
+		skim_same(in, n, 0);
+		skim_same(in, n, (seed >> 8) % n);
+	}
+	/* every byte value, at every place in a block */
+	for (c = 0; c < 256; c++)
+		for (off = 0; off < 20; off++) {
+			memset(run, 'a', sizeof(run));
+			for (k = 0; k < sizeof(run); k += 5)
+				run[k] = ' ';
+			run[off + 3] = (char)c;
+			skim_same(run, sizeof(run), 0);
+			skim_same(run, sizeof(run), off);
+		}
+}
+
 /*
  * bmdctl maps a large file (confload.c): the global section is found
  * there, and a file truncated under the mapping ends the parse with an
@@ -437,6 +521,7 @@ main(void)
 		cmocka_unit_test(test_errors_reported),
 		cmocka_unit_test(test_random_valid),
 		cmocka_unit_test(test_random_garbage),
+		cmocka_unit_test(test_vector_skim),
 		cmocka_unit_test(test_mapped_file),
 	};
 

@@ -338,6 +338,24 @@ test_random_valid(void **state)
 	assert_true(checked > 2000);
 }
 
+/* Up to count atoms picked at random, as many as fit in size bytes. */
+static size_t
+of_atoms(char *in, size_t size, int count, const char *const *atoms,
+    size_t natoms)
+{
+	size_t n = 0, len;
+	const char *a;
+
+	while (count-- > 0) {
+		a = pick(atoms, natoms);
+		if ((len = strlen(a)) + n > size)
+			break;
+		memcpy(in + n, a, len);
+		n += len;
+	}
+	return n;
+}
+
 /* Any bytes: the skim ends, and a tree comes back (run with ASan too). */
 static void
 test_random_garbage(void **state)
@@ -350,18 +368,12 @@ test_random_garbage(void **state)
 	struct ast_file *af;
 	struct diags ds;
 	char in[96];
-	size_t i, k, n, len;
-	const char *a;
+	size_t i, n;
 
 	(void)state;
 	for (i = 0; i < 20000; i++) {
-		for (n = 0, k = 0; k < 24; k++) {
-			a = PICK(atoms);
-			if ((len = strlen(a)) + n > sizeof(in))
-				break;
-			memcpy(in + n, a, len);
-			n += len;
-		}
+		n = of_atoms(in, sizeof(in), 24, atoms,
+		    sizeof(atoms) / sizeof(atoms[0]));
 		diags_init(&ds);
 		af = ast_parse_globals("t.conf", in, n, &ds);
 		assert_non_null(af);
@@ -426,19 +438,13 @@ test_vector_skim(void **state)
 		" = ", ";\n\t", "\"console=ttyS0 quiet $ panic=-1\"",
 	};
 	char in[256], run[64];
-	const char *a;
-	size_t i, k, n, len, off;
+	size_t i, k, n, off;
 	int c;
 
 	(void)state;
 	for (i = 0; i < 50000; i++) {
-		for (n = 0, k = 0; k < 40; k++) {
-			a = PICK(atoms);
-			if ((len = strlen(a)) + n > sizeof(in))
-				break;
-			memcpy(in + n, a, len);
-			n += len;
-		}
+		n = of_atoms(in, sizeof(in), 40, atoms,
+		    sizeof(atoms) / sizeof(atoms[0]));
 		skim_same(in, n, 0);
 		skim_same(in, n, (seed >> 8) % n);
 	}

@@ -201,12 +201,22 @@ vmlock_daemon_is(const char *root, int fd)
 void
 vmlock_note_pid(int fd, pid_t pid)
 {
+	struct stat st;
 	char buf[32];
 	int n;
 
+	/*
+	 * Written over, then cut only if it was longer: a truncation to
+	 * zero costs a journal update on ext4 and makes its last close
+	 * write the file out (what protects files replaced by rewriting),
+	 * at every start and stop of a VM.  A reader between the two calls
+	 * sees the new pid first, and stops at its newline.
+	 */
 	n = snprintf(buf, sizeof(buf), "%ld\n", (long)pid);
-	if (ftruncate(fd, 0) == -1 || pwrite(fd, buf, (size_t)n, 0) != n)
+	if (pwrite(fd, buf, (size_t)n, 0) != n)
 		return;		/* only the message would lack the pid */
+	if (fstat(fd, &st) == 0 && st.st_size > n)
+		(void)ftruncate(fd, n);
 }
 
 /*

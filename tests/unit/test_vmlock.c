@@ -73,7 +73,10 @@ test_one_holder(void **state)
 	assert_int_equal(stat(f, &st), 0);
 	assert_int_equal(st.st_uid, OWNER);	/* made by root, given away */
 	assert_int_equal(st.st_mode & 07777, 0600);
-	vmlock_note_pid(a, 4242);
+	vmlock_note_pid(a, 1234567);
+	vmlock_note_pid(a, 4242);	/* shorter: the rest is cut */
+	assert_int_equal(stat(f, &st), 0);
+	assert_int_equal(st.st_size, 5);
 	b = vmlock_take(root, OWNER, "alpha", 1, err, sizeof(err));
 	assert_int_equal(b, -1);
 	assert_string_equal(err, "already running (pid 4242)");

@@ -198,14 +198,18 @@ taken(const struct vm *vm, const struct owner_files *f, size_t i,
 	size_t k, j;
 
 	for (k = 0; (o = vm_at(k)) != NULL; k++) {
-		if (o == vm || !vm_active(o) || (of = owner_files_of(o)) == NULL)
+		if (o == vm || !vm_active(o) ||
+		    (of = owner_files_of(o)) == NULL)
 			continue;
-		for (j = 0; j < of->f_n; j++)
-			if (of->f_lock[j] != 0 && same(&f->f_id[i], &of->f_id[j]) &&
-			    (f->f_lock[i] == 'w' || of->f_lock[j] == 'w')) {
-				conflict(vm, o, f, i, of->f_path[j], why, len);
-				return -1;
-			}
+		for (j = 0; j < of->f_n; j++) {
+			/* two readers may share a disk */
+			if (of->f_lock[j] == 0 ||
+			    !same(&f->f_id[i], &of->f_id[j]) ||
+			    (f->f_lock[i] != 'w' && of->f_lock[j] != 'w'))
+				continue;
+			conflict(vm, o, f, i, of->f_path[j], why, len);
+			return -1;
+		}
 	}
 	return 0;
 }

@@ -234,10 +234,11 @@ load_initial(const struct options *o)
 {
 	struct conf_load_opts lo = { .lo_path = bmd.b_conf_path,
 	    .lo_check_files = 1, .lo_validate = backend_validate_vm };
+	struct user_info **owners;
 	struct idmap *saved;
 	struct diags ds;
 	struct conf *c;
-	size_t i;
+	size_t i, n;
 
 	lo.lo_ids = bmd.b_ids = idmap_new();
 
@@ -269,6 +270,10 @@ load_initial(const struct options *o)
 		fatalx("cannot load %s", bmd.b_conf_path);
 	log_info("load config %s", bmd.b_conf_path);
 	apply_globals(o, &c->c_global);
+	owners = users_lookup_owners(c, &n);
+	for (i = 0; i < n; i++)
+		users_put(owners[i]);
+	free(owners);
 	/*
 	 * The VMs are taken as loaded.  Copying them into a heap of their
 	 * own, away from the freed syntax trees, used to save memory; now
@@ -581,6 +586,7 @@ main(int argc, char **argv)
 	if ((bmd.b_base = event_base_new()) == NULL)
 		fatalx("cannot create the event loop");
 	add_signal_events();
+	users_init();
 	loadjob_init();
 	plugin_init_all();
 	control_start();

@@ -388,7 +388,25 @@ void		 console_reopen_logs(void);
 json_t		*console_attach(struct ctl_req *, struct vm *);
 size_t		 console_sessions(const struct vm *);
 
-/* proc.c: a user's name for messages (allocated), else the number */
+/* users.c: who a uid is, known without waiting on the name service */
+struct user_info {
+	uid_t		 ui_uid;
+	char		*ui_name;	/* NULL: no such user */
+	char		*ui_home, *ui_shell;
+	gid_t		 ui_gid;
+	gid_t		*ui_groups;	/* getgrouplist(3): ui_gid too */
+	int		 ui_ngroups;
+	time_t		 ui_at;		/* looked up then (monotonic) */
+};
+typedef void	(*users_fn)(void *);
+void		 users_init(void);
+struct user_info *users_lookup(uid_t);
+struct user_info **users_lookup_owners(const struct conf *, size_t *);
+void		 users_info_free(void *);
+void		 users_put(struct user_info *);
+const struct user_info *users_get(uid_t);
+int		 users_wait(uid_t, users_fn, void *);
+void		 users_cancel(void *);
 char		*user_name(uid_t);
 
 /* ids.c: VM IDs kept across a start of bmd, in the run directory */

@@ -70,6 +70,7 @@ conn_free(struct conn *c)
 	TAILQ_REMOVE(&conns, c, c_entry);
 	nconns--;
 	limit_release(LIM_CONN, c->c_cred.pc_uid);
+	users_cancel(c);
 	if (c->c_stream)
 		events_gone(c);
 	if (c->c_wait != NULL)
@@ -235,7 +236,22 @@ idle_restart(struct conn *c)
 	evtimer_add(c->c_idle, &tv);
 }
 
-/* Answer every complete frame in the input buffer. */
+static void	handle_frames(struct conn *);
+
+/* bmd knows who c's peer is now (users.c), or has waited long enough. */
+static void
+peer_known(void *arg)
+{
+	struct conn *c = arg;
+
+	handle_frames(c);
+	conn_update(c);
+}
+
+/*
+ * Answer every complete frame in the input buffer, once bmd knows who
+ * asks: the name goes into the audit log and the reasons it gives.
+ */
 static void
 handle_frames(struct conn *c)
 {
@@ -248,6 +264,8 @@ handle_frames(struct conn *c)
 
 	if (c->c_stream)
 		off = c->c_inlen;	/* a stream reads nothing more */
+	else if (!users_wait(c->c_cred.pc_uid, peer_known, c))
+		return;
 	while (!c->c_stream && !c->c_closing && c->c_wait == NULL &&
 	    c->c_outlen < CONN_OUT_HIGH) {
 		st = proto_parse(c->c_in + off, c->c_inlen - off, &used, &req,
@@ -450,6 +468,7 @@ control_accept(int lfd, short what, void *arg)
 	c->c_idle = evtimer_new(bmd.b_base, conn_idle, c);
 	TAILQ_INSERT_TAIL(&conns, c, c_entry);
 	nconns++;
+	(void)users_get(c->c_cred.pc_uid);	/* looked up meanwhile */
 	event_add(c->c_rev, NULL);
 	idle_restart(c);
 }

@@ -38,6 +38,8 @@ struct loadjob {
 	struct conf_cache_stats	 lj_stats;
 	char			*lj_only;	/* the vm section wanted, or NULL */
 	uid_t			 lj_uid;	/* who asked */
+	struct user_info	**lj_users;	/* the owners, looked up */
+	size_t			 lj_nusers;
 	TAILQ_ENTRY(loadjob)	 lj_entry;
 };
 
@@ -74,6 +76,8 @@ load(struct loadjob *j)
 	lo.lo_only = j->lj_only;
 	j->lj_conf = conf_load(&lo, &j->lj_ds);
 	conf_cache_stats(cache, &j->lj_stats);
+	/* here, not on the event loop: the name service may be slow */
+	j->lj_users = users_lookup_owners(j->lj_conf, &j->lj_nusers);
 }
 
 static void *
@@ -91,6 +95,11 @@ work(void *arg)
 static void
 finish(struct loadjob *j)
 {
+	size_t i;
+
+	for (i = 0; i < j->lj_nusers; i++)
+		users_put(j->lj_users[i]);
+	free(j->lj_users);
 	if (j->lj_conf != NULL)
 		log_info("configuration loaded: %zu files parsed, %zu "
 		    "unchanged, %zu VMs evaluated", j->lj_stats.cs_parsed,

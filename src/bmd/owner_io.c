@@ -26,9 +26,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
+#include <grp.h>		/* setgroups(2) on glibc */
 #include <limits.h>
-#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,30 +60,30 @@ owner_unprivileged(const struct vm_conf *vc)
 	    backend_get(vc->vc_backend)->be_runs_as_owner;
 }
 
-/* The owner's credentials: owner, the VM's group, the owner's groups. */
+/*
+ * The owner's credentials: owner, the VM's group, the owner's groups as
+ * the load before this start found them (users.c).
+ */
 static void
 fill_cred(const struct vm_conf *vc, struct proc_cred *cr)
 {
-	struct passwd *pw;
-	int n = OWN_MAXGROUPS;
+	const struct user_info *ui = users_get(vc->vc_owner);
 
 	memset(cr, 0, sizeof(*cr));
-	if ((pw = getpwuid(vc->vc_owner)) == NULL) {
+	cr->cr_uid = vc->vc_owner;
+	cr->cr_set = 1;
+	if (ui == NULL || ui->ui_name == NULL) {
 		/* unknown uid: no supplementary groups at all */
-		cr->cr_uid = vc->vc_owner;
 		cr->cr_gid = vc->vc_group != (gid_t)-1 ? vc->vc_group :
 		    (gid_t)65534;
-		cr->cr_ngroups = 0;
-		cr->cr_set = 1;
 		return;
 	}
-	cr->cr_uid = pw->pw_uid;
-	cr->cr_gid = vc->vc_group != (gid_t)-1 ? vc->vc_group : pw->pw_gid;
+	cr->cr_gid = vc->vc_group != (gid_t)-1 ? vc->vc_group : ui->ui_gid;
+	cr->cr_ngroups = ui->ui_ngroups < OWN_MAXGROUPS ? ui->ui_ngroups :
+	    OWN_MAXGROUPS;
 	cr->cr_groups = xcalloc(OWN_MAXGROUPS, sizeof(gid_t));
-	if (getgrouplist(pw->pw_name, pw->pw_gid, cr->cr_groups, &n) == -1)
-		n = OWN_MAXGROUPS;	/* truncated: the first ones */
-	cr->cr_ngroups = n;
-	cr->cr_set = 1;
+	memcpy(cr->cr_groups, ui->ui_groups, (size_t)cr->cr_ngroups *
+	    sizeof(gid_t));
 }
 
 /* The credentials of the VM's processes (none: they run as root). */

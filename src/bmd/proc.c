@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pwd.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -103,7 +102,8 @@ env_set(char ***env, size_t *n, char *entry)
 
 /*
  * The whole environment of a program bmd runs as uid (a VM's process, a
- * hook): PATH, HOME, USER, LOGNAME and SHELL of that user, then extra
+ * hook): PATH, HOME, USER, LOGNAME and SHELL of that user as bmd knows
+ * it (users.c; HOME=/ and the number until then), then extra
  * ("NAME=value", replacing one of those).  Nothing of bmd's own
  * environment is passed on.  Built before the fork; free with
  * proc_env_free().
@@ -111,18 +111,17 @@ env_set(char ***env, size_t *n, char *entry)
 char **
 proc_env(uid_t uid, char *const *extra)
 {
-	struct passwd *pw = getpwuid(uid);
+	const struct user_info *ui = users_get(uid);
 	char **env = xcalloc(1, sizeof(*env));
 	size_t n = 0, i;
 
 	env_set(&env, &n, xprintf("PATH=%s", uid == 0 ? PATH_ROOT :
 	    PATH_USER));
-	if (pw != NULL) {
-		env_set(&env, &n, xprintf("HOME=%s", pw->pw_dir));
-		env_set(&env, &n, xprintf("USER=%s", pw->pw_name));
-		env_set(&env, &n, xprintf("LOGNAME=%s", pw->pw_name));
-		env_set(&env, &n, xprintf("SHELL=%s", pw->pw_shell != NULL &&
-		    pw->pw_shell[0] != '\0' ? pw->pw_shell : "/bin/sh"));
+	if (ui != NULL && ui->ui_name != NULL) {
+		env_set(&env, &n, xprintf("HOME=%s", ui->ui_home));
+		env_set(&env, &n, xprintf("USER=%s", ui->ui_name));
+		env_set(&env, &n, xprintf("LOGNAME=%s", ui->ui_name));
+		env_set(&env, &n, xprintf("SHELL=%s", ui->ui_shell));
 	} else {
 		env_set(&env, &n, xstrdup("HOME=/"));
 		env_set(&env, &n, xprintf("USER=%lu", (unsigned long)uid));
@@ -347,12 +346,3 @@ proc_sigchld(void)
 	free(status);
 }
 
-/* A user's name for messages, allocated; the number when it has none. */
-char *
-user_name(uid_t uid)
-{
-	struct passwd *pw = getpwuid(uid);
-
-	return pw != NULL ? xstrdup(pw->pw_name) : xprintf("%u",
-	    (unsigned)uid);
-}

@@ -6,8 +6,6 @@
  */
 #include <sys/types.h>
 
-#include <grp.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,10 +17,9 @@
 #include "sizetext.h"
 #include "xmalloc.h"
 
-#define MAX_GROUPS	256
-
 struct qent {
 	char		*q_who;		/* NULL: everyone; NAME or @GROUP */
+	unsigned long	 q_id;		/* its uid or gid */
 	long long	 q_value;
 };
 
@@ -53,6 +50,7 @@ quota_copy(struct quota *q, const struct clist *l)
 		lm = CLIST_AT(l, struct conf_limit, i);
 		q->qu_v[i].q_who = lm->lm_who != NULL ? xstrdup(lm->lm_who) :
 		    NULL;
+		q->qu_v[i].q_id = lm->lm_id;
 		q->qu_v[i].q_value = lm->lm_value;
 	}
 }
@@ -76,13 +74,12 @@ quota_free(void)
 }
 
 static int
-in_groups(const char *group, const gid_t *gids, int ngids)
+in_groups(unsigned long gid, const struct user_info *ui)
 {
-	struct group *gr = getgrnam(group);
 	int i;
 
-	for (i = 0; gr != NULL && i < ngids; i++)
-		if (gids[i] == gr->gr_gid)
+	for (i = 0; ui != NULL && i < ui->ui_ngroups; i++)
+		if (ui->ui_groups[i] == (gid_t)gid)
 			return 1;
 	return 0;
 }
@@ -99,34 +96,35 @@ wider(long long a, long long b)
 /*
  * uid's limit of kind k: its USER:N if any, else the most generous
  * @GROUP:N of its groups, else the bare N (the last one written of
- * each), else none.
+ * each), else none.  Users and groups are compared by their ids, found
+ * when the configuration was loaded; uid's groups are those bmd knows
+ * (users.c: each load looks up the owners), so no name service is asked
+ * here.  A uid the name service does not know has no group.
  */
 long long
 quota_limit(enum quota_kind k, uid_t uid)
 {
 	const struct quota *q = &quotas[k];
-	struct passwd *pw;
-	gid_t gids[MAX_GROUPS];
+	const struct user_info *ui;
 	long long user = 0, group = 0, all = LIMIT_NONE;
-	int ngids = MAX_GROUPS, have_user = 0, have_group = 0;
+	int have_user = 0, have_group = 0;
 	size_t i;
 
-	if (uid == 0 || q->qu_n == 0 || (pw = getpwuid(uid)) == NULL)
+	if (uid == 0 || q->qu_n == 0)
 		return LIMIT_NONE;
-	if (getgrouplist(pw->pw_name, pw->pw_gid, gids, &ngids) == -1)
-		ngids = MAX_GROUPS;	/* the first ones it found */
+	ui = users_get(uid);
 	for (i = 0; i < q->qu_n; i++) {
 		const struct qent *e = &q->qu_v[i];
 
 		if (e->q_who == NULL)
 			all = e->q_value;
 		else if (e->q_who[0] == '@') {
-			if (in_groups(e->q_who + 1, gids, ngids)) {
+			if (in_groups(e->q_id, ui)) {
 				group = have_group ? wider(group, e->q_value) :
 				    e->q_value;
 				have_group = 1;
 			}
-		} else if (strcmp(e->q_who, pw->pw_name) == 0) {
+		} else if (e->q_id == (unsigned long)uid) {
 			user = e->q_value;
 			have_user = 1;
 		}

@@ -5,7 +5,6 @@
  */
 #include <sys/wait.h>
 
-#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,10 +57,10 @@ why_set(struct vm *vm, const char *code, const char *fmt, ...)
 static const char *
 user(uid_t uid, char *buf, size_t len)
 {
-	struct passwd *pw = getpwuid(uid);
+	const struct user_info *ui = users_get(uid);
 
-	if (pw != NULL)
-		snprintf(buf, len, "%s", pw->pw_name);
+	if (ui != NULL && ui->ui_name != NULL)
+		snprintf(buf, len, "%s", ui->ui_name);
 	else
 		snprintf(buf, len, "uid %lu", (unsigned long)uid);
 	return buf;

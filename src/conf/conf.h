@@ -86,6 +86,7 @@ struct conf_memory {
 #define LIMIT_NONE	(-1LL)
 struct conf_limit {
 	char		*lm_who;	/* NULL: every user; NAME or @GROUP */
+	unsigned long	 lm_id;		/* its uid or gid, found at load */
 	long long	 lm_value;	/* LIMIT_NONE: unlimited */
 	char		*lm_text;	/* as written */
 };

@@ -50,7 +50,8 @@ limit_value(const struct conf_key *k, const char *v, long long *out,
  * The _r lookups: loads run in a thread of their own (loadjob.c).
  */
 static int
-limit_who(const struct conf_key *k, const char *who, struct buf *err)
+limit_who(const struct conf_key *k, const char *who, unsigned long *id,
+    struct buf *err)
 {
 	struct passwd pwbuf, *pw = NULL;
 	struct group grbuf, *gr = NULL;
@@ -58,10 +59,13 @@ limit_who(const struct conf_key *k, const char *who, struct buf *err)
 
 	if (who[0] == '@') {
 		if (who[1] != '\0' && getgrnam_r(who + 1, &grbuf, buf,
-		    sizeof(buf), &gr) == 0 && gr != NULL)
+		    sizeof(buf), &gr) == 0 && gr != NULL) {
+			*id = gr->gr_gid;
 			return 0;
+		}
 	} else if (who[0] != '\0' && getpwnam_r(who, &pwbuf, buf, sizeof(buf),
 	    &pw) == 0 && pw != NULL) {
+		*id = pw->pw_uid;
 		if (pw->pw_uid != 0)
 			return 0;
 		buf_printf(err, "\"%s\": %s: root's VMs are never limited",
@@ -80,11 +84,12 @@ limit_parse(const struct conf_key *k, const char *v, void *dst,
 	struct conf_limit *l = dst;
 	const char *colon = strrchr(v, ':');
 	char *who = NULL;
+	unsigned long id = 0;
 	long long n;
 
 	if (colon != NULL) {
 		who = xstrndup(v, (size_t)(colon - v));
-		if (limit_who(k, who, err) == -1) {
+		if (limit_who(k, who, &id, err) == -1) {
 			free(who);
 			return -1;
 		}
@@ -94,6 +99,7 @@ limit_parse(const struct conf_key *k, const char *v, void *dst,
 		return -1;
 	}
 	l->lm_who = who;
+	l->lm_id = id;
 	l->lm_value = n;
 	l->lm_text = xstrdup(v);
 	return 0;
@@ -116,6 +122,7 @@ limit_copy(void *d, const void *s)
 	struct conf_limit *dst = d;
 
 	dst->lm_who = src->lm_who != NULL ? xstrdup(src->lm_who) : NULL;
+	dst->lm_id = src->lm_id;
 	dst->lm_value = src->lm_value;
 	dst->lm_text = src->lm_text != NULL ? xstrdup(src->lm_text) : NULL;
 }

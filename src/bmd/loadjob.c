@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@
 #include <event2/event.h>
 
 #include "bmd.h"
+#include "helper.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -51,6 +53,9 @@ static struct event	*wake_ev;
 static int		 inline_only;	/* BMD_LOAD_INLINE */
 /* the files parsed by earlier loads: only one load at a time uses it */
 static struct conf_cache *cache;
+
+/* a quit waits this long for a running load: its children's deadline */
+#define QUIT_WAIT_MS	(HELPER_TIMEOUT_MS + 2000)
 
 #define SERVED_MAX	64
 /* when each user's last load began: 0 root, 1 not lately, then later */
@@ -220,8 +225,9 @@ loadjob_init(void)
 
 /*
  * Load the configuration, then call done(c, ds, arg) on the event loop;
- * done owns c and ds (c is NULL when bmd quit before the load ran).  Loads queued meanwhile start after this one, so
- * each sees the files as they are when it starts.
+ * done owns c and ds (c is NULL when bmd quit before the load ran).
+ * Loads queued meanwhile start after this one, so each sees the files
+ * as they are when it starts.
  */
 void
 loadjob_submit(loadjob_fn done, void *arg)
@@ -248,15 +254,29 @@ loadjob_submit_for(const char *only, uid_t uid, loadjob_fn done, void *arg)
 }
 
 /*
- * bmd quits: a running load ends first (within the helpers' deadline),
- * so that no parser child it started outlives the daemon.
+ * bmd quits: a running load ends first, so that no parser child it
+ * started outlives the daemon; it kills them itself at their deadline.
+ * A load that is not over by then waits on something no deadline covers
+ * (the name service): bmd goes without it, and the process's end ends it.
  */
 void
 loadjob_fini(void)
 {
+	struct pollfd pfd = { .fd = wake[0], .events = POLLIN };
 	struct loadjob *j;
+	char c;
+	int n;
 
 	if ((j = running) != NULL) {
+		while ((n = poll(&pfd, 1, QUIT_WAIT_MS)) == -1 &&
+		    errno == EINTR)
+			;
+		if (n != 1) {
+			log_warnx("a configuration load has not ended within "
+			    "%d s: quitting without it", QUIT_WAIT_MS / 1000);
+			return;
+		}
+		(void)read(wake[0], &c, 1);
 		pthread_join(worker, NULL);
 		running = NULL;
 		finish(j);

@@ -234,7 +234,9 @@ struct bmd_spawn {
 	char *const	*sp_argv;
 	char *const	*sp_env;	/* "NAME=value" added; may be NULL */
 	uid_t		 sp_uid;	/* run as; (uid_t)-1: the daemon's */
-	gid_t		 sp_gid;	/* with sp_uid: group; groups of user */
+	gid_t		 sp_gid;	/* with sp_uid: group, (gid_t)-1 the
+					   user's primary; and the user's
+					   other groups as bmd knows them */
 	int		 sp_out_fd;	/* stdout and stderr; -1: /dev/null */
 	void		*sp_spare[4];
 };

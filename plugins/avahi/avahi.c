@@ -14,7 +14,6 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include <errno.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -203,7 +202,6 @@ announce(struct bmd_vm *vm, const char *name, const char *port)
 {
 	struct pub *p = pub_find(name);
 	long long uid = NOBODY, gid = -1;
-	struct passwd *pw;
 
 	if (p != NULL) {		/* still running, or waiting to retry */
 		p->p_wanted = 1;
@@ -219,10 +217,8 @@ announce(struct bmd_vm *vm, const char *name, const char *port)
 	p->p_vm = xstrdup(name);
 	p->p_port = xstrdup(port);
 	(void)bmd_vm_int(vm, "uid", 0, &uid);
+	/* the VM's group, else (-1) the owner's primary group */
 	(void)bmd_vm_int(vm, "gid", 0, &gid);
-	if (gid == -1)
-		gid = (pw = getpwuid((uid_t)uid)) != NULL ?
-		    (long long)pw->pw_gid : NOBODY;
 	/* root's VMs are announced by nobody: it needs no rights at all */
 	p->p_uid = uid == 0 ? NOBODY : (uid_t)uid;
 	p->p_gid = uid == 0 ? NOBODY : (gid_t)gid;

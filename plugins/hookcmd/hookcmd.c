@@ -26,7 +26,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,7 +36,6 @@
 
 #define DEFAULT_TIMEOUT	"60"
 #define MAX_TIMEOUT	86400
-#define NOBODY		65534
 
 extern const struct bmd_plugin bmd_plugin;
 
@@ -190,7 +188,6 @@ static struct job *
 job_new(struct bmd_vm *vm, enum hook h, const char *path, int state)
 {
 	struct job *j = calloc(1, sizeof(*j));
-	struct passwd *pw;
 	long long uid = 0, gid = -1, timeout = 60;
 
 	if (j == NULL)
@@ -206,10 +203,7 @@ job_new(struct bmd_vm *vm, enum hook h, const char *path, int state)
 	if (h == HOOKCMD) {
 		bmd_vm_int(vm, "uid", 0, &uid);
 		bmd_vm_int(vm, "gid", 0, &gid);
-		/* the VM's group, else the owner's primary group, else nobody */
-		if (gid == -1)
-			gid = (pw = getpwuid((uid_t)uid)) != NULL ?
-			    (long long)pw->pw_gid : NOBODY;
+		/* the VM's group, else (-1) the owner's primary group */
 		if (uid != 0) {
 			j->j_uid = (uid_t)uid;
 			j->j_gid = (gid_t)gid;

@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +18,9 @@
 
 #include "bmd.h"
 #include "xmalloc.h"
+
+#define SPAWN_GROUPS	256
+#define NOBODY_ID	65534
 
 /* The tree of each spawned program not yet reaped. */
 struct tree {
@@ -74,23 +76,59 @@ bmd_kill_tree(pid_t pid, int sig)
 }
 
 
-static void
-drop_privileges(uid_t uid, gid_t gid)
-{
-	struct passwd *pw = getpwuid(uid);
+/*
+ * Who a program runs as, worked out before the fork from what bmd knows
+ * of the user (users.c): no name service is asked, not even in the
+ * child, which would wait there with the hook's time running.
+ */
+struct spawn_ids {
+	uid_t	 sx_uid;
+	gid_t	 sx_gid;
+	gid_t	 sx_groups[SPAWN_GROUPS];
+	int	 sx_ngroups;
+};
 
-	if ((pw != NULL ? initgroups(pw->pw_name, gid) :
-	    setgroups(1, &gid)) == -1 || setgid(gid) == -1 ||
-	    setuid(uid) == -1 || (uid != 0 && setuid(0) != -1)) {
+/*
+ * sp_gid, or the user's primary group (nobody's when unknown); then the
+ * user's other groups.
+ */
+static void
+spawn_ids(const struct bmd_spawn *sp, struct spawn_ids *si)
+{
+	const struct user_info *ui = users_get(sp->sp_uid);
+	int i;
+
+	si->sx_uid = sp->sp_uid;
+	si->sx_gid = sp->sp_gid;
+	if (si->sx_gid == (gid_t)-1)
+		si->sx_gid = ui != NULL && ui->ui_name != NULL ? ui->ui_gid :
+		    NOBODY_ID;
+	si->sx_groups[0] = si->sx_gid;
+	si->sx_ngroups = 1;
+	for (i = 0; ui != NULL && i < ui->ui_ngroups &&
+	    si->sx_ngroups < SPAWN_GROUPS; i++)
+		if (ui->ui_groups[i] != ui->ui_gid &&
+		    ui->ui_groups[i] != si->sx_gid)
+			si->sx_groups[si->sx_ngroups++] = ui->ui_groups[i];
+}
+
+static void
+drop_privileges(const struct spawn_ids *si)
+{
+	if (setgroups(si->sx_ngroups, si->sx_groups) == -1 ||
+	    setgid(si->sx_gid) == -1 || setuid(si->sx_uid) == -1 ||
+	    (si->sx_uid != 0 && setuid(0) != -1)) {
 		dprintf(2, "bmd: cannot switch to uid %lu gid %lu: %s\n",
-		    (unsigned long)uid, (unsigned long)gid, strerror(errno));
+		    (unsigned long)si->sx_uid, (unsigned long)si->sx_gid,
+		    strerror(errno));
 		_exit(126);
 	}
 }
 
 /* In the child: a fresh program's process state, then exec. */
 static _Noreturn void
-spawn_child(const struct bmd_spawn *sp, char **env)
+spawn_child(const struct bmd_spawn *sp, const struct spawn_ids *si,
+    char **env)
 {
 	int nul, exe = -1, out;
 
@@ -107,7 +145,7 @@ spawn_child(const struct bmd_spawn *sp, char **env)
 	plat_closefrom(exe >= 0 ? 4 : 3);
 	plat_oom_unprotect();
 	if (sp->sp_uid != (uid_t)-1 && sp->sp_uid != 0)
-		drop_privileges(sp->sp_uid, sp->sp_gid);
+		drop_privileges(si);
 	if (exe >= 0)
 		fexecve(3, sp->sp_argv, env);
 	else
@@ -120,6 +158,7 @@ spawn_child(const struct bmd_spawn *sp, char **env)
 pid_t
 bmd_spawn(const struct bmd_spawn *sp)
 {
+	struct spawn_ids si;
 	struct plat_tree *t;
 	char **env;
 	pid_t pid;
@@ -133,6 +172,7 @@ bmd_spawn(const struct bmd_spawn *sp)
 	/* a clean environment: the user's basics and sp_env, not bmd's */
 	env = proc_env(sp->sp_uid != (uid_t)-1 ? sp->sp_uid : getuid(),
 	    sp->sp_env);
+	spawn_ids(sp, &si);
 	t = plat_tree_new();
 	if ((pid = fork()) == -1) {
 		e = errno;
@@ -144,7 +184,7 @@ bmd_spawn(const struct bmd_spawn *sp)
 	if (pid == 0) {
 		if (plat_tree_join(t) == -1)
 			_exit(127);
-		spawn_child(sp, env);
+		spawn_child(sp, &si, env);
 	}
 	proc_env_free(env);
 	tree_add(pid, t);

@@ -12,6 +12,7 @@ test_conf_owner's `users` fixture.
 
 import errno
 import os
+import pwd
 import signal
 import subprocess
 import time
@@ -20,7 +21,8 @@ import bmdtest
 from bmdtest import wait_until
 from test_conf_owner import users  # noqa: F401  (fixture)
 from test_limits import limits
-from test_users import Setup, as_user, ctl, descendants_of, listed, uid
+from test_plugins import plugin_dir  # noqa: F401  (fixture)
+from test_users import Setup, as_user, chown, ctl, descendants_of, listed, uid
 
 HUNG = ("/etc/passwd", "/etc/group")
 
@@ -67,11 +69,41 @@ def release_name_service(bmd, pipes):
             time.sleep(0.05)
 
 
-def test_a_hung_name_service_never_hangs_bmd(users, bmd):  # noqa: F811
+def hook_ids(path, vm, state):
+    """The Uid, Gid and Groups the hook of vm saw at state, if it ran."""
+    try:
+        with open(path) as f:
+            lines = f.read().splitlines()
+    except FileNotFoundError:
+        return None
+    for line in lines:
+        words = line.split()
+        if words[:2] != [vm, state]:
+            continue
+        ids, key = {}, None
+        for w in words[2:]:
+            if w.endswith(":"):
+                key = w[:-1]
+                ids[key] = []
+            else:
+                ids[key].append(w)
+        return ids
+    return None
+
+
+def test_a_hung_name_service_never_hangs_bmd(users, bmd, plugin_dir):  # noqa: F811
     bmd.wrap = ["unshare", "--mount", "--propagation", "private"]
     setup = Setup(bmd)
-    bmd.global_extra += "\tmax_vms_per_user = alice:3;\n"
-    setup.start(setup.vm("r1"), setup.vm("a1") + setup.vm("a2"))
+    bmd.global_extra += ("\tmax_vms_per_user = alice:3;\n"
+                         "\tplugin_directory = %s;\n" % plugin_dir)
+    # alice's hook: what it runs as, read without the name service
+    hook, hook_log = (os.path.join(setup.adir, n) for n in ("hook", "hook.log"))
+    with open(hook, "w") as f:
+        f.write("#!/bin/sh\necho $1 $2 $(grep -E '^(Uid|Gid|Groups):' "
+                "/proc/$$/status) >> %s\n" % hook_log)
+    os.chmod(hook, 0o755)
+    chown(hook, "alice")
+    setup.start(setup.vm("r1"), setup.vm("a1", hookcmd=hook) + setup.vm("a2"))
     rc, out, err = ctl(bmd, "alice", "boot", "a1")
     assert rc == 0, err
     bmd.wait_running("a1")
@@ -100,6 +132,14 @@ def test_a_hung_name_service_never_hangs_bmd(users, bmd):  # noqa: F811
                      % uid("alice"))
         rc, out, err = ctl(bmd, "alice", "status", "a1")
         assert out == "a1: stopped (powered off by alice)\n", (out, err)
+        # her hook ran as her, with her groups, as bmd knew them
+        ids = wait_until(lambda: hook_ids(hook_log, "a1", "TERMINATE"), 30,
+                         "alice's hook at TERMINATE")
+        a = pwd.getpwnam("alice")
+        assert ids["Uid"] == [str(a.pw_uid)] * 4, ids
+        assert ids["Gid"] == [str(a.pw_gid)] * 4, ids
+        assert sorted(ids["Groups"]) == sorted(
+            str(g) for g in os.getgrouplist("alice", a.pw_gid)), ids
         # bob was new to bmd: his first request waited for his name
         assert ("the name service has not answered about uid %d within "
                 "2000 ms" % uid("bob")) in bmd.log_text()

@@ -270,7 +270,7 @@ load_initial(const struct options *o)
 		fatalx("cannot load %s", bmd.b_conf_path);
 	log_info("load config %s", bmd.b_conf_path);
 	apply_globals(o, &c->c_global);
-	owners = users_lookup_owners(c, &n);
+	owners = users_lookup_owners(c, 1, &n);
 	for (i = 0; i < n; i++)
 		users_put(owners[i]);
 	free(owners);

@@ -401,7 +401,7 @@ struct user_info {
 typedef void	(*users_fn)(void *);
 void		 users_init(void);
 struct user_info *users_lookup(uid_t);
-struct user_info **users_lookup_owners(const struct conf *, size_t *);
+struct user_info **users_lookup_owners(const struct conf *, int, size_t *);
 void		 users_info_free(void *);
 void		 users_put(struct user_info *);
 const struct user_info *users_get(uid_t);

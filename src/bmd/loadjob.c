@@ -82,7 +82,7 @@ load(struct loadjob *j)
 	j->lj_conf = conf_load(&lo, &j->lj_ds);
 	conf_cache_stats(cache, &j->lj_stats);
 	/* here, not on the event loop: the name service may be slow */
-	j->lj_users = users_lookup_owners(j->lj_conf, &j->lj_nusers);
+	j->lj_users = users_lookup_owners(j->lj_conf, 0, &j->lj_nusers);
 }
 
 static void *

@@ -116,12 +116,12 @@ uid_cmp(const void *a, const void *b)
 }
 
 /*
- * From a load (its thread): the owners of c's VMs and bmd's own user
- * (hooks run as it) looked up, each once, for users_put on the event
- * loop; how many in *n.
+ * From a load (its thread): the owners of c's VMs, and with self bmd's
+ * own user (hooks run as it), looked up, each once, for users_put on the
+ * event loop; how many in *n.
  */
 struct user_info **
-users_lookup_owners(const struct conf *c, size_t *n)
+users_lookup_owners(const struct conf *c, int self, size_t *n)
 {
 	size_t i, k = 0, nvms = c != NULL ? c->c_nvms : 0;
 	struct user_info **v;
@@ -130,9 +130,10 @@ users_lookup_owners(const struct conf *c, size_t *n)
 	uids = xcalloc(nvms + 1, sizeof(*uids));
 	for (i = 0; i < nvms; i++)
 		uids[i] = c->c_vms[i]->vc_owner;
-	uids[nvms] = getuid();
-	qsort(uids, nvms + 1, sizeof(*uids), uid_cmp);
-	for (i = 0; i <= nvms; i++)
+	if (self)
+		uids[nvms++] = getuid();
+	qsort(uids, nvms, sizeof(*uids), uid_cmp);
+	for (i = 0; i < nvms; i++)
 		if (k == 0 || uids[k - 1] != uids[i])
 			uids[k++] = uids[i];
 	v = xcalloc(k, sizeof(*v));

@@ -90,6 +90,7 @@ struct cons_port {
 	uint64_t	 cp_log_pos;	/* ring bytes before it are written */
 	uint64_t	 cp_log_size;	/* the file's, for the rotation */
 	time_t		 cp_log_stamp;	/* of the last time stamp in it */
+	int		 cp_log_mid;	/* its last line is not ended */
 	/* the scrollback: the last cp_cap bytes of cp_total ever read */
 	unsigned char	*cp_ring;
 	size_t		 cp_cap;

@@ -40,6 +40,7 @@ clog_set(struct cons_port *p, int fd)
 	if ((p->cp_log_fd = fd) == -1)
 		return;
 	p->cp_log_size = fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0;
+	p->cp_log_mid = p->cp_log_size > 0;	/* what ends it is unknown */
 	if (p->cp_log_why == CLOG_START) {
 		line = xprintf("%s started", vm_name(p));
 		clog_line(p, line);
@@ -122,6 +123,7 @@ clog_write(struct cons_port *p, const unsigned char *d, size_t n)
 		return -1;
 	}
 	p->cp_log_size += n;
+	p->cp_log_mid = d[n - 1] != '\n';
 	return 0;
 }
 
@@ -135,7 +137,8 @@ clog_line(struct cons_port *p, const char *what)
 
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S %Z",
 	    localtime_r(&now, &tm));
-	line = xprintf("\r\n[-- bmd %s: %s --]\r\n", when, what);
+	line = xprintf("%s[-- bmd %s: %s --]\r\n", p->cp_log_mid ? "\r\n" :
+	    "", when, what);
 	clog_write(p, (const unsigned char *)line, strlen(line));
 	free(line);
 	p->cp_log_stamp = now;
@@ -159,32 +162,48 @@ clog_event(struct cons_port *p, const char *fmt, ...)
 	free(s);
 }
 
-/* Output is about to be written: a time stamp first, if one is due. */
-static void
-clog_mark(struct cons_port *p)
+/* Is a time stamp due? */
+static int
+clog_mark_due(const struct cons_port *p)
 {
 	long long every = p->cp_vm->vm_conf->vc_console_log_mark;
 
-	if (every > 0 && time(NULL) - p->cp_log_stamp >= every)
+	return every > 0 && time(NULL) - p->cp_log_stamp >= every;
+}
+
+/*
+ * Output is about to be written: a time stamp first, if one is due and
+ * the file is between two lines (a stamp never cuts the guest's line).
+ */
+static void
+clog_mark(struct cons_port *p)
+{
+	if (!p->cp_log_mid && clog_mark_due(p))
 		clog_line(p, "mark");
 }
 
-/* Append what the ring holds beyond cp_log_pos. */
+/*
+ * Append what the ring holds beyond cp_log_pos.  A time stamp due in
+ * the middle of a line comes after the end of that line.
+ */
 void
 clog_flush(struct cons_port *p)
 {
 	uint64_t low = ring_low(p);
+	const unsigned char *nl;
 	size_t off, len;
 
 	if (p->cp_log_pos < low)
 		p->cp_log_pos = low;	/* cannot happen: see log_output */
-	if (p->cp_log_fd != -1 && p->cp_log_pos < p->cp_total)
-		clog_mark(p);
 	while (p->cp_log_fd != -1 && p->cp_log_pos < p->cp_total) {
 		off = (size_t)(p->cp_log_pos % p->cp_cap);
 		len = p->cp_cap - off;
 		if (p->cp_total - p->cp_log_pos < len)
 			len = (size_t)(p->cp_total - p->cp_log_pos);
+		clog_mark(p);
+		if (p->cp_log_mid && clog_mark_due(p) &&
+		    (nl = memchr(p->cp_ring + off, '\n', len)) != NULL)
+			len = (size_t)(nl - (p->cp_ring + off)) + 1;
 		if (clog_write(p, p->cp_ring + off, len) == -1)
 			break;		/* kept in the ring meanwhile */
 		p->cp_log_pos += len;

@@ -137,8 +137,15 @@ def test_console_logfile_lines_marks_rotation_and_reopen(bmd, guest, consoles): 
     # output flowed for 4 s: time stamps between the ticks
     assert len(re.findall(line % "mark", t)) >= 2, t[-2000:]
     assert t.index("tick0") < t.index("tick3")
-    # past 16K the file is rotated: two old ones are kept, none more
+    # a time stamp never cuts a line: one due in the middle of it comes
+    # after its end
     s = bmd.serial("g")
+    s.run("printf half-; sleep 2; echo line")
+    wait_until(lambda: "half-line" in text(), 10,
+               "the line whole in the file")
+    t = text()
+    assert re.search(r"half-line\r\n" + line % "mark", t), t[-500:]
+    # past 16K the file is rotated: two old ones are kept, none more
     s.run("i=0; while [ $i -lt 2000 ]; do echo fill-fill-fill-fill-$i; "
           "i=$((i+1)); done", timeout=120)
     wait_until(lambda: os.path.exists(log + ".2"), 30, "a second rotation")

@@ -50,10 +50,13 @@ static struct loadjob	*running;
 static pthread_t	 worker;
 static int		 wake[2] = { -1, -1 };
 static struct event	*wake_ev;
+static struct event	*slow_ev;	/* the running load is slow */
 static int		 inline_only;	/* BMD_LOAD_INLINE */
 /* the files parsed by earlier loads: only one load at a time uses it */
 static struct conf_cache *cache;
 
+/* a load running this long is logged: what waits for it is told */
+#define SLOW_SEC	15
 /* a quit waits this long for a running load: its children's deadline */
 #define QUIT_WAIT_MS	(HELPER_TIMEOUT_MS + 2000)
 
@@ -168,14 +171,33 @@ woken(evutil_socket_t fd, short what, void *arg)
 		return;
 	pthread_join(worker, NULL);
 	running = NULL;
+	evtimer_del(slow_ev);
 	finish(j);
 	start_next();
+}
+
+/* Once per load: nothing else shows why boots and reloads wait. */
+static void
+slow(evutil_socket_t fd, short what, void *arg)
+{
+	struct loadjob *j;
+	size_t n = 0;
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	TAILQ_FOREACH(j, &queue, lj_entry)
+		n++;
+	log_warnx("a configuration load has run for %d s and has not ended "
+	    "(a user's file or the name service does not answer?); boot, "
+	    "install and reload wait for it, %zu more queued", SLOW_SEC, n);
 }
 
 /* The thread gets no signal: they are the event loop's. */
 static int
 spawn(struct loadjob *j)
 {
+	static const struct timeval slow_tv = { SLOW_SEC, 0 };
 	sigset_t all, old;
 	int rc;
 
@@ -185,6 +207,8 @@ spawn(struct loadjob *j)
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	rc = pthread_create(&worker, NULL, work, j);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc == 0)
+		evtimer_add(slow_ev, &slow_tv);
 	return rc == 0 ? 0 : -1;
 }
 
@@ -219,7 +243,8 @@ loadjob_init(void)
 	}
 	wake_ev = event_new(bmd.b_base, wake[0], EV_READ | EV_PERSIST, woken,
 	    NULL);
-	if (wake_ev == NULL || event_add(wake_ev, NULL) == -1)
+	if (wake_ev == NULL || event_add(wake_ev, NULL) == -1 ||
+	    (slow_ev = evtimer_new(bmd.b_base, slow, NULL)) == NULL)
 		fatalx("loadjob: cannot watch the pipe");
 }
 

@@ -185,6 +185,12 @@ def test_bmd_quits_while_a_load_waits_on_the_name_service(users, bmd):  # noqa: 
         wait_until(lambda: descendants_of(bmd.proc.pid), 10, "the load's child")
         assert listed(bmd, "root") == ["a1", "r1"]
         assert boot.poll() is None
+        # what the administrator is told meanwhile
+        bmd.wait_log(r"a configuration load has run for 15 s and has not "
+                     r"ended \(a user's file or the name service does not "
+                     r"answer\?\); boot, install and reload wait for it, 0 "
+                     r"more queued", timeout=40)
+        assert boot.poll() is None
         bmd.proc.send_signal(signal.SIGTERM)
         bmd.exit_status = bmd.proc.wait(timeout=60)
         assert bmd.exit_status == 0, bmd.log_text()

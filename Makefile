@@ -202,7 +202,7 @@ check-e2e: all guest
 # (faults, re-adoption, hostile users and images, the control socket), once more
 # with ASan and UBSan: any report fails the run.
 SAN_E2E ?= test_adopt.py test_status.py test_faults.py test_socket.py test_events.py \
-	test_nss.py \
+	test_nss.py test_syslog.py \
 	test_bhyve.py test_bhyve_inspect.py \
 	$(notdir $(wildcard tests/e2e/test_isolation_*.py))
 check-sanitize: guest

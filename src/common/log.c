@@ -1,6 +1,10 @@
 /* OpenBSD-style logging shared by bmd and bmdctl: syslog and/or stderr. */
+#include <sys/socket.h>
+#include <sys/un.h>
+
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +19,19 @@ static int	 log_verbose;
 static const char *log_ident = "bmd";
 static char	*log_path;
 static int	 log_fd = -1;
+
+/*
+ * syslog without ever waiting.  A syslog daemon that stops reading (a
+ * journald stuck on its disk) leaves room for a handful of datagrams on
+ * its socket, then syslog(3)'s blocking send would stop the daemon's
+ * event loop, and every request with it.  Lines it does not take are
+ * counted, and the count is logged first once it takes them again.
+ */
+static int	 sl_fd = -1;
+static int	 sl_facility = LOG_DAEMON;
+static time_t	 sl_tried;	/* the last connect(2), at most one a second */
+static unsigned long sl_lost;
+static pthread_mutex_t sl_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static int
 open_file(const char *path)
@@ -75,13 +92,90 @@ file_vwrite(const char *fmt, va_list ap)
 		return;		/* nowhere left to report it */
 }
 
+static void
+sl_connect(void)
+{
+	struct sockaddr_un sun;
+	time_t now = time(NULL);
+
+	if (sl_fd != -1 || now == sl_tried)
+		return;
+	sl_tried = now;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", _PATH_LOG);
+	if ((sl_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0)) == -1)
+		return;
+	if (connect(sl_fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		close(sl_fd);
+		sl_fd = -1;
+	}
+}
+
+/* One line as syslog daemons read it (RFC 3164); -1: not taken. */
+static int
+sl_send(int pri, const char *msg)
+{
+	char line[2304], stamp[32];
+	struct tm tm;
+	time_t now = time(NULL);
+	int n, tries;
+
+	strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S",
+	    localtime_r(&now, &tm));
+	n = snprintf(line, sizeof(line), "<%d>%s %s[%ld]: %s",
+	    sl_facility | pri, stamp, log_ident, (long)getpid(), msg);
+	if (n < 0)
+		return -1;
+	if ((size_t)n >= sizeof(line))
+		n = (int)sizeof(line) - 1;
+	for (tries = 0; tries < 2; tries++) {
+		sl_connect();
+		if (sl_fd == -1)
+			return -1;
+		if (send(sl_fd, line, (size_t)n, MSG_NOSIGNAL) != -1)
+			return 0;
+		if (errno == EAGAIN || errno == EWOULDBLOCK ||
+		    errno == ENOBUFS)
+			return -1;	/* full: never wait */
+		/* the daemon went, or was started again: connect again */
+		close(sl_fd);
+		sl_fd = -1;
+		sl_tried = 0;
+	}
+	return -1;
+}
+
+static void
+sl_vwrite(int pri, const char *fmt, va_list ap)
+{
+	char msg[2048], note[96];
+	int e = errno;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	pthread_mutex_lock(&sl_lock);
+	if (sl_lost > 0) {
+		snprintf(note, sizeof(note), "%lu log message%s not taken by "
+		    "syslog", sl_lost, sl_lost == 1 ? "" : "s");
+		if (sl_send(LOG_WARNING, note) == 0)
+			sl_lost = 0;
+	}
+	if (sl_lost > 0 || sl_send(pri, msg) == -1)
+		sl_lost++;	/* in order or not at all */
+	pthread_mutex_unlock(&sl_lock);
+	errno = e;
+}
+
 void
 log_init(const char *ident, int dest, int facility)
 {
 	log_ident = ident;
 	log_dest = dest;
-	if (dest & LOG_TO_SYSLOG)
-		openlog(ident, LOG_PID | LOG_NDELAY, facility);
+	if (dest & LOG_TO_SYSLOG) {
+		sl_facility = facility;
+		sl_connect();
+	}
 	tzset();
 }
 
@@ -106,7 +200,7 @@ log_vwrite(int pri, const char *fmt, va_list ap)
 		return;
 	if (log_dest & LOG_TO_SYSLOG) {
 		va_copy(ap2, ap);
-		vsyslog(pri, fmt, ap2);
+		sl_vwrite(pri, fmt, ap2);
 		va_end(ap2);
 	}
 	if ((log_dest & LOG_TO_FILE) && log_fd != -1) {

@@ -158,6 +158,17 @@ users_info_free(void *p)
 	free(ui);
 }
 
+/* A wait ends: its callback is called (fn_too), then it is gone. */
+static void
+waiter_end(struct waiter *w, int fn_too)
+{
+	TAILQ_REMOVE(&waiters, w, w_entry);
+	event_free(w->w_timer);
+	if (fn_too)
+		w->w_fn(w->w_arg);
+	free(w);
+}
+
 /* Each wait for uid ends (a callback may end or add others: start over). */
 static void
 wake_waiters(uid_t uid)
@@ -170,10 +181,7 @@ wake_waiters(uid_t uid)
 				break;
 		if (w == NULL)
 			return;
-		TAILQ_REMOVE(&waiters, w, w_entry);
-		event_free(w->w_timer);
-		w->w_fn(w->w_arg);
-		free(w);
+		waiter_end(w, 1);
 	}
 }
 
@@ -284,7 +292,6 @@ static void
 waited(evutil_socket_t fd, short what, void *arg)
 {
 	struct waiter *w = arg;
-
 	char key[32];
 
 	(void)fd;
@@ -294,10 +301,7 @@ waited(evutil_socket_t fd, short what, void *arg)
 	    USERS_WAIT_MS);
 	key_of(w->w_uid, key, sizeof(key));
 	strmap_put(&asked, key, OVERDUE);
-	TAILQ_REMOVE(&waiters, w, w_entry);
-	event_free(w->w_timer);
-	w->w_fn(w->w_arg);
-	free(w);
+	waiter_end(w, 1);
 }
 
 /*
@@ -337,13 +341,9 @@ users_cancel(void *arg)
 {
 	struct waiter *w, *next;
 
-	TAILQ_FOREACH_SAFE(w, &waiters, w_entry, next) {
-		if (w->w_arg != arg)
-			continue;
-		TAILQ_REMOVE(&waiters, w, w_entry);
-		event_free(w->w_timer);
-		free(w);
-	}
+	TAILQ_FOREACH_SAFE(w, &waiters, w_entry, next)
+		if (w->w_arg == arg)
+			waiter_end(w, 0);
 }
 
 /* A user's name for messages, allocated; the number when it has none. */

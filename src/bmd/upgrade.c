@@ -253,6 +253,45 @@ loadable(struct conf *c, struct diags *ds)
 	return 1;
 }
 
+/*
+ * The new program adopts a running VM only when the file still has it
+ * for the same owner: an edit not yet reloaded (a VM renamed, removed or
+ * given away, or a file that does not load now) would leave its process
+ * to nobody, and start a renamed VM a second time on the same disks.
+ */
+static int
+keeps_running(const struct conf *c)
+{
+	const struct vm_conf *oc, *nc;
+	const struct vm *vm;
+	size_t i;
+
+	for (i = 0; (vm = vm_at(i)) != NULL; i++) {
+		if (vm->vm_pid == 0)
+			continue;
+		oc = vm->vm_conf;
+		if ((nc = conf_find_vm(c, oc->vc_name)) == NULL) {
+			log_warnx("upgrade: not re-executed: vm %s runs and the "
+			    "configuration %s; the new program would leave it "
+			    "to nobody", oc->vc_name, reload_keeps(c, vm) ?
+			    "does not load it now (its file has errors or "
+			    "cannot be read)" : "no longer has it (a reload "
+			    "stops it)");
+			return 0;
+		}
+		if (nc->vc_owner != oc->vc_owner) {
+			log_warnx("upgrade: not re-executed: vm %s runs for uid "
+			    "%lu and the configuration now gives it to uid %lu; "
+			    "the new program could not adopt it (a reload "
+			    "restarts it)", oc->vc_name,
+			    (unsigned long)oc->vc_owner,
+			    (unsigned long)nc->vc_owner);
+			return 0;
+		}
+	}
+	return 1;
+}
+
 static void
 upgrade_loaded(struct conf *c, struct diags *ds, void *arg)
 {
@@ -264,7 +303,7 @@ upgrade_loaded(struct conf *c, struct diags *ds, void *arg)
 	checking = 0;
 	if (c == NULL)
 		return;
-	ok = loadable(c, ds);
+	ok = loadable(c, ds) && keeps_running(c);
 	conf_free(c);
 	diags_free(ds);
 	if (!ok)

@@ -376,6 +376,44 @@ def test_upgrade_refused_when_the_run_directory_changed(bmd):
     echo(serial, "still-managed")
 
 
+def test_upgrade_refused_when_a_running_vm_left_the_file(users, bmd):  # noqa: F811
+    """The new program adopts a running VM only when its file still has
+    it, for the same owner.  An edit not yet reloaded (a VM renamed, or
+    given to another user) would leave the running QEMU to nobody and
+    start the renamed VM on the same disks: the upgrade is refused, naming
+    the VM, until a reload has applied the edit (stopping the VM)."""
+    bmd.start(bmdtest.guest_vm("vm1"))
+    pid, serial = bmd.boot_to_banner("vm1")
+    for edited, why in (
+            (bmdtest.guest_vm("vm1x"), r"vm vm1 runs and the configuration "
+             r"no longer has it"),
+            (bmdtest.guest_vm("vm1", owner="alice"), r"vm vm1 runs for uid "
+             r"0 and the configuration now gives it to uid %d" % uid(
+                 "alice"))):
+        bmd.write_config(edited)
+        mark = len(bmd.log_text())
+        bmd.signal(signal.SIGUSR2)
+        bmd.wait_log(r"upgrade: not re-executed: " + why, start=mark)
+        time.sleep(1)
+        assert bmd.proc.poll() is None, "bmd exited"
+        assert "upgrade: executing" not in bmd.log_text()[mark:]
+        assert bmd.qemus() == {"vm1": pid}
+        v = bmd.vm("vm1")
+        assert v["state"] == "RUN" and v["pid"] == pid
+    echo(serial, "still-managed")
+    # the reload applies the rename (vm1 stops, vm1x boots): then it goes
+    bmd.write_config(bmdtest.guest_vm("vm1x"))
+    bmd.reload()
+    bmd.wait_state("vm1x", ["RUN"])
+    wait_until(lambda: "vm1" not in bmd.qemus(), 60, "vm1's QEMU to end")
+    xpid = bmd.vm("vm1x")["pid"]
+    mark = len(bmd.log_text())
+    bmd.signal(signal.SIGUSR2)
+    bmd.wait_log(r"vm1x: adopted process %d" % xpid, start=mark)
+    bmd.wait_ready()
+    assert bmd.qemus() == {"vm1x": xpid}
+
+
 def test_upgrade_keeps_stopped_vms_stopped_and_waits_for_a_stop(bmd):
     """An upgrade changes no VM's state.  A boot = yes VM that its user
     powered off stays off (a daemon start would boot it).  A VM being

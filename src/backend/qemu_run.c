@@ -222,8 +222,10 @@ qemu_identify(const char *path, const char *name)
 /*
  * Re-adoption: the QEMU of the record (whose pid and start time proved
  * the process) answers on its QMP socket as this VM.  One that answers
- * as another VM is refused; one that does not answer in time (stopped)
- * is adopted, and shows as UNRESPONSIVE until it does.
+ * as another VM is refused; one that does not answer in time (stopped),
+ * or has no socket yet (started just before bmd died, on a busy host),
+ * is adopted, and shows as UNRESPONSIVE until it answers.  Found by its
+ * lock only, a process must at least listen on the VM's socket.
  */
 static int
 qemu_adopt(struct vm *vm, json_t *drv)
@@ -241,11 +243,15 @@ qemu_adopt(struct vm *vm, json_t *drv)
 	if (alive && who == 0)
 		log_warnx("vm %s: the QEMU on %s does not answer as \"%s\"",
 		    name, qmp, name);
-	else if (alive && who == -1)
-		log_warnx("vm %s: the QEMU on %s does not answer yet", name,
-		    qmp);
+	else if (who == -1 && (alive || vm->vm_run->rn_proven)) {
+		log_warnx("vm %s: the QEMU %s %s; UNRESPONSIVE until it "
+		    "answers", name, alive ? "does not answer yet on" :
+		    "has not made its socket yet:", qmp);
+		vm->vm_run->rn_unresponsive = 1;
+		who = 1;
+	}
 	free(qmp);
-	return alive && who != 0 ? 0 : -1;
+	return who == 1 ? 0 : -1;
 }
 
 static void

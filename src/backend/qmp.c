@@ -25,6 +25,7 @@
 
 #define QMP_CONNECT_TRIES	200	/* x 50 ms: 10 s */
 #define QMP_CONNECT_MSEC	50
+#define QMP_RETRY_MSEC		1000	/* then, for a QEMU that lives on */
 #define QMP_MAX_LINE		(1024 * 1024)
 #define RESET_BURST_MS		1000
 #define QMP_PROBE_MS		2000	/* silence before a status probe */
@@ -369,6 +370,18 @@ qmp_read_cb(int fd, short what, void *arg)
 }
 
 static void
+unresponsive(struct qmp *q, const char *why)
+{
+	struct vm_run *rn = q->q_vm->vm_run;
+
+	if (rn->rn_unresponsive)
+		return;
+	rn->rn_unresponsive = 1;
+	log_warnx("vm %s: QMP %s; UNRESPONSIVE until it answers", qname(q),
+	    why);
+}
+
+static void
 qmp_timer_cb(int fd, short what, void *arg)
 {
 	struct qmp *q = arg;
@@ -380,21 +393,18 @@ qmp_timer_cb(int fd, short what, void *arg)
 		qmp_connect_cb(-1, 0, q);
 		return;
 	}
-	if (q->q_phase == QP_GREETING) {
-		qmp_dead(q, "sent no greeting");
-		return;
-	}
 	/*
 	 * Stopped (SIGSTOP) or hung, not dead: shown as UNRESPONSIVE and
-	 * never killed for that alone.  Its answers may still come.
+	 * never killed for that alone.  Its answers may still come (a
+	 * greeting too: the connection waits in its listen queue).
 	 */
-	if (!q->q_vm->vm_run->rn_unresponsive) {
-		q->q_vm->vm_run->rn_unresponsive = 1;
-		snprintf(why, sizeof(why), "did not answer \"%s\" within %d s; "
-		    "UNRESPONSIVE until it does", q->q_ncmds > 0 ?
-		    q->q_cmds[0] : "?", QMP_DEADLINE_SEC);
-		log_warnx("vm %s: QMP %s", qname(q), why);
-	}
+	if (q->q_phase == QP_GREETING)
+		snprintf(why, sizeof(why), "sent no greeting within %d s",
+		    QMP_DEADLINE_SEC);
+	else
+		snprintf(why, sizeof(why), "did not answer \"%s\" within %d s",
+		    q->q_ncmds > 0 ? q->q_cmds[0] : "?", QMP_DEADLINE_SEC);
+	unresponsive(q, why);
 	timer_add_ms(q->q_timer, QMP_DEADLINE_SEC * 1000L);
 }
 
@@ -444,11 +454,13 @@ qmp_connect_cb(int fd, short what, void *arg)
 		close(q->q_fd);
 		q->q_fd = -1;
 	}
-	if (++q->q_tries >= QMP_CONNECT_TRIES) {
-		qmp_dead(q, "socket never appeared");
+	/* its process lives (its exit closes this): the socket may come */
+	if (q->q_tries < QMP_CONNECT_TRIES && ++q->q_tries < QMP_CONNECT_TRIES) {
+		timer_add_ms(q->q_timer, QMP_CONNECT_MSEC);
 		return;
 	}
-	timer_add_ms(q->q_timer, QMP_CONNECT_MSEC);
+	unresponsive(q, "socket has not appeared");
+	timer_add_ms(q->q_timer, QMP_RETRY_MSEC);
 }
 
 struct qmp *

@@ -279,7 +279,7 @@ adopt_by_lock(struct vm *vm)
 		    (long)pid);
 		return 1;
 	}
-	if (run_adopt(vm, pid, ident, 0, NULL) == -1) {
+	if (run_adopt(vm, pid, ident, 0, NULL, 0) == -1) {
 		log_warnx("vm %s: process %ld holds its lock but does not "
 		    "answer as the VM; not adopted, not started", vc->vc_name,
 		    (long)pid);
@@ -395,7 +395,7 @@ adopt_vm(struct vm *vm)
 		    (unsigned long)vc->vc_owner);
 	} else if (run_adopt(vm, (pid_t)pid, (unsigned long long)rec_int(rec,
 	    "ident"), (time_t)rec_int(rec, "started"),
-	    json_object_get(rec, "driver")) == -1) {
+	    json_object_get(rec, "driver"), 1) == -1) {
 		log_warnx("vm %s: process %lld is alive but does not answer "
 		    "as the VM; not adopted, not started", vc->vc_name, pid);
 	} else

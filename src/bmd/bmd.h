@@ -104,6 +104,7 @@ struct vm_run {
 	time_t		 rn_started;	/* wall clock, when the process began */
 	unsigned long long rn_ident;	/* plat_proc_identity start time */
 	int		 rn_adopted;	/* left by an earlier bmd */
+	int		 rn_proven;	/* adopted: its record proved it */
 	int		 rn_unresponsive;	/* its monitor does not answer */
 	int		 rn_lock_fd;	/* vmlock.h; every process inherits it */
 	char		*rn_aux_path;	/* grub's device map; NULL: none */
@@ -282,9 +283,12 @@ void		 vmgroup_sweep(void);
 void		 run_end(struct vm *);
 int		 run_crash_ok(struct vm *);
 void		 run_kill(struct vm *, int sig);
-/* drv: the driver's part of the runtime record (d_record), or NULL */
+/*
+ * drv: the driver's part of the runtime record (d_record), or NULL;
+ * proven: a record's pid and start time proved the process (not a lock)
+ */
 int		 run_adopt(struct vm *, pid_t, unsigned long long ident,
-		    time_t started, json_t *drv);
+		    time_t started, json_t *drv, int proven);
 void		 run_lock_dirs(void);
 
 /* net.c: the taps of a run */

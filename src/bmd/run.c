@@ -442,7 +442,7 @@ run_kill(struct vm *vm, int sig)
  */
 int
 run_adopt(struct vm *vm, pid_t pid, unsigned long long ident, time_t started,
-    json_t *drv)
+    json_t *drv, int proven)
 {
 	struct vm_run *rn = xcalloc(1, sizeof(*rn));
 
@@ -450,6 +450,7 @@ run_adopt(struct vm *vm, pid_t pid, unsigned long long ident, time_t started,
 	rn->rn_out_fd = -1;
 	rn->rn_drv = driver_for(vm->vm_conf);
 	rn->rn_adopted = 1;
+	rn->rn_proven = proven;
 	rn->rn_lock_fd = -1;	/* the hypervisor holds it */
 	rn->rn_ident = ident;
 	rn->rn_started = started;

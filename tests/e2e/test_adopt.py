@@ -209,6 +209,48 @@ def test_a_qemu_answering_as_another_vm_is_not_adopted(bmd):
     assert bmd.vm("vm1")["pid"] == p1 and bmd.vm("vm2")["pid"] == p2
 
 
+@pytest.mark.parametrize("how", ["no-socket-yet", "stopped"])
+def test_a_proven_qemu_that_does_not_answer_is_adopted_unresponsive(bmd, how):
+    """The record proves the process (pid, start time, uid).  A QEMU whose
+    QMP socket is not there yet (started just before bmd died, on a busy
+    host), or one that is stopped, is adopted and shown UNRESPONSIVE: never
+    left outside bmd, with its boot refused and nothing able to stop it.
+    Once it answers it is RUN again, and an ACPI stop works."""
+    bmd.start(bmdtest.guest_vm("vm1"))
+    pid, _ = bmd.boot_to_banner("vm1")
+    kill9(bmd)
+    for s in bmd.serials:
+        s.close()
+    bmd.serials = []
+    qmp = os.path.join(bmd.run_dir, "vm1.qmp")
+    if how == "stopped":
+        os.kill(pid, signal.SIGSTOP)
+    else:
+        os.rename(qmp, qmp + ".later")
+    mark = len(bmd.log_text())
+    try:
+        bmd.start()
+        bmd.wait_log(r"vm1: adopted process %d" % pid, start=mark)
+        v = bmd.vm("vm1")
+        assert v["state"] == "UNRESPONSIVE" and v["pid"] == pid, v
+        assert bmd.qemus() == {"vm1": pid}
+        time.sleep(12)      # past every deadline of a fresh QEMU's monitor
+        assert bmd.vm("vm1")["state"] == "UNRESPONSIVE"
+    finally:
+        if how == "stopped":
+            os.kill(pid, signal.SIGCONT)
+        else:
+            os.rename(qmp + ".later", qmp)
+    bmd.wait_log(r"vm1: QMP answers again", start=mark)
+    wait_until(lambda: bmd.vm("vm1")["state"] == "RUN", 30,
+               "vm1 to be RUN again")
+    echo(bmd.serial("vm1"), "answers-again")
+    rc, out, err = bmd.bmdctl("stop", "-w", "vm1")
+    assert rc == 0, err
+    assert not pid_alive(pid)
+    assert "SIGKILL" not in bmd.log_text()[mark:]
+
+
 @pytest.mark.parametrize("damage", ["corrupt", "deleted"])
 def test_damaged_record_under_a_running_vm(bmd, damage):
     """The record of a running VM is garbage, or gone, when bmd restarts:

@@ -26,6 +26,11 @@
 #define QMP_CONNECT_TRIES	200	/* x 50 ms: 10 s */
 #define QMP_CONNECT_MSEC	50
 #define QMP_RETRY_MSEC		1000	/* then, for a QEMU that lives on */
+/*
+ * Commands waiting for their answers.  A user's "QEMU" may be any
+ * program of hers: a peer that never answers must not grow bmd.
+ */
+#define QMP_MAX_CMDS		32
 #define QMP_MAX_LINE		(1024 * 1024)
 #define RESET_BURST_MS		1000
 #define QMP_PROBE_MS		2000	/* silence before a status probe */
@@ -143,9 +148,14 @@ flush_queue(struct qmp *q)
 		send_cmd(q, q->q_cmds[q->q_nsent]);
 }
 
-static void
+static int
 push_cmd(struct qmp *q, const char *cmd, int front)
 {
+	if (q->q_ncmds >= QMP_MAX_CMDS && !front) {
+		log_warnx("vm %s: QMP has %d commands unanswered; no more is "
+		    "sent until it answers", qname(q), QMP_MAX_CMDS);
+		return -1;
+	}
 	ARRAY_GROW(q->q_cmds, q->q_ncmds, q->q_capcmds);
 	if (front) {
 		memmove(&q->q_cmds[1], &q->q_cmds[0], q->q_ncmds *
@@ -154,14 +164,26 @@ push_cmd(struct qmp *q, const char *cmd, int front)
 	} else
 		q->q_cmds[q->q_ncmds] = xstrdup(cmd);
 	q->q_ncmds++;
+	return 0;
+}
+
+/* Is cmd waiting (one query at a time, however often QEMU says why)? */
+static int
+queued(const struct qmp *q, const char *cmd)
+{
+	size_t i;
+
+	for (i = 0; i < q->q_ncmds; i++)
+		if (strcmp(q->q_cmds[i], cmd) == 0)
+			return 1;
+	return 0;
 }
 
 int
 qmp_execute(struct qmp *q, const char *cmd)
 {
-	if (q == NULL || q->q_phase == QP_DEAD)
+	if (q == NULL || q->q_phase == QP_DEAD || push_cmd(q, cmd, 0) == -1)
 		return -1;
-	push_cmd(q, cmd, 0);
 	flush_queue(q);
 	return q->q_phase == QP_DEAD ? -1 : 0;
 }
@@ -189,7 +211,8 @@ on_event(struct qmp *q, const char *ev, json_t *data)
 		q->q_reset_ms = now_ms();
 	} else if (strcmp(ev, "STOP") == 0) {
 		/* Paused: find out whether it was an internal error. */
-		qmp_execute(q, "query-status");
+		if (!queued(q, "query-status"))
+			(void)qmp_execute(q, "query-status");
 	}
 }
 
@@ -237,13 +260,13 @@ qmp_setup(struct qmp *q)
 	char *s;
 
 	if (vc->vc_cpu_pin.l_n > 0)
-		push_cmd(q, "query-cpus-fast", 0);
+		(void)push_cmd(q, "query-cpus-fast", 0);
 	if (vc->vc_graphics && vc->vc_graphics_password != NULL) {
 		cmd = json_pack("{s:s,s:{s:s,s:s}}", "execute", "set_password",
 		    "arguments", "protocol", "vnc", "password",
 		    vc->vc_graphics_password);
 		if ((s = json_dumps(cmd, JSON_COMPACT)) != NULL)
-			push_cmd(q, s, 0);
+			(void)push_cmd(q, s, 0);
 		free(s);
 		json_decref(cmd);
 	}
@@ -312,7 +335,7 @@ on_message(struct qmp *q, json_t *msg)
 		on_event(q, ev, json_object_get(msg, "data"));
 	else if (q->q_phase == QP_GREETING && json_object_get(msg, "QMP")) {
 		q->q_phase = QP_CAPS;
-		push_cmd(q, "qmp_capabilities", 1);
+		(void)push_cmd(q, "qmp_capabilities", 1);
 		send_cmd(q, "qmp_capabilities");
 	} else if ((json_object_get(msg, "return") != NULL ||
 	    json_object_get(msg, "error") != NULL) && q->q_nsent > 0)
@@ -420,7 +443,7 @@ qmp_probe(struct qmp *q)
 	    now_ms() - q->q_heard_ms < QMP_PROBE_MS)
 		return;
 	q->q_heard_ms = now_ms();	/* one probe at a time */
-	push_cmd(q, "query-status", 0);
+	(void)push_cmd(q, "query-status", 0);
 	flush_queue(q);
 }
 

@@ -106,6 +106,7 @@ struct vm_run {
 	int		 rn_adopted;	/* left by an earlier bmd */
 	int		 rn_proven;	/* adopted: its record proved it */
 	int		 rn_unresponsive;	/* its monitor does not answer */
+	int		 rn_shutdown_noted;	/* it said it shuts down */
 	int		 rn_lock_fd;	/* vmlock.h; every process inherits it */
 	char		*rn_aux_path;	/* grub's device map; NULL: none */
 	/* adopted: the digest of the configuration the process runs */

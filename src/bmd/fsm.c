@@ -467,6 +467,10 @@ act_reset(struct vm *vm, enum vm_event ev)
 static int
 act_note_shutdown(struct vm *vm, enum vm_event ev)
 {
+	/* QEMU says it once; a user's program may say it a thousand times */
+	if (vm->vm_run->rn_shutdown_noted)
+		return 0;
+	vm->vm_run->rn_shutdown_noted = 1;
 	log_info("vm %s: shutdown (%s)", name(vm), vm->vm_run->rn_reason ?
 	    vm->vm_run->rn_reason : "unknown reason");
 	if (!vm_timer_pending(vm, VE_KILL_TIMEOUT))

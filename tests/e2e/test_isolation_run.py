@@ -276,6 +276,75 @@ def test_cpu_pin_only_touches_the_vms_own_threads(setup, bmd):
         victim.wait()
 
 
+# A user's "QEMU" may be any program of hers: what it says on QMP is
+# hostile input.  This one answers the negotiation, then floods bmd with
+# events and never answers again, reading (and counting) what bmd sends.
+QMP_FLOOD = r'''#!/usr/bin/python3
+# stand-in-qemu (hostile): STOP and SHUTDOWN events by the thousand
+import json, os, signal, socket, sys, threading, time
+signal.signal(signal.SIGTERM, lambda *a: os._exit(0))
+report = os.path.join(os.path.dirname(sys.argv[0]), "report")
+fd = None
+for a in sys.argv:
+    if a.startswith("socket,id=qmp,fd="):
+        fd = int(a.split("fd=")[1].split(",")[0])
+srv = socket.socket(fileno=fd)
+c, _ = srv.accept()
+c.sendall(b'{"QMP": {"version": {}, "capabilities": []}}\r\n')
+f = c.makefile("rb", buffering=0)
+f.readline()                                    # qmp_capabilities
+c.sendall(b'{"return": {}}\r\n')
+seen = [b""]
+def count():
+    while True:
+        b = c.recv(65536)
+        if not b:
+            return
+        seen[0] += b
+threading.Thread(target=count, daemon=True).start()
+try:
+    for _ in range(200):
+        c.sendall(b'{"event": "STOP", "data": {}}\r\n' * 100)
+        time.sleep(0.01)
+    for _ in range(20):
+        c.sendall(b'{"event": "SHUTDOWN", "data": {"reason": "flood"}}\r\n' * 100)
+except OSError:
+    pass
+time.sleep(2)
+with open(report + ".tmp", "w") as r:
+    r.write("%d\n" % seen[0].count(b"query-status"))
+os.rename(report + ".tmp", report)
+time.sleep(1000)
+'''
+
+
+def test_a_users_qemu_flooding_qmp_costs_bmd_nothing(setup, bmd):
+    """20,000 STOP events from a user's program in place of QEMU: bmd asks
+    query-status once (one query at a time, and a bounded queue of
+    commands), not once per event, so its memory and every other user's
+    requests do not pay for her flood; 2,000 SHUTDOWN events are logged
+    once.  The VM is then stopped by her like any other."""
+    standin = os.path.join(setup.adir, "stand-in-qemu")
+    with open(standin, "w") as f:
+        f.write(QMP_FLOOD)
+    os.chmod(standin, 0o755)
+    chown(standin, "alice")
+    setup.start(setup.vm("r"), setup.vm("p", qemu_binary=standin,
+                                        com1=None, stop_timeout=5))
+    rc, _, err = ctl(bmd, "alice", "boot", "p")
+    assert rc == 0, err
+    bmd.wait_running("p")
+    report = os.path.join(setup.adir, "report")
+    wait_until(lambda: os.path.exists(report), 60, "the stand-in's report")
+    with open(report) as f:
+        asked = int(f.read())
+    assert 1 <= asked <= 2, "bmd sent query-status %d times" % asked
+    assert len(re.findall(r"vm p: shutdown \(", bmd.log_text())) == 1
+    rc, out, err = ctl(bmd, "alice", "list")
+    assert rc == 0 and "p" in out, err
+    bmd.wait_state("p", ["STOP"], 60)     # her SHUTDOWN, then its grace
+
+
 # ---- item 5: grub's device map ----
 
 def test_grub_device_map_is_private_and_removed(bmd):

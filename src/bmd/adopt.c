@@ -24,6 +24,8 @@
 
 #include "bmd.h"
 #include "buf.h"
+#include "intern.h"
+#include "jsontext.h"
 #include "keys.h"
 #include "strmap.h"
 #include "vmlock.h"
@@ -69,6 +71,49 @@ recorded_state(enum vm_state s)
 	    s == VS_RESTART;
 }
 
+/*
+ * A VM being removed is no longer in the file: its record keeps what a
+ * bmd started after a crash needs to finish the removal (the keys that
+ * stop it and hold others back) in the text form the parser reads.
+ */
+static const char *const removal_keys[] = {
+	"backend", "stop_timeout", "disk", NULL
+};
+
+static json_t *
+removal_json(const struct vm_conf *vc)
+{
+	const struct conf_key *k;
+	const struct clist *l;
+	json_t *keys = json_object(), *items;
+	struct buf b;
+	size_t i, j;
+
+	buf_init(&b);
+	for (i = 0; removal_keys[i] != NULL; i++) {
+		if ((k = keys_find(removal_keys[i])) == NULL)
+			continue;
+		if (!(k->k_flags & KEY_LIST)) {
+			buf_reset(&b);
+			key_text(k, vc, &b);
+			json_object_set_new(keys, k->k_name, json_text(buf_str(&b)));
+			continue;
+		}
+		l = key_cptr(k, vc);
+		items = json_array();
+		for (j = 0; j < l->l_n; j++) {
+			buf_reset(&b);
+			k->k_type->t_text(k, (const char *)l->l_v +
+			    j * k->k_type->t_size, &b);
+			json_array_append_new(items, json_text(buf_str(&b)));
+		}
+		json_object_set_new(keys, k->k_name, items);
+	}
+	buf_free(&b);
+	return json_pack("{s:i,s:o,s:o}", "id", vc->vc_id, "owner_name",
+	    json_text(vc->vc_owner_name), "keys", keys);
+}
+
 static json_t *
 rec_json(const struct vm *vm)
 {
@@ -99,6 +144,8 @@ rec_json(const struct vm *vm)
 	if (j != NULL && (disks = owner_files_json(owner_files_of(vm))) !=
 	    NULL)
 		json_object_set_new(j, "disks", disks);
+	if (j != NULL && vm->vm_state == VS_REMOVE)
+		json_object_set_new(j, "removing", removal_json(vc));
 	free(digest);
 	return j;
 }
@@ -188,7 +235,7 @@ rec_int(json_t *rec, const char *key)
 
 /* Why the record does not describe a live process of this VM, or NULL. */
 static const char *
-rec_stale(const struct vm *vm, json_t *rec)
+rec_stale(const char *vmname, json_t *rec)
 {
 	const char *name = json_string_value(json_object_get(rec, "name"));
 	const char *be = json_string_value(json_object_get(rec, "backend"));
@@ -198,7 +245,7 @@ rec_stale(const struct vm *vm, json_t *rec)
 
 	if (rec == NULL || rec_int(rec, "version") != RUNREC_VERSION)
 		return "unreadable or of another version";
-	if (name == NULL || strcmp(name, vm->vm_conf->vc_name) != 0 ||
+	if (name == NULL || strcmp(name, vmname) != 0 ||
 	    be == NULL || pid <= 1 || ruid < 0)
 		return "incomplete";
 	if (plat_proc_identity((pid_t)pid, &ident, &uid) == -1)
@@ -226,6 +273,16 @@ adopt_counters(struct vm *vm, json_t *rec)
 			    (time_t)json_integer_value(t);
 }
 
+/* What the run had besides its process: taps, files, counters. */
+static void
+adopt_parts(struct vm *vm, json_t *rec)
+{
+	net_adopt(vm, json_object_get(rec, "taps"));
+	owner_adopt(vm, json_object_get(rec, "disks"));
+	vm->vm_install = json_is_true(json_object_get(rec, "install"));
+	adopt_counters(vm, rec);
+}
+
 static void
 adopt_taken(struct vm *vm, json_t *rec)
 {
@@ -235,10 +292,7 @@ adopt_taken(struct vm *vm, json_t *rec)
 	int changed = was == NULL || strcmp(was, digest) != 0;
 
 	free(digest);
-	net_adopt(vm, json_object_get(rec, "taps"));
-	owner_adopt(vm, json_object_get(rec, "disks"));
-	vm->vm_install = json_is_true(json_object_get(rec, "install"));
-	adopt_counters(vm, rec);
+	adopt_parts(vm, rec);
 	/* until it restarts, the process runs what the record says */
 	if (was != NULL)
 		vm->vm_run->rn_digest = xstrdup(was);
@@ -382,7 +436,7 @@ adopt_vm(struct vm *vm)
 		free(path);
 		return adopt_by_lock(vm);
 	}
-	if ((why = rec_stale(vm, rec)) != NULL) {
+	if ((why = rec_stale(vc->vc_name, rec)) != NULL) {
 		log_info("vm %s: runtime record %s is stale (%s); removed",
 		    vc->vc_name, path, why);
 		net_forget(json_object_get(rec, "taps"));
@@ -405,7 +459,100 @@ adopt_vm(struct vm *vm)
 	return rc;
 }
 
-/* Records of VMs no longer configured: their processes are left alone. */
+/* The configuration a removal goes on with (removal_json), or NULL. */
+static struct vm_conf *
+removal_conf(const char *name, json_t *rec)
+{
+	json_t *r = json_object_get(rec, "removing"), *keys, *v, *item;
+	const char *kname, *who;
+	const struct conf_key *k;
+	struct vm_conf *vc;
+	struct buf err;
+	size_t i;
+	int bad = 0;
+
+	if (!json_is_object(keys = json_object_get(r, "keys")))
+		return NULL;
+	vc = vm_conf_new();
+	vc->vc_name = intern(name);
+	vc->vc_owner = (uid_t)rec_int(rec, "owner");
+	vc->vc_id = (int)rec_int(r, "id");
+	who = json_string_value(json_object_get(r, "owner_name"));
+	vc->vc_owner_name = intern(who);
+	buf_init(&err);
+	json_object_foreach(keys, kname, v) {
+		if ((k = keys_find(kname)) == NULL)
+			bad = 1;
+		else if (json_is_string(v))
+			bad |= key_set(k, vc, json_string_value(v), 0, NULL,
+			    &err) == -1;
+		else
+			json_array_foreach(v, i, item)
+				bad |= !json_is_string(item) || key_set(k, vc,
+				    json_string_value(item), 1, NULL, &err) == -1;
+	}
+	buf_free(&err);
+	if (!bad && vc->vc_id >= 0 && vc->vc_owner_name != NULL &&
+	    rec_int(rec, "owner") >= 0)
+		return vc;
+	vm_conf_free(vc);
+	return NULL;
+}
+
+/*
+ * The record of a VM the earlier bmd was removing (a reload took it out
+ * of the file) when it died: its process is adopted under what the
+ * record kept and the removal goes on (power button, stop_timeout, quit),
+ * so that it is not left running to nobody, and a VM renamed from it
+ * waits for its disk as after the reload.  0: not such a record.
+ */
+static int
+adopt_removal(const char *name)
+{
+	char *path = rec_path(name);
+	json_t *rec = rec_read(path);
+	const char *st = json_string_value(json_object_get(rec, "state"));
+	const char *why = NULL;
+	struct vm_conf *vc = NULL;
+	struct vm *vm;
+	long long pid = rec_int(rec, "pid");
+
+	if (st == NULL || strcmp(st, vm_state_name(VS_REMOVE)) != 0 ||
+	    (vc = removal_conf(name, rec)) == NULL) {
+		json_decref(rec);
+		free(path);
+		return 0;
+	}
+	if ((why = rec_stale(name, rec)) != NULL) {
+		log_info("vm %s: runtime record %s is stale (%s); removed", name,
+		    path, why);
+		net_forget(json_object_get(rec, "taps"));
+		(void)unlink(path);
+		vm_conf_free(vc);
+	} else if (run_adopt(vm = vm_add(vc), (pid_t)pid,
+	    (unsigned long long)rec_int(rec, "ident"), (time_t)rec_int(rec,
+	    "started"), json_object_get(rec, "driver"), 1) == -1) {
+		log_warnx("vm %s: process %lld, which an earlier bmd was "
+		    "removing, does not answer as the VM; left alone", name,
+		    pid);
+		vm_delete(vm);
+	} else {
+		adopt_parts(vm, rec);
+		log_info("vm %s: adopted process %d left by an earlier bmd, "
+		    "which was removing it from the configuration: the removal "
+		    "goes on", name, (int)vm->vm_pid);
+		vm_event(vm, VE_ADOPT);
+		vm_event(vm, VE_RELOAD_REMOVE);
+	}
+	json_decref(rec);
+	free(path);
+	return 1;
+}
+
+/*
+ * Records of VMs no longer configured: their processes are left alone,
+ * but for those an earlier bmd was removing.
+ */
 void
 adopt_orphans(void)
 {
@@ -422,7 +569,7 @@ adopt_orphans(void)
 		    strcmp(de->d_name + len - sl, RUNREC_SUFFIX) != 0)
 			continue;
 		name = xstrndup(de->d_name, len - sl);
-		if (vm_find(name) == NULL)
+		if (vm_find(name) == NULL && !adopt_removal(name))
 			log_warnx("vm %s: a runtime record exists but the VM "
 			    "is not configured; its process (if any) is left "
 			    "alone, and adopted if a reload configures it",

@@ -452,22 +452,28 @@ reload_one(struct vm *vm, struct conf *c, struct diags *ds,
 /*
  * Daemon start: adopt what an earlier bmd left running, then start every
  * other VM with boot != no, each after its boot_delay; after an upgrade,
- * not those the previous program had stopped.
+ * not those the previous program had stopped.  Every adoption comes
+ * first (a removal under way too), so that a VM whose disk a running one
+ * holds waits for it instead of starting beside it.
  */
 void
 start_all(void)
 {
-	struct vm *vm;
-	size_t i;
+	struct vm *vm, **boot;
+	size_t i, n = 0;
 
+	boot = xcalloc(vm_count() + 1, sizeof(*boot));
 	adopt_begin();
 	upgrade_stopped_load();
 	for (i = 0; (vm = vm_at(i)) != NULL; i++)
 		if (!adopt_vm(vm) && vm->vm_conf->vc_boot != BOOT_NO &&
 		    !upgrade_kept_stopped(vm->vm_conf->vc_name))
-			vm_schedule_boot(vm, vm->vm_conf->vc_boot_delay);
+			boot[n++] = vm;
 	upgrade_stopped_free();
 	adopt_end();
 	adopt_orphans();
+	for (i = 0; i < n; i++)
+		vm_schedule_boot(boot[i], boot[i]->vm_conf->vc_boot_delay);
+	free(boot);
 	vmgroup_sweep();
 }

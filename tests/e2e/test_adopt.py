@@ -152,6 +152,44 @@ def test_a_vm_running_while_its_file_did_not_load_is_adopted_later(users, bmd): 
     wait_until(lambda: not pid_alive(pid), 30, "her QEMU to exit")
 
 
+def test_kill9_while_a_renamed_vm_is_being_removed(bmd):
+    """A reload renames vm1 to vm1x, on the same disk: vm1 is being removed
+    (its guest ignores the power button) and vm1x waits for the disk.  bmd
+    is killed then.  The next bmd must go on with the removal, adopting
+    vm1's process from its record, and start vm1x once vm1 is gone: never
+    two QEMUs on the disk, never a QEMU left running to nobody."""
+    disk = os.path.join(bmd.dir, "shared.img")
+    with open(disk, "wb") as f:
+        f.truncate(16 << 20)
+    keys = dict(disk=disk, stop_timeout=8, flags="bmd.noacpi")
+    bmd.start(bmdtest.guest_vm("vm1", **keys))
+    pid, _ = bmd.boot_to_banner("vm1")
+    mark = len(bmd.log_text())
+    bmd.write_config(bmdtest.guest_vm("vm1x", **keys))
+    bmd.reload()
+    bmd.wait_log(r"vm1x: waits for vm vm1 to stop: it uses the same disk",
+                 start=mark)
+    assert record(bmd, "vm1")["state"] == "REMOVE"
+    kill9(bmd)
+    for s in bmd.serials:
+        s.close()
+    bmd.serials = []
+    mark = len(bmd.log_text())
+    bmd.start()
+    bmd.wait_log(r"vm1: adopted process %d" % pid, start=mark)
+    v = bmd.vm("vm1")
+    assert v is not None and v["pid"] == pid and v["state"] == "TERMINATING"
+    assert bmd.qemus() == {"vm1": pid}
+    bmd.wait_log(r"vm1x: waits for vm vm1 to stop", start=mark)
+    # the removal goes on: power button, stop_timeout, then quit
+    wait_until(lambda: not pid_alive(pid), 60, "vm1's QEMU to end")
+    xpid = bmd.wait_running("vm1x")
+    assert bmd.qemus() == {"vm1x": xpid}
+    wait_until(lambda: bmd.vm("vm1") is None, 10, "vm1 to leave the list")
+    assert not os.path.exists(os.path.join(bmd.run_dir, "vm1.run"))
+    assert "Failed to get" not in bmd.log_text()[mark:]
+
+
 def test_stale_record_is_never_mistaken_for_the_vm(bmd):
     """A record whose pid now belongs to another process (here: this
     test's sleep) is removed, that process is left alone, and the VM

@@ -146,6 +146,12 @@ rec_json(const struct vm *vm)
 		json_object_set_new(j, "disks", disks);
 	if (j != NULL && vm->vm_state == VS_REMOVE)
 		json_object_set_new(j, "removing", removal_json(vc));
+	/* a stop asked for: a bmd started meanwhile goes on with it */
+	if (j != NULL && vm->vm_state == VS_STOP &&
+	    (vm->vm_intent == VE_STOP_REQ || vm->vm_intent == VE_POWEROFF))
+		json_object_set_new(j, "stopping", json_pack("{s:s,s:I}",
+		    "event", vm_event_name(vm->vm_intent), "by",
+		    (json_int_t)vm->vm_intent_uid));
 	free(digest);
 	return j;
 }
@@ -283,6 +289,31 @@ adopt_parts(struct vm *vm, json_t *rec)
 	adopt_counters(vm, rec);
 }
 
+/*
+ * A stop asked for, and under way when the earlier bmd ended: asked
+ * again, for whoever asked (the power button again, then stop_timeout;
+ * or the quit of a poweroff).  1: it was.
+ */
+static int
+stop_again(struct vm *vm, json_t *stopping)
+{
+	const char *ev = json_string_value(json_object_get(stopping, "event"));
+	long long by = rec_int(stopping, "by");
+	enum vm_event e = VE_STOP_REQ;
+
+	if (ev == NULL || by < 0)
+		return 0;
+	if (strcmp(ev, vm_event_name(VE_POWEROFF)) == 0)
+		e = VE_POWEROFF;
+	else if (strcmp(ev, vm_event_name(VE_STOP_REQ)) != 0)
+		return 0;
+	log_info("vm %s: it was stopping when the earlier bmd ended: the stop "
+	    "goes on", vm->vm_conf->vc_name);
+	why_request(vm, e, (uid_t)by);
+	vm_event(vm, e);
+	return 1;
+}
+
 static void
 adopt_taken(struct vm *vm, json_t *rec)
 {
@@ -299,6 +330,8 @@ adopt_taken(struct vm *vm, json_t *rec)
 	log_info("vm %s: adopted process %d left by an earlier bmd",
 	    vc->vc_name, (int)vm->vm_pid);
 	vm_event(vm, VE_ADOPT);
+	if (stop_again(vm, json_object_get(rec, "stopping")))
+		return;
 	if (!changed)
 		return;
 	if (vc->vc_reboot_on_change && vc->vc_boot != BOOT_NO) {

@@ -190,6 +190,33 @@ def test_kill9_while_a_renamed_vm_is_being_removed(bmd):
     assert "Failed to get" not in bmd.log_text()[mark:]
 
 
+def test_kill9_while_a_vm_is_stopping(bmd):
+    """Its user stopped a boot = yes VM whose guest ignores the power
+    button, and bmd is killed while it waits for stop_timeout.  The next
+    bmd adopts the VM and goes on with the stop (the guest is not left
+    running, as if nobody had asked), and it then stays stopped."""
+    bmd.start(bmdtest.guest_vm("vm1", stop_timeout=8, flags="bmd.noacpi"))
+    pid, _ = bmd.boot_to_banner("vm1")
+    rc, out, err = bmd.bmdctl("stop", "vm1")
+    assert rc == 0, err
+    bmd.wait_state("vm1", "TERMINATING")
+    assert record(bmd, "vm1")["state"] == "STOP"
+    kill9(bmd)
+    for s in bmd.serials:
+        s.close()
+    bmd.serials = []
+    mark = len(bmd.log_text())
+    bmd.start()
+    bmd.wait_log(r"vm1: adopted process %d" % pid, start=mark)
+    bmd.wait_log(r"vm1: it was stopping when the earlier bmd ended: the "
+                 r"stop goes on", start=mark)
+    assert bmd.vm("vm1")["state"] == "TERMINATING"
+    wait_until(lambda: not pid_alive(pid), 60, "vm1's QEMU to end")
+    bmd.wait_state("vm1", "STOP")
+    time.sleep(3)
+    assert bmd.qemus() == {} and bmd.state("vm1") == "STOP"
+
+
 def test_stale_record_is_never_mistaken_for_the_vm(bmd):
     """A record whose pid now belongs to another process (here: this
     test's sleep) is removed, that process is left alone, and the VM

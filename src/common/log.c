@@ -167,15 +167,37 @@ sl_vwrite(int pri, const char *fmt, va_list ap)
 	errno = e;
 }
 
+/*
+ * bmd forks children that log without executing a program (the Wake-on-
+ * LAN monitor, a user's file opener): one forked while another thread
+ * held the lock would wait for it forever, holding every descriptor.
+ */
+static void
+sl_fork_prepare(void)
+{
+	pthread_mutex_lock(&sl_lock);
+}
+
+static void
+sl_fork_done(void)
+{
+	pthread_mutex_unlock(&sl_lock);
+}
+
 void
 log_init(const char *ident, int dest, int facility)
 {
+	static int atfork;
+
 	log_ident = ident;
 	log_dest = dest;
 	if (dest & LOG_TO_SYSLOG) {
 		sl_facility = facility;
 		sl_connect();
 	}
+	if (!atfork)
+		atfork = pthread_atfork(sl_fork_prepare, sl_fork_done,
+		    sl_fork_done) == 0;
 	tzset();
 }
 

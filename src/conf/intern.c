@@ -21,8 +21,32 @@ struct istr {
 };
 
 static pthread_mutex_t	 lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t	 once = PTHREAD_ONCE_INIT;
 static struct istr	**tab;		/* open addressing, linear probes */
 static size_t		 ntab, captab;	/* captab: 0 or a power of two */
+
+/*
+ * A user's file is parsed in a forked child, which interns: forked while
+ * the daemon's thread held the lock (freeing a VM's configuration), it
+ * would wait until killed at its deadline, and her file not load.
+ */
+static void
+fork_prepare(void)
+{
+	pthread_mutex_lock(&lock);
+}
+
+static void
+fork_done(void)
+{
+	pthread_mutex_unlock(&lock);
+}
+
+static void
+at_fork(void)
+{
+	(void)pthread_atfork(fork_prepare, fork_done, fork_done);
+}
 
 static uint64_t
 hash(const char *s)
@@ -76,6 +100,7 @@ intern(const char *s)
 	if (s == NULL)
 		return NULL;
 	h = hash(s);
+	pthread_once(&once, at_fork);
 	pthread_mutex_lock(&lock);
 	if ((ntab + 1) * 4 > captab * 3)
 		grow();

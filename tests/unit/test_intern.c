@@ -1,11 +1,17 @@
 /* Interned strings (intern.c) and VM configurations that hold them. */
+#include <sys/wait.h>
+
+#include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -128,6 +134,50 @@ test_vm_conf(void **state)
 	assert_int_equal(intern_count(), n0);
 }
 
+static volatile int	stop;
+
+static void *
+churn(void *arg)
+{
+	(void)arg;
+	while (!stop)
+		intern_drop(intern("churned by the other thread"));
+	return NULL;
+}
+
+/*
+ * A child forked while another thread interns (a user's parser, forked
+ * by a load while the daemon frees a configuration) can intern too.
+ */
+static void
+test_fork_while_another_thread_interns(void **state)
+{
+	const struct timespec nap = { 0, 1000000 };
+	pthread_t t;
+	pid_t pid;
+	int i, j, st, hung = 0;
+
+	(void)state;
+	intern_drop(intern("first"));
+	assert_int_equal(pthread_create(&t, NULL, churn, NULL), 0);
+	for (i = 0; i < 400 && !hung; i++) {
+		if ((pid = fork()) == 0) {
+			intern_drop(intern("interned in the child"));
+			_exit(0);
+		}
+		assert_true(pid > 0);
+		for (j = 0; j < 5000 && waitpid(pid, &st, WNOHANG) == 0; j++)
+			nanosleep(&nap, NULL);
+		if ((hung = j == 5000)) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &st, 0);
+		}
+	}
+	stop = 1;
+	pthread_join(t, NULL);
+	assert_false(hung);
+}
+
 int
 main(void)
 {
@@ -135,6 +185,7 @@ main(void)
 		cmocka_unit_test(test_one_copy),
 		cmocka_unit_test(test_many),
 		cmocka_unit_test(test_vm_conf),
+		cmocka_unit_test(test_fork_while_another_thread_interns),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

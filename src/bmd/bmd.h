@@ -242,6 +242,7 @@ size_t		 vm_count(void);
 struct vm	*vm_at(size_t);
 const struct vm_conf *vm_latest(const struct vm *);
 int		 vm_active(const struct vm *);
+int		 vm_leaving(const struct vm *);
 const struct vm_conf *vm_ident(const struct vm *);
 int		 vm_may_access(const struct vm *, const struct peercred *);
 /* console_viewers and console_writers: what a peer may do on the consoles */

@@ -117,7 +117,7 @@ held(struct vm *vm, enum vm_event ev)
 		vm->vm_held = 0;
 		return 0;
 	}
-	if (o->vm_state == VS_REMOVE && ev != VE_BOOT) {
+	if (vm_leaving(o) && ev != VE_BOOT) {
 		if (!vm->vm_held)
 			log_info("vm %s: waits for vm %s to stop: it uses the "
 			    "same %s", name(vm), o->vm_conf->vc_name, what);
@@ -127,7 +127,7 @@ held(struct vm *vm, enum vm_event ev)
 	}
 	vm->vm_held = 0;
 	return run_fail(vm, "%s is in use by vm %s%s", what,
-	    o->vm_conf->vc_name, o->vm_state == VS_REMOVE ? ", which is "
+	    o->vm_conf->vc_name, vm_leaving(o) ? ", which is "
 	    "stopping (gone from the configuration)" : "");
 }
 

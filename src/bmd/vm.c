@@ -122,6 +122,28 @@ vm_active(const struct vm *vm)
 }
 
 /*
+ * Is vm on its way out of the table, gone from the file: stopping, or
+ * in its prestart or poststop hooks with the removal to follow?
+ */
+int
+vm_leaving(const struct vm *vm)
+{
+	enum vm_after after;
+
+	switch (vm->vm_state) {
+	case VS_REMOVE:
+		return 1;
+	case VS_POSTSTOP:
+		return vm->vm_after == AFTER_REMOVE;
+	case VS_PRESTART:
+		return plugin_prestart_cancelled(vm, &after) &&
+		    after == AFTER_REMOVE;
+	default:
+		return 0;
+	}
+}
+
+/*
  * Another VM whose run holds what vm's next run needs: one of its disks
  * (unless both open it read-only), or its ID (its tap names).  what says
  * which.  A VM renamed in the file

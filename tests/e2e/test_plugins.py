@@ -480,6 +480,27 @@ def test_removed_during_prestart(pbmd, guest, hooks):
     assert pbmd.qemus() == {}
 
 
+def test_renamed_during_prestart_waits_then_starts(pbmd, guest, hooks):
+    """A VM renamed in the file while its prestart runs: the old name will
+    not start and goes; the new one, on the same disk, waits for it (as
+    after a rename of a running VM) and starts, instead of failing on a
+    disk held by a VM that is leaving."""
+    disk = os.path.join(pbmd.dir, "shared.img")
+    with open(disk, "wb") as f:
+        f.truncate(16 << 20)
+    pre = hooks.script("pre", "sleep 3")
+    pbmd.start(guest("g", "no", prestart=pre, disk=disk))
+    p = boot_in_background(pbmd, "g")
+    pbmd.wait_state("g", "PRESTART", 5)
+    pbmd.write_config(guest("gx", "yes", prestart=pre, disk=disk))
+    pbmd.reload()
+    pbmd.wait_log(r"vm gx: waits for vm g to stop: it uses the same disk")
+    p.communicate(timeout=30)
+    wait_until(lambda: pbmd.vm("g") is None, 30, "g to be deleted")
+    pid = pbmd.wait_running("gx")
+    assert pbmd.qemus() == {"gx": pid}
+
+
 def test_sigterm_waits_for_prestart(pbmd, guest, hooks):
     pre = hooks.script("pre", "sleep 2\necho prestart-done >> %s" % hooks.log)
     pbmd.start(guest("g", "no", prestart=pre))

@@ -203,6 +203,14 @@ vm_holder(const struct vm *vm, char *what, size_t len)
 	return holder;
 }
 
+/* vm.c's, less the hooks: a removal in prestart is tested end to end */
+int
+vm_leaving(const struct vm *vm)
+{
+	return vm->vm_state == VS_REMOVE || (vm->vm_state == VS_POSTSTOP &&
+	    vm->vm_after == AFTER_REMOVE);
+}
+
 int
 run_fail(const struct vm *vm, const char *fmt, ...)
 {

@@ -478,7 +478,8 @@ qmp_connect_cb(int fd, short what, void *arg)
 		q->q_fd = -1;
 	}
 	/* its process lives (its exit closes this): the socket may come */
-	if (q->q_tries < QMP_CONNECT_TRIES && ++q->q_tries < QMP_CONNECT_TRIES) {
+	if (q->q_tries < QMP_CONNECT_TRIES &&
+	    ++q->q_tries < QMP_CONNECT_TRIES) {
 		timer_add_ms(q->q_timer, QMP_CONNECT_MSEC);
 		return;
 	}

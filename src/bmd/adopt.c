@@ -96,7 +96,8 @@ removal_json(const struct vm_conf *vc)
 		if (!(k->k_flags & KEY_LIST)) {
 			buf_reset(&b);
 			key_text(k, vc, &b);
-			json_object_set_new(keys, k->k_name, json_text(buf_str(&b)));
+			json_object_set_new(keys, k->k_name,
+			    json_text(buf_str(&b)));
 			continue;
 		}
 		l = key_cptr(k, vc);
@@ -521,8 +522,9 @@ removal_conf(const char *name, json_t *rec)
 			    &err) == -1;
 		else
 			json_array_foreach(v, i, item)
-				bad |= !json_is_string(item) || key_set(k, vc,
-				    json_string_value(item), 1, NULL, &err) == -1;
+				bad |= !json_is_string(item) ||
+				    key_set(k, vc, json_string_value(item), 1,
+				    NULL, &err) == -1;
 	}
 	buf_free(&err);
 	if (!bad && vc->vc_id >= 0 && vc->vc_owner_name != NULL &&
@@ -557,8 +559,8 @@ adopt_removal(const char *name)
 		return 0;
 	}
 	if ((why = rec_stale(name, rec)) != NULL) {
-		log_info("vm %s: runtime record %s is stale (%s); removed", name,
-		    path, why);
+		log_info("vm %s: runtime record %s is stale (%s); removed",
+		    name, path, why);
 		net_forget(json_object_get(rec, "taps"));
 		(void)unlink(path);
 		vm_conf_free(vc);

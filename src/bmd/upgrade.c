@@ -271,19 +271,19 @@ keeps_running(const struct conf *c)
 			continue;
 		oc = vm->vm_conf;
 		if ((nc = conf_find_vm(c, oc->vc_name)) == NULL) {
-			log_warnx("upgrade: not re-executed: vm %s runs and the "
-			    "configuration %s; the new program would leave it "
-			    "to nobody", oc->vc_name, reload_keeps(c, vm) ?
-			    "does not load it now (its file has errors or "
-			    "cannot be read)" : "no longer has it (a reload "
-			    "stops it)");
+			log_warnx("upgrade: not re-executed: vm %s runs and "
+			    "the configuration %s; the new program would "
+			    "leave it to nobody", oc->vc_name,
+			    reload_keeps(c, vm) ? "does not load it now (its "
+			    "file has errors or cannot be read)" : "no longer "
+			    "has it (a reload stops it)");
 			return 0;
 		}
 		if (nc->vc_owner != oc->vc_owner) {
-			log_warnx("upgrade: not re-executed: vm %s runs for uid "
-			    "%lu and the configuration now gives it to uid %lu; "
-			    "the new program could not adopt it (a reload "
-			    "restarts it)", oc->vc_name,
+			log_warnx("upgrade: not re-executed: vm %s runs for "
+			    "uid %lu and the configuration now gives it to "
+			    "uid %lu; the new program could not adopt it (a "
+			    "reload restarts it)", oc->vc_name,
 			    (unsigned long)oc->vc_owner,
 			    (unsigned long)nc->vc_owner);
 			return 0;

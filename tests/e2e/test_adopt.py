@@ -25,9 +25,13 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0,
 
 
 def kill9(bmd):
+    """SIGKILL, and the test's console connections to it closed."""
     bmd.proc.send_signal(signal.SIGKILL)
     bmd.proc.wait(10)
     bmd.log.close()
+    for s in bmd.serials:
+        s.close()
+    bmd.serials = []
 
 
 def restart(bmd, netns_=None):
@@ -73,9 +77,6 @@ def test_kill9_bmd_then_three_vms_are_adopted(netns, users, bmd):  # noqa: F811
     assert record(bmd, "nvm")["taps"] == taps
 
     kill9(bmd)
-    for s_ in bmd.serials:
-        s_.close()
-    bmd.serials = []
     assert all(pid_alive(p) for p in pids.values())
     restart(bmd, netns)
 
@@ -128,9 +129,6 @@ def test_a_vm_running_while_its_file_did_not_load_is_adopted_later(users, bmd): 
     s.start(bmdtest.guest_vm("rvm", boot="no"), good)
     pid, _ = bmd.boot_to_banner("avm")
     kill9(bmd)
-    for s_ in bmd.serials:
-        s_.close()
-    bmd.serials = []
     with open(s.afile, "w") as f:
         f.write(good + "vm half {\n")
     restart(bmd)
@@ -171,9 +169,6 @@ def test_kill9_while_a_renamed_vm_is_being_removed(bmd):
                  start=mark)
     assert record(bmd, "vm1")["state"] == "REMOVE"
     kill9(bmd)
-    for s in bmd.serials:
-        s.close()
-    bmd.serials = []
     mark = len(bmd.log_text())
     bmd.start()
     bmd.wait_log(r"vm1: adopted process %d" % pid, start=mark)
@@ -202,9 +197,6 @@ def test_kill9_while_a_vm_is_stopping(bmd):
     bmd.wait_state("vm1", "TERMINATING")
     assert record(bmd, "vm1")["state"] == "STOP"
     kill9(bmd)
-    for s in bmd.serials:
-        s.close()
-    bmd.serials = []
     mark = len(bmd.log_text())
     bmd.start()
     bmd.wait_log(r"vm1: adopted process %d" % pid, start=mark)
@@ -251,9 +243,6 @@ def test_a_qemu_answering_as_another_vm_is_not_adopted(bmd):
     bmd.start(bmdtest.guest_vm("vm1"), bmdtest.guest_vm("vm2"))
     (p1, _), (p2, _) = bmd.boot_all_to_banner("vm1", "vm2")
     kill9(bmd)
-    for s in bmd.serials:
-        s.close()
-    bmd.serials = []
     q1, q2 = (os.path.join(bmd.run_dir, n + ".qmp") for n in ("vm1", "vm2"))
     os.rename(q1, q1 + ".away")
     os.rename(q2, q1)
@@ -284,9 +273,6 @@ def test_a_proven_qemu_that_does_not_answer_is_adopted_unresponsive(bmd, how):
     bmd.start(bmdtest.guest_vm("vm1"))
     pid, _ = bmd.boot_to_banner("vm1")
     kill9(bmd)
-    for s in bmd.serials:
-        s.close()
-    bmd.serials = []
     qmp = os.path.join(bmd.run_dir, "vm1.qmp")
     if how == "stopped":
         os.kill(pid, signal.SIGSTOP)
@@ -324,8 +310,6 @@ def test_damaged_record_under_a_running_vm(bmd, damage):
     bmd.start(bmdtest.guest_vm("vm1"))
     pid, _ = bmd.boot_to_banner("vm1")
     kill9(bmd)
-    bmd.serials[0].close()
-    bmd.serials = []
     rec = os.path.join(bmd.run_dir, "vm1.run")
     if damage == "corrupt":
         with open(rec, "w") as f:
@@ -350,8 +334,6 @@ def test_adopted_vm_crash_then_restart_with_boot_always(bmd):
     bmd.start(bmdtest.guest_vm("vm1", boot="always"))
     pid, _ = bmd.boot_to_banner("vm1")
     kill9(bmd)
-    bmd.serials[0].close()
-    bmd.serials = []
     bmd.start()
     assert bmd.vm("vm1")["pid"] == pid
     os.kill(pid, signal.SIGKILL)
@@ -377,8 +359,6 @@ def test_changed_configuration_is_remembered_until_the_vm_restarts(bmd):
     bmd.start(bmdtest.guest_vm("vm1"))
     pid, _ = bmd.boot_to_banner("vm1")
     kill9(bmd)
-    bmd.serials[0].close()
-    bmd.serials = []
     before = record(bmd, "vm1")["digest"]
     bmd.write_config(bmdtest.guest_vm("vm1", memory="160M"))
     for _ in range(2):
@@ -408,9 +388,6 @@ def test_ids_and_taps_survive_a_restart_after_a_reload(netns, bmd):  # noqa: F81
     assert ids == {"a": 0, "b": 1}, ids
     taps = sorted(netns.on_bridge())
     kill9(bmd)
-    for s_ in bmd.serials:
-        s_.close()
-    bmd.serials = []
     restart(bmd, netns)
     assert {v["name"]: v["id"] for v in bmd.vms()} == ids
     assert sorted(netns.on_bridge()) == taps

@@ -209,11 +209,9 @@ def test_users_qemu_and_hook_get_a_clean_environment(setup, pbmd):
 
 # ---- item 4: only the VM's own threads are pinned ----
 
-QMP_STANDIN = r'''#!/usr/bin/python3
-# stand-in-qemu: the user's own qemu_binary.  Answers QMP on the descriptor
-# bmd passes (-chardev socket,id=qmp,fd=N) and reports a foreign thread id
-# as vCPU 0 and its own as vCPU 1.
-import json, os, signal, socket, sys
+# A user's own qemu_binary: the QMP connection bmd makes on the descriptor
+# it passes (-chardev socket,id=qmp,fd=N), accepted.
+QMP_ACCEPT = r'''import json, os, signal, socket, sys, threading, time
 signal.signal(signal.SIGTERM, lambda *a: os._exit(0))
 fd = None
 for a in sys.argv:
@@ -221,7 +219,12 @@ for a in sys.argv:
         fd = int(a.split("fd=")[1].split(",")[0])
 srv = socket.socket(fileno=fd)
 c, _ = srv.accept()
-f = c.makefile("rwb", buffering=0)
+'''
+
+QMP_STANDIN = r'''#!/usr/bin/python3
+# stand-in-qemu: the user's own qemu_binary.  Answers QMP and reports a
+# foreign thread id as vCPU 0 and its own as vCPU 1.
+''' + QMP_ACCEPT + r'''f = c.makefile("rwb", buffering=0)
 def send(o):
     f.write(json.dumps(o).encode() + b"\r\n")
 send({"QMP": {"version": {"qemu": {"major": 8, "minor": 0, "micro": 0}}, "capabilities": []}})
@@ -281,15 +284,7 @@ def test_cpu_pin_only_touches_the_vms_own_threads(setup, bmd):
 # events and never answers again, reading (and counting) what bmd sends.
 QMP_FLOOD = r'''#!/usr/bin/python3
 # stand-in-qemu (hostile): STOP and SHUTDOWN events by the thousand
-import json, os, signal, socket, sys, threading, time
-signal.signal(signal.SIGTERM, lambda *a: os._exit(0))
-report = os.path.join(os.path.dirname(sys.argv[0]), "report")
-fd = None
-for a in sys.argv:
-    if a.startswith("socket,id=qmp,fd="):
-        fd = int(a.split("fd=")[1].split(",")[0])
-srv = socket.socket(fileno=fd)
-c, _ = srv.accept()
+''' + QMP_ACCEPT + r'''report = os.path.join(os.path.dirname(sys.argv[0]), "report")
 c.sendall(b'{"QMP": {"version": {}, "capabilities": []}}\r\n')
 f = c.makefile("rb", buffering=0)
 f.readline()                                    # qmp_capabilities

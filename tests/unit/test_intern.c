@@ -1,17 +1,11 @@
 /* Interned strings (intern.c) and VM configurations that hold them. */
-#include <sys/wait.h>
-
-#include <pthread.h>
 #include <setjmp.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -19,6 +13,7 @@
 #include "conf.h"
 #include "intern.h"
 #include "keys.h"
+#include "tfork.h"
 
 static void
 test_one_copy(void **state)
@@ -134,15 +129,16 @@ test_vm_conf(void **state)
 	assert_int_equal(intern_count(), n0);
 }
 
-static volatile int	stop;
-
-static void *
-churn(void *arg)
+static void
+churn(void)
 {
-	(void)arg;
-	while (!stop)
-		intern_drop(intern("churned by the other thread"));
-	return NULL;
+	intern_drop(intern("churned by the other thread"));
+}
+
+static void
+child_interns(void)
+{
+	intern_drop(intern("interned in the child"));
 }
 
 /*
@@ -152,30 +148,9 @@ churn(void *arg)
 static void
 test_fork_while_another_thread_interns(void **state)
 {
-	const struct timespec nap = { 0, 1000000 };
-	pthread_t t;
-	pid_t pid;
-	int i, j, st, hung = 0;
-
 	(void)state;
 	intern_drop(intern("first"));
-	assert_int_equal(pthread_create(&t, NULL, churn, NULL), 0);
-	for (i = 0; i < 400 && !hung; i++) {
-		if ((pid = fork()) == 0) {
-			intern_drop(intern("interned in the child"));
-			_exit(0);
-		}
-		assert_true(pid > 0);
-		for (j = 0; j < 5000 && waitpid(pid, &st, WNOHANG) == 0; j++)
-			nanosleep(&nap, NULL);
-		if ((hung = j == 5000)) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &st, 0);
-		}
-	}
-	stop = 1;
-	pthread_join(t, NULL);
-	assert_false(hung);
+	assert_int_equal(tfork_during(churn, child_interns, 400, 5000), 0);
 }
 
 int

@@ -104,8 +104,7 @@ removal_json(const struct vm_conf *vc)
 		items = json_array();
 		for (j = 0; j < l->l_n; j++) {
 			buf_reset(&b);
-			k->k_type->t_text(k, (const char *)l->l_v +
-			    j * k->k_type->t_size, &b);
+			key_item_text(k, vc, j, &b);
 			json_array_append_new(items, json_text(buf_str(&b)));
 		}
 		json_object_set_new(keys, k->k_name, items);

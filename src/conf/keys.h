@@ -96,6 +96,9 @@ int		 key_equal(const struct conf_key *, const void *, const void *);
 /* Text and JSON views driven by the table. */
 void		 key_text(const struct conf_key *, const void *base,
 		    struct buf *);
+/* Item i of a list key, in the text form its type parses. */
+void		 key_item_text(const struct conf_key *, const void *base,
+		    size_t i, struct buf *);
 struct json_t	*key_json(const struct conf_key *, const void *base);
 struct json_t	*vm_conf_json(const struct vm_conf *);
 void		 vm_conf_text(const struct vm_conf *, struct buf *);

@@ -8,6 +8,15 @@
 #include "xmalloc.h"
 
 void
+key_item_text(const struct conf_key *k, const void *obj, size_t i,
+    struct buf *b)
+{
+	const struct clist *l = key_cptr(k, obj);
+
+	k->k_type->t_text(k, (const char *)l->l_v + i * k->k_type->t_size, b);
+}
+
+void
 key_text(const struct conf_key *k, const void *obj, struct buf *b)
 {
 	const struct clist *l;
@@ -21,8 +30,7 @@ key_text(const struct conf_key *k, const void *obj, struct buf *b)
 	for (i = 0; i < l->l_n; i++) {
 		if (i > 0)
 			buf_adds(b, ", ");
-		k->k_type->t_text(k, (const char *)l->l_v +
-		    i * k->k_type->t_size, b);
+		key_item_text(k, obj, i, b);
 	}
 }
 

@@ -326,7 +326,7 @@ pid_t		 proc_spawn_fds(const struct proc_cmd *, int out_fd,
 		    const int *keep, int nkeep);
 pid_t		 proc_spawn_cred(const struct proc_cmd *, int out_fd,
 		    const int *keep, int nkeep, const struct proc_cred *,
-		    int cg_fd);
+		    int cg_fd, int pid_fd);
 void		 proc_watch(pid_t, proc_exit_cb, void *);
 /* Exit status of an adopted process that is not bmd's child. */
 #define PROC_STATUS_UNKNOWN	(-1)

@@ -15,6 +15,7 @@
 #include "bmd.h"
 #include "helper.h"
 #include "log.h"
+#include "vmlock.h"
 #include "xmalloc.h"
 
 struct child {
@@ -156,15 +157,18 @@ pid_t
 proc_spawn_fds(const struct proc_cmd *pc, int out_fd, const int *keep,
     int nkeep)
 {
-	return proc_spawn_cred(pc, out_fd, keep, nkeep, NULL, -1);
+	return proc_spawn_cred(pc, out_fd, keep, nkeep, NULL, -1, -1);
 }
 
 /*
  * proc_spawn_fds, the program running as cr (a VM's owner) if set, in
- * the control group whose cgroup.procs cg_fd is (-1: bmd's own).  The
- * program is moved there as soon as it has been executed, not by the
- * child before: the exec would then wait for a CPU among the VMs, and
- * bmd with it.
+ * the control group whose cgroup.procs cg_fd is (-1: bmd's own), with
+ * its pid written by itself into the VM's lock file pid_fd (-1: none)
+ * before it executes anything: a bmd killed just after the spawn then
+ * leaves a lock naming the process that holds it, not the dead bmd.  The
+ * program is moved into the group as soon as it has been executed, not
+ * by the child before: the exec would then wait for a CPU among the VMs,
+ * and bmd with it.
  *
  * vfork: the child borrows bmd's memory until it execs, so bmd's pages
  * are neither copied nor made copy-on-write (after a fork, each page bmd
@@ -178,7 +182,7 @@ proc_spawn_fds(const struct proc_cmd *pc, int out_fd, const int *keep,
  */
 pid_t
 proc_spawn_cred(const struct proc_cmd *pc, int out_fd, const int *keep,
-    int nkeep, const struct proc_cred *cr, int cg_fd)
+    int nkeep, const struct proc_cred *cr, int cg_fd, int pid_fd)
 {
 	char **env;
 	sigset_t all, old;
@@ -193,6 +197,8 @@ proc_spawn_cred(const struct proc_cmd *pc, int out_fd, const int *keep,
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	if ((pid = vfork()) == 0) {
+		if (pid_fd != -1)
+			vmlock_note_pid(pid_fd, getpid());
 		child_setup(out_fd, keep, nkeep);
 		if (cr != NULL && cr->cr_set && plat_child_become(cr->cr_uid,
 		    cr->cr_gid, (size_t)cr->cr_ngroups, cr->cr_groups) == -1)

@@ -334,7 +334,8 @@ run_spawn_next(struct vm *vm)
 	if (vmgroup_open(vm, &cg, why, sizeof(why)) == -1)
 		pid = run_fail(vm, "%s", why);
 	else
-		pid = proc_spawn_cred(pc, out, keep, ntaps, &cr, cg);
+		pid = proc_spawn_cred(pc, out, keep, ntaps, &cr, cg,
+		    rn->rn_lock_fd);
 	owner_cred_free(&cr);
 	if (cg != -1)
 		close(cg);
@@ -356,7 +357,6 @@ run_spawn_next(struct vm *vm)
 		why_clear(vm);
 	if (plat_proc_identity(pid, &rn->rn_ident, &(uid_t){ 0 }) == -1)
 		rn->rn_ident = 0;
-	vmlock_note_pid(rn->rn_lock_fd, pid);
 	free(rn->rn_reason);
 	rn->rn_reason = NULL;
 	proc_watch(pid, proc_exited, vm);

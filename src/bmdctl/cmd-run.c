@@ -129,6 +129,7 @@ run_proc(const struct proc_cmd *pc)
 		return -1;
 	}
 	if (pid == 0) {
+		vmlock_note_pid(lock_fd, getpid());	/* as bmd's children */
 		for (i = 0; i < pc->pc_env.a_n; i++)
 			putenv(pc->pc_env.a_v[i]);
 		execve(pc->pc_path, pc->pc_argv.a_v, environ);
@@ -137,7 +138,6 @@ run_proc(const struct proc_cmd *pc)
 		_exit(127);
 	}
 	child_pid = pid;
-	vmlock_note_pid(lock_fd, pid);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = forward;
 	sigemptyset(&sa.sa_mask);

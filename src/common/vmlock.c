@@ -198,12 +198,19 @@ vmlock_daemon_is(const char *root, int fd)
 	return same;
 }
 
+/*
+ * System calls and the stack only: a child under vfork calls it before
+ * its execve, so that the file never names a process other than the
+ * holder that outlives bmd.
+ */
 void
 vmlock_note_pid(int fd, pid_t pid)
 {
 	struct stat st;
 	char buf[32];
-	int n;
+	size_t len;
+	int n = (int)sizeof(buf);
+	unsigned long v = pid > 0 ? (unsigned long)pid : 0;
 
 	/*
 	 * Written over, then cut only if it was longer: a truncation to
@@ -212,11 +219,15 @@ vmlock_note_pid(int fd, pid_t pid)
 	 * at every start and stop of a VM.  A reader between the two calls
 	 * sees the new pid first, and stops at its newline.
 	 */
-	n = snprintf(buf, sizeof(buf), "%ld\n", (long)pid);
-	if (pwrite(fd, buf, (size_t)n, 0) != n)
+	buf[--n] = '\n';
+	do
+		buf[--n] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	len = sizeof(buf) - (size_t)n;
+	if (pwrite(fd, buf + n, len, 0) != (ssize_t)len)
 		return;		/* only the message would lack the pid */
-	if (fstat(fd, &st) == 0 && st.st_size > n)
-		(void)ftruncate(fd, n);
+	if (fstat(fd, &st) == 0 && st.st_size > (off_t)len)
+		(void)ftruncate(fd, (off_t)len);
 }
 
 /*

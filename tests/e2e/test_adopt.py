@@ -209,6 +209,52 @@ def test_kill9_while_a_vm_is_stopping(bmd):
     assert bmd.qemus() == {} and bmd.state("vm1") == "STOP"
 
 
+def test_kill9_just_after_the_hypervisor_was_executed(bmd):
+    """bmd is killed after QEMU was executed and before bmd wrote anything
+    of the run (gdb stops bmd where it asks for the new process's start
+    time, its first step after the spawn, and kills it there).  No record exists yet, and QEMU holds the VM's
+    lock: the lock file must already name QEMU, not the dead bmd, so the
+    next bmd adopts the VM instead of leaving it to nobody."""
+    bmd.start(bmdtest.guest_vm("vm1", boot="no"))
+    gdb = subprocess.Popen(
+        ["gdb", "-q", "-batch", "-nx", "-p", str(bmd.proc.pid),
+         "-ex", "break plat_proc_identity",
+         "-ex", "echo armed\\n", "-ex", "continue", "-ex", "kill"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True)
+    try:
+        out = ""
+        while "armed" not in out:
+            line = gdb.stdout.readline()
+            assert line, "gdb ended before its breakpoint was set: " + out
+            out += line
+        boot = subprocess.Popen(
+            [os.path.join(bmdtest.BUILD, "bmdctl"), "-s", bmd.sock,
+             "boot", "vm1"], stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL)
+        out += gdb.communicate(timeout=60)[0]
+        boot.wait(30)
+    finally:
+        if gdb.poll() is None:
+            gdb.kill()
+            gdb.wait()
+    bmd.proc.wait(10)
+    kill9(bmd)          # already dead: this closes what the test holds
+    assert "Breakpoint 1, plat_proc_identity" in out, out
+    assert not os.path.exists(os.path.join(bmd.run_dir, "vm1.run"))
+    wait_until(lambda: "vm1" in bmd.qemus(), 10, "vm1's QEMU")
+    pid = bmd.qemus()["vm1"]
+    mark = len(bmd.log_text())
+    bmd.start()
+    bmd.wait_log(r"vm1: adopted process %d, found by the VM's lock" % pid,
+                 start=mark)
+    assert bmd.vm("vm1")["state"] == "RUN"
+    assert bmd.qemus() == {"vm1": pid}
+    rc, out, err = bmd.bmdctl("poweroff", "-w", "vm1")
+    assert rc == 0, err
+    assert not pid_alive(pid)
+
+
 def test_stale_record_is_never_mistaken_for_the_vm(bmd):
     """A record whose pid now belongs to another process (here: this
     test's sleep) is removed, that process is left alone, and the VM

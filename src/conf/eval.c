@@ -16,9 +16,14 @@
 
 #define MAX_APPLY_DEPTH	32
 
+/*
+ * Template names are per owner: root's, and each user's own.  A name
+ * holds a chain, one template per owner; root's, if any, is alone.
+ */
 struct tmpl {
 	const struct section	*t_sect;
 	const struct eval_file	*t_file;
+	struct tmpl		*t_next;	/* another owner's */
 };
 
 /*
@@ -46,7 +51,7 @@ struct vmorder {
 struct evalctx {
 	const struct eval_in	*e_in;
 	struct diags		*e_ds;
-	struct strmap		 e_tmpls;	/* name -> struct tmpl */
+	struct strmap		 e_tmpls;	/* name -> struct tmpl chain */
 	struct strmap		 e_names;	/* VM name -> struct defined */
 	struct strmap		 e_idkeys;	/* ID key -> eval_file that took it */
 	struct strmap		 e_seccount;	/* "FILE\nSECTION" -> count */
@@ -64,7 +69,7 @@ struct vmctx {
 	struct vm_conf		*v_vc;
 	const struct eval_file	*v_file;	/* holds the vm section */
 	struct vars		 v_local;
-	struct strmap		 v_applied;	/* name -> owner of its file */
+	struct strmap		 v_applied;	/* name -> struct tmpl */
 	int			 v_depth;
 	size_t			*v_budget;	/* NULL: root's file */
 	/* the .apply chain, v_depth deep (kept for lo_origins) */
@@ -76,12 +81,81 @@ static void eval_stmts(struct evalctx *, struct vmctx *, const struct section *,
 
 /* ---- templates and globals ---- */
 
+static struct tmpl *
+tmpl_of(struct tmpl *t, uid_t owner)
+{
+	while (t != NULL && t->t_file->ef_owner != owner)
+		t = t->t_next;
+	return t;
+}
+
+static void
+tmpl_free(void *p)
+{
+	struct tmpl *t = p, *next;
+
+	for (; t != NULL; t = next) {
+		next = t->t_next;
+		free(t);
+	}
+}
+
+/* A user's template named like one of root's: never used, wherever. */
+static void
+tmpl_not_users(struct evalctx *e, const struct section *s,
+    const struct tmpl *root)
+{
+	diag_error(e->e_ds, &s->sc_pos, "template \"%s\" is root's (defined "
+	    "at %s:%d:%d); this one is ignored", s->sc_name,
+	    root->t_sect->sc_pos.file, root->t_sect->sc_pos.line,
+	    root->t_sect->sc_pos.col);
+}
+
+/*
+ * One template into its name's chain.  Two of one owner are an error,
+ * fatal among root's files; a user's is dropped, so that no user can
+ * make the whole configuration fail this way, and root's name is root's
+ * whatever the order in which the files come (users' are dropped).
+ */
+static void
+add_template(struct evalctx *e, const struct section *s,
+    const struct eval_file *f)
+{
+	struct tmpl *head = strmap_get(&e->e_tmpls, s->sc_name), *t, *next;
+	uid_t owner = f->ef_owner;
+
+	if ((t = tmpl_of(head, owner)) != NULL) {
+		diag_error(e->e_ds, &s->sc_pos, "template \"%s\" is already "
+		    "defined at %s:%d:%d", s->sc_name, t->t_sect->sc_pos.file,
+		    t->t_sect->sc_pos.line, t->t_sect->sc_pos.col);
+		if (owner == 0)
+			e->e_conf->c_fatal = 1;
+		return;
+	}
+	if (owner != 0 && (t = tmpl_of(head, 0)) != NULL) {
+		tmpl_not_users(e, s, t);
+		return;
+	}
+	tmpl_check_params(s, e->e_ds);
+	t = xcalloc(1, sizeof(*t));
+	t->t_sect = s;
+	t->t_file = f;
+	if (owner == 0) {
+		for (; head != NULL; head = next) {
+			next = head->t_next;
+			tmpl_not_users(e, head->t_sect, t);
+			free(head);
+		}
+	}
+	t->t_next = head;
+	strmap_put(&e->e_tmpls, s->sc_name, t);
+}
+
 static void
 collect_templates(struct evalctx *e)
 {
 	const struct eval_file *f;
 	const struct section *s;
-	struct tmpl *t, *old;
 	const char *why;
 	size_t i, j;
 
@@ -91,34 +165,30 @@ collect_templates(struct evalctx *e)
 			s = &f->ef_ast->af_sects[j];
 			if (s->sc_type != SC_TEMPLATE)
 				continue;
-			if ((why = conf_vm_name_problem(s->sc_name)) != NULL) {
+			if ((why = conf_vm_name_problem(s->sc_name)) != NULL)
 				diag_error(e->e_ds, &s->sc_pos, "template "
 				    "\"%s\" is not a valid name: %s",
 				    s->sc_name, why);
-				continue;
-			}
-			if ((old = strmap_get(&e->e_tmpls, s->sc_name)) != NULL) {
-				diag_error(e->e_ds, &s->sc_pos, "template \"%s\" "
-				    "is already defined at %s:%d:%d", s->sc_name,
-				    old->t_sect->sc_pos.file,
-				    old->t_sect->sc_pos.line,
-				    old->t_sect->sc_pos.col);
-				/*
-				 * Fatal among root's files; a user's duplicate
-				 * is only dropped, so that no user can make the
-				 * whole configuration fail this way.
-				 */
-				if (f->ef_owner == 0)
-					e->e_conf->c_fatal = 1;
-				continue;
-			}
-			tmpl_check_params(s, e->e_ds);
-			t = xcalloc(1, sizeof(*t));
-			t->t_sect = s;
-			t->t_file = f;
-			strmap_put(&e->e_tmpls, s->sc_name, t);
+			else
+				add_template(e, s, f);
 		}
 	}
+}
+
+/*
+ * The template a VM of that owner (as it is when the .apply runs)
+ * applies: root's, else the owner's, else another user's, which the
+ * VM's final owner check then refuses unless the VM was given to her.
+ */
+static struct tmpl *
+tmpl_lookup(struct evalctx *e, const char *name, uid_t owner)
+{
+	struct tmpl *head = strmap_get(&e->e_tmpls, name), *t;
+
+	if ((t = tmpl_of(head, 0)) != NULL ||
+	    (t = tmpl_of(head, owner)) != NULL)
+		return t;
+	return head;
 }
 
 /*
@@ -405,7 +475,7 @@ apply_one(struct evalctx *e, struct vmctx *v, const struct apply_target *t,
 	if (eval_value(&t->t_name, caller, &e->e_val, e->e_ds) == -1)
 		return;
 	name = xstrdup(buf_str(&e->e_val));
-	if ((tp = strmap_get(&e->e_tmpls, name)) == NULL)
+	if ((tp = tmpl_lookup(e, name, v->v_vc->vc_owner)) == NULL)
 		diag_error(e->e_ds, &t->t_pos, "unknown template \"%s\"", name);
 	else if (strmap_has(&v->v_applied, name))
 		diag_warn(e->e_ds, &t->t_pos, "template \"%s\" already applied "
@@ -416,7 +486,7 @@ apply_one(struct evalctx *e, struct vmctx *v, const struct apply_target *t,
 	else {
 		memset(&args, 0, sizeof(args));
 		template_args(e, t, tp->t_sect, caller, &args);
-		strmap_put(&v->v_applied, name, (void *)tp->t_file);
+		strmap_put(&v->v_applied, name, tp);
 		v->v_via[v->v_depth].cv_template = name;
 		v->v_via[v->v_depth].cv_pos = t->t_pos;
 		v->v_depth++;
@@ -467,10 +537,10 @@ check_template_owners(struct evalctx *e, struct vmctx *v)
 	for (i = 0; i < v->v_applied.sm_cap; i++) {
 		if (v->v_applied.sm_v[i].se_key == NULL)
 			continue;
-		f = v->v_applied.sm_v[i].se_val;
+		tp = v->v_applied.sm_v[i].se_val;
+		f = tp->t_file;
 		if (f->ef_owner == 0 || f->ef_owner == v->v_vc->vc_owner)
 			continue;
-		tp = strmap_get(&e->e_tmpls, v->v_applied.sm_v[i].se_key);
 		diag_error(e->e_ds, &v->v_vc->vc_pos, "vm \"%s\" (owner %s) "
 		    "cannot apply template \"%s\" from %s, a file owned by %s",
 		    v->v_vc->vc_name, owner_user_name(v->v_vc->vc_owner),
@@ -754,7 +824,7 @@ conf_eval(const struct eval_in *in, struct diags *ds)
 		eval_vms(&e);
 	if (e.e_ids != in->ei_opts->lo_ids)
 		idmap_free(e.e_ids);
-	strmap_free(&e.e_tmpls, free);
+	strmap_free(&e.e_tmpls, tmpl_free);
 	strmap_free(&e.e_names, free);
 	strmap_free(&e.e_idkeys, NULL);
 	free(e.e_budgets);

@@ -489,6 +489,36 @@ def test_root_vm_cannot_apply_user_template(confs):
     assert (vms["given"]["owner"], vms["given"]["keymap"]) == ("alice", "fromalice")
 
 
+def test_a_users_template_never_takes_a_name_from_root_or_another_user(confs):
+    """Template names are per owner: alice's template named like root's is
+    dropped whatever the include order (root's is included after hers
+    here), and the configuration still loads; alice's template named
+    like bob's takes nothing from bob, whose VM applies his own."""
+    confs.write("main.conf",
+                '.include "*.user.conf";\n.include "tmpl.root";\n'
+                "vm r {\n\tmemory = 1G;\n\t.apply std;\n}\n")
+    confs.write("tmpl.root", "template std {\n\tkeymap = fromroot;\n}\n")
+    confs.write("alice.user.conf",
+                "template std {\n\tkeymap = fromalice;\n}\n"
+                "template shared {\n\tkeymap = fromalice;\n}\n"
+                "vm a {\n\tmemory = 1G;\n\t.apply std;\n}\n"
+                "vm a2 {\n\tmemory = 1G;\n\t.apply shared;\n}\n",
+                owner="alice")
+    confs.write("bob.user.conf",
+                "template shared {\n\tkeymap = frombob;\n}\n"
+                "vm b {\n\tmemory = 1G;\n\t.apply shared;\n}\n",
+                owner="bob")
+    rc, lines, _ = confs.check("main.conf")
+    assert rc == 0      # root's files load: only alice's text is wrong
+    assert has(lines, "alice.user.conf:1:1: ", 'template "std" is root\'s '
+               "(defined at tmpl.root:1:1); this one is ignored"), lines
+    assert not has(lines, "bob.user.conf"), lines
+    rc, vms, _, _ = confs.show("main.conf")
+    assert rc == 1 and sorted(vms) == ["a", "a2", "b", "r"], vms
+    assert [vms[n]["keymap"] for n in ("r", "a", "a2", "b")] == \
+        ["fromroot", "fromroot", "fromalice", "frombob"]
+
+
 def test_user_template_cannot_change_owner_of_root_vm(confs):
     confs.write("main.conf", '.include "alice.conf";\n'
                 "vm r {\n\tmemory = 1G;\n\t.apply grab;\n}\n")

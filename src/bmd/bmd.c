@@ -565,6 +565,8 @@ main(int argc, char **argv)
 	check_dirs();
 	make_run_dir(bmd.b_run_dir);
 	check_dirs();		/* the run directory as found or made */
+	free(bmd.b_lock_dir);	/* now that it exists: its real path's */
+	bmd.b_lock_dir = vmlock_root(bmd.b_run_dir);
 	lock_run_dir();
 	ids_save();
 	if (bmd.b_cgroup != NULL && plat_cgroup_prepare(bmd.b_cgroup, err,

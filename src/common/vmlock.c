@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,10 +14,23 @@
 #include "vmpaths.h"
 #include "xmalloc.h"
 
+/*
+ * Named after the run directory as the kernel finds it, so that every
+ * spelling of one directory (a trailing slash, "./", a symlink) shares
+ * one lock root: two daemons on one directory must meet on its lock.
+ * A directory not made yet: the path without its trailing slashes.
+ */
 char *
 vmlock_root(const char *run_dir)
 {
-	return xprintf("%s.lock", run_dir);
+	char real[PATH_MAX];
+	size_t n = strlen(run_dir);
+
+	if (realpath(run_dir, real) != NULL)
+		return xprintf("%s.lock", strcmp(real, "/") == 0 ? "" : real);
+	while (n > 1 && run_dir[n - 1] == '/')
+		n--;
+	return xprintf("%.*s.lock", (int)n, run_dir);
 }
 
 /* A directory of uid's, no symlink, that nobody else may write. */

@@ -15,7 +15,7 @@
 
 #include <stddef.h>
 
-/* RUN_DIRECTORY.lock (malloc'd). */
+/* RUN_DIRECTORY.lock (malloc'd), the directory's real path if it exists. */
 char	*vmlock_root(const char *run_dir);
 /*
  * As root: make the lock root (root's, 0711) and the owner's directory

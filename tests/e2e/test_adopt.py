@@ -255,6 +255,35 @@ def test_kill9_just_after_the_hypervisor_was_executed(bmd):
     assert not pid_alive(pid)
 
 
+@pytest.mark.parametrize("spelling", ["same", "slash", "dot", "symlink"])
+def test_a_second_bmd_on_the_same_run_directory_is_refused(bmd, spelling):
+    """One daemon per run directory, however the second configuration
+    spells it: a trailing slash, a "./" or a symlink to it must not give
+    the second daemon locks of its own (it would adopt the first one's
+    VMs and start their hypervisors a second time)."""
+    bmd.start(bmdtest.guest_vm("vm1"))
+    pid, _ = bmd.boot_to_banner("vm1")
+    link = os.path.join(bmd.dir, "runlink")
+    os.symlink(bmd.run_dir, link)
+    run_dir = {"same": bmd.run_dir, "slash": bmd.run_dir + "/",
+               "dot": bmd.run_dir + "/.", "symlink": link}[spelling]
+    conf = os.path.join(bmd.dir, "second.conf")
+    with open(conf, "w") as f:
+        f.write("global {\n\tcmd_socket_path = %s/second.sock;\n"
+                "\trun_directory = %s;\n\tpid_file = %s/second.pid;\n"
+                "\tvars_directory = %s;\n}\n" %
+                (bmd.dir, run_dir, bmd.dir, bmd.vars_dir)
+                + bmdtest.guest_vm("vm1", boot="yes"))
+    p = subprocess.run([os.path.join(bmdtest.BUILD, "bmd"), "-F", "-f", conf],
+                       stdin=subprocess.DEVNULL, capture_output=True,
+                       text=True, timeout=30)
+    assert p.returncode != 0
+    assert "run directory %s is in use by another bmd" % run_dir in p.stderr, \
+        p.stderr
+    assert not os.path.exists(os.path.join(bmd.dir, "second.sock"))
+    assert bmd.qemus() == {"vm1": pid}
+
+
 def test_stale_record_is_never_mistaken_for_the_vm(bmd):
     """A record whose pid now belongs to another process (here: this
     test's sleep) is removed, that process is left alone, and the VM

@@ -69,25 +69,23 @@ log_reopen(void)
 
 /* One line: time stamp (UTC), ident, pid, message; one write(2). */
 static void
-file_vwrite(const char *fmt, va_list ap)
+file_write(const char *msg)
 {
 	char line[2304], stamp[32];
 	struct tm tm;
 	time_t now = time(NULL);
-	int n, m;
+	int n;
 
 	gmtime_r(&now, &tm);
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	n = snprintf(line, sizeof(line), "%s %s[%ld]: ", stamp, log_ident,
-	    (long)getpid());
-	if (n < 0 || (size_t)n >= sizeof(line))
+	n = snprintf(line, sizeof(line), "%s %s[%ld]: %s\n", stamp, log_ident,
+	    (long)getpid(), msg);
+	if (n < 0)
 		return;
-	m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
-	if (m < 0)
-		return;
-	n = (size_t)(n + m) >= sizeof(line) - 1 ? (int)sizeof(line) - 2 :
-	    n + m;
-	line[n++] = '\n';
+	if ((size_t)n >= sizeof(line)) {
+		n = (int)sizeof(line) - 1;
+		line[n - 1] = '\n';
+	}
 	if (write(log_fd, line, (size_t)n) == -1)
 		return;		/* nowhere left to report it */
 }
@@ -148,12 +146,11 @@ sl_send(int pri, const char *msg)
 }
 
 static void
-sl_vwrite(int pri, const char *fmt, va_list ap)
+sl_write(int pri, const char *msg)
 {
-	char msg[2048], note[96];
+	char note[96];
 	int e = errno;
 
-	vsnprintf(msg, sizeof(msg), fmt, ap);
 	pthread_mutex_lock(&sl_lock);
 	if (sl_lost > 0) {
 		snprintf(note, sizeof(note), "%lu log message%s not taken by "
@@ -213,27 +210,50 @@ log_getverbose(void)
 	return log_verbose;
 }
 
+/*
+ * Messages carry text users choose (a VM's name is checked, but not an
+ * error their QMP program sends, nor a path of theirs): each control
+ * character is written as an escape, so that one message stays one
+ * line and no user writes a line that reads as bmd's own, nor sends an
+ * escape sequence to the terminal of whoever reads the log.
+ */
+static void
+escape_controls(const char *in, char *out, size_t outlen)
+{
+	static const char named[] = "\a" "a" "\b" "b" "\t" "t" "\n" "n"
+	    "\v" "v" "\f" "f" "\r" "r";
+	const char *p;
+	size_t n = 0;
+	unsigned char c;
+
+	for (; (c = (unsigned char)*in) != '\0' && n + 5 < outlen; in++) {
+		if (c >= 0x20 && c != 0x7f)
+			out[n++] = (char)c;
+		else if ((p = strchr(named, c)) != NULL) {
+			out[n++] = '\\';
+			out[n++] = p[1];
+		} else
+			n += (size_t)snprintf(out + n, outlen - n, "\\x%02x",
+			    c);
+	}
+	out[n] = '\0';
+}
+
 void
 log_vwrite(int pri, const char *fmt, va_list ap)
 {
-	va_list ap2;
+	char raw[2048], msg[2048];
 
 	if (pri == LOG_DEBUG && !log_verbose)
 		return;
-	if (log_dest & LOG_TO_SYSLOG) {
-		va_copy(ap2, ap);
-		sl_vwrite(pri, fmt, ap2);
-		va_end(ap2);
-	}
-	if ((log_dest & LOG_TO_FILE) && log_fd != -1) {
-		va_copy(ap2, ap);
-		file_vwrite(fmt, ap2);
-		va_end(ap2);
-	}
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	escape_controls(raw, msg, sizeof(msg));
+	if (log_dest & LOG_TO_SYSLOG)
+		sl_write(pri, msg);
+	if ((log_dest & LOG_TO_FILE) && log_fd != -1)
+		file_write(msg);
 	if (log_dest & LOG_TO_STDERR) {
-		fprintf(stderr, "%s: ", log_ident);
-		vfprintf(stderr, fmt, ap);
-		fputc('\n', stderr);
+		fprintf(stderr, "%s: %s\n", log_ident, msg);
 		fflush(stderr);
 	}
 }

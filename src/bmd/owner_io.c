@@ -720,8 +720,13 @@ owner_open_log(const struct vm_conf *vc, const char *what, const char *path,
 
 	err[0] = '\0';
 	*job = NULL;
+	/*
+	 * Root's VM too: a file another user made first where she may
+	 * write (a sticky /tmp) would give her root's console.
+	 */
 	if (vc->vc_owner == 0 || geteuid() != 0)
-		fd = open_log_here(path, 0, 0, keep, err, sizeof(err));
+		fd = open_log_here(path, geteuid(), vc->vc_owner == 0, keep,
+		    err, sizeof(err));
 	else if ((pid = open_fork(vc, path, keep, &sock, err,
 	    sizeof(err))) == -1)
 		fd = -1;

@@ -697,6 +697,42 @@ def test_pid_file_is_never_written_through_a_planted_link(bmd, users):  # noqa: 
         shutil.rmtree(top, ignore_errors=True)
 
 
+def test_root_vms_logs_are_never_written_into_a_users_file(bmd, users):  # noqa: F811
+    """Root's VM logs to files in a sticky directory every user may write
+    (/tmp, say): files alice made there first, writable by all, are not
+    used (she would read root's console and command lines), and the VM
+    runs without them."""
+    pub = tempfile.mkdtemp(prefix="bmd-e2e-pub-", dir="/tmp")
+    try:
+        os.chmod(pub, 0o1777)
+        logs = {k: os.path.join(pub, k) for k in ("console_logfile",
+                                                  "err_logfile")}
+        for path in logs.values():
+            subprocess.run(["setpriv", "--reuid=alice", "--regid=alice",
+                            "--clear-groups", "sh", "-c",
+                            "umask 0; touch %s" % path], check=True)
+        bmd.start(bmdtest.guest_vm("rvm", **logs))
+        bmd.boot_to_banner("rvm")
+        for key, path in logs.items():
+            bmd.wait_log(r"vm rvm: %s %s: owned by uid %d, not by the VM's "
+                         r"owner; not used" % (key, re.escape(path),
+                                               uid("alice")))
+            assert os.path.getsize(path) == 0, key
+        # files of root's own there are used
+        rc, out, err = bmd.bmdctl("poweroff", "-w", "rvm")
+        assert rc == 0, err
+        for path in logs.values():
+            os.unlink(path)
+        rc, out, err = bmd.bmdctl("boot", "rvm")
+        assert rc == 0, err
+        bmd.boot_to_banner("rvm")
+        wait_until(lambda: os.path.getsize(logs["console_logfile"]) > 0, 30,
+                   "root's console log")
+        assert os.stat(logs["console_logfile"]).st_uid == 0
+    finally:
+        shutil.rmtree(pub, ignore_errors=True)
+
+
 def test_control_socket_in_a_directory_alice_writes_is_refused(bmd,
                                                                users):  # noqa: F811
     """From a directory she may write, alice could put her own socket in

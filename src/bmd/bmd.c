@@ -592,7 +592,7 @@ main(int argc, char **argv)
 	loadjob_init();
 	plugin_init_all();
 	control_start();
-	vmlock_note_pid(bmd.b_daemon_lock, getpid());	/* detached */
+	(void)vmlock_note_pid(bmd.b_daemon_lock, getpid());	/* detached */
 	write_pid_file();
 	if (ready_fd != -1) {
 		/* The pid file exists: the starting parent may exit now. */

@@ -198,7 +198,7 @@ proc_spawn_cred(const struct proc_cmd *pc, int out_fd, const int *keep,
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	if ((pid = vfork()) == 0) {
 		if (pid_fd != -1)
-			vmlock_note_pid(pid_fd, getpid());
+			(void)vmlock_note_pid(pid_fd, getpid());
 		child_setup(out_fd, keep, nkeep);
 		if (cr != NULL && cr->cr_set && plat_child_become(cr->cr_uid,
 		    cr->cr_gid, (size_t)cr->cr_ngroups, cr->cr_groups) == -1)

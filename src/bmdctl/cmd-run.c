@@ -129,7 +129,7 @@ run_proc(const struct proc_cmd *pc)
 		return -1;
 	}
 	if (pid == 0) {
-		vmlock_note_pid(lock_fd, getpid());	/* as bmd's children */
+		(void)vmlock_note_pid(lock_fd, getpid());	/* as bmd's */
 		for (i = 0; i < pc->pc_env.a_n; i++)
 			putenv(pc->pc_env.a_v[i]);
 		execve(pc->pc_path, pc->pc_argv.a_v, environ);

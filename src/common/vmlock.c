@@ -160,8 +160,17 @@ take_in(const char *dir, const char *file, uid_t owner, char *err,
 	}
 	if (dfd != -1)
 		close(dfd);
-	if (fd != -1)
-		vmlock_note_pid(fd, getpid());
+	/*
+	 * A new file must take a pid now: later ones are written over it
+	 * in place, so a full file system cannot leave a lock that names
+	 * no holder once bmd is gone.
+	 */
+	if (fd != -1 && vmlock_note_pid(fd, getpid()) == -1) {
+		snprintf(err, errlen, "lock file %s/%s: cannot record its "
+		    "holder: %s", dir, file, strerror(errno));
+		close(fd);
+		fd = -1;
+	}
 	errno = taken ? EWOULDBLOCK : errno;	/* held, for the caller */
 	return fd;
 }
@@ -217,12 +226,13 @@ vmlock_daemon_is(const char *root, int fd)
  * its execve, so that the file never names a process other than the
  * holder that outlives bmd.
  */
-void
+int
 vmlock_note_pid(int fd, pid_t pid)
 {
 	struct stat st;
 	char buf[32];
 	size_t len;
+	ssize_t w;
 	int n = (int)sizeof(buf);
 	unsigned long v = pid > 0 ? (unsigned long)pid : 0;
 
@@ -238,10 +248,14 @@ vmlock_note_pid(int fd, pid_t pid)
 		buf[--n] = (char)('0' + v % 10);
 	while ((v /= 10) != 0);
 	len = sizeof(buf) - (size_t)n;
-	if (pwrite(fd, buf + n, len, 0) != (ssize_t)len)
-		return;		/* only the message would lack the pid */
+	if ((w = pwrite(fd, buf + n, len, 0)) != (ssize_t)len) {
+		if (w >= 0)
+			errno = ENOSPC;		/* a short write */
+		return -1;
+	}
 	if (fstat(fd, &st) == 0 && st.st_size > (off_t)len)
 		(void)ftruncate(fd, (off_t)len);
+	return 0;
 }
 
 /*

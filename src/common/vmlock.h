@@ -45,8 +45,8 @@ int	 vmlock_holder(const char *root, uid_t owner, const char *name,
 int	 vmlock_daemon(const char *root, char *err, size_t);
 /* Is fd, inherited across an upgrade, the lock of ROOT, still held? */
 int	 vmlock_daemon_is(const char *root, int fd);
-/* Record who holds the lock now (the hypervisor, once spawned). */
-void	 vmlock_note_pid(int fd, pid_t);
+/* Record who holds the lock now (the hypervisor, once spawned); -1: not. */
+int	 vmlock_note_pid(int fd, pid_t);
 /*
  * One VM per disk, for a hypervisor that takes no lock of its own
  * (bhyve): a lock on the open disk, which the hypervisor inherits,

@@ -502,7 +502,7 @@ class Bmd:
         return os.path.join(self.run_dir, "%s.com1" % name)
 
     def serial(self, name, timeout=BOOT_TIMEOUT):
-        s = Serial(self.com1_path(name), timeout)
+        s = Serial(self.com1_path(name), timeout, ctl=self.sock)
         self.serials.append(s)
         return s
 

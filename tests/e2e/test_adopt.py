@@ -284,6 +284,63 @@ def test_a_second_bmd_on_the_same_run_directory_is_refused(bmd, spelling):
     assert bmd.qemus() == {"vm1": pid}
 
 
+def fill(path):
+    """Fill the file system of path; the name of the file that did it."""
+    big = os.path.join(path, "fill")
+    fd = os.open(big, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        while os.write(fd, b"x" * 4096) > 0:
+            pass
+    except OSError:
+        pass
+    os.close(fd)
+    return big
+
+
+def test_a_full_run_directory_never_leaves_a_vm_to_nobody(bmd):
+    """The run directory's file system is full.  A VM whose lock file is
+    new is not started (a lock that cannot name its holder would leave
+    the VM to nobody after a restart); once there is room it starts, and
+    a later start while it is full again, which cannot write the runtime
+    record, still leaves a lock that names QEMU: a bmd killed then adopts
+    the VM."""
+    mnt = os.path.join(bmd.dir, "small")
+    os.mkdir(mnt)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k,mode=0755",
+                    "tmpfs", mnt], check=True)
+    try:
+        bmd.run_dir = os.path.join(mnt, "run")
+        bmd.start(bmdtest.guest_vm("vm1", boot="no"))
+        big = fill(mnt)
+        rc, out, err = bmd.bmdctl("boot", "vm1")
+        assert rc != 0 and "vm1.lock" in err and \
+            "No space left on device" in err, err
+        assert bmd.qemus() == {}
+        os.unlink(big)
+        rc, out, err = bmd.bmdctl("boot", "vm1")
+        assert rc == 0, err
+        bmd.boot_to_banner("vm1")
+        rc, out, err = bmd.bmdctl("poweroff", "-w", "vm1")
+        assert rc == 0, err
+        big = fill(mnt)
+        rc, out, err = bmd.bmdctl("boot", "vm1")
+        assert rc == 0, err
+        pid, _ = bmd.boot_to_banner("vm1")
+        bmd.wait_log(r"vm vm1: runtime record .*: No space left on device")
+        kill9(bmd)
+        os.unlink(big)
+        mark = len(bmd.log_text())
+        bmd.start()
+        bmd.wait_log(r"vm1: adopted process %d, found by the VM's lock" % pid,
+                     start=mark)
+        rc, out, err = bmd.bmdctl("poweroff", "-w", "vm1")
+        assert rc == 0, err
+    finally:
+        if bmd.proc is not None and bmd.proc.poll() is None:
+            bmd.terminate()
+        subprocess.run(["umount", "-l", mnt])
+
+
 def test_stale_record_is_never_mistaken_for_the_vm(bmd):
     """A record whose pid now belongs to another process (here: this
     test's sleep) is removed, that process is left alone, and the VM

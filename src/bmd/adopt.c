@@ -314,6 +314,26 @@ stop_again(struct vm *vm, json_t *stopping)
 	return 1;
 }
 
+/*
+ * The boot mode went to "no" since the process started (a reload that
+ * was stopping it, or a file edited while bmd was down): stopped, as a
+ * reload would, for no later reload sees that change.
+ */
+static int
+boot_became_no(struct vm *vm, json_t *was)
+{
+	const char *b = json_string_value(was);
+
+	if (b == NULL || vm->vm_conf->vc_boot != BOOT_NO ||
+	    strcmp(b, conf_boot_name(BOOT_NO)) == 0)
+		return 0;
+	log_info("vm %s: its boot mode is now \"no\" (it started with "
+	    "\"%s\"): it stops, as a reload would stop it",
+	    vm->vm_conf->vc_name, b);
+	vm_event(vm, VE_RELOAD_STOP);
+	return 1;
+}
+
 static void
 adopt_taken(struct vm *vm, json_t *rec)
 {
@@ -330,7 +350,8 @@ adopt_taken(struct vm *vm, json_t *rec)
 	log_info("vm %s: adopted process %d left by an earlier bmd",
 	    vc->vc_name, (int)vm->vm_pid);
 	vm_event(vm, VE_ADOPT);
-	if (stop_again(vm, json_object_get(rec, "stopping")))
+	if (stop_again(vm, json_object_get(rec, "stopping")) ||
+	    boot_became_no(vm, json_object_get(rec, "boot")))
 		return;
 	if (!changed)
 		return;

@@ -341,6 +341,30 @@ def test_a_full_run_directory_never_leaves_a_vm_to_nobody(bmd):
         subprocess.run(["umount", "-l", mnt])
 
 
+def test_kill9_while_a_reload_stops_a_vm(bmd):
+    """A reload set boot = no, and bmd is killed while the guest ignores
+    the power button.  The next bmd adopts the VM and stops it, as the
+    reload would have: a boot mode that became "no" since the VM started
+    is not forgotten, and no later reload would stop it."""
+    vm = dict(stop_timeout=8, flags="bmd.noacpi")
+    bmd.start(bmdtest.guest_vm("vm1", **vm))
+    pid, _ = bmd.boot_to_banner("vm1")
+    bmd.write_config(bmdtest.guest_vm("vm1", boot="no", **vm))
+    rc, out, err = bmd.bmdctl("reload")
+    assert rc == 0, err
+    bmd.wait_state("vm1", "TERMINATING")
+    kill9(bmd)
+    mark = len(bmd.log_text())
+    bmd.start()
+    bmd.wait_log(r"vm1: adopted process %d" % pid, start=mark)
+    bmd.wait_log(r'vm1: its boot mode is now "no" \(it started with '
+                 r'"yes"\): it stops, as a reload would stop it', start=mark)
+    wait_until(lambda: not pid_alive(pid), 60, "vm1's QEMU to end")
+    bmd.wait_state("vm1", "STOP")
+    time.sleep(3)
+    assert bmd.qemus() == {} and bmd.state("vm1") == "STOP"
+
+
 def test_stale_record_is_never_mistaken_for_the_vm(bmd):
     """A record whose pid now belongs to another process (here: this
     test's sleep) is removed, that process is left alone, and the VM

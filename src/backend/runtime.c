@@ -3,12 +3,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "bmd.h"
 #include "log.h"
 #include "qemu.h"
+#include "xmalloc.h"
 
 const struct vm_driver *
 driver_for(const struct vm_conf *vc)
@@ -54,6 +56,27 @@ copy_file(const char *from, const char *to, uid_t owner)
  * the owner's: the file goes by name, and a name can pass to another
  * owner, whose guest must never read the first one's variables.
  */
+/*
+ * Another owner's variables (the name passed to a new owner): never
+ * hers, and never destroyed either, for they are the earlier owner's
+ * data: renamed to PATH.UID, where root can give them back.
+ */
+static void
+set_aside(const struct vm_conf *vc, const char *path, const struct stat *st)
+{
+	char *aside = xprintf("%s.%lu", path, (unsigned long)st->st_uid);
+
+	if (S_ISREG(st->st_mode) && rename(path, aside) == 0)
+		log_info("vm %s: the UEFI variables in %s are another owner's "
+		    "(uid %lu), kept as %s; starting from a fresh copy",
+		    vc->vc_name, path, (unsigned long)st->st_uid, aside);
+	else
+		log_info("vm %s: the UEFI variables in %s are another owner's "
+		    "(uid %lu); starting from a fresh copy", vc->vc_name, path,
+		    (unsigned long)st->st_uid);
+	free(aside);
+}
+
 void
 runtime_uefi_vars(const struct vm *vm, const char *template)
 {
@@ -67,9 +90,7 @@ runtime_uefi_vars(const struct vm *vm, const char *template)
 	path = vm_vars_path(bmd.b_vars_dir, vc->vc_name);
 	fresh = vm->vm_install || vc->vc_install || lstat(path, &st) == -1;
 	if (!fresh && (!S_ISREG(st.st_mode) || st.st_uid != vc->vc_owner)) {
-		log_info("vm %s: the UEFI variables in %s are another owner's "
-		    "(uid %lu); starting from a fresh copy", vc->vc_name, path,
-		    (unsigned long)st.st_uid);
+		set_aside(vc, path, &st);
 		fresh = 1;
 	}
 	if (fresh && ((unlink(path) == -1 && errno != ENOENT) ||

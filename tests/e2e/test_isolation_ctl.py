@@ -11,6 +11,7 @@ import random
 import re
 import signal
 import socket
+import stat
 import subprocess
 import time
 
@@ -464,7 +465,8 @@ def test_one_user_cannot_hold_every_console_session(setup, bmd):
 
 def test_uefi_variables_never_pass_to_another_owner(setup, bmd):
     """The variables file is kept by VM name: when the name passes from
-    root to alice, alice's VM starts from a fresh copy, never root's."""
+    root to alice, alice's VM starts from a fresh copy, never root's, and
+    root's variables are set aside, never destroyed."""
     setup.start(root_vm("efi", loader="uefi"), "")
     rc, out, err = ctl(bmd, "root", "boot", "efi")
     assert rc == 0, err
@@ -491,7 +493,12 @@ def test_uefi_variables_never_pass_to_another_owner(setup, bmd):
         data = f.read()
     assert data.find(b"ROOT-UEFI-SECRET") == -1, "root's UEFI variables reached alice"
     assert st.st_uid == uid("alice")
-    assert bmdtest_log_has(bmd, "vm efi: ", "UEFI variables", "another owner")
+    assert bmdtest_log_has(bmd, "vm efi: ", "UEFI variables", "another owner",
+                           "kept as %s.0" % vars_path)
+    aside = os.stat(vars_path + ".0")
+    assert aside.st_uid == 0 and stat.S_IMODE(aside.st_mode) & 0o077 == 0
+    with open(vars_path + ".0", "rb") as f:
+        assert b"ROOT-UEFI-SECRET" in f.read()
     rc, out, err = ctl(bmd, "alice", "poweroff", "efi")
     assert rc == 0, err
     bmd.wait_state("efi", "STOP")

@@ -238,6 +238,9 @@ struct vm	*vm_find(const char *name);
 struct vm	*vm_holder(const struct vm *, char *what, size_t len);
 struct vm	*vm_add(struct vm_conf *);
 void		 vm_delete(struct vm *);
+/* Which user's VM has a name, for the loading thread (lo_holder). */
+int		 vm_name_holder(const char *name, uid_t *owner);
+void		 vm_note_holder(const struct vm *);	/* its owner changed */
 size_t		 vm_count(void);
 struct vm	*vm_at(size_t);
 const struct vm_conf *vm_latest(const struct vm *);

@@ -82,6 +82,7 @@ load(struct loadjob *j)
 		cache = conf_cache_new();
 	lo.lo_cache = cache;
 	lo.lo_only = j->lj_only;
+	lo.lo_holder = vm_name_holder;
 	j->lj_conf = conf_load(&lo, &j->lj_ds);
 	conf_cache_stats(cache, &j->lj_stats);
 	/* here, not on the event loop: the name service may be slow */

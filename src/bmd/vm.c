@@ -1,5 +1,7 @@
 /* The VM table: lookup by name, access checks, list entries and timers. */
 #include <limits.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -57,6 +59,45 @@ vm_find(const char *name)
 	return byname.sm_cap > 0 ? strmap_get(&byname, name) : NULL;
 }
 
+/*
+ * The owner of each user's VM name (owner + 1), read by the loading
+ * thread while the event loop may change the table: a copy of its own,
+ * behind a lock.  Root's names need none: they always win.
+ */
+static struct strmap	  holders;
+static pthread_mutex_t	  holders_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void
+note_holder(const char *name, uid_t owner)
+{
+	pthread_mutex_lock(&holders_lock);
+	if (owner != 0)
+		strmap_put(&holders, name, (void *)((uintptr_t)owner + 1));
+	else if (holders.sm_cap > 0 && strmap_get(&holders, name) != NULL)
+		strmap_put(&holders, name, NULL);
+	pthread_mutex_unlock(&holders_lock);
+}
+
+void
+vm_note_holder(const struct vm *vm)
+{
+	note_holder(vm->vm_conf->vc_name, vm->vm_conf->vc_owner);
+}
+
+int
+vm_name_holder(const char *name, uid_t *owner)
+{
+	void *v;
+
+	pthread_mutex_lock(&holders_lock);
+	v = holders.sm_cap > 0 ? strmap_get(&holders, name) : NULL;
+	pthread_mutex_unlock(&holders_lock);
+	if (v == NULL)
+		return 0;
+	*owner = (uid_t)((uintptr_t)v - 1);
+	return 1;
+}
+
 struct vm *
 vm_add(struct vm_conf *vc)
 {
@@ -68,6 +109,7 @@ vm_add(struct vm_conf *vc)
 	ARRAY_GROW(vms, nvms, capvms);
 	vms[nvms++] = vm;
 	strmap_put(&byname, vc->vc_name, vm);
+	note_holder(vc->vc_name, vc->vc_owner);
 	return vm;
 }
 
@@ -84,6 +126,7 @@ vm_delete(struct vm *vm)
 	memmove(&vms[i], &vms[i + 1], (nvms - i - 1) * sizeof(vms[0]));
 	nvms--;
 	strmap_put(&byname, vm->vm_conf->vc_name, NULL);
+	note_holder(vm->vm_conf->vc_name, 0);
 	plugin_vm_gone(vm);
 	run_end(vm);
 	console_free(vm);

@@ -313,6 +313,13 @@ struct conf_load_opts {
 	 * of a full load: the checks across VMs (names, IDs) need no VM.
 	 */
 	int		 lo_discard_vms;
+	/*
+	 * Who has a VM name now (the daemon's table; NULL: nobody knows):
+	 * 1 and *owner when a user's VM has it.  Two users' files defining
+	 * one name: the name stays with the user who has it, whatever the
+	 * include order.  Called from the loading thread.
+	 */
+	int		(*lo_holder)(const char *name, uid_t *owner);
 };
 
 /*

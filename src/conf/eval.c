@@ -33,6 +33,8 @@ struct tmpl {
 struct defined {
 	struct pos		 d_pos;
 	uid_t			 d_owner;
+	size_t			 d_order;	/* in e_order, + 1; 0: not */
+	int			 d_accepted;
 };
 
 /* What one user's files may still expand in this load. */
@@ -638,8 +640,47 @@ within_bounds(struct evalctx *e, const struct eval_file *f,
 	return -1;
 }
 
-/* The first definition of a name wins, but root's always win (pass 1). */
+/* Does uid's VM have the name in the daemon's table? */
+static int
+holds(struct evalctx *e, const char *name, uid_t uid)
+{
+	int (*holder)(const char *, uid_t *) = e->e_in->ei_opts->lo_holder;
+	uid_t owner;
+
+	return holder != NULL && holder(name, &owner) == 1 && owner == uid;
+}
+
+/* The earlier definition d gives the name up to the one in s. */
 static void
+give_up(struct evalctx *e, struct defined *d, const struct eval_file *f,
+    const struct section *s, const char *name)
+{
+	struct vm_conf **vc;
+
+	diag_error(e->e_ds, &d->d_pos, "vm \"%s\" is also defined at "
+	    "%s:%d:%d by %s, whose VM it is; this one is not loaded", name,
+	    s->sc_pos.file, s->sc_pos.line, s->sc_pos.col,
+	    owner_user_name(f->ef_owner));
+	if (d->d_accepted)
+		e->e_conf->c_naccepted--;
+	if (d->d_order > 0) {
+		vc = &e->e_order[d->d_order - 1].o_vc;
+		vm_conf_free(*vc);
+		*vc = NULL;
+	}
+	d->d_pos = s->sc_pos;
+	d->d_owner = f->ef_owner;
+	d->d_order = 0;
+	d->d_accepted = 0;
+}
+
+/*
+ * The first definition of a name wins, but root's always win (pass 1),
+ * and between two users the one whose VM has the name in the daemon
+ * keeps it: no user takes another's name by coming first.  The name's
+ * entry when this definition has it, NULL when it is refused.
+ */
+static struct defined *
 check_defined(struct evalctx *e, const struct eval_file *f,
     const struct section *s, const char *name)
 {
@@ -650,14 +691,25 @@ check_defined(struct evalctx *e, const struct eval_file *f,
 		d->d_pos = s->sc_pos;
 		d->d_owner = f->ef_owner;
 		strmap_put(&e->e_names, name, d);
-	} else if (d->d_owner == 0 && f->ef_owner != 0)
+		return d;
+	}
+	if (d->d_owner == 0 && f->ef_owner != 0)
 		diag_error(e->e_ds, &s->sc_pos, "vm \"%s\" is already defined "
 		    "at %s:%d:%d, in a file owned by root", name,
 		    d->d_pos.file, d->d_pos.line, d->d_pos.col);
+	else if (d->d_owner != f->ef_owner && holds(e, name, f->ef_owner)) {
+		give_up(e, d, f, s, name);
+		return d;
+	} else if (d->d_owner != f->ef_owner && holds(e, name, d->d_owner))
+		diag_error(e->e_ds, &s->sc_pos, "vm \"%s\" is also defined at "
+		    "%s:%d:%d by %s, whose VM it is; this one is not loaded",
+		    name, d->d_pos.file, d->d_pos.line, d->d_pos.col,
+		    owner_user_name(d->d_owner));
 	else
 		diag_error(e->e_ds, &s->sc_pos, "vm \"%s\" is already defined "
 		    "at %s:%d:%d", name, d->d_pos.file, d->d_pos.line,
 		    d->d_pos.col);
+	return NULL;
 }
 
 static struct vm_conf *
@@ -688,10 +740,11 @@ static void
 eval_vm(struct evalctx *e, size_t fi, size_t si, const struct section *s)
 {
 	const struct eval_file *f = &e->e_in->ei_files[fi];
+	struct defined *d;
 	struct vmctx v;
 	struct vm_conf *vc;
 	const char *why;
-	size_t nerr = e->e_ds->ds_nerrors;
+	size_t nerr = e->e_ds->ds_nerrors, before;
 
 	if ((why = conf_vm_name_problem(s->sc_name)) != NULL) {
 		diag_error(e->e_ds, &s->sc_pos, "vm \"%s\" is not a valid VM "
@@ -712,7 +765,9 @@ eval_vm(struct evalctx *e, size_t fi, size_t si, const struct section *s)
 	/* checked: the positions only serve show config --origin now */
 	if (!e->e_in->ei_opts->lo_origins)
 		vm_conf_positions(vc, 0);
-	check_defined(e, f, s, vc->vc_name);
+	before = e->e_ds->ds_nerrors;
+	if ((d = check_defined(e, f, s, vc->vc_name)) != NULL)
+		nerr += e->e_ds->ds_nerrors - before;	/* the other's */
 	vars_free(&v.v_local);
 	strmap_free(&v.v_applied, NULL);
 	if (e->e_ds->ds_nerrors != nerr) {
@@ -724,10 +779,12 @@ eval_vm(struct evalctx *e, size_t fi, size_t si, const struct section *s)
 		return;
 	}
 	e->e_conf->c_naccepted++;
+	d->d_accepted = 1;
 	if (e->e_in->ei_opts->lo_discard_vms) {
 		vm_conf_free(vc);
 		return;
 	}
+	d->d_order = e->e_norder + 1;
 	ARRAY_GROW(e->e_order, e->e_norder, e->e_capord);
 	e->e_order[e->e_norder].o_vc = vc;
 	e->e_order[e->e_norder].o_file = fi;
@@ -797,9 +854,10 @@ eval_vms(struct evalctx *e)
 		qsort(e->e_order, e->e_norder, sizeof(*e->e_order),
 		    order_cmp);
 	c->c_vms = xreallocarray(NULL, e->e_norder + 1, sizeof(*c->c_vms));
-	for (i = 0; i < e->e_norder; i++)
-		c->c_vms[i] = e->e_order[i].o_vc;
-	c->c_nvms = e->e_norder;
+	c->c_nvms = 0;
+	for (i = 0; i < e->e_norder; i++)	/* given up: NULL */
+		if (e->e_order[i].o_vc != NULL)
+			c->c_vms[c->c_nvms++] = e->e_order[i].o_vc;
 	free(e->e_order);
 }
 

@@ -237,6 +237,45 @@ def test_root_vm_wins_whatever_the_include_order(setup, bmd):
     assert rc != 0 and NF in err
 
 
+def test_a_user_cannot_take_another_users_vm_name(setup, bmd):
+    """bob's VM is stopped; alice, whose file comes first, defines a VM of
+    the same name.  The name stays bob's, who has it: at the reload and at
+    her boot her definition is rejected, and bob still sees and boots his
+    VM.  Once bob's file no longer has it, the name is free for her."""
+    afile = setup.user_file("alice", setup.vm("a1"))
+    bfile = setup.user_file("bob", setup.vm("b1") + setup.vm("bvm"))
+    setup.start([], [afile, bfile])
+    assert sorted(listed(bmd, "bob")) == ["b1", "bvm"]
+    setup.user_file("alice", setup.vm("a1") + setup.vm("bvm"))
+    mark = len(bmd.log_text())
+    for how in ("reload", "boot"):
+        if how == "reload":     # alice's file has an error: told
+            rc, out, err = bmd.bmdctl("reload")
+            assert rc == 1 and "by bob, whose VM it is" in err, err
+        else:
+            rc, out, err = ctl(bmd, "alice", "boot", "bvm")
+            assert rc != 0 and NF in err, err
+        log = bmd.log_text()[mark:]
+        assert bmdtest_has(log, "alice.conf:13:1: ", 'vm "bvm" is also defined '
+                           "at %s:13:1 by bob, whose VM it is; this one is "
+                           "not loaded" % bfile), log
+        assert "owner changed" not in log, log
+        assert sorted(listed(bmd, "bob")) == ["b1", "bvm"], how
+        assert sorted(listed(bmd, "alice")) == ["a1"], how
+        assert bmd.vm("bvm")["owner"] == "bob"
+    rc, out, err = ctl(bmd, "bob", "boot", "bvm")
+    assert rc == 0, err
+    bmd.wait_running("bvm")
+    rc, out, err = ctl(bmd, "bob", "poweroff", "-w", "bvm")
+    assert rc == 0, err
+    # bob gives the name up: it is alice's at the next reload
+    setup.user_file("bob", setup.vm("b1"))
+    rc, out, err = bmd.bmdctl("reload")
+    assert rc == 0, err
+    assert sorted(listed(bmd, "alice")) == ["a1", "bvm"]
+    assert sorted(listed(bmd, "bob")) == ["b1"]
+
+
 # ---- 11.9: one ID per VM, whatever "name =" says ----
 
 def test_ids_are_unique_per_vm(setup, bmd):

@@ -186,15 +186,49 @@ vm_leaving(const struct vm *vm)
 	}
 }
 
+/* The next component of a path: "." and repeated slashes skipped. */
+static const char *
+next_part(const char *p, size_t *len)
+{
+	for (;;) {
+		while (*p == '/')
+			p++;
+		*len = strcspn(p, "/");
+		if (*len != 1 || *p != '.')
+			return p;
+		p++;
+	}
+}
+
+/* One path however written: "a//b", "a/./b" and "a/b/" are "a/b". */
+static int
+same_path(const char *a, const char *b)
+{
+	size_t la, lb;
+
+	if ((*a == '/') != (*b == '/'))
+		return 0;
+	for (;;) {
+		a = next_part(a, &la);
+		b = next_part(b, &lb);
+		if (la != lb || memcmp(a, b, la) != 0)
+			return 0;
+		if (la == 0)
+			return 1;
+		a += la;
+		b += lb;
+	}
+}
+
 /*
  * Another VM whose run holds what vm's next run needs: one of its disks
  * (unless both open it read-only), or its ID (its tap names).  what says
  * which.  A VM renamed in the file
  * is the usual case: the old name is still stopping as the new one may
- * start.  Paths are compared as written: stat-ing a user's path as root
- * is not done on the event loop.  (QEMU locks its images; bhyve's disks
- * are also compared as files once the start check has opened them:
- * owner_files_claim.)
+ * start.  Paths are compared as written, but for "." and repeated
+ * slashes: stat-ing a user's path as root is not done on the event loop.
+ * (QEMU locks its images; bhyve's disks are also compared as files once
+ * the start check has opened them: owner_files_claim.)
  */
 struct vm *
 vm_holder(const struct vm *vm, char *what, size_t len)
@@ -218,7 +252,7 @@ vm_holder(const struct vm *vm, char *what, size_t len)
 				od = CLIST_AT(&oc->vc_disk, struct conf_disk, b);
 				if ((d->d_flags & od->d_flags &
 				    DISK_READONLY) == 0 &&
-				    strcmp(d->d_path, od->d_path) == 0) {
+				    same_path(d->d_path, od->d_path)) {
 					snprintf(what, len, "disk %s", d->d_path);
 					return o;
 				}

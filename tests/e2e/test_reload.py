@@ -5,6 +5,8 @@ import re
 import signal
 import time
 
+import pytest
+
 import bmdtest
 from bmdtest import pid_alive, proc_cmdline
 
@@ -127,23 +129,28 @@ def test_sighup_many_times_quickly(bmd, guest):
     assert v["state"] == "RUN" and v["pid"] == pid
 
 
-def test_renamed_running_vm_never_runs_twice_on_its_disk(bmd, guest):
+@pytest.mark.parametrize("spelling", ["same", "dot", "slashes"])
+def test_renamed_running_vm_never_runs_twice_on_its_disk(bmd, guest,
+                                                         spelling):
     """A running VM renamed in the file: the old name is removed (stopped)
     and the new one added.  The new one must not start on the same disk
     while the old QEMU still runs: it waits until that one has stopped,
     then starts.  (Two QEMUs on one image corrupt it where image locking
-    is off; with it, the new one fails and the VM ends up down.)"""
+    is off; with it, the new one fails and the VM ends up down.)  The
+    path may be written differently in the new section."""
     disk = os.path.join(bmd.dir, "web.img")
     with open(disk, "wb") as f:
         f.truncate(1 << 20)
+    again = {"same": disk, "dot": os.path.join(bmd.dir, ".", "web.img"),
+             "slashes": bmd.dir + "//web.img"}[spelling]
     # the guest ignores the power button: the old QEMU lives stop_timeout
     bmd.start(guest("web", "yes", disk=disk, stop_timeout=4, flags="bmd.noacpi"))
     pid, s = bmd.boot_to_banner("web")
-    bmd.write_config(guest("web2", "yes", disk=disk))
+    bmd.write_config(guest("web2", "yes", disk=again))
     mark = len(bmd.log_text())
     bmd.reload()
     bmd.wait_log(r"vm web2: waits for vm web to stop: it uses the same disk %s"
-                 % re.escape(disk), start=mark)
+                 % re.escape(again), start=mark)
     seen = []
     while pid_alive(pid):
         seen.append(bmd.qemus())

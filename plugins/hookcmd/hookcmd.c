@@ -60,10 +60,16 @@ struct job {
 	int		 j_timed_out;
 };
 
-/* The hookcmd runs of one VM: one at a time, in the order of changes. */
+/*
+ * The hookcmd runs of one VM: one at a time, in the order of changes.
+ * A VM is its name and its owner: when the name passes to another owner,
+ * the new VM's runs never wait behind the old one's (a program of the
+ * old owner's that hangs holds only its own queue).
+ */
 struct jobq {
 	struct jobq	*q_next;
 	char		*q_vm;
+	uid_t		 q_uid;		/* the runs' (the owner's, or -1) */
 	struct job	*q_head, *q_tail;
 	struct job	*q_running;
 };
@@ -350,16 +356,17 @@ job_exited(pid_t pid, int st, void *arg)
 /* ---- the hookcmd queue of each VM ---- */
 
 static struct jobq *
-queue_get(const char *vm)
+queue_get(const char *vm, uid_t uid)
 {
 	struct jobq *q;
 
 	for (q = queues; q != NULL; q = q->q_next)
-		if (strcmp(q->q_vm, vm) == 0)
+		if (q->q_uid == uid && strcmp(q->q_vm, vm) == 0)
 			return q;
 	if ((q = calloc(1, sizeof(*q))) == NULL)
 		abort();
 	q->q_vm = xstrdup(vm);
+	q->q_uid = uid;
 	q->q_next = queues;
 	queues = q;
 	return q;
@@ -412,7 +419,7 @@ hookcmd_status(struct bmd_vm *vm, int from, int to)
 	if (path == NULL)
 		return;
 	j = job_new(vm, HOOKCMD, path, to);
-	q = queue_get(j->j_vm);
+	q = queue_get(j->j_vm, j->j_uid);
 	j->j_queue = q;
 	if (q->q_tail != NULL)
 		q->q_tail->j_next = j;

@@ -366,6 +366,33 @@ def test_hookcmd_runs_as_owner_and_group(pbmd, guest, hooks, user):
     assert {(u, g) for u, g, _ in ids["r"]} == {(0, 0)}   # no change for root
 
 
+def test_a_users_hung_hookcmd_never_holds_the_next_owners(pbmd, guest, hooks,
+                                                          user):
+    """The hookcmd runs of a VM are queued one at a time.  The name passes
+    from USER (whose program hangs, with its queue behind it) to root:
+    root's runs start at once, not behind USER's, which only USER's
+    hook_timeout ends."""
+    hang = hooks.script("hang", "exec sleep 120", owner=USER)
+    try:
+        pbmd.start(guest("hv", "no", owner=USER, hookcmd=hang,
+                         hook_timeout=120))
+        assert pbmd.bmdctl("boot", "hv")[0] == 0
+        pbmd.wait_running("hv")
+        assert pbmd.bmdctl("poweroff", "-w", "hv")[0] == 0
+        pbmd.write_config(guest("hv", "no", hookcmd=hooks.logger("log",
+                                                                "hookcmd")))
+        pbmd.reload()
+        pbmd.wait_log(r"vm hv: the owner changed \(%s -> root\)" % USER)
+        assert pbmd.bmdctl("boot", "hv")[0] == 0
+        hooks.wait_lines(lambda l: "hookcmd hv RUN" in l, "root's hookcmd",
+                         timeout=20)
+        assert subprocess.run(["pgrep", "-u", USER, "sleep"],
+                              stdout=subprocess.DEVNULL).returncode == 0
+        assert pbmd.bmdctl("poweroff", "-w", "hv")[0] == 0
+    finally:
+        subprocess.run(["pkill", "-u", USER])
+
+
 def test_root_hooks_only_from_root(pbmd, guest, hooks, user):
     """prestart/poststop: root's file, set in root's configuration file."""
     mine = hooks.script("mine", "exit 0", owner=USER)

@@ -114,6 +114,15 @@ removal_json(const struct vm_conf *vc)
 	    json_text(vc->vc_owner_name), "keys", keys);
 }
 
+/*
+ * Before an upgrade's exec every record also says how to remove its VM
+ * (as in REMOVE): the file may change between the upgrade's check and
+ * the new program's read, and a VM it no longer has is then removed,
+ * as a reload would, not left to nobody.  Its next state change, at the
+ * adoption, writes the record without it.
+ */
+static int	upgrading;
+
 static json_t *
 rec_json(const struct vm *vm)
 {
@@ -146,9 +155,15 @@ rec_json(const struct vm *vm)
 		json_object_set_new(j, "disks", disks);
 	if (j != NULL && vm->vm_state == VS_REMOVE)
 		json_object_set_new(j, "removing", removal_json(vc));
-	/* a stop asked for: a bmd started meanwhile goes on with it */
+	else if (j != NULL && upgrading)
+		json_object_set_new(j, "unless_configured", removal_json(vc));
+	/*
+	 * A stop asked for, or bmd's own as it exits: a bmd started
+	 * meanwhile goes on with it (stop_again).
+	 */
 	if (j != NULL && vm->vm_state == VS_STOP &&
-	    (vm->vm_intent == VE_STOP_REQ || vm->vm_intent == VE_POWEROFF))
+	    (vm->vm_intent == VE_STOP_REQ || vm->vm_intent == VE_POWEROFF ||
+	    vm->vm_intent == VE_DAEMON_STOP))
 		json_object_set_new(j, "stopping", json_pack("{s:s,s:I}",
 		    "event", vm_event_name(vm->vm_intent), "by",
 		    (json_int_t)vm->vm_intent_uid));
@@ -157,7 +172,7 @@ rec_json(const struct vm *vm)
 }
 
 /* Write the record of a running VM: a new file renamed over the old. */
-void
+int
 runrec_update(struct vm *vm)
 {
 	const struct vm_run *rn = vm->vm_run;
@@ -168,7 +183,7 @@ runrec_update(struct vm *vm)
 
 	if (rn == NULL || vm->vm_pid == 0 || !recorded_state(vm->vm_state) ||
 	    rn->rn_nextproc < rn->rn_cmd.cl_nprocs)
-		return;		/* no hypervisor (a loader is never adopted) */
+		return 0;	/* no hypervisor (a loader is never adopted) */
 	path = rec_path(vm->vm_conf->vc_name);
 	tmp = xprintf("%s.new", path);
 	j = rec_json(vm);
@@ -192,10 +207,28 @@ runrec_update(struct vm *vm)
 		log_warn("vm %s: runtime record %s", vm->vm_conf->vc_name,
 		    path);
 		(void)unlink(tmp);
+		ok = 0;
 	}
 	free(text);
 	free(tmp);
 	free(path);
+	return ok ? 0 : -1;
+}
+
+/* Before an upgrade's exec (on = 1), or after it failed: -1, not saved. */
+int
+runrec_upgrade(int on)
+{
+	struct vm *vm;
+	size_t i;
+	int rc = 0;
+
+	upgrading = on;
+	for (i = 0; (vm = vm_at(i)) != NULL; i++)
+		if (vm->vm_run != NULL && runrec_update(vm) == -1)
+			rc = -1;
+	upgrading = 0;
+	return rc;
 }
 
 void
@@ -290,6 +323,24 @@ adopt_parts(struct vm *vm, json_t *rec)
 }
 
 /*
+ * The earlier bmd was stopping every VM as it exited (SIGTERM), and
+ * died before it was done: this bmd's start is a start, so the stop goes
+ * on and the boot mode then decides, as if the VM had stopped in time.
+ */
+static int
+daemon_stop_again(struct vm *vm)
+{
+	int boots = vm->vm_conf->vc_boot == BOOT_YES ||
+	    vm->vm_conf->vc_boot == BOOT_ALWAYS;
+
+	log_info("vm %s: the earlier bmd was stopping it as it exited: the "
+	    "stop goes on%s", vm->vm_conf->vc_name, boots ? ", then it "
+	    "starts again (boot mode)" : "");
+	vm_event(vm, boots ? VE_RELOAD_RESTART : VE_RELOAD_STOP);
+	return 1;
+}
+
+/*
  * A stop asked for, and under way when the earlier bmd ended: asked
  * again, for whoever asked (the power button again, then stop_timeout;
  * or the quit of a poweroff).  1: it was.
@@ -303,6 +354,8 @@ stop_again(struct vm *vm, json_t *stopping)
 
 	if (ev == NULL || by < 0)
 		return 0;
+	if (strcmp(ev, vm_event_name(VE_DAEMON_STOP)) == 0)
+		return daemon_stop_again(vm);
 	if (strcmp(ev, vm_event_name(VE_POWEROFF)) == 0)
 		e = VE_POWEROFF;
 	else if (strcmp(ev, vm_event_name(VE_STOP_REQ)) != 0)
@@ -515,9 +568,9 @@ adopt_vm(struct vm *vm)
 
 /* The configuration a removal goes on with (removal_json), or NULL. */
 static struct vm_conf *
-removal_conf(const char *name, json_t *rec)
+removal_conf(const char *name, json_t *rec, const char *key)
 {
-	json_t *r = json_object_get(rec, "removing"), *keys, *v, *item;
+	json_t *r = json_object_get(rec, key), *keys, *v, *item;
 	const char *kname, *who;
 	const struct conf_key *k;
 	struct vm_conf *vc;
@@ -571,9 +624,10 @@ adopt_removal(const char *name)
 	struct vm_conf *vc = NULL;
 	struct vm *vm;
 	long long pid = rec_int(rec, "pid");
+	int removing = st != NULL && strcmp(st, vm_state_name(VS_REMOVE)) == 0;
 
-	if (st == NULL || strcmp(st, vm_state_name(VS_REMOVE)) != 0 ||
-	    (vc = removal_conf(name, rec)) == NULL) {
+	if (st == NULL || (vc = removal_conf(name, rec, removing ?
+	    "removing" : "unless_configured")) == NULL) {
 		json_decref(rec);
 		free(path);
 		return 0;
@@ -594,8 +648,9 @@ adopt_removal(const char *name)
 	} else {
 		adopt_parts(vm, rec);
 		log_info("vm %s: adopted process %d left by an earlier bmd, "
-		    "which was removing it from the configuration: the removal "
-		    "goes on", name, (int)vm->vm_pid);
+		    "%s: the removal goes on", name, (int)vm->vm_pid,
+		    removing ? "which was removing it from the configuration" :
+		    "before an upgrade, and no longer configured");
 		vm_event(vm, VE_ADOPT);
 		vm_event(vm, VE_RELOAD_REMOVE);
 	}
@@ -606,7 +661,8 @@ adopt_removal(const char *name)
 
 /*
  * Records of VMs no longer configured: their processes are left alone,
- * but for those an earlier bmd was removing.
+ * but for those an earlier bmd was removing, or had running when it
+ * executed an upgrade.
  */
 void
 adopt_orphans(void)

@@ -244,6 +244,17 @@ load_initial(const struct options *o)
 
 	diags_init(&ds);
 	c = conf_load(&lo, &ds);
+	if (!c->c_fatal && c->c_contested > 0 &&
+	    holders_read(c->c_global.gc_run_directory) > 0) {
+		/* two users' files define a name: who had it before? */
+		log_info("VM names kept by the users who had them, from %s",
+		    c->c_global.gc_run_directory);
+		conf_free(c);
+		diags_free(&ds);
+		diags_init(&ds);
+		lo.lo_holder = holders_seeded;
+		c = conf_load(&lo, &ds);
+	}
 	if (!c->c_fatal && (saved = ids_read(c->c_global.gc_run_directory)) !=
 	    NULL) {
 		if (ids_agree(saved, c))
@@ -286,6 +297,7 @@ load_initial(const struct options *o)
 		c->c_vms[i] = NULL;
 	}
 	conf_free(c);
+	holders_seed_free();
 	plat_trim_memory();
 }
 
@@ -429,7 +441,7 @@ signal_cb(int sig, short what, void *arg)
 	}
 }
 
-static void
+void
 block_signals(int how)
 {
 	sigset_t set;
@@ -569,6 +581,7 @@ main(int argc, char **argv)
 	bmd.b_lock_dir = vmlock_root(bmd.b_run_dir);
 	lock_run_dir();
 	ids_save();
+	holders_save();
 	if (bmd.b_cgroup != NULL && plat_cgroup_prepare(bmd.b_cgroup, err,
 	    sizeof(err)) == -1)
 		fatalx("cgroup: %s", err);

@@ -6,6 +6,7 @@
 #include <sys/queue.h>
 
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -169,6 +170,7 @@ extern struct bmd bmd;
 
 /* bmd.c */
 void		 bmd_check_done(void);
+void		 block_signals(int how);	/* those bmd handles */
 
 /* control.c */
 int		 control_listen(void);
@@ -238,14 +240,12 @@ struct vm	*vm_find(const char *name);
 struct vm	*vm_holder(const struct vm *, char *what, size_t len);
 struct vm	*vm_add(struct vm_conf *);
 void		 vm_delete(struct vm *);
-/* Which user's VM has a name, for the loading thread (lo_holder). */
-int		 vm_name_holder(const char *name, uid_t *owner);
-void		 vm_note_holder(const struct vm *);	/* its owner changed */
 size_t		 vm_count(void);
 struct vm	*vm_at(size_t);
 const struct vm_conf *vm_latest(const struct vm *);
 int		 vm_active(const struct vm *);
 int		 vm_leaving(const struct vm *);
+int		 vm_releasing(const struct vm *holder, const struct vm *);
 const struct vm_conf *vm_ident(const struct vm *);
 int		 vm_may_access(const struct vm *, const struct peercred *);
 /* console_viewers and console_writers: what a peer may do on the consoles */
@@ -423,6 +423,16 @@ struct idmap	*ids_read(const char *run_dir);
 int		 ids_agree(const struct idmap *, const struct conf *);
 void		 ids_merge(struct idmap *, const struct idmap *);
 void		 ids_save(void);
+int		 run_file_save(const char *path, const char *what,
+		    void (*)(FILE *, void *), void *);
+
+/* holders.c: which user's VM has each name (lo_holder) */
+int		 holders_get(const char *name, uid_t *owner);
+int		 holders_seeded(const char *name, uid_t *owner);
+void		 holders_note(const char *name, uid_t owner);
+size_t		 holders_read(const char *run_dir);
+void		 holders_seed_free(void);
+void		 holders_save(void);
 
 /* audit.c: requests that change something, logged with their outcome */
 /* how dispatch.c's "no VM named 'x'" goes on with a name the peer may see */
@@ -433,7 +443,8 @@ void		 audit_end(struct audit *, const json_t *reply);
 json_t		*console_mode(struct ctl_req *, struct vm *);
 
 /* adopt.c: runtime records, and re-adoption of the VMs they describe */
-void		 runrec_update(struct vm *);
+int		 runrec_update(struct vm *);
+int		 runrec_upgrade(int on);
 void		 runrec_remove(const struct vm *);
 void		 adopt_begin(void);	/* start-up: read the directories once */
 void		 adopt_end(void);

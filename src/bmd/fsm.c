@@ -104,8 +104,9 @@ force_off(struct vm *vm)
 
 /*
  * Another VM's run holds this one's disk or ID: a start of bmd's own
- * (boot timer, reload) waits, trying every second, for one that is being
- * removed; anything else is refused.  0: nobody holds them.
+ * (boot timer, reload) waits, trying every second, for one that will
+ * let it go (vm_releasing); anything else is refused.  0: nobody holds
+ * them.
  */
 static int
 held(struct vm *vm, enum vm_event ev)
@@ -117,7 +118,7 @@ held(struct vm *vm, enum vm_event ev)
 		vm->vm_held = 0;
 		return 0;
 	}
-	if (vm_leaving(o) && ev != VE_BOOT) {
+	if (vm_releasing(o, vm) && ev != VE_BOOT) {
 		if (!vm->vm_held)
 			log_info("vm %s: waits for vm %s to stop: it uses the "
 			    "same %s", name(vm), o->vm_conf->vc_name, what);

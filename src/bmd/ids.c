@@ -129,30 +129,51 @@ write_one(const char *key, int id, void *arg)
 	fprintf(arg, "%d %s\n", id, key);
 }
 
-/* After a load: save the map if it has grown (a new file renamed over). */
-void
-ids_save(void)
+/*
+ * A file of the run directory written whole: a new file (0600) renamed
+ * over the old, so that a bmd that dies leaves one or the other.  -1:
+ * not written (logged as what: path).
+ */
+int
+run_file_save(const char *path, const char *what,
+    void (*fill)(FILE *, void *), void *arg)
 {
-	char *path, *tmp;
+	char *tmp = xprintf("%s.new", path);
 	FILE *f = NULL;
-	int fd;
+	int fd, rc = 0;
 
-	if (bmd.b_ids == NULL || bmd.b_run_dir == NULL ||
-	    idmap_count(bmd.b_ids) == saved_count)
-		return;
-	path = ids_path(bmd.b_run_dir);
-	tmp = xprintf("%s.new", path);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
 	    0600);
 	if (fd != -1 && (f = fdopen(fd, "w")) == NULL)
 		close(fd);
 	if (f != NULL)
-		idmap_each(bmd.b_ids, write_one, f);
+		fill(f, arg);
 	if (f == NULL || fclose(f) != 0 || rename(tmp, path) == -1) {
-		log_warn("ids: %s", path);
+		log_warn("%s: %s", what, path);
 		unlink(tmp);
-	} else
-		saved_count = idmap_count(bmd.b_ids);
+		rc = -1;
+	}
 	free(tmp);
+	return rc;
+}
+
+static void
+write_ids(FILE *f, void *arg)
+{
+	idmap_each(arg, write_one, f);
+}
+
+/* After a load: save the map if it has grown. */
+void
+ids_save(void)
+{
+	char *path;
+
+	if (bmd.b_ids == NULL || bmd.b_run_dir == NULL ||
+	    idmap_count(bmd.b_ids) == saved_count)
+		return;
+	path = ids_path(bmd.b_run_dir);
+	if (run_file_save(path, "ids", write_ids, bmd.b_ids) == 0)
+		saved_count = idmap_count(bmd.b_ids);
 	free(path);
 }

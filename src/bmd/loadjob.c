@@ -82,7 +82,7 @@ load(struct loadjob *j)
 		cache = conf_cache_new();
 	lo.lo_cache = cache;
 	lo.lo_only = j->lj_only;
-	lo.lo_holder = vm_name_holder;
+	lo.lo_holder = holders_get;
 	j->lj_conf = conf_load(&lo, &j->lj_ds);
 	conf_cache_stats(cache, &j->lj_stats);
 	/* here, not on the event loop: the name service may be slow */
@@ -114,6 +114,7 @@ finish(struct loadjob *j)
 		    "unchanged, %zu VMs evaluated", j->lj_stats.cs_parsed,
 		    j->lj_stats.cs_reused, j->lj_conf->c_nevaluated);
 	ids_save();	/* the load may have handed out IDs */
+	holders_save();
 	j->lj_done(j->lj_conf, &j->lj_ds, j->lj_arg);
 	free(j->lj_only);
 	free(j);

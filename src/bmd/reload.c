@@ -432,7 +432,7 @@ reload_one(struct vm *vm, struct conf *c, struct diags *ds,
 		console_free(vm);
 		vm_conf_free(vm->vm_conf);
 		vm->vm_conf = vc;
-		vm_note_holder(vm);
+		holders_note(vc->vc_name, vc->vc_owner);
 		events_config(vc, "changed", NULL);
 		wol_update();
 		return 0;

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -324,13 +325,30 @@ upgrade_loaded(struct conf *c, struct diags *ds, void *arg)
 		    "not be told which VMs are stopped");
 		return;
 	}
+	if (runrec_upgrade(1) == -1) {
+		log_warnx("upgrade: not re-executed: the runtime records could "
+		    "not all be written");
+		(void)runrec_upgrade(0);
+		unlink(list);
+		free(list);
+		return;
+	}
+	holders_save();		/* who has which name, for the first load */
 	log_info("upgrade: executing %s; the VMs keep running", self_path);
 	plugin_fini_all();
 	control_close();
 	setenv(UPGRADE_ENV, list, 1);
 	lock_on_exec(1);
+	/*
+	 * A signal that comes while the new program starts must wait for
+	 * its handlers (blocked and pending signals outlive execv): with
+	 * the default action, a reload at that moment would kill bmd.
+	 */
+	block_signals(SIG_BLOCK);
 	execv(self_path, self_argv);
+	block_signals(SIG_UNBLOCK);
 	log_warn("upgrade: cannot execute %s", self_path);
+	(void)runrec_upgrade(0);
 	lock_on_exec(0);
 	unsetenv(UPGRADE_ENV);
 	unlink(list);

@@ -1,7 +1,5 @@
 /* The VM table: lookup by name, access checks, list entries and timers. */
 #include <limits.h>
-#include <pthread.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -59,45 +57,6 @@ vm_find(const char *name)
 	return byname.sm_cap > 0 ? strmap_get(&byname, name) : NULL;
 }
 
-/*
- * The owner of each user's VM name (owner + 1), read by the loading
- * thread while the event loop may change the table: a copy of its own,
- * behind a lock.  Root's names need none: they always win.
- */
-static struct strmap	  holders;
-static pthread_mutex_t	  holders_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static void
-note_holder(const char *name, uid_t owner)
-{
-	pthread_mutex_lock(&holders_lock);
-	if (owner != 0)
-		strmap_put(&holders, name, (void *)((uintptr_t)owner + 1));
-	else if (holders.sm_cap > 0 && strmap_get(&holders, name) != NULL)
-		strmap_put(&holders, name, NULL);
-	pthread_mutex_unlock(&holders_lock);
-}
-
-void
-vm_note_holder(const struct vm *vm)
-{
-	note_holder(vm->vm_conf->vc_name, vm->vm_conf->vc_owner);
-}
-
-int
-vm_name_holder(const char *name, uid_t *owner)
-{
-	void *v;
-
-	pthread_mutex_lock(&holders_lock);
-	v = holders.sm_cap > 0 ? strmap_get(&holders, name) : NULL;
-	pthread_mutex_unlock(&holders_lock);
-	if (v == NULL)
-		return 0;
-	*owner = (uid_t)((uintptr_t)v - 1);
-	return 1;
-}
-
 struct vm *
 vm_add(struct vm_conf *vc)
 {
@@ -109,7 +68,7 @@ vm_add(struct vm_conf *vc)
 	ARRAY_GROW(vms, nvms, capvms);
 	vms[nvms++] = vm;
 	strmap_put(&byname, vc->vc_name, vm);
-	note_holder(vc->vc_name, vc->vc_owner);
+	holders_note(vc->vc_name, vc->vc_owner);
 	return vm;
 }
 
@@ -126,7 +85,7 @@ vm_delete(struct vm *vm)
 	memmove(&vms[i], &vms[i + 1], (nvms - i - 1) * sizeof(vms[0]));
 	nvms--;
 	strmap_put(&byname, vm->vm_conf->vc_name, NULL);
-	note_holder(vm->vm_conf->vc_name, 0);
+	holders_note(vm->vm_conf->vc_name, 0);
 	plugin_vm_gone(vm);
 	run_end(vm);
 	console_free(vm);
@@ -230,36 +189,63 @@ same_path(const char *a, const char *b)
  * (QEMU locks its images; bhyve's disks are also compared as files once
  * the start check has opened them: owner_files_claim.)
  */
-struct vm *
-vm_holder(const struct vm *vm, char *what, size_t len)
+static int
+conflict(const struct vm_conf *vc, const struct vm_conf *oc, char *what,
+    size_t len)
 {
-	const struct vm_conf *vc = vm->vm_conf, *oc;
 	const struct conf_disk *d, *od;
-	struct vm *o;
-	size_t i, a, b;
+	size_t a, b;
 
-	for (i = 0; (o = vm_at(i)) != NULL; i++) {
-		if (o == vm || !vm_active(o))
-			continue;
-		oc = o->vm_conf;
-		if (oc->vc_id == vc->vc_id) {
-			snprintf(what, len, "ID %d", vc->vc_id);
-			return o;
-		}
-		for (a = 0; a < vc->vc_disk.l_n; a++) {
-			d = CLIST_AT(&vc->vc_disk, struct conf_disk, a);
-			for (b = 0; b < oc->vc_disk.l_n; b++) {
-				od = CLIST_AT(&oc->vc_disk, struct conf_disk, b);
-				if ((d->d_flags & od->d_flags &
-				    DISK_READONLY) == 0 &&
-				    same_path(d->d_path, od->d_path)) {
-					snprintf(what, len, "disk %s", d->d_path);
-					return o;
-				}
+	if (oc->vc_id == vc->vc_id) {
+		snprintf(what, len, "ID %d", vc->vc_id);
+		return 1;
+	}
+	for (a = 0; a < vc->vc_disk.l_n; a++) {
+		d = CLIST_AT(&vc->vc_disk, struct conf_disk, a);
+		for (b = 0; b < oc->vc_disk.l_n; b++) {
+			od = CLIST_AT(&oc->vc_disk, struct conf_disk, b);
+			if ((d->d_flags & od->d_flags & DISK_READONLY) == 0 &&
+			    same_path(d->d_path, od->d_path)) {
+				snprintf(what, len, "disk %s", d->d_path);
+				return 1;
 			}
 		}
 	}
+	return 0;
+}
+
+struct vm *
+vm_holder(const struct vm *vm, char *what, size_t len)
+{
+	struct vm *o;
+	size_t i;
+
+	for (i = 0; (o = vm_at(i)) != NULL; i++)
+		if (o != vm && vm_active(o) &&
+		    conflict(vm->vm_conf, o->vm_conf, what, len))
+			return o;
 	return NULL;
+}
+
+/*
+ * Will holder o let vm have what it holds once it has stopped?  It is
+ * leaving the configuration, or it is stopping (to start again, say)
+ * and its next configuration no longer has it: two VMs swapping their
+ * disks in one reload, each restarting.
+ */
+int
+vm_releasing(const struct vm *o, const struct vm *vm)
+{
+	if (vm_leaving(o))
+		return 1;
+	switch (o->vm_state) {
+	case VS_STOP:
+	case VS_RESTART:
+	case VS_POSTSTOP:
+		return !conflict(vm->vm_conf, vm_latest(o), NULL, 0);
+	default:
+		return 0;
+	}
 }
 
 /*

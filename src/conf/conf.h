@@ -266,6 +266,8 @@ struct conf {
 	size_t			  c_nevaluated;	/* vm sections evaluated */
 	/* VMs accepted: c_nvms, or with lo_discard_vms those counted */
 	size_t			  c_naccepted;
+	/* names two users define, given by file order (no lo_holder) */
+	size_t			  c_contested;
 };
 
 /* VM names (vmname.c): NULL when valid, else the reason. */

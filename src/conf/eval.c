@@ -705,10 +705,14 @@ check_defined(struct evalctx *e, const struct eval_file *f,
 		    "%s:%d:%d by %s, whose VM it is; this one is not loaded",
 		    name, d->d_pos.file, d->d_pos.line, d->d_pos.col,
 		    owner_user_name(d->d_owner));
-	else
+	else {
 		diag_error(e->e_ds, &s->sc_pos, "vm \"%s\" is already defined "
 		    "at %s:%d:%d", name, d->d_pos.file, d->d_pos.line,
 		    d->d_pos.col);
+		if (d->d_owner != 0 && f->ef_owner != 0 &&
+		    d->d_owner != f->ef_owner)
+			e->e_conf->c_contested++;
+	}
 	return NULL;
 }
 

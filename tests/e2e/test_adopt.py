@@ -47,6 +47,25 @@ def restart(bmd, netns_=None):
         bmd.start()
 
 
+def gdb_armed(bmd, *commands):
+    """gdb attached to bmd, running commands (one of them "continue", the
+    ones before it setting breakpoints): (gdb's process, its output so
+    far) once everything before "continue" is done."""
+    i = commands.index("continue")
+    argv = ["gdb", "-q", "-batch", "-nx", "-p", str(bmd.proc.pid)]
+    for c in commands[:i] + ("echo armed\\n",) + commands[i:]:
+        argv += ["-ex", c]
+    gdb = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           text=True)
+    out = ""
+    while "armed" not in out:
+        line = gdb.stdout.readline()
+        assert line, "gdb ended before it was armed: " + out
+        out += line
+    return gdb, out
+
+
 def record(bmd, name):
     with open(os.path.join(bmd.run_dir, name + ".run")) as f:
         return json.load(f)
@@ -150,18 +169,25 @@ def test_a_vm_running_while_its_file_did_not_load_is_adopted_later(users, bmd): 
     wait_until(lambda: not pid_alive(pid), 30, "her QEMU to exit")
 
 
-def test_kill9_while_a_renamed_vm_is_being_removed(bmd):
-    """A reload renames vm1 to vm1x, on the same disk: vm1 is being removed
-    (its guest ignores the power button) and vm1x waits for the disk.  bmd
-    is killed then.  The next bmd must go on with the removal, adopting
-    vm1's process from its record, and start vm1x once vm1 is gone: never
-    two QEMUs on the disk, never a QEMU left running to nobody."""
+def vm1_on_a_disk(bmd):
+    """vm1 runs on a disk of its own, its guest ignoring the power button:
+    (its keys, its QEMU's pid)."""
     disk = os.path.join(bmd.dir, "shared.img")
     with open(disk, "wb") as f:
         f.truncate(16 << 20)
     keys = dict(disk=disk, stop_timeout=8, flags="bmd.noacpi")
     bmd.start(bmdtest.guest_vm("vm1", **keys))
     pid, _ = bmd.boot_to_banner("vm1")
+    return keys, pid
+
+
+def test_kill9_while_a_renamed_vm_is_being_removed(bmd):
+    """A reload renames vm1 to vm1x, on the same disk: vm1 is being removed
+    (its guest ignores the power button) and vm1x waits for the disk.  bmd
+    is killed then.  The next bmd must go on with the removal, adopting
+    vm1's process from its record, and start vm1x once vm1 is gone: never
+    two QEMUs on the disk, never a QEMU left running to nobody."""
+    keys, pid = vm1_on_a_disk(bmd)
     mark = len(bmd.log_text())
     bmd.write_config(bmdtest.guest_vm("vm1x", **keys))
     bmd.reload()
@@ -171,6 +197,12 @@ def test_kill9_while_a_renamed_vm_is_being_removed(bmd):
     kill9(bmd)
     mark = len(bmd.log_text())
     bmd.start()
+    the_removal_of_vm1_goes_on(bmd, pid, mark)
+
+
+def the_removal_of_vm1_goes_on(bmd, pid, mark):
+    """A new program adopted vm1 (pid), renamed vm1x in the file, and
+    removes it; vm1x starts once vm1 is gone."""
     bmd.wait_log(r"vm1: adopted process %d" % pid, start=mark)
     v = bmd.vm("vm1")
     assert v is not None and v["pid"] == pid and v["state"] == "TERMINATING"
@@ -185,6 +217,28 @@ def test_kill9_while_a_renamed_vm_is_being_removed(bmd):
     assert "Failed to get" not in bmd.log_text()[mark:]
 
 
+def test_a_rename_after_the_upgrades_check_is_carried_out(bmd):
+    """The file renames vm1 to vm1x (same disk) after the upgrade checked
+    it and before the new program reads it (gdb makes the edit at that
+    point).  The new program does not find vm1 in the file: it removes it
+    as a reload would, instead of leaving its QEMU to nobody, and starts
+    vm1x once vm1 is gone."""
+    keys, pid = vm1_on_a_disk(bmd)
+    renamed = bmd.conf + ".renamed"
+    with open(renamed, "w") as f:
+        f.write(bmd.global_section() + bmdtest.guest_vm("vm1x", **keys))
+    gdb, out = gdb_armed(bmd, "handle SIGUSR2 nostop noprint pass",
+                         "break upgrade_loaded", "continue",
+                         "shell cp %s %s" % (renamed, bmd.conf), "detach")
+    mark = len(bmd.log_text())
+    bmd.signal(signal.SIGUSR2)
+    out += gdb.communicate(timeout=60)[0]
+    assert re.search(r"Breakpoint 1[.0-9]*, upgrade_loaded", out), out
+    bmd.wait_log(r"upgrade: executing", start=mark)
+    the_removal_of_vm1_goes_on(bmd, pid, mark)
+    assert "left alone" not in bmd.log_text()[mark:]
+
+
 def test_kill9_while_a_vm_is_stopping(bmd):
     """Its user stopped a boot = yes VM whose guest ignores the power
     button, and bmd is killed while it waits for stop_timeout.  The next
@@ -196,12 +250,18 @@ def test_kill9_while_a_vm_is_stopping(bmd):
     assert rc == 0, err
     bmd.wait_state("vm1", "TERMINATING")
     assert record(bmd, "vm1")["state"] == "STOP"
+    kill9_then_the_stop_goes_on(bmd, pid, r"vm1: it was stopping when the "
+                                r"earlier bmd ended: the stop goes on")
+
+
+def kill9_then_the_stop_goes_on(bmd, pid, why):
+    """vm1 (pid) is stopping: kill bmd, start it again, and see the next
+    one adopt vm1, say why (a pattern) and stop it for good."""
     kill9(bmd)
     mark = len(bmd.log_text())
     bmd.start()
     bmd.wait_log(r"vm1: adopted process %d" % pid, start=mark)
-    bmd.wait_log(r"vm1: it was stopping when the earlier bmd ended: the "
-                 r"stop goes on", start=mark)
+    bmd.wait_log(why, start=mark)
     assert bmd.vm("vm1")["state"] == "TERMINATING"
     wait_until(lambda: not pid_alive(pid), 60, "vm1's QEMU to end")
     bmd.wait_state("vm1", "STOP")
@@ -216,18 +276,8 @@ def test_kill9_just_after_the_hypervisor_was_executed(bmd):
     lock: the lock file must already name QEMU, not the dead bmd, so the
     next bmd adopts the VM instead of leaving it to nobody."""
     bmd.start(bmdtest.guest_vm("vm1", boot="no"))
-    gdb = subprocess.Popen(
-        ["gdb", "-q", "-batch", "-nx", "-p", str(bmd.proc.pid),
-         "-ex", "break plat_proc_identity",
-         "-ex", "echo armed\\n", "-ex", "continue", "-ex", "kill"],
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True)
+    gdb, out = gdb_armed(bmd, "break plat_proc_identity", "continue", "kill")
     try:
-        out = ""
-        while "armed" not in out:
-            line = gdb.stdout.readline()
-            assert line, "gdb ended before its breakpoint was set: " + out
-            out += line
         boot = subprocess.Popen(
             [os.path.join(bmdtest.BUILD, "bmdctl"), "-s", bmd.sock,
              "boot", "vm1"], stdout=subprocess.DEVNULL,
@@ -240,7 +290,7 @@ def test_kill9_just_after_the_hypervisor_was_executed(bmd):
             gdb.wait()
     bmd.proc.wait(10)
     kill9(bmd)          # already dead: this closes what the test holds
-    assert "Breakpoint 1, plat_proc_identity" in out, out
+    assert re.search(r"Breakpoint 1[.0-9]*, plat_proc_identity", out), out
     assert not os.path.exists(os.path.join(bmd.run_dir, "vm1.run"))
     wait_until(lambda: "vm1" in bmd.qemus(), 10, "vm1's QEMU")
     pid = bmd.qemus()["vm1"]
@@ -353,16 +403,35 @@ def test_kill9_while_a_reload_stops_a_vm(bmd):
     rc, out, err = bmd.bmdctl("reload")
     assert rc == 0, err
     bmd.wait_state("vm1", "TERMINATING")
-    kill9(bmd)
+    kill9_then_the_stop_goes_on(bmd, pid, r'vm1: its boot mode is now "no" '
+                                r'\(it started with "yes"\): it stops, as a '
+                                r'reload would stop it')
+
+
+def test_kill9_while_bmd_stops_its_vms(bmd):
+    """SIGTERM: bmd stops every VM, and is killed before the guest (which
+    ignores the power button) is down, as a service manager does once its
+    stop timeout passes.  The next bmd's start is a start: the stop goes
+    on, then the boot = yes VM starts again, instead of ending stopped as
+    if it had crashed."""
+    bmd.start(bmdtest.guest_vm("vm1", stop_timeout=6, flags="bmd.noacpi"))
+    pid, _ = bmd.boot_to_banner("vm1")
+    gdb, out = gdb_armed(bmd, "handle SIGTERM nostop noprint pass",
+                         "break plugin_status_change", "continue", "kill")
+    bmd.signal(signal.SIGTERM)
+    out += gdb.communicate(timeout=60)[0]
+    assert re.search(r"Breakpoint 1[.0-9]*, plugin_status_change", out), out
+    bmd.proc.wait(10)
+    kill9(bmd)          # already dead: this closes what the test holds
+    assert record(bmd, "vm1")["stopping"]["event"] == "DAEMON_STOP"
     mark = len(bmd.log_text())
     bmd.start()
     bmd.wait_log(r"vm1: adopted process %d" % pid, start=mark)
-    bmd.wait_log(r'vm1: its boot mode is now "no" \(it started with '
-                 r'"yes"\): it stops, as a reload would stop it', start=mark)
-    wait_until(lambda: not pid_alive(pid), 60, "vm1's QEMU to end")
-    bmd.wait_state("vm1", "STOP")
-    time.sleep(3)
-    assert bmd.qemus() == {} and bmd.state("vm1") == "STOP"
+    bmd.wait_log(r"vm1: the earlier bmd was stopping it as it exited: the "
+                 r"stop goes on, then it starts again", start=mark)
+    wait_until(lambda: not pid_alive(pid), 60, "vm1's old QEMU to end")
+    new = bmd.wait_running("vm1")
+    assert new != pid and bmd.qemus() == {"vm1": new}
 
 
 def test_stale_record_is_never_mistaken_for_the_vm(bmd):
@@ -687,6 +756,30 @@ def test_upgrade_keeps_stopped_vms_stopped_and_waits_for_a_stop(bmd):
                                                         "slow": "STOP"}
     assert bmd.qemus() == {}
     assert not os.path.exists(os.path.join(bmd.run_dir, "upgrade.stopped"))
+
+
+def test_a_signal_during_the_upgrades_exec_is_not_fatal(bmd):
+    """A reload (SIGHUP) or a second upgrade that arrives while bmd
+    executes its program again (gdb holds the new image at its exec) waits
+    for the new program's handlers: it neither kills bmd, which would
+    leave every VM to nobody, nor is it lost."""
+    bmd.start(bmdtest.guest_vm("vm1"))
+    pid, _ = bmd.boot_to_banner("vm1")
+    gdb, out = gdb_armed(bmd, "handle SIGUSR2 nostop noprint pass",
+                         "handle SIGHUP nostop noprint pass", "catch exec",
+                         "continue", "shell kill -HUP %d" % bmd.proc.pid,
+                         "echo sent\\n", "detach")
+    mark = len(bmd.log_text())
+    bmd.signal(signal.SIGUSR2)
+    out += gdb.communicate(timeout=60)[0]
+    assert "sent" in out and "process %d is executing" % bmd.proc.pid in \
+        out, out
+    bmd.wait_log(r"vm1: adopted process %d" % pid, start=mark)
+    bmd.wait_ready()
+    bmd.wait_log(r"reload config file", start=mark)
+    time.sleep(1)
+    assert bmd.proc.poll() is None, "bmd died of the signal"
+    assert bmd.vm("vm1")["pid"] == pid
 
 
 def test_upgrade_by_sigusr2_keeps_vms_running(bmd):

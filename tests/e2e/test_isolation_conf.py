@@ -13,6 +13,7 @@ import os
 import pwd
 import re
 import shutil
+import signal
 import stat
 import subprocess
 import tempfile
@@ -263,6 +264,24 @@ def test_a_user_cannot_take_another_users_vm_name(setup, bmd):
         assert sorted(listed(bmd, "bob")) == ["b1", "bvm"], how
         assert sorted(listed(bmd, "alice")) == ["a1"], how
         assert bmd.vm("bvm")["owner"] == "bob"
+    # a start after a crash, and an upgrade, whose VM tables are empty at
+    # their first load, decide alike (the run directory says who had it)
+    for how in ("restart", "upgrade"):
+        mark = len(bmd.log_text())
+        if how == "restart":
+            bmd.proc.send_signal(signal.SIGKILL)
+            bmd.proc.wait(10)
+            bmd.log.close()
+            bmd.start()
+        else:
+            bmd.signal(signal.SIGUSR2)
+            bmd.wait_log(r"upgrade: executing", start=mark)
+            bmd.wait_ready()
+        log = bmd.log_text()[mark:]
+        assert bmdtest_has(log, "alice.conf:13:1: ", 'vm "bvm" is also defined '
+                           "at %s:13:1 by bob, whose VM it is" % bfile), log
+        assert sorted(listed(bmd, "bob")) == ["b1", "bvm"], how
+        assert sorted(listed(bmd, "alice")) == ["a1"], how
     rc, out, err = ctl(bmd, "bob", "boot", "bvm")
     assert rc == 0, err
     bmd.wait_running("bvm")

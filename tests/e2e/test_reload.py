@@ -161,6 +161,39 @@ def test_renamed_running_vm_never_runs_twice_on_its_disk(bmd, guest,
     assert "Failed to get" not in bmd.log_text()[mark:]
 
 
+def test_two_vms_swapping_disks_in_one_reload_both_restart(bmd, guest):
+    """reboot_on_change VMs a and b swap their disks in one reload.  Each
+    one's restart needs the disk the other still holds, but will give up:
+    it waits for it, and both run again on their new disks, never two
+    QEMUs on one disk."""
+    disks = [os.path.join(bmd.dir, n) for n in ("a.img", "b.img")]
+    for d in disks:
+        with open(d, "wb") as f:
+            f.truncate(1 << 20)
+    keys = dict(reboot_on_change="yes", stop_timeout=4)
+    bmd.start(guest("a", "yes", disk=disks[0], **keys),
+              guest("b", "yes", disk=disks[1], **keys))
+    old = [p for p, _ in bmd.boot_all_to_banner("a", "b")]
+    bmd.write_config(guest("a", "yes", disk=disks[1], **keys),
+                     guest("b", "yes", disk=disks[0], **keys))
+    mark = len(bmd.log_text())
+    bmd.reload()
+    seen = []
+    while any(pid_alive(p) for p in old):
+        owners = {}
+        for n, p in bmd.qemus().items():
+            for d in disks:
+                if d in " ".join(proc_cmdline(p) or []):
+                    owners.setdefault(d, []).append(n)
+        seen.append(owners)
+        assert all(len(v) == 1 for v in owners.values()), seen[-1]
+        time.sleep(0.1)
+    new = {n: bmd.wait_running(n) for n in ("a", "b")}
+    for n, d in (("a", disks[1]), ("b", disks[0])):
+        assert d in " ".join(proc_cmdline(new[n])), n
+    assert "is in use by" not in bmd.log_text()[mark:]
+
+
 def test_two_vms_on_one_disk_never_run_together(bmd, guest):
     """Two VMs that name the same disk: the second boot is refused while
     the first runs, and says which VM has the disk."""

@@ -203,12 +203,22 @@ vm_holder(const struct vm *vm, char *what, size_t len)
 	return holder;
 }
 
-/* vm.c's, less the hooks: a removal in prestart is tested end to end */
+/*
+ * vm.c's, less the hooks and the disks: a removal in prestart and two
+ * VMs swapping disks are tested end to end
+ */
 int
 vm_leaving(const struct vm *vm)
 {
 	return vm->vm_state == VS_REMOVE || (vm->vm_state == VS_POSTSTOP &&
 	    vm->vm_after == AFTER_REMOVE);
+}
+
+int
+vm_releasing(const struct vm *vm, const struct vm *wants)
+{
+	(void)wants;
+	return vm_leaving(vm);
 }
 
 int
@@ -218,10 +228,11 @@ run_fail(const struct vm *vm, const char *fmt, ...)
 	return -1;
 }
 
-void
+int
 runrec_update(struct vm *vm)
 {
 	seen.records++;
+	return 0;
 }
 
 void

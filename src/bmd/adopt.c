@@ -17,6 +17,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -417,10 +418,56 @@ adopt_taken(struct vm *vm, json_t *rec)
 		    "new one takes effect at its next start", vc->vc_name);
 }
 
+/* The loader of a VM killed at start-up is gone: the boot mode decides. */
+static void
+loader_gone(pid_t pid, int st, void *arg)
+{
+	char *name = arg;
+	struct vm *vm = vm_find(name);
+
+	(void)pid;
+	(void)st;
+	if (vm != NULL && vm->vm_pid == 0 && vm->vm_state == VS_TERMINATE &&
+	    vm->vm_conf->vc_boot != BOOT_NO)
+		vm_schedule_boot(vm, vm->vm_conf->vc_boot_delay);
+	free(name);
+}
+
+/*
+ * The lock is held by the VM's loader (bhyveload, grub-bhyve), left by a
+ * bmd that died while it ran: no runtime record is ever written for a
+ * loader, which is not the VM, and one waiting for commands that never
+ * come would hold the VM's lock forever.  It is killed; once it has
+ * ended, the boot mode decides, as for a VM that was not running.
+ */
+static int
+adopt_loader(struct vm *vm, pid_t pid)
+{
+	const char *name = vm->vm_conf->vc_name;
+	unsigned long long ident;
+	char *arg = xstrdup(name);
+	uid_t uid;
+
+	if (pid <= 1 || plat_proc_identity(pid, &ident, &uid) == -1 ||
+	    uid != 0 || proc_watch_adopted(pid, loader_gone, arg) == -1) {
+		log_warnx("vm %s: its lock is held, but not by the loader its "
+		    "file names (pid %ld); not adopted, not started", name,
+		    (long)pid);
+		free(arg);
+		return 1;
+	}
+	log_info("vm %s: its loader (pid %ld), left by an earlier bmd, holds "
+	    "its lock: killed; its boot mode decides once it has ended", name,
+	    (long)pid);
+	(void)kill(pid, SIGKILL);
+	return 1;
+}
+
 /*
  * No usable record, but the VM's lock is held: the holder the lock file
  * names is adopted if it is the VM's hypervisor (the uid it must run as,
- * answering on the VM's socket).  1: taken care of; 0: nothing runs.
+ * answering on the VM's socket), and killed if it is its loader.  1:
+ * taken care of; 0: nothing runs.
  */
 static int
 adopt_by_lock(struct vm *vm)
@@ -429,10 +476,13 @@ adopt_by_lock(struct vm *vm)
 	uid_t want = owner_unprivileged(vc) ? vc->vc_owner : 0, uid;
 	unsigned long long ident;
 	pid_t pid;
+	int loader;
 
 	if (vmlock_holder(bmd.b_lock_dir, vc->vc_owner, vc->vc_name,
-	    &pid) != 1)
+	    &pid, &loader) != 1)
 		return 0;
+	if (loader)
+		return adopt_loader(vm, pid);
 	if (pid <= 1 || plat_proc_identity(pid, &ident, &uid) == -1 ||
 	    uid != want) {
 		log_warnx("vm %s: its lock is held, but not by its hypervisor "

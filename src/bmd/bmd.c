@@ -43,9 +43,6 @@ struct options {
 	int		 o_check;
 };
 
-static const int handled_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1,
-    SIGUSR2, SIGCHLD };
-#define NSIGNALS	(sizeof(handled_signals) / sizeof(handled_signals[0]))
 
 static void
 usage(FILE *fp)
@@ -441,25 +438,13 @@ signal_cb(int sig, short what, void *arg)
 	}
 }
 
-void
-block_signals(int how)
-{
-	sigset_t set;
-	size_t i;
-
-	sigemptyset(&set);
-	for (i = 0; i < NSIGNALS; i++)
-		sigaddset(&set, handled_signals[i]);
-	sigprocmask(how, &set, NULL);
-}
-
 static void
 add_signal_events(void)
 {
 	struct event *ev;
 	size_t i;
 
-	for (i = 0; i < NSIGNALS; i++) {
+	for (i = 0; i < nhandled_signals; i++) {
 		ev = evsignal_new(bmd.b_base, handled_signals[i], signal_cb,
 		    NULL);
 		if (ev == NULL || evsignal_add(ev, NULL) == -1)

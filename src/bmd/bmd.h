@@ -170,7 +170,6 @@ extern struct bmd bmd;
 
 /* bmd.c */
 void		 bmd_check_done(void);
-void		 block_signals(int how);	/* those bmd handles */
 
 /* control.c */
 int		 control_listen(void);
@@ -312,6 +311,11 @@ json_t		*net_cmd(struct ctl_req *, struct vm *);
 /* proc.c */
 typedef void	(*proc_exit_cb)(pid_t, int status, void *);
 /* Who a child runs as (cr_set 0: as bmd, root). */
+/* The VM's lock file a spawned process writes its pid into (vmlock.h). */
+struct proc_lock {
+	int		 pl_fd;
+	int		 pl_loader;	/* a loader's, not the VM's process */
+};
 struct proc_cred {
 	int		 cr_set;
 	uid_t		 cr_uid;
@@ -320,6 +324,9 @@ struct proc_cred {
 	int		 cr_ngroups;
 };
 pid_t		 proc_spawn(const struct proc_cmd *, int out_fd);
+extern const int handled_signals[];	/* by the event loop */
+extern const size_t nhandled_signals;
+void		 block_signals(int how);	/* handled_signals */
 void		 proc_child_reset(void);
 char		**proc_env(uid_t, char *const *extra);
 void		 spawn_reaped(pid_t);	/* plugin_spawn.c */
@@ -329,7 +336,7 @@ pid_t		 proc_spawn_fds(const struct proc_cmd *, int out_fd,
 		    const int *keep, int nkeep);
 pid_t		 proc_spawn_cred(const struct proc_cmd *, int out_fd,
 		    const int *keep, int nkeep, const struct proc_cred *,
-		    int cg_fd, int pid_fd);
+		    int cg_fd, const struct proc_lock *);
 void		 proc_watch(pid_t, proc_exit_cb, void *);
 /* Exit status of an adopted process that is not bmd's child. */
 #define PROC_STATUS_UNKNOWN	(-1)

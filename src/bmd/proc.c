@@ -145,6 +145,24 @@ proc_env_free(char **env)
 	free(env);
 }
 
+/* The signals bmd's event loop handles; blocked outside it. */
+const int	 handled_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1,
+    SIGUSR2, SIGCHLD };
+const size_t	 nhandled_signals = sizeof(handled_signals) /
+    sizeof(handled_signals[0]);
+
+void
+block_signals(int how)
+{
+	sigset_t set;
+	size_t i;
+
+	sigemptyset(&set);
+	for (i = 0; i < nhandled_signals; i++)
+		sigaddset(&set, handled_signals[i]);
+	sigprocmask(how, &set, NULL);
+}
+
 /* fork+exec pc; its stdout and stderr go to out_fd (-1: /dev/null). */
 pid_t
 proc_spawn(const struct proc_cmd *pc, int out_fd)
@@ -157,13 +175,13 @@ pid_t
 proc_spawn_fds(const struct proc_cmd *pc, int out_fd, const int *keep,
     int nkeep)
 {
-	return proc_spawn_cred(pc, out_fd, keep, nkeep, NULL, -1, -1);
+	return proc_spawn_cred(pc, out_fd, keep, nkeep, NULL, -1, NULL);
 }
 
 /*
  * proc_spawn_fds, the program running as cr (a VM's owner) if set, in
  * the control group whose cgroup.procs cg_fd is (-1: bmd's own), with
- * its pid written by itself into the VM's lock file pid_fd (-1: none)
+ * its pid written by itself into the VM's lock file lk (NULL: none)
  * before it executes anything: a bmd killed just after the spawn then
  * leaves a lock naming the process that holds it, not the dead bmd.  The
  * program is moved into the group as soon as it has been executed, not
@@ -182,7 +200,8 @@ proc_spawn_fds(const struct proc_cmd *pc, int out_fd, const int *keep,
  */
 pid_t
 proc_spawn_cred(const struct proc_cmd *pc, int out_fd, const int *keep,
-    int nkeep, const struct proc_cred *cr, int cg_fd, int pid_fd)
+    int nkeep, const struct proc_cred *cr, int cg_fd,
+    const struct proc_lock *lk)
 {
 	char **env;
 	sigset_t all, old;
@@ -197,8 +216,10 @@ proc_spawn_cred(const struct proc_cmd *pc, int out_fd, const int *keep,
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	if ((pid = vfork()) == 0) {
-		if (pid_fd != -1)
-			(void)vmlock_note_pid(pid_fd, getpid());
+		if (lk != NULL && lk->pl_loader)
+			(void)vmlock_note_loader(lk->pl_fd, getpid());
+		else if (lk != NULL)
+			(void)vmlock_note_pid(lk->pl_fd, getpid());
 		child_setup(out_fd, keep, nkeep);
 		if (cr != NULL && cr->cr_set && plat_child_become(cr->cr_uid,
 		    cr->cr_gid, (size_t)cr->cr_ngroups, cr->cr_groups) == -1)

@@ -335,7 +335,7 @@ run_spawn_next(struct vm *vm)
 		pid = run_fail(vm, "%s", why);
 	else
 		pid = proc_spawn_cred(pc, out, keep, ntaps, &cr, cg,
-		    rn->rn_lock_fd);
+		    &(struct proc_lock){ rn->rn_lock_fd, !last });
 	owner_cred_free(&cr);
 	if (cg != -1)
 		close(cg);

@@ -224,14 +224,16 @@ vmlock_daemon_is(const char *root, int fd)
 /*
  * System calls and the stack only: a child under vfork calls it before
  * its execve, so that the file never names a process other than the
- * holder that outlives bmd.
+ * holder that outlives bmd.  "PID\n", or "PID loader\n" for a loader,
+ * which holds the lock for a while but is not the VM.
  */
-int
-vmlock_note_pid(int fd, pid_t pid)
+static int
+note(int fd, pid_t pid, int loader)
 {
+	static const char role[] = " loader";
 	struct stat st;
-	char buf[32];
-	size_t len;
+	char buf[48];
+	size_t len, i;
 	ssize_t w;
 	int n = (int)sizeof(buf);
 	unsigned long v = pid > 0 ? (unsigned long)pid : 0;
@@ -244,6 +246,8 @@ vmlock_note_pid(int fd, pid_t pid)
 	 * sees the new pid first, and stops at its newline.
 	 */
 	buf[--n] = '\n';
+	for (i = sizeof(role) - 1; loader && i > 0; i--)
+		buf[--n] = role[i - 1];
 	do
 		buf[--n] = (char)('0' + v % 10);
 	while ((v /= 10) != 0);
@@ -256,6 +260,18 @@ vmlock_note_pid(int fd, pid_t pid)
 	if (fstat(fd, &st) == 0 && st.st_size > (off_t)len)
 		(void)ftruncate(fd, (off_t)len);
 	return 0;
+}
+
+int
+vmlock_note_pid(int fd, pid_t pid)
+{
+	return note(fd, pid, 0);
+}
+
+int
+vmlock_note_loader(int fd, pid_t pid)
+{
+	return note(fd, pid, 1);
 }
 
 /*
@@ -274,13 +290,15 @@ vmlock_path(const char *root, uid_t owner, const char *name)
 }
 
 int
-vmlock_holder(const char *root, uid_t owner, const char *name, pid_t *pid)
+vmlock_holder(const char *root, uid_t owner, const char *name, pid_t *pid,
+    int *loader)
 {
-	char *path, buf[32];
+	char *path, buf[48], *end;
 	ssize_t n;
 	int fd, held_by_other;
 
 	*pid = 0;
+	*loader = 0;
 	path = vmlock_path(root, owner, name);
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	free(path);
@@ -290,7 +308,8 @@ vmlock_holder(const char *root, uid_t owner, const char *name, pid_t *pid)
 	    errno == EWOULDBLOCK;
 	if (held_by_other && (n = pread(fd, buf, sizeof(buf) - 1, 0)) > 0) {
 		buf[n] = '\0';
-		*pid = (pid_t)strtol(buf, NULL, 10);
+		*pid = (pid_t)strtol(buf, &end, 10);
+		*loader = strncmp(end, " loader\n", 8) == 0;
 	}
 	close(fd);	/* drops the lock if it was taken here */
 	return held_by_other;

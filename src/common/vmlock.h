@@ -31,9 +31,12 @@ int	 vmlock_take(const char *root, uid_t owner, const char *name,
 	    int cloexec, char *err, size_t);
 /* The lock file's path (ROOT/OWNER/NAME.lock). */
 char	*vmlock_path(const char *root, uid_t owner, const char *name);
-/* 1 if someone holds the lock, with the pid the file records in *pid. */
+/*
+ * 1 if someone holds the lock, with the pid the file records in *pid,
+ * and *loader set if that process is a loader of the VM.
+ */
 int	 vmlock_holder(const char *root, uid_t owner, const char *name,
-	    pid_t *pid);
+	    pid_t *pid, int *loader);
 /*
  * The daemon's lock, ROOT/daemon.lock (root's): one bmd per run
  * directory, for a second one would adopt and restart the first one's
@@ -47,6 +50,7 @@ int	 vmlock_daemon(const char *root, char *err, size_t);
 int	 vmlock_daemon_is(const char *root, int fd);
 /* Record who holds the lock now (the hypervisor, once spawned); -1: not. */
 int	 vmlock_note_pid(int fd, pid_t);
+int	 vmlock_note_loader(int fd, pid_t);	/* a loader holds it */
 /*
  * One VM per disk, for a hypervisor that takes no lock of its own
  * (bhyve): a lock on the open disk, which the hypervisor inherits,

@@ -320,6 +320,31 @@ def test_kill9_of_bmd_then_the_bhyve_vm_is_adopted(bmd, sim):
     sim.wait_calls(1, "bhyvectl", "call", "b1")
 
 
+def test_kill9_of_bmd_while_the_loader_runs(bmd, sim):
+    """bmd is killed while a VM's loader runs (here it hangs, as a grub
+    waiting for commands would): no runtime record exists and the loader
+    holds the VM's lock.  The next bmd must not take the loader for the
+    VM: it kills it, and the boot mode decides (yes: the VM starts)."""
+    img = disk(bmd, head=b"HANG")
+    bmd.start(bvm("b1", disk=img, boot="yes", loader_timeout="300"))
+    bmd.wait_state("b1", "LOAD", 10)
+    loader = sim.wait_calls(1, "bhyveload", "start", "b1")[0]["pid"]
+    bmd.proc.send_signal(signal.SIGKILL)
+    bmd.proc.wait(10)
+    bmd.log.close()
+    assert pid_alive(loader)
+    with open(img, "r+b") as f:     # the next loader finishes
+        f.write(b"\0\0\0\0")
+    mark = len(bmd.log_text())
+    bmd.start()
+    bmd.wait_log(r"vm b1: its loader \(pid %d\), left by an earlier bmd, "
+                 r"holds its lock: killed" % loader, start=mark)
+    wait_until(lambda: not pid_alive(loader), 10, "the old loader to end")
+    pid = ready(bmd, "b1", bmd.wait_running("b1"))
+    assert pid != loader and len(sim.calls("bhyve", "start", "b1")) == 1
+    assert "adopted process %d" % loader not in bmd.log_text()[mark:]
+
+
 def test_sigterm_of_bmd_stops_bhyve_vms(bmd, sim):
     bmd.start(bvm("b1", disk=disk(bmd), boot="yes"),
               bvm("b2", disk=disk(bmd, "2.img"), boot="yes"))

@@ -66,17 +66,27 @@ test_one_holder(void **state)
 {
 	char *f = xprintf("%s/%d/alpha.lock", root, OWNER);
 	struct stat st;
-	int a, b;
+	pid_t pid;
+	int a, b, loader;
 
 	a = vmlock_take(root, OWNER, "alpha", 1, err, sizeof(err));
 	assert_true(a >= 0);
 	assert_int_equal(stat(f, &st), 0);
 	assert_int_equal(st.st_uid, OWNER);	/* made by root, given away */
 	assert_int_equal(st.st_mode & 07777, 0600);
-	vmlock_note_pid(a, 1234567);
-	vmlock_note_pid(a, 4242);	/* shorter: the rest is cut */
+	/* a loader says so; the hypervisor after it does not */
+	assert_int_equal(vmlock_note_loader(a, 1234567), 0);
+	assert_int_equal(vmlock_holder(root, OWNER, "alpha", &pid, &loader),
+	    1);
+	assert_int_equal(pid, 1234567);
+	assert_int_equal(loader, 1);
+	assert_int_equal(vmlock_note_pid(a, 4242), 0);	/* shorter: cut */
 	assert_int_equal(stat(f, &st), 0);
 	assert_int_equal(st.st_size, 5);
+	assert_int_equal(vmlock_holder(root, OWNER, "alpha", &pid, &loader),
+	    1);
+	assert_int_equal(pid, 4242);
+	assert_int_equal(loader, 0);
 	b = vmlock_take(root, OWNER, "alpha", 1, err, sizeof(err));
 	assert_int_equal(b, -1);
 	assert_string_equal(err, "already running (pid 4242)");

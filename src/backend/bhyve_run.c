@@ -474,6 +474,11 @@ bhyve_probe(struct vm *vm)
 static int
 bhyve_exited(struct vm *vm, int st)
 {
+	/* adopted, the status unknown: a reset asked for is one */
+	if (st == PROC_STATUS_UNKNOWN && vm->vm_intent == VE_RESET) {
+		why_set(vm, "reset", "reset by %s", why_who(vm));
+		return 1;
+	}
 	if (st == PROC_STATUS_UNKNOWN || !WIFEXITED(st))
 		return -1;
 	switch (WEXITSTATUS(st)) {

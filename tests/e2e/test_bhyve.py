@@ -320,6 +320,24 @@ def test_kill9_of_bmd_then_the_bhyve_vm_is_adopted(bmd, sim):
     sim.wait_calls(1, "bhyvectl", "call", "b1")
 
 
+def test_reset_of_an_adopted_bhyve_vm_restarts_it(bmd, sim):
+    """An adopted bhyve is not bmd's child: its exit status is unknown.
+    A reset asked of it is still a reset: the VM starts again, loader
+    first, instead of ending stopped as if it had crashed."""
+    bmd.start(bvm("b1", disk=disk(bmd), boot="yes"))
+    pid = ready(bmd, "b1", bmd.wait_running("b1"))
+    bmd.proc.send_signal(signal.SIGKILL)
+    bmd.proc.wait(10)
+    bmd.log.close()
+    bmd.start()
+    assert bmd.vm("b1")["pid"] == pid
+    rc, out, err = bmd.bmdctl("reset", "b1")
+    assert rc == 0, err
+    new = ready(bmd, "b1", bmd.wait_new_pid("b1", pid))
+    assert new != pid and len(sim.calls("bhyve", "start", "b1")) == 2
+    assert last_stop(bmd, "b1")["reason"] == "reset"
+
+
 def test_kill9_of_bmd_while_the_loader_runs(bmd, sim):
     """bmd is killed while a VM's loader runs (here it hangs, as a grub
     waiting for commands would): no runtime record exists and the loader

@@ -51,12 +51,6 @@ copy_file(const char *from, const char *to, uid_t owner)
 }
 
 /*
- * The VM's own copy of the firmware's variable store, made from template
- * when there is none, for an install, and when the one in place is not
- * the owner's: the file goes by name, and a name can pass to another
- * owner, whose guest must never read the first one's variables.
- */
-/*
  * Another owner's variables (the name passed to a new owner): never
  * hers, and never destroyed either, for they are the earlier owner's
  * data: renamed to PATH.UID, where root can give them back.
@@ -77,6 +71,12 @@ set_aside(const struct vm_conf *vc, const char *path, const struct stat *st)
 	free(aside);
 }
 
+/*
+ * The VM's own copy of the firmware's variable store, made from template
+ * when there is none, for an install, and when the one in place is not
+ * the owner's: the file goes by name, and a name can pass to another
+ * owner, whose guest must never read the first one's variables.
+ */
 void
 runtime_uefi_vars(const struct vm *vm, const char *template)
 {

@@ -43,7 +43,6 @@ struct options {
 	int		 o_check;
 };
 
-
 static void
 usage(FILE *fp)
 {

@@ -27,7 +27,7 @@ vmlock_root(const char *run_dir)
 	size_t n = strlen(run_dir);
 
 	if (realpath(run_dir, real) != NULL)
-		return xprintf("%s.lock", strcmp(real, "/") == 0 ? "" : real);
+		return xprintf("%s.lock", real);
 	while (n > 1 && run_dir[n - 1] == '/')
 		n--;
 	return xprintf("%.*s.lock", (int)n, run_dir);

@@ -650,6 +650,16 @@ holds(struct evalctx *e, const char *name, uid_t uid)
 	return holder != NULL && holder(name, &owner) == 1 && owner == uid;
 }
 
+/* The definition at pos is refused: holder's, at hpos, has the name. */
+static void
+held_by(struct evalctx *e, const struct pos *pos, const char *name,
+    const struct pos *hpos, uid_t holder)
+{
+	diag_error(e->e_ds, pos, "vm \"%s\" is also defined at %s:%d:%d by "
+	    "%s, whose VM it is; this one is not loaded", name, hpos->file,
+	    hpos->line, hpos->col, owner_user_name(holder));
+}
+
 /* The earlier definition d gives the name up to the one in s. */
 static void
 give_up(struct evalctx *e, struct defined *d, const struct eval_file *f,
@@ -657,10 +667,7 @@ give_up(struct evalctx *e, struct defined *d, const struct eval_file *f,
 {
 	struct vm_conf **vc;
 
-	diag_error(e->e_ds, &d->d_pos, "vm \"%s\" is also defined at "
-	    "%s:%d:%d by %s, whose VM it is; this one is not loaded", name,
-	    s->sc_pos.file, s->sc_pos.line, s->sc_pos.col,
-	    owner_user_name(f->ef_owner));
+	held_by(e, &d->d_pos, name, &s->sc_pos, f->ef_owner);
 	if (d->d_accepted)
 		e->e_conf->c_naccepted--;
 	if (d->d_order > 0) {
@@ -701,10 +708,7 @@ check_defined(struct evalctx *e, const struct eval_file *f,
 		give_up(e, d, f, s, name);
 		return d;
 	} else if (d->d_owner != f->ef_owner && holds(e, name, d->d_owner))
-		diag_error(e->e_ds, &s->sc_pos, "vm \"%s\" is also defined at "
-		    "%s:%d:%d by %s, whose VM it is; this one is not loaded",
-		    name, d->d_pos.file, d->d_pos.line, d->d_pos.col,
-		    owner_user_name(d->d_owner));
+		held_by(e, &s->sc_pos, name, &d->d_pos, d->d_owner);
 	else {
 		diag_error(e->e_ds, &s->sc_pos, "vm \"%s\" is already defined "
 		    "at %s:%d:%d", name, d->d_pos.file, d->d_pos.line,
